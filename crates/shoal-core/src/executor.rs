@@ -1,0 +1,115 @@
+//! The `Executor` contract and the conveniences every executor gets for free.
+
+use crate::error::{Rejected, ResizeError};
+use crate::handle::{self, JoinHandle};
+use crate::job::Job;
+use crate::map::{Map, MapUnordered};
+use crate::metrics::Metrics;
+use crate::shutdown::{Shutdown, ShutdownReport};
+
+/// A pool of worker threads that runs [`Job`]s.
+///
+/// Object-safe: `Box<dyn Executor>` and `Arc<dyn Executor>` work, and every executor, sized or
+/// not, gets [`ExecutorExt`]. The semantics every implementation must show (the conformance
+/// suite in `testkit` checks them) are in the crate docs.
+pub trait Executor: Send + Sync {
+    /// Queues a job. On a bounded queue that is full, waits for room (from inside a worker of
+    /// this pool, it runs queued jobs while it waits). Fails only when shutdown has begun; the
+    /// job is handed back in the error.
+    fn execute(&self, job: Job) -> Result<(), Rejected>;
+
+    /// Queues a job without ever blocking: a full bounded queue gives
+    /// [`RejectReason::Full`](crate::RejectReason::Full) with the job handed back.
+    fn try_execute(&self, job: Job) -> Result<(), Rejected>;
+
+    /// The number of workers the pool is sized to now.
+    fn workers(&self) -> usize;
+
+    /// Changes the number of workers. Growing starts threads at once; shrinking retires workers
+    /// after their current job. No queued job is lost either way.
+    fn resize(&self, workers: usize) -> Result<(), ResizeError>;
+
+    /// Stops the pool (see [`Shutdown`] for the modes). Idempotent: every call, from any
+    /// thread, returns a report; later calls wait for the first to finish. Called from inside a
+    /// worker of this pool it begins the shutdown and returns without waiting for its own job
+    /// (counted in `still_running`).
+    fn shutdown(&self, mode: Shutdown) -> ShutdownReport;
+
+    /// A snapshot of the pool's counters.
+    fn metrics(&self) -> Metrics;
+}
+
+/// Typed spawning, the result queue and scopes, for every [`Executor`].
+pub trait ExecutorExt: Executor {
+    /// Runs `f` on the pool and returns a handle to its result.
+    ///
+    /// ```
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::ExecutorExt;
+    /// let handle = pool.spawn(|| 6 * 7).expect("the pool is running");
+    /// assert_eq!(handle.join().unwrap(), 42);
+    /// # }
+    /// ```
+    fn spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, Rejected>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (completer, handle) = handle::pair();
+        self.execute(Box::new(move || completer.run(f)))?;
+        Ok(handle)
+    }
+
+    /// Like [`spawn`](ExecutorExt::spawn) but never blocks: a full queue gives `Full`.
+    fn try_spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, Rejected>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (completer, handle) = handle::pair();
+        self.try_execute(Box::new(move || completer.run(f)))?;
+        Ok(handle)
+    }
+
+    /// Applies `f` to every item on the pool; yields one result per item, **in input order**,
+    /// keeping at most a window of jobs in flight (default twice the worker count; change it
+    /// with [`Map::window`]). Items the pool refuses (it is shutting down) yield
+    /// `Err(TaskError::Cancelled)`.
+    fn map<I, F, T>(&self, items: I, f: F) -> Map<'_, Self, I::IntoIter, F, T>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        Map::new(self, items.into_iter(), f)
+    }
+
+    /// Like [`map`](ExecutorExt::map), but yields results as they finish.
+    fn map_unordered<I, F, T>(&self, items: I, f: F) -> MapUnordered<'_, Self, I::IntoIter, F, T>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        MapUnordered::new(self, items.into_iter(), f)
+    }
+}
+
+impl<E: Executor + ?Sized> ExecutorExt for E {}
+
+macro_rules! forward_executor {
+    ($($ptr:ty),*) => {$(
+        impl<E: Executor + ?Sized> Executor for $ptr {
+            fn execute(&self, job: Job) -> Result<(), Rejected> { (**self).execute(job) }
+            fn try_execute(&self, job: Job) -> Result<(), Rejected> { (**self).try_execute(job) }
+            fn workers(&self) -> usize { (**self).workers() }
+            fn resize(&self, workers: usize) -> Result<(), ResizeError> { (**self).resize(workers) }
+            fn shutdown(&self, mode: Shutdown) -> ShutdownReport { (**self).shutdown(mode) }
+            fn metrics(&self) -> Metrics { (**self).metrics() }
+        }
+    )*};
+}
+
+forward_executor!(Box<E>, std::sync::Arc<E>, &E);

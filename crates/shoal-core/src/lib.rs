@@ -1,0 +1,95 @@
+//! # shoal-core: the contract every shoal pool keeps
+//!
+//! A *worker pool* is a fixed but adjustable set of threads that pull jobs from a queue, run
+//! them, and hand results back. shoal has several strategies for the "pull jobs" part (a
+//! shared queue, work stealing, fork-join); this crate is what they have in common:
+//!
+//! - [`Executor`]: the object-safe trait a pool implements: `execute`, `try_execute`,
+//!   `workers`, `resize`, `shutdown`, `metrics`.
+//! - [`ExecutorExt`]: what every executor gets for free: [`spawn`](ExecutorExt::spawn) with a
+//!   typed [`JoinHandle`], and the result queue [`map`](ExecutorExt::map) /
+//!   [`map_unordered`](ExecutorExt::map_unordered) with a bounded number of jobs in flight.
+//! - Errors that hand back what they refused: [`Rejected`] returns the job, [`TaskError`]
+//!   carries a panic's payload.
+//! - [`Shutdown`] modes and the [`ShutdownReport`] whose numbers always add up.
+//! - [`worker`]: the hook that makes waiting inside a worker *help* instead of block, so
+//!   nested waits cannot deadlock a pool.
+//! - [`sync`]: the one module that names std or loom primitives.
+//!
+//! ## Semantics every strategy shows
+//!
+//! | situation | behaviour |
+//! |---|---|
+//! | job panics | the worker survives; the handle gives `Err(TaskError::Panicked)` with the message; `metrics().panicked` counts it; the `panic_handler` sees it |
+//! | submit after shutdown began | `Err(Rejected)` with reason `ShutDown`, the job handed back |
+//! | bounded queue full | `execute` waits for room; `try_execute` returns `Full` with the job |
+//! | `Shutdown::Graceful` | stops intake, runs every queued job, joins every worker |
+//! | `Shutdown::Now` | stops intake, cancels queued jobs, waits for running ones, joins workers |
+//! | `Shutdown::Deadline(d)` | graceful until `d`, then cancels the rest; returns on time |
+//! | shutdown twice, from several threads | every caller gets a report; no hang |
+//! | shutdown from inside a worker | begins the shutdown, returns without waiting for itself |
+//! | dropping the pool | a graceful shutdown |
+//! | `resize(n)` under load | grows at once; shrinking retires workers after their job |
+//! | zero workers, `resize(0)` | `BuildError` / `ResizeError`, never a hang |
+//! | waiting inside a worker | the waiter runs other queued jobs meanwhile |
+//! | accounting | `completed + panicked + cancelled + still_running == submitted` |
+//!
+//! ## Example
+//!
+//! Any executor works through the trait; here a tiny inline one stands in for a real pool:
+//!
+//! ```
+//! use shoal_core::{Executor, ExecutorExt, Job, Metrics, Rejected, ResizeError, Shutdown,
+//!                  ShutdownReport};
+//!
+//! /// Runs every job on the caller's thread: the smallest possible executor.
+//! struct Inline;
+//! impl Executor for Inline {
+//!     fn execute(&self, job: Job) -> Result<(), Rejected> { job(); Ok(()) }
+//!     fn try_execute(&self, job: Job) -> Result<(), Rejected> { self.execute(job) }
+//!     fn workers(&self) -> usize { 1 }
+//!     fn resize(&self, _: usize) -> Result<(), ResizeError> { Ok(()) }
+//!     fn shutdown(&self, _: Shutdown) -> ShutdownReport { ShutdownReport::default() }
+//!     fn metrics(&self) -> Metrics { Metrics::default() }
+//! }
+//!
+//! let squares: Vec<u64> = Inline.map(1..=4u64, |x| x * x).map(Result::unwrap).collect();
+//! assert_eq!(squares, [1, 4, 9, 16]);
+//! assert_eq!(Inline.spawn(|| "hi").unwrap().join().unwrap(), "hi");
+//! ```
+#![deny(missing_docs)]
+
+pub mod sync;
+pub mod worker;
+
+mod error;
+mod executor;
+mod handle;
+mod job;
+mod map;
+mod metrics;
+mod shutdown;
+mod wait;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::{
+    check_resize, check_workers, panic_message, BuildError, BuildErrorKind, RejectReason, Rejected,
+    ResizeError, TaskError,
+};
+pub use executor::{Executor, ExecutorExt};
+pub use handle::{pair as handle_pair, Completer, JoinHandle};
+pub use job::{Job, PanicHandler};
+pub use map::{Map, MapUnordered};
+pub use metrics::{Counters, Event, Metrics};
+pub use shutdown::{Shutdown, ShutdownReport};
+
+/// The most workers any shoal pool accepts. Far above any useful count: past a few hundred
+/// threads a pool spends more on scheduling and stacks than it gains (see docs/pitfalls.md).
+pub const MAX_WORKERS: usize = 4096;
+
+/// The default worker count: the number of logical CPUs.
+pub fn default_workers() -> usize {
+    num_cpus::get().clamp(1, MAX_WORKERS)
+}

@@ -1,0 +1,169 @@
+//! Counters every pool keeps, and the snapshot users read.
+//!
+//! Counting must not become the bottleneck it measures: a single shared counter bumped by every
+//! worker on every job bounces one cache line between all cores. [`Counters`] is sharded: each
+//! thread bumps its own cache-padded shard (plain `Relaxed` adds, no contention), and a snapshot
+//! sums the shards. A snapshot taken while jobs run is approximate; one taken after the workers
+//! were joined is exact (joining a thread synchronizes with everything it did).
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a pool's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Live workers (after a shrink, retiring ones finish their job first).
+    pub workers: usize,
+    /// Jobs accepted and not yet started.
+    pub queued: u64,
+    /// Jobs running now.
+    pub running: u64,
+    /// Jobs accepted over the pool's life.
+    pub submitted: u64,
+    /// Jobs that returned normally.
+    pub completed: u64,
+    /// Jobs that panicked.
+    pub panicked: u64,
+    /// Jobs dropped unrun by a shutdown.
+    pub cancelled: u64,
+    /// Submissions refused (full queue or shutdown).
+    pub rejected: u64,
+    /// Jobs taken from another worker's queue (work-stealing strategies; 0 elsewhere).
+    pub steals: u64,
+    /// Times a worker went to sleep for lack of work.
+    pub parks: u64,
+}
+
+/// Which event to count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Event {
+    /// A job was accepted.
+    Submitted = 0,
+    /// A job returned normally.
+    Completed,
+    /// A job panicked.
+    Panicked,
+    /// A job was dropped unrun.
+    Cancelled,
+    /// A submission was refused.
+    Rejected,
+    /// A job was stolen.
+    Steal,
+    /// A worker parked.
+    Park,
+    /// A job started (paired with one of Completed/Panicked to derive `running`).
+    Started,
+}
+
+const EVENTS: usize = 8;
+
+#[cfg(not(shoal_loom))]
+const SHARDS: usize = 32;
+#[cfg(shoal_loom)]
+const SHARDS: usize = 1;
+
+struct Shard {
+    counts: [AtomicU64; EVENTS],
+}
+
+impl Shard {
+    fn new() -> Shard {
+        Shard {
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+/// Sharded event counters; see the module docs.
+pub struct Counters {
+    shards: Box<[CachePadded<Shard>]>,
+}
+
+impl std::fmt::Debug for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counters").finish_non_exhaustive()
+    }
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(not(shoal_loom))]
+fn shard_index() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicUsize;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    std::thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    INDEX.with(|i| {
+        let mut v = i.get();
+        if v == usize::MAX {
+            // ORDERING: only uniqueness-ish spreading matters, no data is published.
+            v = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
+            i.set(v);
+        }
+        v
+    })
+}
+
+#[cfg(shoal_loom)]
+fn shard_index() -> usize {
+    0
+}
+
+impl Counters {
+    /// Fresh counters, all zero.
+    pub fn new() -> Counters {
+        Counters {
+            shards: (0..SHARDS)
+                .map(|_| CachePadded::new(Shard::new()))
+                .collect(),
+        }
+    }
+
+    /// Counts one `event` on the calling thread's shard.
+    #[inline]
+    pub fn add(&self, event: Event, n: u64) {
+        // ORDERING: counters publish nothing; readers that need exact values read them after
+        // joining the workers or under the pool's own synchronization.
+        self.shards[shard_index()].counts[event as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The sum of one event over all shards.
+    pub fn get(&self, event: Event) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.counts[event as usize].load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// A [`Metrics`] snapshot; the pool fills in `workers`.
+    pub fn snapshot(&self, workers: usize) -> Metrics {
+        let submitted = self.get(Event::Submitted);
+        let completed = self.get(Event::Completed);
+        let panicked = self.get(Event::Panicked);
+        let cancelled = self.get(Event::Cancelled);
+        let started = self.get(Event::Started);
+        let running = started.saturating_sub(completed + panicked);
+        let queued = submitted.saturating_sub(started + cancelled);
+        Metrics {
+            workers,
+            queued,
+            running,
+            submitted,
+            completed,
+            panicked,
+            cancelled,
+            rejected: self.get(Event::Rejected),
+            steals: self.get(Event::Steal),
+            parks: self.get(Event::Park),
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! How a pool stops, and what it says when it has.
+
+use std::time::Duration;
+
+/// How [`Executor::shutdown`](crate::Executor::shutdown) treats jobs still queued.
+///
+/// Every mode first stops intake: from then on submissions get
+/// [`RejectReason::ShutDown`](crate::RejectReason::ShutDown) with the job handed back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shutdown {
+    /// Run every queued job, then join every worker.
+    Graceful,
+    /// Drop queued jobs (their handles report [`TaskError::Cancelled`](crate::TaskError)),
+    /// wait for the jobs already running, join every worker.
+    Now,
+    /// Graceful until the duration has passed, then as [`Shutdown::Now`] for the queue. Jobs
+    /// still running at the deadline are not waited for: the call returns on time and the report
+    /// counts them in [`ShutdownReport::still_running`]; their workers exit when they return.
+    Deadline(Duration),
+}
+
+/// What a shutdown did. Accounting always adds up:
+/// `completed + panicked + cancelled + still_running == submitted`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Jobs the pool accepted over its whole life.
+    pub submitted: u64,
+    /// Jobs that ran to completion.
+    pub completed: u64,
+    /// Jobs that panicked.
+    pub panicked: u64,
+    /// Jobs dropped unrun because of [`Shutdown::Now`] or a passed deadline.
+    pub cancelled: u64,
+    /// Jobs still running when the call returned: a [`Shutdown::Deadline`] that expired, or a
+    /// shutdown called from inside a worker (which cannot wait for its own job).
+    pub still_running: u64,
+    /// Wall time the first shutdown call took.
+    pub elapsed: Duration,
+}
+
+impl ShutdownReport {
+    /// `true` when every accepted job is accounted for as completed, panicked or cancelled,
+    /// or is still running.
+    pub fn adds_up(&self) -> bool {
+        self.completed + self.panicked + self.cancelled + self.still_running == self.submitted
+    }
+}

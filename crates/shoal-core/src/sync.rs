@@ -1,0 +1,48 @@
+//! The one place that names std or loom synchronization types.
+//!
+//! Every other module of every shoal crate imports `Arc`, `Mutex`, `Condvar`, atomics, threads
+//! and thread locals from here. Under the custom cfg `shoal_loom` they are loom's, so a loom
+//! model (`tests/loom.rs` in each pool crate) explores every interleaving of the pool's own
+//! protocol. The switch is a cfg of our own, not `loom`, so other crates in the build keep
+//! their normal shape, and not `test`, because integration tests build the library without
+//! `cfg(test)`.
+
+#[cfg(not(shoal_loom))]
+mod imp {
+    pub use std::sync::atomic;
+    pub use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub use std::thread;
+    pub use std::thread_local;
+
+    /// A spin-loop hint (loom's version yields to the model's scheduler).
+    #[inline]
+    pub fn spin_loop() {
+        std::hint::spin_loop();
+    }
+}
+
+#[cfg(shoal_loom)]
+mod imp {
+    pub use loom::sync::atomic;
+    pub use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub use loom::thread;
+    pub use loom::thread_local;
+
+    /// Under loom a spin must yield, or a model exceeds its branch limit.
+    #[inline]
+    pub fn spin_loop() {
+        loom::thread::yield_now();
+    }
+}
+
+pub use imp::*;
+
+/// Locks `mutex`, ignoring poisoning: shoal never runs user code while holding one of its
+/// locks, so a poisoned lock can only come from a bug in shoal itself, and the state it guards
+/// is still consistent at every unlock point.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}

@@ -1,0 +1,136 @@
+//! The hook that lets a thread waiting inside a worker help instead of block.
+//!
+//! A classic worker pool deadlocks when every worker waits on a job that is still queued: no
+//! worker is free to run it. shoal avoids that the way rayon and tokio's `block_in_place` do
+//! in spirit: a worker thread registers its pool's [`Helper`] in a thread local when it
+//! starts ([`enter`]); every blocking wait in shoal ([`JoinHandle::join`](crate::JoinHandle::join),
+//! `map`, scopes) asks the current helper to run one queued job while the awaited
+//! thing is not ready. So the job being waited on is either running elsewhere, or gets run by
+//! the waiter itself.
+//!
+//! Each strategy implements [`Helper`] over its own queues; core only knows the trait.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::job::{Job, PanicHandler};
+use crate::metrics::{Counters, Event};
+use crate::sync::{thread_local, Arc};
+
+/// What a pool offers to a thread that waits inside one of its workers.
+pub trait Helper: Send + Sync {
+    /// Runs at most one queued job of this pool on the calling thread (through [`run_job`], so
+    /// it is counted and its panic caught). Returns `true` if it ran one.
+    fn help_one(&self) -> bool;
+}
+
+struct Current {
+    pool_id: usize,
+    helper: Arc<dyn Helper>,
+}
+
+#[cfg(not(shoal_loom))]
+thread_local! {
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+}
+
+// loom's `thread_local!` takes no `const` initializer.
+#[cfg(shoal_loom)]
+thread_local! {
+    static CURRENT: RefCell<Option<Current>> = RefCell::new(None);
+}
+
+/// Marks the calling thread as a worker of pool `pool_id` until the guard drops.
+///
+/// `pool_id` is any number unique to the pool while it lives (the address of its shared
+/// state is the usual choice).
+pub fn enter(pool_id: usize, helper: Arc<dyn Helper>) -> WorkerGuard {
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(Current { pool_id, helper }));
+    WorkerGuard { previous }
+}
+
+/// Restores the thread's previous worker state on drop.
+pub struct WorkerGuard {
+    previous: Option<Current>,
+}
+
+impl std::fmt::Debug for WorkerGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerGuard").finish_non_exhaustive()
+    }
+}
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // try_with: the guard may drop while thread locals are being torn down.
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// The id of the pool whose worker is the calling thread, if any.
+pub fn current_pool() -> Option<usize> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(|c| c.pool_id))
+        .ok()
+        .flatten()
+}
+
+/// `true` when the calling thread is a worker of pool `pool_id`.
+pub fn is_worker_of(pool_id: usize) -> bool {
+    current_pool() == Some(pool_id)
+}
+
+/// Runs one queued job of the current worker's pool, if the calling thread is a worker and the
+/// pool has one. Returns `true` if a job ran.
+pub fn help_one() -> bool {
+    let helper = CURRENT
+        .try_with(|c| c.borrow().as_ref().map(|c| c.helper.clone()))
+        .ok()
+        .flatten();
+    match helper {
+        Some(h) => h.help_one(),
+        None => false,
+    }
+}
+
+/// `true` when the calling thread can help (it is a worker of some pool).
+pub fn in_worker() -> bool {
+    current_pool().is_some()
+}
+
+/// Runs `job` the way every shoal worker does: counts it as started, then completed or
+/// panicked, catches its panic so the worker survives, and shows the payload to `handler`
+/// (whose own panic is caught too). Returns `true` if the job completed normally.
+#[inline]
+pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) -> bool {
+    counters.add(Event::Started, 1);
+    match catch_unwind(AssertUnwindSafe(job)) {
+        Ok(()) => {
+            counters.add(Event::Completed, 1);
+            true
+        }
+        Err(payload) => {
+            counters.add(Event::Panicked, 1);
+            if let Some(handler) = handler {
+                let _ = catch_unwind(AssertUnwindSafe(|| handler(payload.as_ref())));
+            }
+            drop_quietly(payload);
+            false
+        }
+    }
+}
+
+/// Drops a value whose destructor may panic (a job's captures, a panic payload) without
+/// letting that panic unwind into the worker.
+pub fn drop_quietly<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+/// Drops a queued job unrun during a shutdown, counting it as cancelled. The job's captured
+/// completion (if it came from `spawn`) reports [`TaskError::Cancelled`](crate::TaskError) to
+/// its handle. A panicking destructor is caught.
+pub fn cancel_job(job: Job, counters: &Counters) {
+    counters.add(Event::Cancelled, 1);
+    drop_quietly(job);
+}

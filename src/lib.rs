@@ -1,0 +1,2 @@
+//! shoal facade (placeholder until the facade issue).
+pub use shoal_core::*;
