@@ -15,7 +15,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::job::{Job, PanicHandler};
 use crate::metrics::{Counters, Event};
-use crate::sync::{thread_local, Arc};
+use crate::sync::thread_local;
+// The helper pointer is plain `std` even under loom: it is not part of any modelled protocol,
+// and std's `Arc` coerces to `Arc<dyn Helper>` where loom's cannot.
+use std::sync::Arc;
 
 /// What a pool offers to a thread that waits inside one of its workers.
 pub trait Helper: Send + Sync {

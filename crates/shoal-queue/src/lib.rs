@@ -1,1 +1,70 @@
-//! placeholder
+//! # shoal-queue: the classic worker pool
+//!
+//! `SharedQueuePool` is the worker-pool pattern as most people first meet it: N worker
+//! threads pull jobs from **one shared queue** (a crossbeam MPMC channel) and run them.
+//!
+//! ```text
+//!  submitters                 shared queue (FIFO)               workers
+//!  ─────────                  ───────────────────               ───────
+//!  execute(job) ──push──▶ [ job | job | job | job ] ──pop──▶ worker 0 ─ run ─ result via handle
+//!  spawn(f)     ──push──▶                           ──pop──▶ worker 1 ─ run
+//!                                                   ──pop──▶ worker N-1
+//! ```
+//!
+//! ## How a job travels, and what it costs
+//! - **Submit**: one `Box` for the job (plus one `Arc` slot for `spawn`'s handle), one atomic
+//!   add/sub pair that lets shutdown seal the queue without losing a racing submit, and one
+//!   channel push (a few atomics; a wake-up syscall only when a worker is asleep).
+//! - **Take**: a worker pops without blocking while the queue has jobs; when it is empty the
+//!   worker blocks in the channel (after crossbeam's short spin), so **idle workers burn no
+//!   CPU**.
+//! - **Complete**: panics are caught per job, counted, shown to the `panic_handler`, and the
+//!   worker goes on; counters are sharded per thread so counting never contends.
+//!
+//! ## When to pick it
+//! - Jobs come **from outside** the pool (a request loop, a file list, a channel of work) and
+//!   are of similar size: the single FIFO queue is fair, simple and fast.
+//! - IO-bound jobs with many more workers than cores: workers block in IO, not in the queue.
+//! - You want strict FIFO start order.
+//!
+//! Prefer the work-stealing pool when jobs spawn jobs (every spawn from a worker goes back
+//! through the one shared queue here, which all workers contend on), and the fork-join pool for
+//! recursive divide-and-conquer.
+//!
+//! ## Example
+//! ```
+//! use shoal_core::{Executor, ExecutorExt, Shutdown};
+//! use shoal_queue::SharedQueuePool;
+//!
+//! let pool = SharedQueuePool::builder().workers(4).queue_capacity(64).build()?;
+//! let handle = pool.spawn(|| 6 * 7).expect("running");
+//! assert_eq!(handle.join().unwrap(), 42);
+//!
+//! // The result queue: in input order, at most 2 × workers jobs in flight.
+//! let lengths: Vec<usize> = pool
+//!     .map(vec!["a", "bb", "ccc"], |s| s.len())
+//!     .collect::<Result<_, _>>()
+//!     .unwrap();
+//! assert_eq!(lengths, [1, 2, 3]);
+//!
+//! let report = pool.shutdown(Shutdown::Graceful);
+//! assert!(report.adds_up());
+//! # Ok::<(), shoal_core::BuildError>(())
+//! ```
+//!
+//! ## Shutdown, resize and nesting
+//! Shutdown closes intake, waits until no submission is in flight (so a racing submit is either
+//! refused with its job handed back, or queued and then run or cancelled), *seals* the queue, and
+//! wakes every worker. Workers exit only when the sealed queue is empty. `resize` grows by
+//! starting threads and shrinks by letting surplus workers retire after their current job.
+//! A worker that waits on a handle, a `map` or a scope runs queued jobs meanwhile, and a worker
+//! that submits to its own full queue runs a queued job to make room, so nested waits cannot
+//! deadlock the pool.
+#![deny(missing_docs)]
+
+mod pool;
+mod queue;
+mod worker;
+
+pub use pool::{Builder, SharedQueuePool};
+pub use shoal_core::{Executor, ExecutorExt};

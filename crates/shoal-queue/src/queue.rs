@@ -1,0 +1,227 @@
+//! The shared job queue, behind one small internal interface with two implementations:
+//! crossbeam-channel in normal builds, and a `Mutex<VecDeque>` + `Condvar` stand-in under
+//! `cfg(shoal_loom)` (crossbeam parks with std's `thread::park`, which loom cannot see; see
+//! LOOM.md). Everything above this file is the pool's own protocol, which loom checks.
+//!
+//! Besides jobs, the queue carries *wake tokens*: a blocked worker wakes for either, and
+//! treats a token as "look at the pool's state" (a shrink or a shutdown happened).
+
+use shoal_core::Job;
+
+/// What a blocked worker woke up for.
+pub(crate) enum Popped {
+    Job(Job),
+    Wake,
+}
+
+pub(crate) enum PushError {
+    /// The bounded queue is full; the job comes back.
+    Full(Job),
+    /// Intake was closed; the job comes back.
+    #[cfg_attr(shoal_loom, allow(dead_code))]
+    Closed(Job),
+}
+
+#[cfg(not(shoal_loom))]
+mod imp {
+    use super::{Popped, PushError};
+    use crossbeam_channel::{self as channel, Receiver, Select, Sender, TrySendError};
+    use shoal_core::sync::{lock, Mutex};
+    use shoal_core::Job;
+
+    pub(crate) struct JobQueue {
+        jobs_tx: Sender<Job>,
+        jobs_rx: Receiver<Job>,
+        wake_tx: Sender<()>,
+        wake_rx: Receiver<()>,
+        /// Dropped by `close_intake`, which disconnects `closed_rx` and so wakes every
+        /// submitter blocked on a full queue.
+        closed_tx: Mutex<Option<Sender<()>>>,
+        closed_rx: Receiver<()>,
+    }
+
+    impl JobQueue {
+        pub(crate) fn new(capacity: Option<usize>) -> JobQueue {
+            let (jobs_tx, jobs_rx) = match capacity {
+                Some(c) => channel::bounded(c),
+                None => channel::unbounded(),
+            };
+            let (wake_tx, wake_rx) = channel::unbounded();
+            let (closed_tx, closed_rx) = channel::bounded(0);
+            JobQueue {
+                jobs_tx,
+                jobs_rx,
+                wake_tx,
+                wake_rx,
+                closed_tx: Mutex::new(Some(closed_tx)),
+                closed_rx,
+            }
+        }
+
+        #[inline]
+        pub(crate) fn try_push(&self, job: Job) -> Result<(), PushError> {
+            self.jobs_tx.try_send(job).map_err(|e| match e {
+                TrySendError::Full(job) => PushError::Full(job),
+                // The pool holds both ends, so the channel never disconnects.
+                TrySendError::Disconnected(job) => PushError::Closed(job),
+            })
+        }
+
+        /// Waits for room; gives the job back if intake closes first.
+        pub(crate) fn push_blocking(&self, job: Job) -> Result<(), Job> {
+            let job = match self.try_push(job) {
+                Ok(()) => return Ok(()),
+                Err(PushError::Full(job)) | Err(PushError::Closed(job)) => job,
+            };
+            let mut sel = Select::new();
+            let send = sel.send(&self.jobs_tx);
+            let closed = sel.recv(&self.closed_rx);
+            let oper = sel.select();
+            if oper.index() == send {
+                oper.send(&self.jobs_tx, job).map_err(|e| e.into_inner())
+            } else {
+                debug_assert_eq!(oper.index(), closed);
+                let _ = oper.recv(&self.closed_rx);
+                Err(job)
+            }
+        }
+
+        #[inline]
+        pub(crate) fn try_pop(&self) -> Option<Job> {
+            self.jobs_rx.try_recv().ok()
+        }
+
+        pub(crate) fn pop(&self) -> Popped {
+            let mut sel = Select::new();
+            let jobs = sel.recv(&self.jobs_rx);
+            let _wake = sel.recv(&self.wake_rx);
+            let oper = sel.select();
+            if oper.index() == jobs {
+                match oper.recv(&self.jobs_rx) {
+                    Ok(job) => Popped::Job(job),
+                    Err(_) => Popped::Wake,
+                }
+            } else {
+                let _ = oper.recv(&self.wake_rx);
+                Popped::Wake
+            }
+        }
+
+        pub(crate) fn wake(&self, n: usize) {
+            for _ in 0..n {
+                let _ = self.wake_tx.send(());
+            }
+        }
+
+        pub(crate) fn close_intake(&self) {
+            lock(&self.closed_tx).take();
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.jobs_rx.len()
+        }
+    }
+}
+
+#[cfg(shoal_loom)]
+mod imp {
+    use super::{Popped, PushError};
+    use shoal_core::sync::{lock, Condvar, Mutex};
+    use shoal_core::Job;
+    use std::collections::VecDeque;
+
+    struct State {
+        jobs: VecDeque<Job>,
+        wakes: usize,
+        closed: bool,
+    }
+
+    pub(crate) struct JobQueue {
+        state: Mutex<State>,
+        capacity: usize,
+        not_empty: Condvar,
+        not_full: Condvar,
+    }
+
+    impl JobQueue {
+        pub(crate) fn new(capacity: Option<usize>) -> JobQueue {
+            JobQueue {
+                state: Mutex::new(State {
+                    jobs: VecDeque::new(),
+                    wakes: 0,
+                    closed: false,
+                }),
+                capacity: capacity.unwrap_or(usize::MAX),
+                not_empty: Condvar::new(),
+                not_full: Condvar::new(),
+            }
+        }
+
+        pub(crate) fn try_push(&self, job: Job) -> Result<(), PushError> {
+            let mut s = lock(&self.state);
+            if s.jobs.len() >= self.capacity {
+                return Err(PushError::Full(job));
+            }
+            s.jobs.push_back(job);
+            drop(s);
+            self.not_empty.notify_one();
+            Ok(())
+        }
+
+        pub(crate) fn push_blocking(&self, job: Job) -> Result<(), Job> {
+            let mut s = lock(&self.state);
+            loop {
+                if s.closed {
+                    return Err(job);
+                }
+                if s.jobs.len() < self.capacity {
+                    s.jobs.push_back(job);
+                    drop(s);
+                    self.not_empty.notify_one();
+                    return Ok(());
+                }
+                s = self.not_full.wait(s).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+
+        pub(crate) fn try_pop(&self) -> Option<Job> {
+            let job = lock(&self.state).jobs.pop_front();
+            if job.is_some() {
+                self.not_full.notify_one();
+            }
+            job
+        }
+
+        pub(crate) fn pop(&self) -> Popped {
+            let mut s = lock(&self.state);
+            loop {
+                if let Some(job) = s.jobs.pop_front() {
+                    drop(s);
+                    self.not_full.notify_one();
+                    return Popped::Job(job);
+                }
+                if s.wakes > 0 {
+                    s.wakes -= 1;
+                    return Popped::Wake;
+                }
+                s = self.not_empty.wait(s).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+
+        pub(crate) fn wake(&self, n: usize) {
+            lock(&self.state).wakes += n;
+            self.not_empty.notify_all();
+        }
+
+        pub(crate) fn close_intake(&self) {
+            lock(&self.state).closed = true;
+            self.not_full.notify_all();
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            lock(&self.state).jobs.len()
+        }
+    }
+}
+
+pub(crate) use imp::JobQueue;

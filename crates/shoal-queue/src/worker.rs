@@ -1,0 +1,105 @@
+//! The worker loop.
+//!
+//! ```text
+//! loop:
+//!   1. try_pop a job without blocking          (hot path: no lock, no syscall)
+//!   2. queue empty and sealed?  -> pop once more; still empty -> exit
+//!   3. more workers than target? -> retire (exit)
+//!   4. block until a job or a wake token arrives
+//!   5. run the job (catching its panic), then check 3 again
+//! ```
+//!
+//! A worker never exits while a job it could run is queued: it only exits when the queue is
+//! *sealed* (shutdown has closed intake and no submission is in flight, so the queue can only
+//! shrink) and a pop after observing the seal finds it empty, or when it retires because the
+//! pool shrank, in which case `target >= 1` workers stay to serve the queue.
+
+use std::io;
+
+use shoal_core::sync::atomic::Ordering;
+use shoal_core::sync::{lock, thread, Arc};
+use shoal_core::worker::{self, Helper};
+
+use crate::pool::Inner;
+use crate::queue::Popped;
+
+/// Starts worker number `index`. Every worker thread of the pool is started here.
+pub(crate) fn spawn_worker(inner: Arc<Inner>, index: usize) -> io::Result<thread::JoinHandle<()>> {
+    #[cfg(not(shoal_loom))]
+    {
+        let mut builder = std::thread::Builder::new().name(match &inner.thread_config.name {
+            Some(prefix) => format!("{prefix}-{index}"),
+            None => format!("shoal-queue-{index}"),
+        });
+        if let Some(bytes) = inner.thread_config.stack_size {
+            builder = builder.stack_size(bytes);
+        }
+        builder.spawn(move || run(inner))
+    }
+    #[cfg(shoal_loom)]
+    {
+        let _ = index;
+        Ok(thread::spawn(move || run(inner)))
+    }
+}
+
+/// Lets a thread that waits inside one of our workers run our queued jobs.
+struct QueueHelper(Arc<Inner>);
+
+impl Helper for QueueHelper {
+    fn help_one(&self) -> bool {
+        match self.0.queue.try_pop() {
+            Some(job) => {
+                self.0.run(job);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Retires this worker if the pool has more live workers than its target. Exactly
+/// `live - target` workers succeed, because each one moves `live` down by one atomically.
+fn retire(inner: &Inner) -> bool {
+    // ORDERING: SeqCst pairs with `resize`, which stores `target` before reading `live`.
+    let target = inner.target.load(Ordering::SeqCst);
+    inner
+        .live
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |live| {
+            (live > target).then(|| live - 1)
+        })
+        .is_ok()
+}
+
+fn run(inner: Arc<Inner>) {
+    let guard = worker::enter(inner.id(), std::sync::Arc::new(QueueHelper(inner.clone())));
+    loop {
+        let job = match inner.queue.try_pop() {
+            Some(job) => job,
+            None => {
+                // ORDERING: SeqCst pairs with the store in `close_and_seal`; every push that
+                // happened before the seal is visible to the pop below.
+                if inner.sealed.load(Ordering::SeqCst) {
+                    match inner.queue.try_pop() {
+                        Some(job) => job,
+                        None => break,
+                    }
+                } else if retire(&inner) {
+                    break;
+                } else {
+                    match inner.queue.pop() {
+                        Popped::Job(job) => job,
+                        Popped::Wake => continue,
+                    }
+                }
+            }
+        };
+        inner.run(job);
+        if retire(&inner) {
+            break;
+        }
+    }
+    drop(guard);
+    let mut control = lock(&inner.control);
+    inner.worker_exited(&mut control);
+}

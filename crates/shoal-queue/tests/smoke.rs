@@ -1,0 +1,107 @@
+//! Quick end-to-end checks of SharedQueuePool beyond the shared conformance suite.
+#![cfg(not(shoal_loom))]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use shoal_core::{Executor, ExecutorExt, Shutdown};
+use shoal_queue::SharedQueuePool;
+
+#[test]
+fn smoke() {
+    let pool = SharedQueuePool::new(2).unwrap();
+    let sum: u64 = pool.map(0..1000u64, |x| x * 2).map(Result::unwrap).sum();
+    assert_eq!(sum, 999_000);
+    let report = pool.shutdown(Shutdown::Graceful);
+    assert!(report.adds_up(), "{report:?}");
+    assert_eq!(report.completed, 1000);
+}
+
+#[test]
+fn stampede_of_submitters_loses_nothing() {
+    let pool = Arc::new(
+        SharedQueuePool::builder()
+            .workers(3)
+            .queue_capacity(8)
+            .build()
+            .unwrap(),
+    );
+    let ran = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let pool = pool.clone();
+            let ran = ran.clone();
+            std::thread::spawn(move || {
+                for _ in 0..2_000 {
+                    let ran = ran.clone();
+                    pool.execute(Box::new(move || {
+                        ran.fetch_add(1, Ordering::Relaxed);
+                    }))
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let report = pool.shutdown(Shutdown::Graceful);
+    assert_eq!(ran.load(Ordering::Relaxed), 8_000);
+    assert_eq!(report.completed, 8_000);
+    assert!(report.adds_up());
+}
+
+#[test]
+fn shutdown_races_submitters() {
+    for round in 0..50 {
+        let pool = Arc::new(SharedQueuePool::new(2).unwrap());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let refused = Arc::new(AtomicUsize::new(0));
+        let submitters: Vec<_> = (0..3)
+            .map(|_| {
+                let (pool, ran, refused) = (pool.clone(), ran.clone(), refused.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        let ran = ran.clone();
+                        if let Err(rejected) = pool.execute(Box::new(move || {
+                            ran.fetch_add(1, Ordering::Relaxed);
+                        })) {
+                            assert!(rejected.is_shutdown());
+                            refused.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mode = if round % 2 == 0 {
+            Shutdown::Graceful
+        } else {
+            Shutdown::Now
+        };
+        let report = pool.shutdown(mode);
+        for s in submitters {
+            s.join().unwrap();
+        }
+        assert!(report.adds_up(), "{report:?}");
+        let ran = ran.load(Ordering::Relaxed) as u64;
+        assert_eq!(ran, report.completed);
+        assert_eq!(
+            report.completed + report.cancelled + refused.load(Ordering::Relaxed) as u64,
+            600
+        );
+    }
+}
+
+#[test]
+fn resize_under_load() {
+    let pool = SharedQueuePool::new(1).unwrap();
+    let handles: Vec<_> = (0..500u64)
+        .map(|i| pool.spawn(move || i).unwrap())
+        .collect();
+    for n in [4, 1, 3, 2, 1, 5] {
+        pool.resize(n).unwrap();
+        assert_eq!(pool.workers(), n);
+    }
+    let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(sum, 499 * 500 / 2);
+}
