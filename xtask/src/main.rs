@@ -1,1 +1,256 @@
-fn main() {}
+//! `cargo xtask <check>`: every check CI runs, one subcommand each. `.ci/run` calls
+//! `cargo xtask test`, which runs them all in order and stops at the first failure.
+
+use std::env;
+use std::process::{exit, Command};
+use std::time::Instant;
+
+/// Crates with loom models in `tests/loom.rs`.
+const LOOM_CRATES: &[&str] = &["shoal-queue", "shoal-steal", "shoal-scope"];
+
+/// Every combination of the facade's strategy features that must build and pass its tests.
+/// (A build with none must fail with a clear `compile_error!`; `facade_none` checks that.)
+const FEATURE_SETS: &[&str] = &[
+    "queue",
+    "steal",
+    "scope",
+    "queue,steal",
+    "queue,scope",
+    "steal,scope",
+    "queue,steal,scope",
+];
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test      every check CI runs: fmt, clippy, tests + doc tests, facade feature sets,
+            docs, loom models, benches compiled, shoal-bench smoke run, short stress
+  fmt       cargo fmt --check
+  clippy    clippy on every target with -D warnings
+  unit      cargo test on the workspace (unit, integration and doc tests)
+  features  the facade's tests under every strategy feature set
+  doc       rustdoc with -D warnings
+  loom      the loom models of every pool (LOOM_MAX_PREEMPTIONS defaults to 2)
+  bench     compile every benchmark (cargo bench --no-run)
+  smoke     run `shoal-bench compare` at a tiny size
+  stress    the long stress and soak tests (ignored by default); STRESS_SCALE=N multiplies sizes";
+
+fn main() {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprintln!("{USAGE}");
+        exit(2);
+    };
+    let started = Instant::now();
+    let ok = match cmd.as_str() {
+        "test" => all(),
+        "fmt" => fmt(),
+        "clippy" => clippy(),
+        "unit" => unit(),
+        "features" => features(),
+        "doc" => doc(),
+        "loom" => loom(),
+        "bench" => bench(),
+        "smoke" => smoke(),
+        "stress" => stress(false),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            true
+        }
+        other => {
+            eprintln!("unknown command `{other}`\n\n{USAGE}");
+            exit(2);
+        }
+    };
+    let secs = started.elapsed().as_secs();
+    if ok {
+        eprintln!(
+            "xtask {cmd}: all checks passed in {}m{:02}s",
+            secs / 60,
+            secs % 60
+        );
+    } else {
+        eprintln!("xtask {cmd}: FAILED after {}m{:02}s", secs / 60, secs % 60);
+        exit(1);
+    }
+}
+
+fn all() -> bool {
+    let steps: &[(&str, fn() -> bool)] = &[
+        ("fmt", fmt),
+        ("clippy", clippy),
+        ("unit", unit),
+        ("features", features),
+        ("doc", doc),
+        ("loom", loom),
+        ("bench", bench),
+        ("smoke", smoke),
+        ("stress (short)", || stress(true)),
+    ];
+    for (name, step) in steps {
+        let t = Instant::now();
+        eprintln!("\n=== xtask: {name} ===");
+        if !step() {
+            eprintln!("=== xtask: {name} FAILED ===");
+            return false;
+        }
+        eprintln!("=== xtask: {name} ok ({:.0?}) ===", t.elapsed());
+    }
+    true
+}
+
+fn cargo() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(mut cmd: Command) -> bool {
+    eprintln!("$ {cmd:?}");
+    match cmd.status() {
+        Ok(status) => status.success(),
+        Err(err) => {
+            eprintln!("could not start {cmd:?}: {err}");
+            false
+        }
+    }
+}
+
+fn fmt() -> bool {
+    let mut c = cargo();
+    c.args(["fmt", "--all", "--", "--check"]);
+    run(c)
+}
+
+fn clippy() -> bool {
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(c)
+}
+
+fn unit() -> bool {
+    let mut c = cargo();
+    c.args(["test", "--workspace"]);
+    run(c)
+}
+
+fn features() -> bool {
+    for set in FEATURE_SETS {
+        let mut c = cargo();
+        c.args([
+            "test",
+            "-p",
+            "shoal",
+            "--no-default-features",
+            "--features",
+            set,
+            "--lib",
+            "--tests",
+            "--doc",
+        ]);
+        if !run(c) {
+            return false;
+        }
+    }
+    facade_none()
+}
+
+/// A facade with no strategy must refuse to build, saying what to enable.
+fn facade_none() -> bool {
+    let mut c = cargo();
+    c.args(["check", "-p", "shoal", "--no-default-features", "--lib"]);
+    eprintln!("$ {c:?}  (must fail with a compile_error naming the features)");
+    match c.output() {
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if out.status.success() {
+                eprintln!("a facade build with no strategy feature succeeded; it must fail");
+                false
+            } else if !stderr.contains("enable one of the features") {
+                eprintln!("the build failed, but not with the expected message:\n{stderr}");
+                false
+            } else {
+                true
+            }
+        }
+        Err(err) => {
+            eprintln!("could not start cargo: {err}");
+            false
+        }
+    }
+}
+
+fn doc() -> bool {
+    let mut c = cargo();
+    c.args(["doc", "--workspace", "--no-deps", "--all-features"]);
+    c.env("RUSTDOCFLAGS", "-D warnings");
+    run(c)
+}
+
+fn loom() -> bool {
+    let preemptions = env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "2".into());
+    for krate in LOOM_CRATES {
+        if !std::path::Path::new(&format!("crates/{krate}/tests/loom.rs")).exists() {
+            eprintln!("no loom models in {krate} (crates/{krate}/tests/loom.rs missing)");
+            return false;
+        }
+        let mut c = cargo();
+        c.args([
+            "test",
+            "--release",
+            "--target-dir",
+            "target/loom",
+            "-p",
+            krate,
+            "--test",
+            "loom",
+        ]);
+        c.env("RUSTFLAGS", "--cfg shoal_loom -C debug-assertions");
+        c.env("LOOM_MAX_PREEMPTIONS", &preemptions);
+        if !run(c) {
+            return false;
+        }
+    }
+    true
+}
+
+fn bench() -> bool {
+    let mut c = cargo();
+    c.args(["bench", "--workspace", "--no-run"]);
+    run(c)
+}
+
+fn smoke() -> bool {
+    let mut c = cargo();
+    c.args([
+        "run",
+        "--release",
+        "-p",
+        "shoal-bench",
+        "--",
+        "compare",
+        "--size",
+        "tiny",
+    ]);
+    run(c)
+}
+
+/// The stress suites: `short` runs them at a small size (part of `test`); otherwise at full
+/// size, multiplied by `STRESS_SCALE`.
+fn stress(short: bool) -> bool {
+    let mut c = cargo();
+    c.args(["test", "--release", "--workspace", "--test", "stress"]);
+    if short {
+        c.env("STRESS_SCALE", "0");
+        c.args(["--", "--include-ignored"]);
+    } else {
+        c.args(["--", "--ignored"]);
+    }
+    run(c)
+}
