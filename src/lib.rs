@@ -1,2 +1,120 @@
-//! shoal facade (placeholder until the facade issue).
-pub use shoal_core::*;
+//! # shoal: worker pools with pluggable strategies
+//!
+//! A *worker pool* keeps a set of threads alive and feeds them jobs, so a program can run many
+//! small pieces of work in parallel without starting a thread for each. shoal offers several
+//! ways to feed the workers (*strategies*), one contract they all keep
+//! ([`Executor`]), and this crate to pick one with a cargo feature or at run time.
+//!
+//! | feature | pool | how jobs reach workers | pick it for |
+//! |---|---|---|---|
+//! | `queue` | [`SharedQueuePool`] | one shared FIFO queue | jobs from outside the pool, similar sizes, IO-bound work |
+//! | `steal` | `WorkStealingPool` | a deque per worker + a global injector; idle workers steal | jobs that spawn jobs, uneven job sizes |
+//! | `scope` | `ScopedPool` | fork-join: `join`, `scope`, parallel slices | recursive divide-and-conquer over borrowed data |
+//!
+//! `docs/strategies.md` explains how each one works, `docs/tradeoffs.md` which to pick for which
+//! workload (with measurements), and `docs/pitfalls.md` what goes wrong with worker pools.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use shoal::{Executor, ExecutorExt, Pool, Shutdown};
+//!
+//! let pool = Pool::new(4)?;                       // the strategy the features chose
+//! let answer = pool.spawn(|| 6 * 7)?;             // a typed handle
+//! assert_eq!(answer.join().unwrap(), 42);
+//!
+//! // The result queue: one result per item, in input order, a bounded window in flight.
+//! let lengths: Vec<usize> = pool
+//!     .map(["a", "bb", "ccc"], |s| s.len())
+//!     .collect::<Result<_, _>>()
+//!     .unwrap();
+//! assert_eq!(lengths, [1, 2, 3]);
+//!
+//! let report = pool.shutdown(Shutdown::Graceful); // runs what is queued, joins workers
+//! assert!(report.adds_up());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Choosing the strategy
+//!
+//! **At compile time**: [`Pool`] is the pool of the first enabled feature in this precedence
+//! order: **`steal`, then `queue`, then `scope`**. The work-stealing pool comes first because it
+//! is the best all-rounder: it takes jobs from outside almost as cheaply as the shared queue and
+//! handles jobs that spawn jobs, and uneven job sizes, far better. The shared queue comes next
+//! (strict FIFO, simplest); the fork-join pool last, since it is specialised for
+//! divide-and-conquer. To force one, turn the default features off:
+//!
+//! ```toml
+//! shoal = { version = "0.1", default-features = false, features = ["queue"] }
+//! ```
+//!
+//! Cargo unifies features across a build, so a library that depends on shoal should name the
+//! concrete pool type (`shoal::SharedQueuePool`, ...) or take a `&dyn Executor`, and leave
+//! [`Pool`] to applications.
+//!
+//! **Default features** are all three strategies: comparing and switching strategies is what
+//! shoal is for, [`Strategy`] can only build what is compiled in, and the three crates are small
+//! and share their dependencies (crossbeam), so they cost little to build. A build with none of
+//! them fails with a `compile_error!` that says which features to enable.
+//!
+//! **At run time**: [`Strategy`] parses a name (from a flag or an environment variable) and
+//! builds that pool as a `Box<dyn Executor>`:
+//!
+//! ```
+//! use shoal::{ExecutorExt, Strategy};
+//!
+//! // SHOAL_STRATEGY=queue ./app   (unset: the default strategy, the one `Pool` is)
+//! let strategy = Strategy::from_env("SHOAL_STRATEGY")?;
+//! let pool = strategy.build(2)?;
+//! assert_eq!(pool.spawn(|| "hello")?.join().unwrap(), "hello");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Rate limiting
+//!
+//! [`RateLimited`] wraps any executor and starts at most R jobs per second (token bucket with
+//! a burst) with an optional cap on jobs in flight; see its docs and `examples/rate_limit.rs`.
+//!
+//! ## The contract
+//!
+//! Everything below is re-exported from `shoal-core`; every pool implements [`Executor`], and
+//! every executor gets [`ExecutorExt`] (`spawn`, `map`, `map_unordered`).
+#![deny(missing_docs)]
+
+#[cfg(not(any(feature = "queue", feature = "steal", feature = "scope")))]
+compile_error!(
+    "shoal needs a strategy: enable one of the features `queue`, `steal` or `scope` \
+     (e.g. `shoal = { version = \"0.1\", default-features = false, features = [\"queue\"] }`), \
+     or keep the default features, which enable all three"
+);
+
+mod strategy;
+
+pub use strategy::{Strategy, StrategyBuilder, StrategyError, StrategyErrorKind};
+
+pub use shoal_core::{
+    check_resize, check_workers, default_workers, handle_pair, panic_message, BuildError,
+    BuildErrorKind, Clock, Completer, Event, Executor, ExecutorExt, Job, JoinHandle, ManualClock,
+    Map, MapUnordered, Metrics, PanicHandler, RateLimit, RateLimitError, RateLimitErrorKind,
+    RateLimited, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport, SystemClock,
+    TaskError, MAX_WORKERS,
+};
+
+/// The core crate itself, for the parts of the contract a pool implementer needs
+/// (`shoal::core::worker`, `shoal::core::sync`, `Counters`).
+pub use shoal_core as core;
+
+/// The shared-queue strategy (`shoal-queue`): N workers pulling from one FIFO queue.
+#[cfg(feature = "queue")]
+pub use shoal_queue as queue;
+#[cfg(feature = "queue")]
+pub use shoal_queue::SharedQueuePool;
+
+/// The pool this build uses: the first enabled of `steal`, `queue`, `scope`
+/// (here: the shared-queue pool, [`SharedQueuePool`]).
+#[cfg(all(feature = "queue", not(feature = "steal")))]
+pub type Pool = shoal_queue::SharedQueuePool;
+
+/// The builder of [`Pool`].
+#[cfg(all(feature = "queue", not(feature = "steal")))]
+pub type PoolBuilder = shoal_queue::Builder;

@@ -71,6 +71,8 @@ mod metrics;
 mod shutdown;
 mod wait;
 
+pub mod rate;
+
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -84,6 +86,9 @@ pub use job::{Job, PanicHandler};
 pub use map::{Map, MapUnordered};
 pub use metrics::{Counters, Event, Metrics};
 pub use shutdown::{Shutdown, ShutdownReport};
+pub use rate::{
+    Clock, ManualClock, RateLimit, RateLimitError, RateLimitErrorKind, RateLimited, SystemClock,
+};
 
 /// The most workers any shoal pool accepts. Far above any useful count: past a few hundred
 /// threads a pool spends more on scheduling and stacks than it gains (see docs/pitfalls.md).
