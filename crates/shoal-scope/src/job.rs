@@ -1,0 +1,153 @@
+//! Jobs without boxes: what a worker queues for the halves of `join` and for scope tasks.
+//!
+//! A [`JobRef`] is two words: a pointer to the job and the function that runs it. The job for
+//! the second half of `join` is a [`StackJob`] on the joining thread's stack; no heap
+//! allocation happens per join. Scope tasks outlive the `spawn` call, so they are
+//! [`HeapJob`]s (one `Box` each). Jobs submitted through [`Executor`](shoal_core::Executor)
+//! are ordinary boxed [`Job`](shoal_core::Job)s and travel in their own queue.
+//!
+//! Internal jobs never unwind into the worker that runs them: a `StackJob` stores its panic
+//! for the owner to resume, a scope task hands it to its scope.
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::latch::Latch;
+
+/// A type-erased pointer to a job and the function that runs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct JobRef {
+    pointer: *const (),
+    execute_fn: unsafe fn(*const ()),
+}
+
+// SAFETY: a JobRef is handed to another thread only for jobs whose closures are Send, and the
+// job it points at stays alive until it has run (the owner of a StackJob waits on its latch;
+// a HeapJob owns itself). See the constructors.
+unsafe impl Send for JobRef {}
+
+/// Two JobRefs are the same job when they point at the same place.
+impl PartialEq for JobRef {
+    fn eq(&self, other: &JobRef) -> bool {
+        self.pointer == other.pointer
+    }
+}
+
+impl JobRef {
+    /// Runs the job.
+    ///
+    /// # Safety
+    /// Each JobRef runs at most once, while the job it points to is alive.
+    #[inline]
+    pub(crate) unsafe fn execute(self) {
+        // SAFETY: forwarded to the caller.
+        unsafe { (self.execute_fn)(self.pointer) }
+    }
+}
+
+/// What a job left behind.
+pub(crate) enum JobResult<R> {
+    None,
+    Ok(R),
+    Panic(Box<dyn Any + Send>),
+}
+
+/// A job on the stack of the thread that waits for it (the second half of `join`, or the
+/// closure an outside thread `install`s).
+pub(crate) struct StackJob<F, R> {
+    pub(crate) latch: Latch,
+    func: UnsafeCell<Option<F>>,
+    result: UnsafeCell<JobResult<R>>,
+}
+
+impl<F, R> StackJob<F, R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    #[inline]
+    pub(crate) fn new(func: F, latch: Latch) -> StackJob<F, R> {
+        StackJob {
+            latch,
+            func: UnsafeCell::new(Some(func)),
+            result: UnsafeCell::new(JobResult::None),
+        }
+    }
+
+    /// A reference another thread may run.
+    ///
+    /// # Safety
+    /// The job must stay where it is and alive until the JobRef has been executed (and its
+    /// latch set) or has been taken back unrun by the owner.
+    #[inline]
+    pub(crate) unsafe fn as_job_ref(&self) -> JobRef {
+        JobRef {
+            pointer: self as *const Self as *const (),
+            execute_fn: Self::execute,
+        }
+    }
+
+    /// Runs the closure on another thread: stores its value or panic, then sets the latch.
+    ///
+    /// # Safety
+    /// `this` comes from `as_job_ref` on a live job that has not run yet.
+    unsafe fn execute(this: *const ()) {
+        // SAFETY: per the contract, `this` is a live StackJob<F, R> nobody else touches now
+        // (the owner only reads `result` after the latch is set).
+        let job = unsafe { &*(this as *const Self) };
+        // SAFETY: only the single runner accesses `func`.
+        let func = unsafe { (*job.func.get()).take() }.expect("a StackJob runs once");
+        let result = match panic::catch_unwind(AssertUnwindSafe(func)) {
+            Ok(value) => JobResult::Ok(value),
+            Err(payload) => JobResult::Panic(payload),
+        };
+        // SAFETY: as above; the owner reads it only after seeing the latch set below.
+        unsafe { *job.result.get() = result };
+        // SAFETY: the latch is live and unset; we do not touch `job` after this.
+        unsafe { Latch::set(&job.latch) };
+    }
+
+    /// The owner took the job back unrun: run it here, as a plain call.
+    #[inline]
+    pub(crate) fn run_inline(self) -> R {
+        (self.func.into_inner().expect("a StackJob runs once"))()
+    }
+
+    /// The owner saw the latch set: the value, or the job's panic resumed.
+    pub(crate) fn into_result(self) -> R {
+        match self.result.into_inner() {
+            JobResult::Ok(value) => value,
+            JobResult::Panic(payload) => panic::resume_unwind(payload),
+            JobResult::None => unreachable!("the latch was set, so the job ran"),
+        }
+    }
+}
+
+/// A job on the heap that owns itself: a scope task.
+pub(crate) struct HeapJob<F> {
+    func: F,
+}
+
+impl<F: FnOnce() + Send> HeapJob<F> {
+    /// Boxes `func` and leaks it into a JobRef; running the JobRef frees it.
+    ///
+    /// # Safety
+    /// Everything `func` borrows must outlive the run of the JobRef (the scope waits for it),
+    /// and the JobRef must be executed exactly once (a leaked one leaks the box).
+    pub(crate) unsafe fn into_job_ref(func: F) -> JobRef {
+        let pointer = Box::into_raw(Box::new(HeapJob { func }));
+        JobRef {
+            pointer: pointer as *const (),
+            execute_fn: Self::execute,
+        }
+    }
+
+    /// # Safety
+    /// `this` comes from `into_job_ref` and runs once.
+    unsafe fn execute(this: *const ()) {
+        // SAFETY: `this` is the box leaked by `into_job_ref`, executed once.
+        let job = unsafe { Box::from_raw(this as *mut Self) };
+        (job.func)();
+    }
+}

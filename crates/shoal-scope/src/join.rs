@@ -1,0 +1,72 @@
+//! `join`: run two closures, potentially in parallel.
+//!
+//! ```text
+//!  worker W                                     another thread T (hungry)
+//!  ────────                                     ─────────────────────────
+//!  join(a, b):
+//!   1. job_b = StackJob(b) on W's stack
+//!   2. push job_b on W's private stack
+//!      demand > 0 ? offer the oldest job ──────▶ take it from the injector
+//!   3. run a                                    run it (maybe job_b), set its latch
+//!   4. pop job_b:
+//!      still ours -> run b inline (a plain call)
+//!      offered    -> wait_until(latch): run other queued jobs, sleep if none,
+//!                    until T sets the latch; then take b's value or resume its panic
+//! ```
+//!
+//! If `a` panics, a guard pops `job_b` back (dropping `b` unrun) or, if it was offered, waits
+//! until whoever took it is done with it, before the panic leaves the frame that owns
+//! `job_b`'s memory. So a `join` never returns (or unwinds) while its other half runs.
+
+use std::mem;
+
+use crate::job::{JobRef, StackJob};
+use crate::latch::Latch;
+use crate::worker::WorkerThread;
+
+/// `join` on the calling worker.
+#[inline]
+pub(crate) fn join_in_worker<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let job_b = StackJob::new(b, Latch::new(&worker.parker));
+    // SAFETY: `job_b` stays in this frame until it is popped back unrun or its latch is set:
+    // the normal path below and the unwind guard both wait for one of the two.
+    let job_b_ref = unsafe { job_b.as_job_ref() };
+    worker.push(job_b_ref);
+
+    let guard = UnwindGuard {
+        worker,
+        job: job_b_ref,
+        latch: &job_b.latch,
+    };
+    let ra = a();
+    mem::forget(guard);
+
+    let rb = if worker.pop(job_b_ref) {
+        job_b.run_inline()
+    } else {
+        worker.wait_until(&job_b.latch);
+        job_b.into_result()
+    };
+    (ra, rb)
+}
+
+/// Runs only if `a` unwinds: takes `b` back, or waits for whoever took it.
+struct UnwindGuard<'a> {
+    worker: &'a WorkerThread,
+    job: JobRef,
+    latch: &'a Latch,
+}
+
+impl Drop for UnwindGuard<'_> {
+    fn drop(&mut self) {
+        if !self.worker.pop(self.job) {
+            self.worker.wait_until(self.latch);
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! `ScopedPool`, its builder, and how work from outside enters it.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+
+use shoal_core::sync::atomic::Ordering;
+use shoal_core::sync::{lock, Arc};
+use shoal_core::{
+    check_resize, check_workers, BuildError, BuildErrorKind, Executor, Job, Metrics,
+    PanicHandler, Rejected, ResizeError, Shutdown, ShutdownReport,
+};
+
+use crate::job::StackJob;
+use crate::join::join_in_worker;
+use crate::latch::Latch;
+use crate::registry::{Control, Phase, Registry, ThreadConfig};
+use crate::scope::{scope_in_worker, Scope};
+use crate::slice;
+use crate::worker::{current_parker, spawn_worker, WorkerThread};
+
+/// A fork-join pool: [`join`](ScopedPool::join), [`scope`](ScopedPool::scope),
+/// [`install`](ScopedPool::install), parallel slice loops, and [`Executor`] for `'static`
+/// jobs.
+///
+/// See the [crate docs](crate) for how it works and when to pick it.
+pub struct ScopedPool {
+    registry: Arc<Registry>,
+}
+
+impl fmt::Debug for ScopedPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopedPool")
+            .field("workers", &self.workers())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScopedPool {
+    /// A pool of `workers` threads with an unbounded queue.
+    pub fn new(workers: usize) -> Result<ScopedPool, BuildError> {
+        Builder::new().workers(workers).build()
+    }
+
+    /// A builder for every setting.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, and returns both results.
+    ///
+    /// Inside a worker of this pool, `a` runs at once on the calling thread and `b` is offered
+    /// to idle workers; if none took it by the time `a` returns, `b` runs here as a plain
+    /// call. Outside, the whole join moves into the pool and the caller blocks.
+    ///
+    /// **Panics**: if `a` panics, `b` runs only if another worker already took it (and is
+    /// waited for); the panic then continues. If `b` panics, that panic is resumed after `a`
+    /// returned.
+    ///
+    /// ```
+    /// let pool = shoal_scope::ScopedPool::new(2)?;
+    /// let v = vec![1, 2, 3, 4];
+    /// let (left, right) = pool.join(|| v[..2].iter().sum::<i32>(), || v[2..].iter().sum::<i32>());
+    /// assert_eq!(left + right, 10);
+    /// # Ok::<(), shoal_core::BuildError>(())
+    /// ```
+    ///
+    /// A join's closures may borrow, but not hand out borrows that outlive the join:
+    ///
+    /// ```compile_fail
+    /// let pool = shoal_scope::ScopedPool::new(2).unwrap();
+    /// let mut escaped: &i32 = &0;
+    /// pool.join(|| { let local = 5; escaped = &local; }, || ());
+    /// ```
+    ///
+    /// Nor may they capture values that cannot move to another thread:
+    ///
+    /// ```compile_fail
+    /// let pool = shoal_scope::ScopedPool::new(2).unwrap();
+    /// let rc = std::rc::Rc::new(1);
+    /// pool.join(|| (), move || drop(rc));
+    /// ```
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let worker = WorkerThread::current();
+        // SAFETY: a non-null current worker is alive on this thread's stack.
+        if !worker.is_null() && unsafe { Arc::ptr_eq(&(*worker).registry, &self.registry) } {
+            // SAFETY: as above.
+            return join_in_worker(unsafe { &*worker }, a, b);
+        }
+        self.install(|| self.join(a, b))
+    }
+
+    /// Runs `op` inside the pool and returns its value: on the calling thread when it is a
+    /// worker of this pool, otherwise on a worker while the caller blocks (a worker of another
+    /// shoal-scope pool keeps running its own pool's jobs while it waits).
+    ///
+    /// After shutdown began, `op` runs on the calling thread, which serves as the pool's only
+    /// worker for the call: joins and scopes inside still work, sequentially.
+    ///
+    /// A panic in `op` is resumed on the caller.
+    pub fn install<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let worker = WorkerThread::current();
+        if worker.is_null() {
+            return self.install_from_outside(op);
+        }
+        // SAFETY: a non-null current worker is alive on this thread's stack.
+        let worker = unsafe { &*worker };
+        if Arc::ptr_eq(&worker.registry, &self.registry) {
+            op()
+        } else {
+            self.install_from_other_pool(worker, op)
+        }
+    }
+
+    #[cold]
+    fn install_from_outside<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let parker = current_parker();
+        let job = StackJob::new(op, Latch::new(&parker));
+        // SAFETY: `job` stays in this frame until its latch is set (we block on it below) or
+        // the pool refused it (then nobody else has the JobRef).
+        if self.registry.inject_if_open(unsafe { job.as_job_ref() }) {
+            job.latch.wait_blocking();
+            job.into_result()
+        } else {
+            WorkerThread::enter(&self.registry, |_| job.run_inline())
+        }
+    }
+
+    #[cold]
+    fn install_from_other_pool<OP, R>(&self, worker: &WorkerThread, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let job = StackJob::new(op, Latch::new(&worker.parker));
+        // SAFETY: as in `install_from_outside`; `wait_until` returns only once the latch is set.
+        if self.registry.inject_if_open(unsafe { job.as_job_ref() }) {
+            worker.wait_until(&job.latch);
+            job.into_result()
+        } else {
+            WorkerThread::enter(&self.registry, |_| job.run_inline())
+        }
+    }
+
+    /// Runs `op` with a [`Scope`] whose tasks may borrow anything that outlives the call.
+    /// Returns only after `op` and every task (including tasks spawned by tasks) ended, also
+    /// when one of them panicked; then the first panic is resumed.
+    ///
+    /// ```
+    /// let pool = shoal_scope::ScopedPool::new(2)?;
+    /// let mut words = vec!["a".to_string(), "bb".into(), "ccc".into()];
+    /// let total = std::sync::atomic::AtomicUsize::new(0);
+    /// pool.scope(|s| {
+    ///     for w in words.iter_mut() {
+    ///         let total = &total;
+    ///         s.spawn(move |_| {
+    ///             w.push('!');
+    ///             total.fetch_add(w.len(), std::sync::atomic::Ordering::Relaxed);
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(words, ["a!", "bb!", "ccc!"]);
+    /// assert_eq!(total.into_inner(), 9);
+    /// # Ok::<(), shoal_core::BuildError>(())
+    /// ```
+    ///
+    /// A task cannot borrow something that dies before the scope ends:
+    ///
+    /// ```compile_fail
+    /// let pool = shoal_scope::ScopedPool::new(2).unwrap();
+    /// pool.scope(|s| {
+    ///     let local = 5;
+    ///     s.spawn(|_| println!("{}", local));
+    /// });
+    /// ```
+    ///
+    /// nor capture a value that cannot move to another thread:
+    ///
+    /// ```compile_fail
+    /// let pool = shoal_scope::ScopedPool::new(2).unwrap();
+    /// let rc = std::rc::Rc::new(1);
+    /// pool.scope(|s| s.spawn(move |_| drop(rc)));
+    /// ```
+    pub fn scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        R: Send,
+    {
+        self.install(|| {
+            let worker = WorkerThread::current();
+            // SAFETY: `install` runs us on a worker (or a borrowed thread) of this pool, whose
+            // WorkerThread is alive on this thread's stack for the whole call.
+            scope_in_worker(unsafe { &*worker }, op)
+        })
+    }
+
+    /// Calls `f` on every item, in parallel, splitting the slice only when a worker is idle.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// let pool = shoal_scope::ScopedPool::new(2)?;
+    /// let sum = AtomicU64::new(0);
+    /// pool.par_for_each(&[1u64, 2, 3, 4], |x| { sum.fetch_add(*x, Ordering::Relaxed); });
+    /// assert_eq!(sum.into_inner(), 10);
+    /// # Ok::<(), shoal_core::BuildError>(())
+    /// ```
+    pub fn par_for_each<T, F>(&self, items: &[T], f: F)
+    where
+        T: Sync,
+        F: Fn(&T) + Sync + Send,
+    {
+        self.install(|| slice::for_each(items, &f))
+    }
+
+    /// Maps every item in parallel and collects the results, in input order, into a `Vec`.
+    ///
+    /// If `f` panics, the panic is resumed here and the values already made are leaked, not
+    /// dropped.
+    ///
+    /// ```
+    /// let pool = shoal_scope::ScopedPool::new(2)?;
+    /// let squares = pool.par_map(&[1u32, 2, 3], |x| x * x);
+    /// assert_eq!(squares, [1, 4, 9]);
+    /// # Ok::<(), shoal_core::BuildError>(())
+    /// ```
+    pub fn par_map<T, U, F>(&self, items: &[T], f: F) -> Vec<U>
+    where
+        T: Sync,
+        U: Send,
+        F: Fn(&T) -> U + Sync + Send,
+    {
+        let n = items.len();
+        let mut out: Vec<U> = Vec::with_capacity(n);
+        {
+            let slots: &mut [MaybeUninit<U>] = &mut out.spare_capacity_mut()[..n];
+            self.install(|| slice::map_into(items, slots, &f));
+        }
+        // SAFETY: `map_into` returned normally, so it wrote every one of the first `n` slots.
+        unsafe { out.set_len(n) };
+        out
+    }
+
+    /// Folds every item into an accumulator, in parallel: each piece of the slice starts
+    /// from `identity()` and folds its items in order with `fold`; pieces are merged with
+    /// `combine`, left to right. The result equals the sequential fold when `combine` is
+    /// associative and `identity()` is its neutral element.
+    ///
+    /// ```
+    /// let pool = shoal_scope::ScopedPool::new(2)?;
+    /// let v: Vec<u64> = (1..=100).collect();
+    /// let sum = pool.par_reduce(&v, || 0, |acc, x| acc + x, |a, b| a + b);
+    /// assert_eq!(sum, 5050);
+    /// # Ok::<(), shoal_core::BuildError>(())
+    /// ```
+    pub fn par_reduce<T, R, ID, FOLD, OP>(
+        &self,
+        items: &[T],
+        identity: ID,
+        fold: FOLD,
+        combine: OP,
+    ) -> R
+    where
+        T: Sync,
+        R: Send,
+        ID: Fn() -> R + Sync + Send,
+        FOLD: Fn(R, &T) -> R + Sync + Send,
+        OP: Fn(R, R) -> R + Sync + Send,
+    {
+        self.install(|| slice::reduce(items, &identity, &fold, &combine))
+    }
+
+    /// External jobs waiting in the queue now.
+    pub fn queued(&self) -> u64 {
+        self.registry.counters.snapshot(0).queued
+    }
+}
+
+impl Executor for ScopedPool {
+    fn execute(&self, job: Job) -> Result<(), Rejected> {
+        self.registry.submit(job, true)
+    }
+
+    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+        self.registry.submit(job, false)
+    }
+
+    fn workers(&self) -> usize {
+        // ORDERING: a snapshot; Relaxed suffices.
+        self.registry.target.load(Ordering::Relaxed)
+    }
+
+    fn resize(&self, workers: usize) -> Result<(), ResizeError> {
+        check_resize(workers)?;
+        let registry = &self.registry;
+        let mut control = lock(&registry.control);
+        if !matches!(control.phase, Phase::Running) {
+            return Err(ResizeError::ShutDown);
+        }
+        #[cfg(not(shoal_loom))]
+        control.threads.retain(|t| !t.is_finished());
+        // ORDERING: `target` and `live` change under `control` on this side; workers read
+        // them (SeqCst) when deciding to retire, see `Registry::retire`.
+        registry.target.store(workers, Ordering::SeqCst);
+        let live = registry.live.load(Ordering::SeqCst);
+        if workers > live {
+            for started in 0..workers - live {
+                // ORDERING: as above.
+                registry.live.fetch_add(1, Ordering::SeqCst);
+                if let Err(source) = start_worker(registry, &mut control) {
+                    // ORDERING: as above.
+                    registry.live.fetch_sub(1, Ordering::SeqCst);
+                    registry.target.store(live + started, Ordering::SeqCst);
+                    return Err(ResizeError::Spawn { started, source });
+                }
+            }
+        } else if workers < live {
+            // Sleeping workers check `surplus` when woken.
+            registry.sleep.notify_all();
+        }
+        Ok(())
+    }
+
+    fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
+        self.registry.shutdown(mode)
+    }
+
+    fn metrics(&self) -> Metrics {
+        let alive = lock(&self.registry.control).alive;
+        self.registry.counters.snapshot(alive)
+    }
+}
+
+impl Drop for ScopedPool {
+    /// Dropping the pool shuts it down gracefully: every queued job runs first.
+    fn drop(&mut self) {
+        self.registry.shutdown(Shutdown::Graceful);
+    }
+}
+
+/// Starts one more worker thread. Called with `control` held.
+fn start_worker(registry: &Arc<Registry>, control: &mut Control) -> std::io::Result<()> {
+    let handle = spawn_worker(registry.clone(), control.next_index)?;
+    control.next_index += 1;
+    control.alive += 1;
+    control.threads.push(handle);
+    Ok(())
+}
+
+/// Settings for a [`ScopedPool`].
+#[derive(Clone)]
+pub struct Builder {
+    workers: Option<usize>,
+    queue_capacity: Option<usize>,
+    thread_config: ThreadConfig,
+    panic_handler: Option<PanicHandler>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("thread_name", &self.thread_config.name)
+            .field("stack_size", &self.thread_config.stack_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// Defaults: one worker per logical CPU, unbounded external queue.
+    pub fn new() -> Builder {
+        Builder {
+            workers: None,
+            queue_capacity: None,
+            thread_config: ThreadConfig::default(),
+            panic_handler: None,
+        }
+    }
+
+    /// The number of worker threads (default: logical CPUs).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// Bounds the queue of [`Executor`] jobs to `capacity`: `execute` then waits for room
+    /// and `try_execute` returns `Full`. Joins and scope tasks never wait for room. Default:
+    /// unbounded.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = Some(capacity);
+        self
+    }
+
+    /// Names worker threads `{prefix}-{index}` (default `shoal-scope-{index}`).
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_config.name = Some(prefix.into());
+        self
+    }
+
+    /// The stack size of each worker thread, in bytes (default: std's). Deep recursion with
+    /// `join` uses the stack of whichever worker runs it.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.thread_config.stack_size = Some(bytes);
+        self
+    }
+
+    /// Called with the payload of every [`Executor`] job that panics. (Panics in joins and
+    /// scope tasks go to their caller instead.)
+    pub fn panic_handler<H>(mut self, handler: H) -> Self
+    where
+        H: Fn(&(dyn std::any::Any + Send)) + Send + Sync + 'static,
+    {
+        self.panic_handler = Some(std::sync::Arc::new(handler));
+        self
+    }
+
+    /// Starts the workers.
+    pub fn build(self) -> Result<ScopedPool, BuildError> {
+        let workers = self.workers.unwrap_or_else(shoal_core::default_workers);
+        check_workers(workers)?;
+        if self.queue_capacity == Some(0) {
+            return Err(BuildError::new(
+                BuildErrorKind::ZeroCapacity,
+                "queue_capacity(0): a bounded queue needs room for at least one job",
+            ));
+        }
+        if self.thread_config.stack_size == Some(0) {
+            return Err(BuildError::new(
+                BuildErrorKind::InvalidThreadConfig,
+                "stack_size(0): a thread needs a stack",
+            ));
+        }
+        let registry = Arc::new(Registry::new(
+            workers,
+            self.queue_capacity,
+            self.panic_handler,
+            self.thread_config,
+        ));
+        let mut control = lock(&registry.control);
+        for _ in 0..workers {
+            if let Err(err) = start_worker(&registry, &mut control) {
+                drop(control);
+                // Stop the workers that did start; no job was accepted yet.
+                let pool = ScopedPool { registry };
+                pool.registry.shutdown(Shutdown::Now);
+                return Err(BuildError::spawn(err));
+            }
+        }
+        drop(control);
+        Ok(ScopedPool { registry })
+    }
+}

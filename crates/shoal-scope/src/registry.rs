@@ -1,0 +1,524 @@
+//! The state every worker of one pool shares: the two queues, the demand counter, the
+//! sleeper list, the counters, and the pool's life cycle (shutdown, resize).
+//!
+//! ## Two queues
+//! - The **injector** holds internal [`JobRef`]s: halves of `join` that a worker *offered*
+//!   because someone was hungry, scope tasks, and closures that outside threads `install`.
+//!   Their owners wait for them, so they are never cancelled: a shutdown lets them run.
+//! - The **external queue** holds boxed `'static` [`Job`]s submitted through
+//!   [`Executor`](shoal_core::Executor). It is the one that can be bounded, counted in the
+//!   metrics, drained or cancelled by a shutdown.
+//!
+//! Both sit behind one mutex: work reaches them only when a worker offers it (rare, see
+//! [`crate::worker`]) or from outside. Atomic lengths let idle threads poll without locking.
+//!
+//! ## Demand
+//! `demand` = threads looking for work − internal jobs queued. A joining worker offers a job
+//! only while it is positive, so jobs move between threads only when someone would take them.
+//! It is a heuristic: a wrong reading costs a needless offer or a missed one (the job then
+//! runs on its owner), never a lost job.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex, MutexGuard};
+use shoal_core::worker::{cancel_job, run_job};
+use shoal_core::{
+    Counters, Event, Job, PanicHandler, RejectReason, Rejected, Shutdown, ShutdownReport,
+};
+
+use crate::job::JobRef;
+use crate::latch::{Latch, Parker};
+use crate::sleep::Sleep;
+use crate::worker::WorkerThread;
+
+/// Rounds an idle thread spins (then yields) before it sleeps.
+#[cfg(not(shoal_loom))]
+const SPIN_ROUNDS: u32 = 32;
+/// Under loom every spin is a yield to the model; one round keeps the state space small.
+#[cfg(shoal_loom)]
+const SPIN_ROUNDS: u32 = 1;
+
+/// Something a thread took from the queues.
+pub(crate) enum Work {
+    Internal(JobRef),
+    External(Job),
+}
+
+struct Queues {
+    internal: VecDeque<JobRef>,
+    external: VecDeque<Job>,
+    closed: bool,
+    /// Submitters blocked on a full external queue.
+    full_waiters: usize,
+}
+
+/// Where the pool is in its life. Changes only under `Registry::control`.
+pub(crate) enum Phase {
+    Running,
+    /// Intake is closed; workers drain (or a `Now` cancelled) the external queue.
+    Stopping,
+    /// Every worker has exited; the final report.
+    Stopped(ShutdownReport),
+}
+
+pub(crate) struct Control {
+    pub(crate) phase: Phase,
+    /// Threads started and not yet joined (retired ones included until pruned).
+    pub(crate) threads: Vec<thread::JoinHandle<()>>,
+    /// Workers that have not exited yet (retiring ones included).
+    pub(crate) alive: usize,
+    started: Option<Instant>,
+    /// A deadline passed with jobs still running: later calls return at once.
+    abandoned: bool,
+    pub(crate) next_index: usize,
+}
+
+/// Thread settings the builder collected.
+#[derive(Clone, Default)]
+pub(crate) struct ThreadConfig {
+    pub(crate) name: Option<String>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+/// What the pool and its workers share.
+pub(crate) struct Registry {
+    /// Looking threads − queued internal jobs; see the module docs.
+    pub(crate) demand: CachePadded<AtomicIsize>,
+    internal_len: CachePadded<AtomicUsize>,
+    external_len: AtomicUsize,
+    queues: Mutex<Queues>,
+    /// Signalled when a job leaves a full external queue, or on shutdown.
+    not_full: Condvar,
+    capacity: Option<usize>,
+    pub(crate) sleep: Sleep,
+    pub(crate) counters: Counters,
+    panic_handler: Option<PanicHandler>,
+    #[cfg_attr(shoal_loom, allow(dead_code))]
+    pub(crate) thread_config: ThreadConfig,
+    /// Intake closed (mirror of `Queues::closed`, readable without the lock).
+    closed: AtomicBool,
+    /// The worker count the pool is sized to.
+    pub(crate) target: AtomicUsize,
+    /// Workers that have not decided to retire.
+    pub(crate) live: AtomicUsize,
+    pub(crate) control: Mutex<Control>,
+    /// Signalled when a worker exits (under `control`).
+    exited: Condvar,
+}
+
+impl Registry {
+    pub(crate) fn new(
+        workers: usize,
+        capacity: Option<usize>,
+        panic_handler: Option<PanicHandler>,
+        thread_config: ThreadConfig,
+    ) -> Registry {
+        Registry {
+            demand: CachePadded::new(AtomicIsize::new(0)),
+            internal_len: CachePadded::new(AtomicUsize::new(0)),
+            external_len: AtomicUsize::new(0),
+            queues: Mutex::new(Queues {
+                internal: VecDeque::new(),
+                external: VecDeque::new(),
+                closed: false,
+                full_waiters: 0,
+            }),
+            not_full: Condvar::new(),
+            capacity,
+            sleep: Sleep::new(),
+            counters: Counters::new(),
+            panic_handler,
+            thread_config,
+            closed: AtomicBool::new(false),
+            target: AtomicUsize::new(workers),
+            live: AtomicUsize::new(workers),
+            control: Mutex::new(Control {
+                phase: Phase::Running,
+                threads: Vec::with_capacity(workers),
+                alive: 0,
+                started: None,
+                abandoned: false,
+                next_index: 0,
+            }),
+            exited: Condvar::new(),
+        }
+    }
+
+    /// The id under which workers register with `shoal_core::worker`.
+    pub(crate) fn id(&self) -> usize {
+        self as *const Registry as usize
+    }
+
+    /// `true` when the calling thread is a worker of this pool.
+    pub(crate) fn is_own_worker(&self) -> bool {
+        let worker = WorkerThread::current();
+        // SAFETY: a non-null current worker is alive on this thread's stack.
+        !worker.is_null() && unsafe { (*worker).registry.id() } == self.id()
+    }
+
+    /// Intake closed?
+    pub(crate) fn is_closed(&self) -> bool {
+        // ORDERING: SeqCst pairs with the store in `close`: a worker that sees the flag and
+        // then finds the queues empty sees every external job pushed before the close.
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    // ---- queues ----------------------------------------------------------------------------
+
+    /// Queues an internal job (an offered join half, a scope task) and wakes a sleeper.
+    pub(crate) fn inject(&self, job: JobRef) {
+        {
+            let mut queues = lock(&self.queues);
+            queues.internal.push_back(job);
+            // ORDERING: SeqCst: the pusher half of the sleep protocol (see `sleep`).
+            self.internal_len.fetch_add(1, Ordering::SeqCst);
+        }
+        // ORDERING: Relaxed: `demand` is a hint, see the module docs.
+        self.demand.fetch_sub(1, Ordering::Relaxed);
+        self.sleep.notify_one();
+    }
+
+    /// Queues a closure an outside thread installs; refused (`false`) once intake is closed,
+    /// because the workers may be gone.
+    pub(crate) fn inject_if_open(&self, job: JobRef) -> bool {
+        {
+            let mut queues = lock(&self.queues);
+            if queues.closed {
+                return false;
+            }
+            queues.internal.push_back(job);
+            // ORDERING: as in `inject`.
+            self.internal_len.fetch_add(1, Ordering::SeqCst);
+        }
+        // ORDERING: as in `inject`.
+        self.demand.fetch_sub(1, Ordering::Relaxed);
+        self.sleep.notify_one();
+        true
+    }
+
+    /// Queues an external job. `blocking`: wait for room in a full bounded queue (inside one
+    /// of our workers: run queued jobs meanwhile, so waiting cannot deadlock the pool).
+    pub(crate) fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
+        let mut queues = lock(&self.queues);
+        loop {
+            if queues.closed {
+                drop(queues);
+                self.counters.add(Event::Rejected, 1);
+                return Err(Rejected::new(RejectReason::ShutDown, job));
+            }
+            if self.capacity.map_or(true, |c| queues.external.len() < c) {
+                queues.external.push_back(job);
+                // ORDERING: as in `inject`.
+                self.external_len.fetch_add(1, Ordering::SeqCst);
+                // Counted under the lock that `close` takes: after the close, `submitted`
+                // no longer changes.
+                self.counters.add(Event::Submitted, 1);
+                drop(queues);
+                self.sleep.notify_one();
+                return Ok(());
+            }
+            if !blocking {
+                drop(queues);
+                self.counters.add(Event::Rejected, 1);
+                return Err(Rejected::new(RejectReason::Full, job));
+            }
+            if self.is_own_worker() {
+                drop(queues);
+                match self.take() {
+                    Some(work) => self.run(work),
+                    None => thread::yield_now(),
+                }
+                queues = lock(&self.queues);
+            } else {
+                queues.full_waiters += 1;
+                queues = self
+                    .not_full
+                    .wait(queues)
+                    .unwrap_or_else(|p| p.into_inner());
+                queues.full_waiters -= 1;
+            }
+        }
+    }
+
+    /// `true` when a queue holds a job.
+    pub(crate) fn has_work(&self) -> bool {
+        // ORDERING: SeqCst: the sleeper half of the sleep protocol (see `sleep`).
+        self.internal_len.load(Ordering::SeqCst) != 0
+            || self.external_len.load(Ordering::SeqCst) != 0
+    }
+
+    /// Takes one job: internal ones first (their owners are waiting), then external ones.
+    pub(crate) fn take(&self) -> Option<Work> {
+        if !self.has_work() {
+            return None;
+        }
+        let mut queues = lock(&self.queues);
+        if let Some(job) = queues.internal.pop_front() {
+            // ORDERING: under the lock; SeqCst keeps it in the sleep protocol's total order.
+            self.internal_len.fetch_sub(1, Ordering::SeqCst);
+            drop(queues);
+            // ORDERING: Relaxed, a hint (module docs): one queued job fewer.
+            self.demand.fetch_add(1, Ordering::Relaxed);
+            self.counters.add(Event::Steal, 1);
+            return Some(Work::Internal(job));
+        }
+        if let Some(job) = queues.external.pop_front() {
+            // ORDERING: as above.
+            self.external_len.fetch_sub(1, Ordering::SeqCst);
+            let wake = queues.full_waiters > 0;
+            drop(queues);
+            if wake {
+                self.not_full.notify_one();
+            }
+            return Some(Work::External(job));
+        }
+        None
+    }
+
+    /// Runs what `take` returned.
+    #[inline]
+    pub(crate) fn run(&self, work: Work) {
+        match work {
+            // SAFETY: a JobRef in the injector is live and leaves it exactly once (here).
+            Work::Internal(job) => unsafe { job.execute() },
+            Work::External(job) => {
+                run_job(job, &self.counters, self.panic_handler.as_ref());
+            }
+        }
+    }
+
+    // ---- idling ----------------------------------------------------------------------------
+
+    /// Looks for work until `stop` holds: spins a little, then sleeps (see [`crate::sleep`]).
+    /// With a `latch`, the caller is that latch's owner and its setter wakes it too.
+    pub(crate) fn search(
+        &self,
+        parker: &Arc<Parker>,
+        latch: Option<&Latch>,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Work> {
+        if let Some(work) = self.take() {
+            return Some(work);
+        }
+        // ORDERING: Relaxed, a hint (module docs): one more thread looking.
+        self.demand.fetch_add(1, Ordering::Relaxed);
+        let mut rounds = 0;
+        let found = loop {
+            if stop() {
+                break None;
+            }
+            if let Some(work) = self.take() {
+                break Some(work);
+            }
+            if rounds < SPIN_ROUNDS {
+                backoff(rounds);
+                rounds += 1;
+                continue;
+            }
+            rounds = 0;
+            if latch.map_or(true, Latch::try_sleep) {
+                if self.sleep.sleep(parker, || stop() || self.has_work()) {
+                    self.counters.add(Event::Park, 1);
+                }
+                if let Some(latch) = latch {
+                    latch.wake_up();
+                }
+            }
+        };
+        // ORDERING: Relaxed, a hint: this thread stops looking.
+        self.demand.fetch_sub(1, Ordering::Relaxed);
+        if found.is_none() && self.has_work() {
+            // We may have been woken for a job we are not taking: pass the wake on.
+            self.sleep.notify_one();
+        }
+        found
+    }
+
+    /// Runs queued jobs until `latch` is set (help-while-waiting); sleeps when there are none.
+    pub(crate) fn wait_until(&self, latch: &Latch, parker: &Arc<Parker>) {
+        while !latch.probe() {
+            if let Some(work) = self.search(parker, Some(latch), &|| latch.probe()) {
+                self.run(work);
+            }
+        }
+    }
+
+    // ---- life cycle ------------------------------------------------------------------------
+
+    /// Retires the calling worker if the pool has more live workers than its target. Exactly
+    /// `live - target` workers succeed, because each moves `live` down by one atomically.
+    pub(crate) fn retire(&self) -> bool {
+        // ORDERING: SeqCst pairs with `resize`, which stores `target` before reading `live`.
+        let target = self.target.load(Ordering::SeqCst);
+        self.live
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |live| {
+                (live > target).then(|| live - 1)
+            })
+            .is_ok()
+    }
+
+    /// A cheap check for the idle loop: should some worker retire?
+    pub(crate) fn surplus(&self) -> bool {
+        // ORDERING: SeqCst, as in `retire`.
+        self.live.load(Ordering::SeqCst) > self.target.load(Ordering::SeqCst)
+    }
+
+    /// Closes intake: from now on external submissions and outside `install`s are refused.
+    fn close(&self) {
+        {
+            let mut queues = lock(&self.queues);
+            queues.closed = true;
+            // ORDERING: SeqCst, see `is_closed`.
+            self.closed.store(true, Ordering::SeqCst);
+        }
+        self.not_full.notify_all();
+        self.sleep.notify_all();
+    }
+
+    /// Drops every queued external job unrun (counted as cancelled). Internal jobs stay: their
+    /// owners wait for them.
+    fn cancel_queued(&self) {
+        let jobs = {
+            let mut queues = lock(&self.queues);
+            // ORDERING: as in `take`.
+            self.external_len.store(0, Ordering::SeqCst);
+            std::mem::take(&mut queues.external)
+        };
+        for job in jobs {
+            cancel_job(job, &self.counters);
+        }
+    }
+
+    pub(crate) fn report(&self, elapsed: Duration) -> ShutdownReport {
+        let m = self.counters.snapshot(0);
+        let mut report = ShutdownReport::default();
+        report.submitted = m.submitted;
+        report.completed = m.completed;
+        report.panicked = m.panicked;
+        report.cancelled = m.cancelled;
+        // Saturating: a snapshot taken while workers run is approximate; the final one (every
+        // worker exited) is exact.
+        report.still_running = m
+            .submitted
+            .saturating_sub(m.completed + m.panicked + m.cancelled);
+        report.elapsed = elapsed;
+        report
+    }
+
+    /// Called by each worker as it exits, with `control` held.
+    pub(crate) fn worker_exited(&self, control: &mut Control) {
+        control.alive -= 1;
+        if control.alive == 0 {
+            if let Phase::Stopping = control.phase {
+                let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
+                control.phase = Phase::Stopped(self.report(elapsed));
+            }
+        }
+        self.exited.notify_all();
+    }
+
+    pub(crate) fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
+        let inside = self.is_own_worker();
+        let mut control = lock(&self.control);
+        match control.phase {
+            Phase::Stopped(report) => return report,
+            Phase::Stopping => {
+                if let Shutdown::Now = mode {
+                    // A later, stricter call still cancels what is queued.
+                    drop(control);
+                    self.cancel_queued();
+                    control = lock(&self.control);
+                }
+                return self.wait_stopped(control, inside, None);
+            }
+            Phase::Running => {}
+        }
+        control.phase = Phase::Stopping;
+        control.started = Some(Instant::now());
+        drop(control);
+
+        self.close();
+        if let Shutdown::Now = mode {
+            self.cancel_queued();
+        }
+        let deadline = match mode {
+            Shutdown::Deadline(d) => Some(Instant::now() + d),
+            _ => None,
+        };
+        let mut control = lock(&self.control);
+        if control.alive == 0 {
+            // Only possible if every start failed; nothing can run the queue.
+            drop(control);
+            self.cancel_queued();
+            control = lock(&self.control);
+            let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
+            control.phase = Phase::Stopped(self.report(elapsed));
+        }
+        self.wait_stopped(control, inside, deadline)
+    }
+
+    /// Waits until every worker exited (not at all when called from one of them), or the
+    /// deadline passed; joins the exited threads and returns the report.
+    fn wait_stopped(
+        &self,
+        mut control: MutexGuard<'_, Control>,
+        inside: bool,
+        deadline: Option<Instant>,
+    ) -> ShutdownReport {
+        let started = control.started.unwrap_or_else(Instant::now);
+        loop {
+            if let Phase::Stopped(report) = control.phase {
+                let threads = std::mem::take(&mut control.threads);
+                drop(control);
+                for t in threads {
+                    let _ = t.join();
+                }
+                return report;
+            }
+            if inside || control.abandoned {
+                // We cannot wait for our own worker to exit, nor for jobs a deadline already
+                // gave up on: return what we know now.
+                return self.report(started.elapsed());
+            }
+            match deadline {
+                None => {
+                    control = self.exited.wait(control).unwrap_or_else(|p| p.into_inner());
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        drop(control);
+                        // Past the deadline: as `Now` for whatever is still queued.
+                        self.cancel_queued();
+                        let mut control = lock(&self.control);
+                        if let Phase::Stopped(report) = control.phase {
+                            return report;
+                        }
+                        control.abandoned = true;
+                        return self.report(started.elapsed());
+                    }
+                    control = self
+                        .exited
+                        .wait_timeout(control, deadline - now)
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|p| p.into_inner().0);
+                }
+            }
+        }
+    }
+}
+
+/// One round of an idle thread's spin: a few pause hints at first, then yields.
+#[inline]
+fn backoff(round: u32) {
+    if cfg!(shoal_loom) || round >= 6 {
+        thread::yield_now();
+    } else {
+        for _ in 0..(1 << round) {
+            shoal_core::sync::spin_loop();
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `scope`: any number of tasks that borrow from the caller's stack.
+//!
+//! ```text
+//!  owner (a worker)                       other workers
+//!  ────────────────                       ─────────────
+//!  scope(|s| {                 pending = 1 (the body)
+//!     s.spawn(t1)  ──inject──▶ pending = 2 ─────▶ run t1:
+//!     s.spawn(t2)  ──inject──▶ pending = 3           s.spawn(t3) ──▶ pending = 4
+//!     ...                                         t1 ends: pending = 3
+//!  })  body ends:              pending = 2
+//!  wait_until(latch): run t2 here (help)          run t3
+//!                              pending = 1        t3 ends: pending = 0 -> set latch
+//!  latch set: every task has ended; resume the first panic, if any; return the body's value
+//! ```
+//!
+//! A task is a [`HeapJob`](crate::job::HeapJob) in the injector. It catches its own panic
+//! (the first payload is kept for the owner) and decrements `pending` as its very last touch
+//! of the scope; the decrement to zero sets the latch. The owner returns only after it saw
+//! the latch set, also when the body panicked: so no task outlives the data it borrows.
+
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+
+use shoal_core::sync::atomic::{AtomicUsize, Ordering};
+use shoal_core::sync::{lock, Arc, Mutex};
+
+use crate::job::HeapJob;
+use crate::latch::Latch;
+use crate::registry::Registry;
+use crate::worker::WorkerThread;
+
+/// A scope in which tasks may borrow anything that outlives `'scope`; see
+/// [`ScopedPool::scope`](crate::ScopedPool::scope).
+pub struct Scope<'scope> {
+    registry: Arc<Registry>,
+    /// The body plus the tasks that have not ended.
+    pending: AtomicUsize,
+    latch: Latch,
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// Invariant in `'scope`, as rayon does: tasks may neither shorten nor lengthen it.
+    marker: PhantomData<Box<dyn FnOnce(&Scope<'scope>) + Send + Sync + 'scope>>,
+}
+
+impl fmt::Debug for Scope<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            // ORDERING: a snapshot for display only.
+            .field("pending", &self.pending.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A scope pointer a task carries to another thread.
+struct ScopePtr<'scope>(*const Scope<'scope>);
+
+// SAFETY: `Scope` is Sync (its fields are), so sharing a pointer to it across threads is as
+// safe as sharing `&Scope`; the scope outlives every task (module docs).
+unsafe impl Send for ScopePtr<'_> {}
+
+impl<'scope> Scope<'scope> {
+    fn new(worker: &WorkerThread) -> Scope<'scope> {
+        Scope {
+            registry: worker.registry.clone(),
+            pending: AtomicUsize::new(1),
+            latch: Latch::new(&worker.parker),
+            panic: Mutex::new(None),
+            marker: PhantomData,
+        }
+    }
+
+    /// Starts a task that may borrow anything outliving `'scope`. It runs on some worker of
+    /// the pool; the scope does not return before it (and every task it spawns) has ended.
+    /// A panic in the task is caught; the scope resumes the first one after all tasks ended.
+    pub fn spawn<BODY>(&self, body: BODY)
+    where
+        BODY: FnOnce(&Scope<'scope>) + Send + 'scope,
+    {
+        // ORDERING: Relaxed: the caller holds a count of its own (the body or a running
+        // task), so `pending` cannot reach zero meanwhile; the AcqRel decrements order the
+        // tasks' effects before the owner's return.
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        let scope = ScopePtr(self);
+        let task = move || {
+            let scope = scope;
+            // SAFETY: the scope waits until `pending` is zero, and this task's decrement is
+            // below, after its last use of `scope`.
+            let this = unsafe { &*scope.0 };
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| body(this))) {
+                this.record_panic(payload);
+            }
+            // SAFETY: the scope is live (our count is not yet returned); nothing touches it
+            // after this call.
+            unsafe { Scope::complete_one(scope.0) };
+        };
+        // SAFETY: the task borrows data living for `'scope`, and the scope returns only after
+        // the task ran (the pending count). It runs exactly once: internal jobs are never
+        // dropped unrun (a shutdown cancels external jobs only, and the owner itself runs
+        // queued jobs while it waits).
+        let job = unsafe { HeapJob::into_job_ref(task) };
+        self.registry.inject(job);
+    }
+
+    fn record_panic(&self, payload: Box<dyn Any + Send>) {
+        let mut first = lock(&self.panic);
+        if first.is_none() {
+            *first = Some(payload);
+        }
+    }
+
+    /// Returns one count; the last one sets the latch.
+    ///
+    /// # Safety
+    /// `this` is a live scope and the caller holds a count. The scope may be freed as soon
+    /// as the count is returned, so the caller must not touch it afterwards.
+    unsafe fn complete_one(this: *const Scope<'scope>) {
+        // SAFETY: live per the contract.
+        // ORDERING: AcqRel: Release publishes this task's effects; Acquire on the last
+        // decrement collects every other task's before the latch (Release) hands them to the
+        // owner.
+        if unsafe { (*this).pending.fetch_sub(1, Ordering::AcqRel) } == 1 {
+            // SAFETY: the owner waits for this latch, so it is live and unset.
+            unsafe { Latch::set(&(*this).latch) };
+        }
+    }
+}
+
+/// Runs a scope on the calling worker: the body, then help until every task ended.
+pub(crate) fn scope_in_worker<'scope, OP, R>(worker: &WorkerThread, op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R,
+{
+    let scope = Scope::new(worker);
+    let result = panic::catch_unwind(AssertUnwindSafe(|| op(&scope)));
+    // SAFETY: the body's count; we touch only the latch and the panic slot afterwards, and
+    // both live in this frame, which outlives the wait below.
+    unsafe { Scope::complete_one(&scope) };
+    worker.wait_until(&scope.latch);
+    let value = match result {
+        Ok(value) => value,
+        Err(payload) => {
+            scope.record_panic(payload);
+            let first = lock(&scope.panic).take();
+            panic::resume_unwind(first.expect("a panic was recorded"));
+        }
+    };
+    let first = lock(&scope.panic).take();
+    if let Some(payload) = first {
+        panic::resume_unwind(payload);
+    }
+    value
+}

@@ -1,0 +1,242 @@
+//! The worker: its private stack of join halves, how it offers work, and its loop.
+//!
+//! ## The local stack (no atomics on the fast path)
+//! Every `join(a, b)` pushes a [`JobRef`] for `b` on the worker's **private** stack, a plain
+//! `Vec` no other thread reads, runs `a`, and pops `b` back. The stack's bottom part,
+//! `jobs[..shared]`, holds jobs already *offered*: copied into the pool's injector because
+//! some thread was hungry. Offering always takes the oldest unoffered job (the bottom one, the
+//! biggest piece of work left), so the offered jobs are always a prefix of the stack. Hence,
+//! when `join` pops `b`:
+//!
+//! ```text
+//!   jobs: [ j0  j1 | j2  j3  b ]        pop -> len 4 >= shared 2: b is still ours, run it inline
+//!           shared ^
+//!   jobs: [ j0  j1  j2  j3  b |]        pop -> len 4 <  shared 5: b was offered; wait on its latch
+//! ```
+//!
+//! The cost of a join nobody wants to help with: a TLS read, a `Vec` push and pop, one
+//! `Relaxed` load of the pool's `demand` counter, and a compare. No fence, no CAS, no lock.
+//!
+//! ## The loop
+//! ```text
+//! loop:
+//!   1. take a job (internal first) and run it; then retire if the pool shrank
+//!   2. intake closed and nothing queued      -> exit
+//!   3. more workers than target              -> retire (exit)
+//!   4. search: demand += 1, spin, sleep until work / shutdown / resize; demand -= 1
+//! ```
+
+use std::cell::{Cell, UnsafeCell};
+use std::io;
+use std::ptr;
+
+use shoal_core::sync::atomic::Ordering;
+use shoal_core::sync::{lock, thread, thread_local, Arc};
+use shoal_core::worker::{self as core_worker, Helper};
+
+use crate::job::JobRef;
+use crate::latch::{Latch, Parker};
+use crate::registry::Registry;
+
+#[cfg(not(shoal_loom))]
+thread_local! {
+    static WORKER: Cell<*const WorkerThread> = const { Cell::new(ptr::null()) };
+    static PARKER: Arc<Parker> = Arc::new(Parker::new());
+}
+
+// loom's `thread_local!` takes no `const` initializer.
+#[cfg(shoal_loom)]
+thread_local! {
+    static WORKER: Cell<*const WorkerThread> = Cell::new(ptr::null());
+    static PARKER: Arc<Parker> = Arc::new(Parker::new());
+}
+
+/// The parker of the calling thread, for waits outside any worker.
+pub(crate) fn current_parker() -> Arc<Parker> {
+    PARKER.with(Arc::clone)
+}
+
+struct LocalStack {
+    jobs: Vec<JobRef>,
+    /// `jobs[..shared]` were offered to the injector.
+    shared: usize,
+}
+
+/// A thread working for a pool: a worker, or an outside thread the pool borrowed for a call.
+pub(crate) struct WorkerThread {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) parker: Arc<Parker>,
+    /// Only this thread touches it (it is reachable only through this thread's `WORKER`
+    /// pointer and references on this thread's stack).
+    local: UnsafeCell<LocalStack>,
+}
+
+impl WorkerThread {
+    /// The calling thread's worker state, or null outside every pool.
+    #[inline]
+    pub(crate) fn current() -> *const WorkerThread {
+        WORKER.with(Cell::get)
+    }
+
+    /// Runs `f` with the calling thread registered as a worker of `registry` (and with
+    /// `shoal_core::worker`, so waits on handles inside it help this pool).
+    pub(crate) fn enter<R>(registry: &Arc<Registry>, f: impl FnOnce(&WorkerThread) -> R) -> R {
+        struct Restore(*const WorkerThread);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let previous = self.0;
+                // try_with: the guard may drop while thread locals are torn down.
+                let _ = WORKER.try_with(|w| w.set(previous));
+            }
+        }
+        let worker = WorkerThread {
+            registry: registry.clone(),
+            parker: Arc::new(Parker::new()),
+            local: UnsafeCell::new(LocalStack {
+                jobs: Vec::with_capacity(64),
+                shared: 0,
+            }),
+        };
+        let _core = core_worker::enter(
+            registry.id(),
+            std::sync::Arc::new(ScopeHelper(registry.clone())),
+        );
+        let _restore = Restore(WORKER.with(|w| w.replace(&worker)));
+        f(&worker)
+    }
+
+    /// Pushes the job for the second half of a join; offers the oldest job if someone is
+    /// hungry.
+    #[inline]
+    pub(crate) fn push(&self, job: JobRef) {
+        {
+            // SAFETY: only this thread touches `local` (see the field), and no other borrow
+            // of it is live: every borrow ends inside the method that made it.
+            let local = unsafe { &mut *self.local.get() };
+            local.jobs.push(job);
+        }
+        if self.hungry() {
+            self.offer();
+        }
+    }
+
+    /// `true` when some thread of the pool is looking for work and none is queued for it.
+    #[inline]
+    pub(crate) fn hungry(&self) -> bool {
+        // ORDERING: Relaxed: `demand` is a hint (see `registry`); a stale value only delays
+        // or adds one offer.
+        self.registry.demand.load(Ordering::Relaxed) > 0
+    }
+
+    /// Offers the oldest job not yet offered, if there is one.
+    #[cold]
+    pub(crate) fn offer(&self) {
+        let job = {
+            // SAFETY: as in `push`.
+            let local = unsafe { &mut *self.local.get() };
+            if local.shared == local.jobs.len() {
+                return;
+            }
+            local.shared += 1;
+            local.jobs[local.shared - 1]
+        };
+        self.registry.inject(job);
+    }
+
+    /// Pops `job` (the top of the stack) back. `true`: it was never offered, run it here.
+    /// `false`: it was offered; someone may be running it, wait on its latch.
+    #[inline]
+    pub(crate) fn pop(&self, job: JobRef) -> bool {
+        // SAFETY: as in `push`.
+        let local = unsafe { &mut *self.local.get() };
+        let top = local.jobs.pop();
+        debug_assert_eq!(top, Some(job), "join halves pop in stack order");
+        let len = local.jobs.len();
+        if len >= local.shared {
+            true
+        } else {
+            local.shared = len;
+            false
+        }
+    }
+
+    /// Helps the pool until `latch` (owned by this thread's parker) is set.
+    #[inline]
+    pub(crate) fn wait_until(&self, latch: &Latch) {
+        if !latch.probe() {
+            self.registry.wait_until(latch, &self.parker);
+        }
+    }
+}
+
+/// Lets a thread that waits on a `shoal_core` handle inside one of our workers run our jobs.
+struct ScopeHelper(Arc<Registry>);
+
+impl Helper for ScopeHelper {
+    fn help_one(&self) -> bool {
+        match self.0.take() {
+            Some(work) => {
+                self.0.run(work);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Starts worker number `index`. Every worker thread of the pool is started here.
+pub(crate) fn spawn_worker(
+    registry: Arc<Registry>,
+    index: usize,
+) -> io::Result<thread::JoinHandle<()>> {
+    #[cfg(not(shoal_loom))]
+    {
+        let mut builder = std::thread::Builder::new().name(match &registry.thread_config.name {
+            Some(prefix) => format!("{prefix}-{index}"),
+            None => format!("shoal-scope-{index}"),
+        });
+        if let Some(bytes) = registry.thread_config.stack_size {
+            builder = builder.stack_size(bytes);
+        }
+        builder.spawn(move || main_loop(registry))
+    }
+    #[cfg(shoal_loom)]
+    {
+        let _ = index;
+        Ok(thread::spawn(move || main_loop(registry)))
+    }
+}
+
+fn main_loop(registry: Arc<Registry>) {
+    WorkerThread::enter(&registry, |worker| loop {
+        if let Some(work) = registry.take() {
+            registry.run(work);
+            if registry.retire() {
+                break;
+            }
+            continue;
+        }
+        if registry.is_closed() {
+            // Everything pushed before the close is visible now (see `is_closed`).
+            match registry.take() {
+                Some(work) => {
+                    registry.run(work);
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if registry.retire() {
+            break;
+        }
+        let stop = || registry.is_closed() || registry.surplus();
+        if let Some(work) = registry.search(&worker.parker, None, &stop) {
+            registry.run(work);
+            if registry.retire() {
+                break;
+            }
+        }
+    });
+    let mut control = lock(&registry.control);
+    registry.worker_exited(&mut control);
+}
