@@ -1,1 +1,126 @@
-//! placeholder
+//! # shoal-steal: the work-stealing pool
+//!
+//! `WorkStealingPool` gives every worker its **own deque** and adds one global **injector**
+//! for jobs that come from outside. Idle workers **steal** from busy siblings. It is the
+//! design of rayon-core, tokio's multi-threaded scheduler and Go's runtime, on
+//! [crossbeam-deque](https://docs.rs/crossbeam-deque).
+//!
+//! ## The roles
+//! - **Injector**: one FIFO queue, shared by everyone. `execute` from a thread that is not one
+//!   of this pool's workers pushes here.
+//! - **Worker deque**: one per worker. A job submitted *from inside* a worker (a job that
+//!   spawns jobs) goes onto that worker's own deque, which its owner uses LIFO: the newest job
+//!   is the one whose data is still in this core's cache.
+//! - **Stealer**: the other end of a deque. An idle worker takes the *oldest* jobs of a busy
+//!   sibling (in a recursive computation, the biggest pieces), about half of them at once.
+//!
+//! ## How a job travels
+//! ```text
+//!   outside thread                 injector (FIFO)
+//!   execute(job) ──push──▶ [ j | j | j | j | j ] ─────── batch (≤ 32) ──────┐
+//!                                                                           ▼
+//!                    worker 0                      worker 1           worker 2 (idle)
+//!                  ┌──────────┐                  ┌──────────┐        ┌──────────┐
+//!   job spawns ──▶ │ deque  ▼ │ ◀── pop (LIFO)   │ deque    │        │ deque    │
+//!   a child        │ j j j j  │     by the owner │ j j      │        │ (empty)  │
+//!                  └──────────┘                  └──────────┘        └────┬─────┘
+//!                     ▲ oldest half ◀──────────── steal ──────────────────┘
+//!                                                 (random first victim)
+//!
+//!   A worker looks, in order: its own deque → the injector (a batch into its deque)
+//!   → its siblings, from a random start. Nothing anywhere: spin a little, then park
+//!   (see `sleep.rs` for the protocol that makes parking safe).
+//! ```
+//!
+//! ## What it costs
+//! | operation | cost |
+//! |---|---|
+//! | submit from outside | one in-flight mark on a per-thread shard (two uncontended RMWs), a push on the injector (one CAS on its tail), one SeqCst fence + one load of the sleep word. No lock, no syscall while some worker is busy or searching |
+//! | submit from inside | a thread-local lookup, a push on the own deque (plain stores and a release), the same fence + load. No shared write at all |
+//! | take own job | a pop at the back: one SeqCst fence, no RMW unless the deque is about to empty |
+//! | take from injector | one CAS per batch of up to 32 jobs |
+//! | steal | one CAS on the victim's front per batch (half of the victim's jobs) |
+//! | wake | only when no worker searches and one sleeps: a lock, a CAS and a futex wake |
+//! | park | two RMWs, a fence, a last scan of every queue, a lock and a futex wait |
+//!
+//! A bounded queue (`queue_capacity`) adds a shared counter: one CAS per submit and one
+//! decrement per job start. Counters for [`Metrics`](shoal_core::Metrics) are sharded per
+//! thread and cost one uncontended add each.
+//!
+//! ## When it beats the shared queue, and when it loses
+//! - **Jobs that spawn jobs** (recursive splits, graph walks, pipelines whose stages submit the
+//!   next stage): every spawn stays on the spawning worker's own deque, with no shared write,
+//!   while a shared queue makes every worker contend on one queue for every spawn.
+//! - **Unbalanced trees**: a worker whose subtree turns out big has its oldest (biggest)
+//!   pieces stolen; nobody waits for the unlucky one.
+//! - **Many tiny jobs from outside**: workers take them from the injector in batches, so the
+//!   shared cache line is touched once per batch, not once per job.
+//!
+//! It loses, or gains nothing, when:
+//! - jobs are long (milliseconds) and come from outside: the queue is not the bottleneck and
+//!   the shared queue is simpler;
+//! - you need **strict FIFO start order**: a worker runs its own newest job first, and
+//!   batches move several jobs onto one worker at once (on a 2-core machine a batch can make
+//!   a short job wait behind a long one that happened to share its batch);
+//! - jobs block on each other by means other than `JoinHandle`/`map`/scope waits (which
+//!   help): a job waiting on its own child through a plain channel relies on a sibling to
+//!   steal that child.
+//!
+//! ## The LIFO slot
+//! [`Builder::lifo_slot`] keeps the job spawned last from inside a worker in a one-job slot
+//! that only its owner takes, as tokio does. Measured on the 2-core development machine
+//! (`benches/spawn.rs`, see its docs for the command), a chain of 10 000 jobs each spawning the
+//! next takes about the same time with and without it (the deque's push and pop are already
+//! cheap, and no sibling gets woken while one searches): not enough to justify a job that
+//! siblings cannot steal, so it is off by default.
+//!
+//! ## Example
+//! ```
+//! use shoal_core::{Executor, ExecutorExt, Shutdown};
+//! use shoal_steal::WorkStealingPool;
+//! use std::sync::Arc;
+//!
+//! let pool = Arc::new(WorkStealingPool::new(4)?);
+//!
+//! // A job that spawns jobs: the children go to this worker's own deque; idle workers steal.
+//! fn sum(pool: Arc<WorkStealingPool>, lo: u64, hi: u64) -> u64 {
+//!     if hi - lo <= 1_000 {
+//!         return (lo..hi).sum();
+//!     }
+//!     let mid = (lo + hi) / 2;
+//!     let p = pool.clone();
+//!     let left = pool.spawn(move || sum(p, lo, mid)).expect("running");
+//!     let right = sum(pool, mid, hi);
+//!     // Joining inside a worker runs queued jobs meanwhile: no deadlock.
+//!     left.join().unwrap() + right
+//! }
+//! let p = pool.clone();
+//! let total = pool.spawn(move || sum(p, 0, 100_000)).unwrap().join().unwrap();
+//! assert_eq!(total, (0..100_000u64).sum());
+//!
+//! let report = pool.shutdown(Shutdown::Graceful);
+//! assert!(report.adds_up());
+//! assert!(pool.metrics().steals <= report.completed);
+//! # Ok::<(), shoal_core::BuildError>(())
+//! ```
+//!
+//! ## Shutdown, resize and nesting
+//! Shutdown closes intake, waits until no submission is in flight, then sets *draining*: a
+//! worker that then finds every queue (its own deque included) empty exits. `Graceful` runs
+//! everything still queued, `Now` cancels the injector and every deque (a busy worker cancels
+//! its own LIFO slot when its job returns), `Deadline` is graceful until the deadline and then
+//! as `Now`, returning without waiting for jobs still running. From inside a worker, shutdown
+//! (and dropping the pool) begins the shutdown and returns at once. `resize` grows by starting
+//! workers whose stealers siblings see at their next steal; it shrinks by letting workers
+//! retire between jobs, each moving its queued jobs back to the injector first.
+#![deny(missing_docs)]
+
+mod intake;
+mod pool;
+mod queue;
+mod registry;
+mod sleep;
+mod worker;
+
+pub use pool::{Builder, WorkStealingPool};
+pub use shoal_core::{Executor, ExecutorExt};

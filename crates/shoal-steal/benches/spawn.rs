@@ -1,0 +1,220 @@
+//! Spawn throughput of `WorkStealingPool` against its peers, on three workloads.
+//!
+//! Each workload runs `N` tiny jobs (each one decrements a shared countdown; the last one
+//! opens a latch the bench thread waits on), so what is measured is the pool's own cost per
+//! job: submit, hand-off, wake-up, take.
+//!
+//! - `outside`: the bench thread submits every job. Teaches the injector's batching against a
+//!   shared channel (`threadpool`, `SharedQueuePool`) and rayon's global injector.
+//! - `inside`: one job submits all `N` from inside a worker. Teaches the local deque: no
+//!   shared write per spawn, siblings steal halves.
+//! - `chain`: each job submits the next from inside a worker. Teaches the cost of one
+//!   spawn-take round trip with nothing to do in parallel (and what a LIFO slot saves).
+//!
+//! The contenders: `steal` (this crate's default), `steal-lifo` (with the LIFO slot),
+//! `shared-queue` (shoal-queue's `SharedQueuePool`), `threadpool` (the crate), `rayon`
+//! (`ThreadPool::spawn`); all with one worker per logical CPU. `sequential` runs the same
+//! closures inline on the bench thread: the floor.
+//!
+//! Run (short, the machine is shared):
+//! `cargo bench -p shoal-steal --bench spawn -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use shoal_core::Executor;
+use shoal_queue::SharedQueuePool;
+use shoal_steal::WorkStealingPool;
+
+const N: usize = 10_000;
+
+/// One interface over every contender: spawn a `'static` closure.
+trait Spawn: Clone + Send + Sync + 'static {
+    fn spawn<F: FnOnce() + Send + 'static>(&self, f: F);
+}
+
+#[derive(Clone)]
+struct Steal(Arc<WorkStealingPool>);
+impl Spawn for Steal {
+    #[inline]
+    fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) {
+        self.0.execute(Box::new(f)).expect("running");
+    }
+}
+
+#[derive(Clone)]
+struct Queue(Arc<SharedQueuePool>);
+impl Spawn for Queue {
+    #[inline]
+    fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) {
+        self.0.execute(Box::new(f)).expect("running");
+    }
+}
+
+#[derive(Clone)]
+struct ThreadPool(threadpool::ThreadPool);
+impl Spawn for ThreadPool {
+    #[inline]
+    fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) {
+        self.0.execute(f);
+    }
+}
+
+#[derive(Clone)]
+struct Rayon(Arc<rayon::ThreadPool>);
+impl Spawn for Rayon {
+    #[inline]
+    fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) {
+        self.0.spawn(f);
+    }
+}
+
+/// Runs the closure on the spot: the sequential baseline.
+#[derive(Clone)]
+struct Inline;
+impl Spawn for Inline {
+    #[inline]
+    fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) {
+        f();
+    }
+}
+
+/// A countdown of `n` jobs; the last one opens the latch.
+struct Countdown {
+    left: AtomicUsize,
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Countdown {
+    fn new(n: usize) -> Arc<Countdown> {
+        Arc::new(Countdown {
+            left: AtomicUsize::new(n),
+            done: Mutex::new(false),
+            cv: Condvar::new(),
+        })
+    }
+
+    #[inline]
+    fn tick(&self) {
+        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *self.done.lock().unwrap() = true;
+            self.cv.notify_all();
+        }
+    }
+
+    fn wait(&self) {
+        let mut done = self.done.lock().unwrap();
+        while !*done {
+            done = self.cv.wait(done).unwrap();
+        }
+    }
+}
+
+fn outside<S: Spawn>(pool: &S) {
+    let cd = Countdown::new(N);
+    for i in 0..N {
+        let cd = cd.clone();
+        pool.spawn(move || {
+            black_box(i);
+            cd.tick();
+        });
+    }
+    cd.wait();
+}
+
+fn inside<S: Spawn>(pool: &S) {
+    let cd = Countdown::new(N);
+    let (p, c) = (pool.clone(), cd.clone());
+    pool.spawn(move || {
+        for i in 0..N {
+            let c = c.clone();
+            p.spawn(move || {
+                black_box(i);
+                c.tick();
+            });
+        }
+    });
+    cd.wait();
+}
+
+fn link<S: Spawn>(pool: S, left: usize, cd: Arc<Countdown>) {
+    cd.tick();
+    if left > 1 {
+        let p = pool.clone();
+        pool.spawn(move || link(p, left - 1, cd));
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Workload {
+    Outside,
+    Inside,
+    Chain,
+}
+
+fn run<S: Spawn>(pool: &S, w: Workload) {
+    match w {
+        Workload::Outside => outside(pool),
+        Workload::Inside => inside(pool),
+        Workload::Chain => {
+            let cd = Countdown::new(N);
+            let (p, c) = (pool.clone(), cd.clone());
+            pool.spawn(move || link(p, N, c));
+            cd.wait();
+        }
+    }
+}
+
+fn spawn_benches(c: &mut Criterion) {
+    let workers = shoal_core::default_workers();
+    let steal = Steal(Arc::new(WorkStealingPool::new(workers).unwrap()));
+    let steal_lifo = Steal(Arc::new(
+        WorkStealingPool::builder()
+            .workers(workers)
+            .lifo_slot(true)
+            .build()
+            .unwrap(),
+    ));
+    let queue = Queue(Arc::new(SharedQueuePool::new(workers).unwrap()));
+    let tp = ThreadPool(threadpool::ThreadPool::new(workers));
+    let rayon = Rayon(Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .build()
+            .unwrap(),
+    ));
+
+    for (label, w) in [
+        ("outside", Workload::Outside),
+        ("inside", Workload::Inside),
+        ("chain", Workload::Chain),
+    ] {
+        let mut group = c.benchmark_group(label);
+        group.throughput(Throughput::Elements(N as u64));
+        group.bench_function(BenchmarkId::from_parameter("steal"), |b| {
+            b.iter(|| run(&steal, w))
+        });
+        group.bench_function(BenchmarkId::from_parameter("steal-lifo"), |b| {
+            b.iter(|| run(&steal_lifo, w))
+        });
+        group.bench_function(BenchmarkId::from_parameter("shared-queue"), |b| {
+            b.iter(|| run(&queue, w))
+        });
+        group.bench_function(BenchmarkId::from_parameter("threadpool"), |b| {
+            b.iter(|| run(&tp, w))
+        });
+        group.bench_function(BenchmarkId::from_parameter("rayon"), |b| {
+            b.iter(|| run(&rayon, w))
+        });
+        group.bench_function(BenchmarkId::from_parameter("sequential"), |b| {
+            b.iter(|| run(&Inline, w))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, spawn_benches);
+criterion_main!(benches);

@@ -1,0 +1,220 @@
+//! Intake: whether the pool still takes jobs, who is in the middle of submitting one, and the
+//! bounded capacity with its backpressure.
+//!
+//! # Closing without losing a racing submit
+//!
+//! A submission from outside the pool *enters* (adds one to its shard of `submitting`), reads
+//! `closed`, pushes to the injector, and *leaves*. Shutdown stores `closed`, then waits until
+//! every shard reads zero. Both sides use SeqCst, so at least one sees the other: the submit
+//! sees `closed` and hands its job back, or shutdown sees it in flight and waits until the job
+//! is in the injector. Only then may workers conclude "empty stays empty" and exit. The count
+//! is sharded per thread (cache-padded), so concurrent submitters from different threads do
+//! not bounce one cache line: entering and leaving are uncontended read-modify-writes.
+//!
+//! Submissions from inside a worker push to that worker's own deque and need no gate: the
+//! owner itself is running (it is the caller), and it empties its deque before it exits.
+//!
+//! # Capacity
+//!
+//! With `queue_capacity(n)`, `queued` counts jobs accepted and not yet started (wherever they
+//! are: injector, a deque, a LIFO slot). A submit reserves one unit before it pushes; a worker
+//! releases it when it takes the job. A submitter that finds no room waits on `room`; a worker
+//! that releases a unit signals it only when someone waits (the same announce-then-check
+//! pairing as the sleep protocol: the waiter adds itself to `room_waiters` and re-tries the
+//! reservation under the lock; the releaser decrements `queued`, then reads `room_waiters`).
+
+use crossbeam_utils::CachePadded;
+use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use shoal_core::sync::{lock, Condvar, Mutex};
+
+#[cfg(not(shoal_loom))]
+const SHARDS: usize = 16;
+#[cfg(shoal_loom)]
+const SHARDS: usize = 1;
+
+#[cfg(not(shoal_loom))]
+fn shard_index() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    static NEXT: StdAtomicUsize = StdAtomicUsize::new(0);
+    std::thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    INDEX
+        .try_with(|i| {
+            let mut v = i.get();
+            if v == usize::MAX {
+                // ORDERING: only spreading threads over shards matters; nothing is published.
+                v = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
+                i.set(v);
+            }
+            v
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(shoal_loom)]
+fn shard_index() -> usize {
+    0
+}
+
+pub(crate) struct Intake {
+    closed: AtomicBool,
+    submitting: Box<[CachePadded<AtomicUsize>]>,
+    capacity: Option<usize>,
+    /// Accepted and not yet started; maintained only when `capacity` is set.
+    queued: AtomicUsize,
+    room_waiters: AtomicUsize,
+    room_lock: Mutex<()>,
+    room: Condvar,
+}
+
+/// A submission between `enter` and `leave`; shutdown waits for it.
+pub(crate) struct InFlight<'a> {
+    shard: &'a AtomicUsize,
+}
+
+impl Drop for InFlight<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // ORDERING: Release: the push made while in flight happens-before the shutdown's load
+        // that reads this shard back at zero (see `Intake::close`).
+        self.shard.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// The outcome of a reservation attempt.
+pub(crate) enum Reserve {
+    Ok,
+    Full,
+    Closed,
+}
+
+impl Intake {
+    pub(crate) fn new(capacity: Option<usize>) -> Intake {
+        Intake {
+            closed: AtomicBool::new(false),
+            submitting: (0..SHARDS)
+                .map(|_| CachePadded::new(AtomicUsize::new(0)))
+                .collect(),
+            capacity,
+            queued: AtomicUsize::new(0),
+            room_waiters: AtomicUsize::new(0),
+            room_lock: Mutex::new(()),
+            room: Condvar::new(),
+        }
+    }
+
+    /// `true` once shutdown has begun.
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        // ORDERING: SeqCst, the load side of the enter/close pairing (see the module docs).
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Marks a submission as in flight. Check [`Intake::is_closed`] after this, not before.
+    #[inline]
+    pub(crate) fn enter(&self) -> InFlight<'_> {
+        let shard = &*self.submitting[shard_index()];
+        // ORDERING: SeqCst, paired with the SeqCst store of `closed` and the SeqCst loads in
+        // `close`: one of the two sides sees the other.
+        shard.fetch_add(1, Ordering::SeqCst);
+        InFlight { shard }
+    }
+
+    /// Closes intake, wakes submitters waiting for room, and waits until no submission is in
+    /// flight. After this returns, every accepted job is in a queue.
+    pub(crate) fn close(&self) {
+        // ORDERING: see `enter`.
+        self.closed.store(true, Ordering::SeqCst);
+        drop(lock(&self.room_lock));
+        self.room.notify_all();
+        for shard in self.submitting.iter() {
+            // ORDERING: SeqCst pairs with `enter`; reading zero after a Release decrement
+            // makes the push of that submission visible to us and to every worker that later
+            // reads the draining flag we store after this.
+            while shard.load(Ordering::SeqCst) != 0 {
+                shoal_core::sync::spin_loop();
+                shoal_core::sync::thread::yield_now();
+            }
+        }
+    }
+
+    /// `true` when the pool has a bounded queue.
+    #[inline]
+    pub(crate) fn is_bounded(&self) -> bool {
+        self.capacity.is_some()
+    }
+
+    /// Reserves room for one job (always succeeds when unbounded).
+    #[inline]
+    pub(crate) fn try_reserve(&self) -> Reserve {
+        let Some(capacity) = self.capacity else {
+            return Reserve::Ok;
+        };
+        // ORDERING: SeqCst, paired with the releaser's SeqCst decrement and room_waiters load
+        // (see the module docs).
+        let reserved = self
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| {
+                (q < capacity).then_some(q + 1)
+            })
+            .is_ok();
+        if reserved {
+            Reserve::Ok
+        } else if self.is_closed() {
+            Reserve::Closed
+        } else {
+            Reserve::Full
+        }
+    }
+
+    /// Blocks until a unit of room is reserved (`true`) or intake closes (`false`).
+    pub(crate) fn reserve_blocking(&self) -> bool {
+        loop {
+            match self.try_reserve() {
+                Reserve::Ok => return true,
+                Reserve::Closed => return false,
+                Reserve::Full => {}
+            }
+            let mut guard = lock(&self.room_lock);
+            // ORDERING: SeqCst, the announce side: a releaser that decrements `queued` after
+            // our re-try below reads this and signals under the lock we hold.
+            self.room_waiters.fetch_add(1, Ordering::SeqCst);
+            loop {
+                match self.try_reserve() {
+                    Reserve::Ok => {
+                        self.room_waiters.fetch_sub(1, Ordering::SeqCst);
+                        return true;
+                    }
+                    Reserve::Closed => {
+                        self.room_waiters.fetch_sub(1, Ordering::SeqCst);
+                        return false;
+                    }
+                    Reserve::Full => {}
+                }
+                guard = self.room.wait(guard).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+    }
+
+    /// Gives back one unit (a job started, or a reserved submit was refused).
+    #[inline]
+    pub(crate) fn release(&self) {
+        if self.capacity.is_none() {
+            return;
+        }
+        // ORDERING: SeqCst decrement then SeqCst load of `room_waiters`: see `reserve_blocking`.
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if self.room_waiters.load(Ordering::SeqCst) > 0 {
+            drop(lock(&self.room_lock));
+            self.room.notify_one();
+        }
+    }
+
+    /// Jobs accepted and not yet started, when bounded.
+    pub(crate) fn queued(&self) -> Option<usize> {
+        // ORDERING: a snapshot for display only.
+        self.capacity.map(|_| self.queued.load(Ordering::Relaxed))
+    }
+}

@@ -1,0 +1,401 @@
+//! The worker: its thread-local context, where it looks for jobs, and its loop.
+//!
+//! ```text
+//! loop:
+//!   1. find a job: LIFO slot → own deque (LIFO) → injector (a batch) → siblings (from a
+//!      random start, half of a victim's deque)           hot path: no lock, no syscall
+//!   2. found: run it (panic caught and counted); a shrink pending? retire; back to 1
+//!   3. nothing: idle (see sleep.rs): search with a short spin, announce, re-check, park.
+//!      Idle also watches two flags: `draining` (shutdown: one more scan, then exit) and
+//!      `retiring` (shrink: claim one, move our jobs to the injector, exit)
+//! ```
+//!
+//! Jobs submitted from inside a worker of this pool go to that worker's own deque (or LIFO
+//! slot), found through the thread-local [`Context`]. A thread that waits inside a worker
+//! (a `JoinHandle::join`, a `map`, a scope) runs jobs through [`help`], in the same order.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::rc::Rc;
+
+use shoal_core::sync::atomic::Ordering;
+use shoal_core::sync::{lock, thread, thread_local, Arc};
+use shoal_core::worker::{self as core_worker, Helper};
+use shoal_core::{Event, Job};
+
+use crate::pool::{Control, Shared};
+use crate::queue::{Local, Steal};
+use crate::registry::{Entry, Snapshot};
+
+/// Spin rounds before a searching worker announces that it is going to sleep: rounds 0-5
+/// spin 2^round hints, later rounds yield the thread; every round re-scans every queue.
+#[cfg(not(shoal_loom))]
+const SPIN_ROUNDS: u32 = 10;
+/// Under loom a spin only multiplies interleavings: go straight to the announce/re-check.
+#[cfg(shoal_loom)]
+const SPIN_ROUNDS: u32 = 0;
+
+/// One worker's private state, reachable from its thread (and jobs running on it).
+pub(crate) struct Context {
+    shared: Arc<Shared>,
+    pool_id: usize,
+    id: usize,
+    local: Local,
+    slot: Cell<Option<Job>>,
+    /// This worker's copy of the stealer list (see `registry.rs`).
+    siblings: RefCell<Snapshot>,
+    rng: Cell<u64>,
+}
+
+#[cfg(not(shoal_loom))]
+thread_local! {
+    static CONTEXT: RefCell<Option<Rc<Context>>> = const { RefCell::new(None) };
+}
+
+// loom's `thread_local!` takes no `const` initializer.
+#[cfg(shoal_loom)]
+thread_local! {
+    static CONTEXT: RefCell<Option<Rc<Context>>> = RefCell::new(None);
+}
+
+/// The calling thread's context, if it is a worker of pool `pool_id`.
+#[inline]
+fn current(pool_id: usize) -> Option<Rc<Context>> {
+    CONTEXT
+        .try_with(|c| match &*c.borrow() {
+            Some(ctx) if ctx.pool_id == pool_id => Some(ctx.clone()),
+            _ => None,
+        })
+        .ok()
+        .flatten()
+}
+
+/// `true` when the calling thread is a worker of pool `pool_id`.
+#[inline]
+pub(crate) fn is_worker_of(pool_id: usize) -> bool {
+    CONTEXT
+        .try_with(|c| matches!(&*c.borrow(), Some(ctx) if ctx.pool_id == pool_id))
+        .unwrap_or(false)
+}
+
+/// Pushes a job submitted from inside a worker onto that worker's own deque (or LIFO slot).
+/// The caller checked [`is_worker_of`] for this pool.
+#[inline]
+pub(crate) fn push_local(job: Job) {
+    CONTEXT.with(|c| {
+        let guard = c.borrow();
+        let ctx = guard.as_ref().expect("push_local is only called from a worker");
+        ctx.push(job);
+    });
+}
+
+/// Runs one job of pool `pool_id` on the calling worker, if there is one. `true` if it ran.
+pub(crate) fn help(pool_id: usize) -> bool {
+    match current(pool_id) {
+        Some(ctx) => ctx.help(),
+        None => false,
+    }
+}
+
+/// Moves the calling worker's LIFO-slot job (if any) to its stealable deque.
+pub(crate) fn flush_slot() {
+    let _ = CONTEXT.try_with(|c| {
+        if let Some(ctx) = &*c.borrow() {
+            if let Some(job) = ctx.slot.take() {
+                ctx.local.push(job);
+            }
+        }
+    });
+}
+
+/// What `shoal_core`'s helping waits call on our workers: run one job, found the way the
+/// worker loop finds them.
+struct StealHelper {
+    pool_id: usize,
+}
+
+impl Helper for StealHelper {
+    fn help_one(&self) -> bool {
+        help(self.pool_id)
+    }
+}
+
+impl Context {
+    #[inline]
+    fn push(&self, job: Job) {
+        if self.shared.lifo_slot {
+            match self.slot.replace(Some(job)) {
+                // The slot was empty: we run it next ourselves, nobody needs waking.
+                None => return,
+                // The previous occupant becomes stealable.
+                Some(previous) => self.local.push(previous),
+            }
+        } else {
+            self.local.push(job);
+        }
+        self.shared.sleep.notify_new_job();
+    }
+
+    fn help(&self) -> bool {
+        match self.find_job() {
+            Some(job) => {
+                self.shared.run(job);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// xorshift64: cheap, deterministic per worker (loom needs determinism).
+    #[inline]
+    fn next_random(&self) -> usize {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x as usize
+    }
+
+    /// Step 1 of the loop: slot, own deque, injector, siblings.
+    #[inline]
+    fn find_job(&self) -> Option<Job> {
+        if let Some(job) = self.slot.take() {
+            return Some(job);
+        }
+        if let Some(job) = self.local.pop() {
+            return Some(job);
+        }
+        self.steal()
+    }
+
+    /// Takes a batch from the injector or, failing that, from a sibling. Returns `None` only
+    /// after a full pass in which every queue was seen empty (no lost race).
+    fn steal(&self) -> Option<Job> {
+        let shared = &*self.shared;
+        loop {
+            let mut retry = false;
+            match shared.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(job) => return Some(job),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            let mut siblings = self.siblings.borrow_mut();
+            if siblings.version != shared.registry.version() {
+                *siblings = shared.registry.snapshot();
+            }
+            let n = siblings.entries.len();
+            if n > 1 {
+                let start = self.next_random() % n;
+                for k in 0..n {
+                    let i = if start + k >= n { start + k - n } else { start + k };
+                    let victim = &siblings.entries[i];
+                    if victim.id == self.id {
+                        continue;
+                    }
+                    match victim.stealer.steal_batch_and_pop(&self.local) {
+                        Steal::Success(job) => {
+                            let taken = 1 + self.local.len() as u64;
+                            shared.counters.add(Event::Steal, taken);
+                            return Some(job);
+                        }
+                        Steal::Retry => retry = true,
+                        Steal::Empty => {}
+                    }
+                }
+            }
+            drop(siblings);
+            if !retry {
+                return None;
+            }
+            shoal_core::sync::spin_loop();
+        }
+    }
+
+    /// Claims one pending retirement and leaves: our jobs go back to the injector, our
+    /// stealer leaves the list. `false` if there was none to claim, or shutdown began (the
+    /// shutdown drains every deque; we stay and help).
+    fn try_retire(&self) -> bool {
+        let shared = &*self.shared;
+        // ORDERING: SeqCst CAS against `resize`'s take-back CAS: each retirement is claimed
+        // by exactly one worker or taken back.
+        if shared
+            .retiring
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |r| {
+                (r > 0).then(|| r - 1)
+            })
+            .is_err()
+        {
+            return false;
+        }
+        // Moving jobs is a submission: in flight until they are in the injector, so that a
+        // shutdown starting now waits for them before workers may conclude "all empty".
+        let in_flight = shared.intake.enter();
+        if shared.intake.is_closed() {
+            return false;
+        }
+        let mut moved = 0usize;
+        if let Some(job) = self.slot.take() {
+            shared.injector.push(job);
+            moved += 1;
+        }
+        while let Some(job) = self.local.pop() {
+            shared.injector.push(job);
+            moved += 1;
+        }
+        drop(in_flight);
+        shared.registry.remove(self.id);
+        if moved > 0 {
+            // We are their submitter now (see the proof in sleep.rs).
+            shared.sleep.notify_new_job();
+        }
+        true
+    }
+
+    /// Step 3: nothing found. Search, announce, re-check, park; see sleep.rs.
+    fn idle(&self) -> Idle {
+        let shared = &*self.shared;
+        let sleep = &shared.sleep;
+        sleep.start_searching();
+        let mut round = 0;
+        loop {
+            // ORDERING: SeqCst, paired with the store in `Shared::shutdown`, which follows the
+            // intake drain: the scan below sees every job accepted before the shutdown.
+            if shared.draining.load(Ordering::SeqCst) {
+                let found = self.find_job();
+                sleep.stop_searching();
+                return match found {
+                    Some(job) => Idle::Job(job),
+                    None => Idle::Exit,
+                };
+            }
+            // ORDERING: a hint; the claim in `try_retire` is the CAS that decides.
+            if shared.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
+                sleep.stop_searching();
+                return Idle::Retired;
+            }
+            if let Some(job) = self.find_job() {
+                sleep.stop_searching();
+                return Idle::Job(job);
+            }
+            if round < SPIN_ROUNDS {
+                if round < 6 {
+                    for _ in 0..1u32 << round {
+                        shoal_core::sync::spin_loop();
+                    }
+                } else {
+                    thread::yield_now();
+                }
+                round += 1;
+                continue;
+            }
+            // Step 2: announce. Step 3: re-check every queue and flag.
+            sleep.announce_sleepy();
+            if let Some(job) = self.find_job() {
+                sleep.cancel_sleepy();
+                sleep.stop_searching();
+                return Idle::Job(job);
+            }
+            if shared.must_look() {
+                sleep.cancel_sleepy();
+                continue;
+            }
+            // Step 4: park until a token or a flag; we come back searching.
+            sleep.park(&shared.counters, || shared.must_look());
+            round = 0;
+        }
+    }
+
+    fn main_loop(&self) {
+        let shared = &*self.shared;
+        loop {
+            let job = match self.find_job() {
+                Some(job) => job,
+                None => match self.idle() {
+                    Idle::Job(job) => job,
+                    Idle::Exit | Idle::Retired => return,
+                },
+            };
+            shared.run(job);
+            // ORDERING: a hint read after every job; the claim in `try_retire` decides.
+            if shared.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
+                return;
+            }
+        }
+    }
+}
+
+enum Idle {
+    Job(Job),
+    /// Shutdown is draining and every queue was empty after we saw it.
+    Exit,
+    /// We claimed a retirement and moved our jobs out.
+    Retired,
+}
+
+/// Starts one more worker: its deque, its entry in the stealer list, its thread. Every worker
+/// thread of the pool is started here. Called with `control` held.
+pub(crate) fn spawn_worker(shared: &Arc<Shared>, control: &mut Control) -> io::Result<()> {
+    let id = control.next_id;
+    let local = Local::new();
+    shared.registry.add(Entry {
+        id,
+        stealer: local.stealer(),
+    });
+    let name = match &shared.thread_config.name {
+        Some(prefix) => format!("{prefix}-{id}"),
+        None => format!("shoal-steal-{id}"),
+    };
+    let mut builder = thread::Builder::new().name(name);
+    if let Some(bytes) = shared.thread_config.stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    let for_thread = shared.clone();
+    match builder.spawn(move || run(for_thread, local, id)) {
+        Ok(handle) => {
+            control.next_id += 1;
+            control.alive += 1;
+            control.threads.push(handle);
+            Ok(())
+        }
+        Err(err) => {
+            shared.registry.remove(id);
+            Err(err)
+        }
+    }
+}
+
+/// The body of a worker thread.
+fn run(shared: Arc<Shared>, local: Local, id: usize) {
+    let pool_id = shared.id();
+    let ctx = Rc::new(Context {
+        siblings: RefCell::new(shared.registry.snapshot()),
+        shared: shared.clone(),
+        pool_id,
+        id,
+        local,
+        slot: Cell::new(None),
+        // Any odd, non-zero seed; distinct per worker so victims spread.
+        rng: Cell::new((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+    });
+    CONTEXT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
+    let guard = core_worker::enter(pool_id, std::sync::Arc::new(StealHelper { pool_id }));
+
+    ctx.main_loop();
+
+    drop(guard);
+    let _ = CONTEXT.try_with(|c| c.borrow_mut().take());
+    // The loop leaves only with an empty slot and deque (it found nothing, or it moved them
+    // out); anything else would be a bug, and even then no job is dropped uncounted.
+    if let Ok(ctx) = Rc::try_unwrap(ctx) {
+        debug_assert!(ctx.local.len() == 0, "a worker exited with queued jobs");
+        if let Some(job) = ctx.slot.take() {
+            core_worker::cancel_job(job, &shared.counters);
+        }
+        while let Some(job) = ctx.local.pop() {
+            core_worker::cancel_job(job, &shared.counters);
+        }
+    }
+    let mut control = lock(&shared.control);
+    shared.worker_exited(&mut control);
+}
