@@ -7,7 +7,7 @@
 //!
 //! | feature | pool | how jobs reach workers | pick it for |
 //! |---|---|---|---|
-//! | `queue` | [`SharedQueuePool`] | one shared FIFO queue | jobs from outside the pool, similar sizes, IO-bound work |
+//! | `queue` | `SharedQueuePool` | one shared FIFO queue | jobs from outside the pool, similar sizes, IO-bound work |
 //! | `steal` | `WorkStealingPool` | a deque per worker + a global injector; idle workers steal | jobs that spawn jobs, uneven job sizes |
 //! | `scope` | `ScopedPool` | fork-join: `join`, `scope`, parallel slices | recursive divide-and-conquer over borrowed data |
 //!
@@ -110,11 +110,40 @@ pub use shoal_queue as queue;
 #[cfg(feature = "queue")]
 pub use shoal_queue::SharedQueuePool;
 
+/// The work-stealing strategy (`shoal-steal`): a deque per worker, a global injector, stealing.
+#[cfg(feature = "steal")]
+pub use shoal_steal as steal;
+#[cfg(feature = "steal")]
+pub use shoal_steal::WorkStealingPool;
+
+/// The fork-join strategy (`shoal-scope`): `join`, `scope`, `install` and parallel slices.
+#[cfg(feature = "scope")]
+pub use shoal_scope as scope;
+#[cfg(feature = "scope")]
+pub use shoal_scope::ScopedPool;
+
+// `Pool` and `PoolBuilder`: the first enabled of steal, queue, scope.
+
 /// The pool this build uses: the first enabled of `steal`, `queue`, `scope`
-/// (here: the shared-queue pool, [`SharedQueuePool`]).
+/// (in this build: the work-stealing pool, [`WorkStealingPool`]).
+#[cfg(feature = "steal")]
+pub type Pool = shoal_steal::WorkStealingPool;
+/// The builder of [`Pool`].
+#[cfg(feature = "steal")]
+pub type PoolBuilder = shoal_steal::Builder;
+
+/// The pool this build uses: the first enabled of `steal`, `queue`, `scope`
+/// (in this build: the shared-queue pool, [`SharedQueuePool`]).
 #[cfg(all(feature = "queue", not(feature = "steal")))]
 pub type Pool = shoal_queue::SharedQueuePool;
-
 /// The builder of [`Pool`].
 #[cfg(all(feature = "queue", not(feature = "steal")))]
 pub type PoolBuilder = shoal_queue::Builder;
+
+/// The pool this build uses: the first enabled of `steal`, `queue`, `scope`
+/// (in this build: the fork-join pool, [`ScopedPool`]).
+#[cfg(all(feature = "scope", not(any(feature = "steal", feature = "queue"))))]
+pub type Pool = shoal_scope::ScopedPool;
+/// The builder of [`Pool`].
+#[cfg(all(feature = "scope", not(any(feature = "steal", feature = "queue"))))]
+pub type PoolBuilder = shoal_scope::Builder;

@@ -41,7 +41,7 @@ use shoal_core::{BuildError, Executor, PanicHandler};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Strategy {
-    /// [`SharedQueuePool`](crate::queue): N workers pulling from one shared FIFO queue.
+    /// `SharedQueuePool`: N workers pulling from one shared FIFO queue.
     /// Cargo feature `queue`.
     Queue,
     /// `WorkStealingPool`: a deque per worker plus a global injector; idle workers steal.
@@ -325,6 +325,8 @@ impl StrategyBuilder {
         let strategy = self.strategy.check_enabled()?;
         // One arm per pool; each pool's builder has the same shape, so the arms only differ
         // in the type they name.
+        // Unused only in a build with no strategy, which lib.rs's compile_error! stops anyway.
+        #[allow(unused_macros)]
         macro_rules! build_with {
             ($builder:expr) => {{
                 let mut b = $builder;

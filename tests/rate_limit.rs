@@ -1,0 +1,114 @@
+//! `RateLimited` over the real pools of this build.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use shoal::{Executor, ExecutorExt, ManualClock, RateLimit, RateLimited, Shutdown, Strategy};
+
+/// Runs `body` on its own thread; fails with a message instead of hanging.
+fn watchdog(name: &'static str, body: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = mpsc::channel();
+    let t = std::thread::spawn(move || {
+        body();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(p) = t.join() {
+                std::panic::resume_unwind(p);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{name}: hung for 60 s"),
+    }
+}
+
+#[test]
+fn map_through_a_limiter_on_every_strategy() {
+    watchdog("map_through_a_limiter_on_every_strategy", || {
+        for strategy in Strategy::enabled() {
+            let pool = strategy.build(2).unwrap();
+            let limit = RateLimit::per_second(100_000).burst(64).max_in_flight(3);
+            let limited = RateLimited::new(pool, limit).unwrap();
+            let running = Arc::new(AtomicUsize::new(0));
+            let peak = Arc::new(AtomicUsize::new(0));
+            let (r, p) = (running.clone(), peak.clone());
+            let out: Vec<u32> = limited
+                .map(0..200u32, move |x| {
+                    let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                    p.fetch_max(now, Ordering::SeqCst);
+                    std::thread::yield_now();
+                    r.fetch_sub(1, Ordering::SeqCst);
+                    x + 1
+                })
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(out, (1..=200).collect::<Vec<_>>(), "{strategy}");
+            assert!(peak.load(Ordering::SeqCst) <= 3, "{strategy}: cap exceeded");
+            let report = limited.shutdown(Shutdown::Graceful);
+            assert!(report.adds_up(), "{strategy}: {report:?}");
+            assert_eq!(report.completed, 200, "{strategy}");
+        }
+    });
+}
+
+#[test]
+fn a_worker_waiting_for_a_slot_helps_instead_of_deadlocking() {
+    // One worker. A job on it submits to a limiter whose only slot is held by a job queued
+    // behind it in the same pool: waiting plainly would deadlock; the waiting worker runs the
+    // queued job, which frees the slot.
+    watchdog("a_worker_waiting_for_a_slot_helps", || {
+        for strategy in Strategy::enabled() {
+            let pool: Arc<dyn Executor> = Arc::from(strategy.build(1).unwrap());
+            let limit = RateLimit::per_second(1).burst(10).max_in_flight(1);
+            let clock = Arc::new(ManualClock::new());
+            let limited = Arc::new(RateLimited::with_clock(pool.clone(), limit, clock).unwrap());
+            let ran = Arc::new(AtomicUsize::new(0));
+            let (l, r) = (limited.clone(), ran.clone());
+            let outer = pool
+                .spawn(move || {
+                    let r1 = r.clone();
+                    // Takes the only slot; queued behind this job on the one worker.
+                    l.execute(Box::new(move || {
+                        r1.fetch_add(1, Ordering::SeqCst);
+                    }))
+                    .unwrap();
+                    let r2 = r.clone();
+                    // Must wait for that slot.
+                    l.execute(Box::new(move || {
+                        r2.fetch_add(1, Ordering::SeqCst);
+                    }))
+                    .unwrap();
+                })
+                .unwrap();
+            outer.join().unwrap();
+            limited.shutdown(Shutdown::Graceful);
+            assert_eq!(ran.load(Ordering::SeqCst), 2, "{strategy}");
+        }
+    });
+}
+
+#[test]
+fn shutdown_report_adds_up_with_inline_jobs() {
+    watchdog("shutdown_report_adds_up_with_inline_jobs", || {
+        for strategy in Strategy::enabled() {
+            let pool = strategy.build(2).unwrap();
+            let limit = RateLimit::per_second(1).burst(100).max_in_flight(1);
+            let clock = Arc::new(ManualClock::new());
+            let limited = Arc::new(RateLimited::with_clock(pool, limit, clock).unwrap());
+            let l = limited.clone();
+            // The parent holds the only slot; its children run inline, inside that slot.
+            let parent = limited
+                .spawn(move || {
+                    let kids: Vec<_> = (0..5).map(|i| l.spawn(move || i * 10).unwrap()).collect();
+                    kids.into_iter().map(|k| k.join().unwrap()).sum::<i32>()
+                })
+                .unwrap();
+            assert_eq!(parent.join().unwrap(), 100, "{strategy}");
+            let report = limited.shutdown(Shutdown::Graceful);
+            assert_eq!(report.submitted, 6, "{strategy}: {report:?}");
+            assert_eq!(report.completed, 6, "{strategy}: {report:?}");
+            assert!(report.adds_up());
+        }
+    });
+}
