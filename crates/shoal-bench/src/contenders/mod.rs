@@ -1,0 +1,180 @@
+//! Every contender, and [`ContenderId`], which turns a name from the command line into a call
+//! on the concrete type.
+//!
+//! | id | library | family |
+//! |---|---|---|
+//! | `sequential` | none: plain calls on one thread | baseline |
+//! | `shoal-queue` | `SharedQueuePool` (feature `queue`) | shoal |
+//! | `shoal-steal` | `WorkStealingPool` (feature `steal`) | shoal |
+//! | `shoal-scope` | `ScopedPool` (feature `scope`) | shoal |
+//! | `rayon` | `rayon::ThreadPool` | peer |
+//! | `threadpool` | `threadpool::ThreadPool` | peer |
+//! | `executors-channel` | `executors::crossbeam_channel_pool` | peer |
+//! | `executors-steal` | `executors::crossbeam_workstealing_pool` | peer |
+//! | `std-scope` | `std::thread::scope` with static chunks | peer |
+//! | `tokio-blocking` | tokio's `spawn_blocking` | peer |
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::contender::{Contender, Info};
+
+mod executors;
+mod rayon;
+mod sequential;
+mod std_scope;
+mod threadpool;
+mod tokio;
+
+#[cfg(any(feature = "queue", feature = "steal", feature = "scope"))]
+mod shoal_exec;
+#[cfg(feature = "queue")]
+mod shoal_queue;
+#[cfg(feature = "scope")]
+mod shoal_scope;
+#[cfg(feature = "steal")]
+mod shoal_steal;
+
+pub use self::executors::{ExecutorsChannel, ExecutorsSteal, Handle as ExecutorsHandle};
+pub use self::rayon::Rayon;
+pub use self::sequential::Sequential;
+pub use self::std_scope::StdScope;
+pub use self::threadpool::{Handle as ThreadPoolHandle, ThreadPool};
+pub use self::tokio::TokioBlocking;
+#[cfg(any(feature = "queue", feature = "steal", feature = "scope"))]
+pub use shoal_exec::ExecHandle;
+#[cfg(feature = "queue")]
+pub use shoal_queue::ShoalQueue;
+#[cfg(feature = "scope")]
+pub use shoal_scope::ShoalScope;
+#[cfg(feature = "steal")]
+pub use shoal_steal::ShoalSteal;
+
+/// Something to do with a concrete contender type, chosen at run time by [`ContenderId`].
+pub trait ContenderVisitor {
+    /// What the visit returns.
+    type Output;
+    /// Called with the contender's type.
+    fn visit<C: Contender>(self) -> Self::Output;
+}
+
+/// A contender chosen by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContenderId {
+    /// [`Sequential`].
+    Sequential,
+    /// [`ShoalQueue`].
+    #[cfg(feature = "queue")]
+    ShoalQueue,
+    /// [`ShoalSteal`].
+    #[cfg(feature = "steal")]
+    ShoalSteal,
+    /// [`ShoalScope`].
+    #[cfg(feature = "scope")]
+    ShoalScope,
+    /// [`Rayon`].
+    Rayon,
+    /// [`ThreadPool`].
+    ThreadPool,
+    /// [`ExecutorsChannel`].
+    ExecutorsChannel,
+    /// [`ExecutorsSteal`].
+    ExecutorsSteal,
+    /// [`StdScope`].
+    StdScope,
+    /// [`TokioBlocking`].
+    TokioBlocking,
+}
+
+impl ContenderId {
+    /// Every contender compiled in, shoal's first.
+    pub const ALL: &'static [ContenderId] = &[
+        ContenderId::Sequential,
+        #[cfg(feature = "queue")]
+        ContenderId::ShoalQueue,
+        #[cfg(feature = "steal")]
+        ContenderId::ShoalSteal,
+        #[cfg(feature = "scope")]
+        ContenderId::ShoalScope,
+        ContenderId::Rayon,
+        ContenderId::ThreadPool,
+        ContenderId::ExecutorsChannel,
+        ContenderId::ExecutorsSteal,
+        ContenderId::StdScope,
+        ContenderId::TokioBlocking,
+    ];
+
+    /// Calls `v` with the concrete type.
+    pub fn visit<V: ContenderVisitor>(self, v: V) -> V::Output {
+        match self {
+            ContenderId::Sequential => v.visit::<Sequential>(),
+            #[cfg(feature = "queue")]
+            ContenderId::ShoalQueue => v.visit::<ShoalQueue>(),
+            #[cfg(feature = "steal")]
+            ContenderId::ShoalSteal => v.visit::<ShoalSteal>(),
+            #[cfg(feature = "scope")]
+            ContenderId::ShoalScope => v.visit::<ShoalScope>(),
+            ContenderId::Rayon => v.visit::<Rayon>(),
+            ContenderId::ThreadPool => v.visit::<ThreadPool>(),
+            ContenderId::ExecutorsChannel => v.visit::<ExecutorsChannel>(),
+            ContenderId::ExecutorsSteal => v.visit::<ExecutorsSteal>(),
+            ContenderId::StdScope => v.visit::<StdScope>(),
+            ContenderId::TokioBlocking => v.visit::<TokioBlocking>(),
+        }
+    }
+
+    /// The contender's [`Info`].
+    pub fn info(self) -> Info {
+        struct GetInfo;
+        impl ContenderVisitor for GetInfo {
+            type Output = Info;
+            fn visit<C: Contender>(self) -> Info {
+                C::INFO
+            }
+        }
+        self.visit(GetInfo)
+    }
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        self.info().id
+    }
+}
+
+impl fmt::Display for ContenderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a contender name was not understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownContender(pub String);
+
+impl fmt::Display for UnknownContender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = ContenderId::ALL.iter().map(|c| c.name()).collect();
+        write!(
+            f,
+            "unknown contender `{}`; choose from: {} (shoal-queue, shoal-steal and shoal-scope \
+             need the crate features `queue`, `steal`, `scope`)",
+            self.0,
+            names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownContender {}
+
+impl FromStr for ContenderId {
+    type Err = UnknownContender;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        ContenderId::ALL
+            .iter()
+            .copied()
+            .find(|c| c.name() == wanted)
+            .ok_or_else(|| UnknownContender(s.to_owned()))
+    }
+}

@@ -1,0 +1,360 @@
+//! `shoal-bench`: compare shoal's worker-pool strategies with the pools users pick instead.
+//!
+//! `cargo run --release -p shoal-bench -- compare` is the project's main job; `--help` on each
+//! subcommand explains every option.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use shoal_bench::report;
+use shoal_bench::{chart, prepare_any, Cell, ContenderId, Plan, Size, Status, WorkloadId};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shoal-bench",
+    version,
+    about = "Compare shoal's worker-pool strategies with the pools users pick instead",
+    long_about = "Compare shoal's worker-pool strategies (shoal-queue, shoal-steal, shoal-scope) \
+                  with rayon, threadpool, the executors crate, std::thread::scope and tokio's \
+                  spawn_blocking, on workloads that each teach one trade-off. Every run checks \
+                  its answer; results go to a table, JSON and an SVG chart.\n\n\
+                  Start with `shoal-bench list` to see the workloads and contenders, then \
+                  `shoal-bench compare` (about a minute on 2 cores) or `shoal-bench compare \
+                  --size tiny` (seconds)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run every workload on every contender; print a table, write JSON and an SVG chart.
+    ///
+    /// Each cell builds the pool, runs the workload once to warm up, then repeats it until
+    /// the size's time budget is spent and reports the median. Ratios compare throughput with
+    /// the best peer in the same workload and with the sequential baseline.
+    Compare(CompareArgs),
+    /// Run one workload over a range of worker counts; draw throughput against workers.
+    ///
+    /// Shows the under- and over-utilization knee: too few workers leave cores idle, too many
+    /// add scheduling and memory cost (for IO, more workers keep helping until the jobs, not
+    /// the workers, are the limit).
+    Sweep(SweepArgs),
+    /// List the workloads (with what each one teaches) and the contenders.
+    List,
+}
+
+#[derive(Args, Debug)]
+struct Common {
+    /// Contenders to run, comma-separated (default: every one; see `shoal-bench list`).
+    #[arg(long, short = 'c', value_delimiter = ',', value_name = "NAME,...")]
+    contenders: Vec<ContenderId>,
+    /// Where the JSON and SVG files go.
+    #[arg(long, value_name = "DIR", default_value = "target/shoal-bench")]
+    out: PathBuf,
+    /// Abort the run when one workload on one contender takes longer than this (seconds):
+    /// a lost job or a deadlock would otherwise hang forever.
+    #[arg(long, value_name = "SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    timeout: u64,
+    /// Do not draw a progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// Workloads to run, comma-separated (default: every one; see `shoal-bench list`).
+    #[arg(long, short = 'w', value_delimiter = ',', value_name = "NAME,...")]
+    workloads: Vec<WorkloadId>,
+    /// Problem size: `tiny` (a smoke test: seconds), `small`, `full` (about a minute on 2
+    /// cores), or a scale factor of `full` such as `0.5`.
+    #[arg(long, short = 's', value_name = "SIZE", default_value = "full")]
+    size: Size,
+    /// Workers for the CPU-bound workloads (default: the number of logical CPUs).
+    #[arg(long, value_name = "N", value_parser = parse_workers)]
+    workers: Option<usize>,
+    /// Workers for the IO-bound workload (sleeping jobs want many more workers than cores).
+    #[arg(long, value_name = "N", default_value = "64", value_parser = parse_workers)]
+    io_workers: usize,
+    /// Also list the contenders that cannot run a workload (marked n/a).
+    #[arg(long)]
+    show_skipped: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug)]
+struct SweepArgs {
+    /// The workload to sweep (see `shoal-bench list`).
+    #[arg(long, short = 'w', value_name = "NAME")]
+    workload: WorkloadId,
+    /// Worker counts to try, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "N,...", default_value = "1,2,4,8,16",
+          value_parser = parse_workers)]
+    workers: Vec<usize>,
+    /// Problem size: `tiny`, `small`, `full`, or a scale factor of `full` such as `0.5`.
+    #[arg(long, short = 's', value_name = "SIZE", default_value = "small")]
+    size: Size,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn parse_workers(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a worker count (a whole number from 1 to 4096)"))?;
+    if n == 0 || n > shoal_core::MAX_WORKERS {
+        return Err(format!(
+            "{n} workers is out of range: use 1 to {}",
+            shoal_core::MAX_WORKERS
+        ));
+    }
+    Ok(n)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Compare(args) => compare(args),
+        Command::Sweep(args) => sweep(args),
+        Command::List => {
+            list();
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shoal-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn list() {
+    println!("workloads (--workloads / --workload):");
+    for w in WorkloadId::ALL {
+        println!("  {:<14} {}", w.name(), w.teaches());
+    }
+    println!("\ncontenders (--contenders):");
+    for c in ContenderId::ALL {
+        let info = c.info();
+        println!("  {:<18} [{}] {}", info.id, info.family, info.about);
+    }
+}
+
+fn progress(total: usize, hidden: bool) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    if hidden {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else {
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed:>4} [{bar:32}] {pos}/{len} {msg}")
+                .expect("the template is valid")
+                .progress_chars("=> "),
+        );
+    }
+    bar
+}
+
+fn or_all<T: Copy>(chosen: Vec<T>, all: &[T]) -> Vec<T> {
+    if chosen.is_empty() {
+        all.to_vec()
+    } else {
+        chosen
+    }
+}
+
+fn compare(args: CompareArgs) -> Result<(), String> {
+    let workloads = or_all(args.workloads, WorkloadId::ALL);
+    let contenders = or_all(args.common.contenders, ContenderId::ALL);
+    let plan = Plan {
+        size: args.size,
+        cpu_workers: args.workers.unwrap_or_else(shoal_core::default_workers),
+        io_workers: args.io_workers,
+        cell_timeout: Duration::from_secs(args.common.timeout),
+    };
+    let started = Instant::now();
+    let bar = progress(workloads.len() * contenders.len(), args.common.no_progress);
+    let mut cells = Vec::new();
+    for &w in &workloads {
+        bar.set_message(format!("preparing {w}"));
+        let workers = plan.workers_for(w);
+        let prepared = prepare_any(w, plan.size, workers);
+        for &c in &contenders {
+            bar.set_message(format!("{w} on {c}"));
+            cells.push(prepared.measure(c, plan.cell_timeout));
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    let rows = report::rows(&cells);
+    let targets = report::targets(&rows);
+    println!(
+        "shoal-bench compare: size {}, {} workers ({} for io), {} logical CPUs, {:.1} s",
+        plan.size,
+        plan.cpu_workers,
+        plan.io_workers,
+        shoal_core::default_workers(),
+        elapsed.as_secs_f64()
+    );
+    print!("{}", report::table(&rows, args.show_skipped));
+    print!("{}", report::targets_text(&targets));
+
+    std::fs::create_dir_all(&args.common.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.common.out.display()))?;
+    let json_path = args.common.out.join("compare.json");
+    let svg_path = args.common.out.join("compare.svg");
+    let json = serde_json::json!({
+        "tool": "shoal-bench compare",
+        "meta": meta(plan.size),
+        "cpu_workers": plan.cpu_workers,
+        "io_workers": plan.io_workers,
+        "elapsed_secs": elapsed.as_secs_f64(),
+        "rows": rows,
+        "targets": targets,
+    });
+    write_json(&json_path, &json)?;
+    let title = format!(
+        "shoal-bench compare: size {}, {} workers, {} CPUs",
+        plan.size,
+        plan.cpu_workers,
+        shoal_core::default_workers()
+    );
+    chart::compare_svg(&rows, &svg_path, &title)?;
+    println!("\nwrote {} and {}", json_path.display(), svg_path.display());
+    failures(&cells)
+}
+
+fn sweep(args: SweepArgs) -> Result<(), String> {
+    let w = args.workload;
+    let contenders = or_all(args.common.contenders, ContenderId::ALL);
+    let mut workers = args.workers;
+    workers.sort_unstable();
+    workers.dedup();
+    let timeout = Duration::from_secs(args.common.timeout);
+    let bar = progress(workers.len() * contenders.len(), args.common.no_progress);
+    let started = Instant::now();
+    let mut cells: Vec<Cell> = Vec::new();
+    for &n in &workers {
+        bar.set_message(format!("preparing {w} for {n} workers"));
+        let prepared = prepare_any(w, args.size, n);
+        for &c in &contenders {
+            bar.set_message(format!("{w} on {c} with {n} workers"));
+            cells.push(prepared.measure(c, timeout));
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    println!(
+        "shoal-bench sweep {w}: size {}, {} logical CPUs, {:.1} s ({})",
+        args.size,
+        shoal_core::default_workers(),
+        started.elapsed().as_secs_f64(),
+        w.teaches()
+    );
+    print!("{}", sweep_table(&cells, &workers));
+    std::fs::create_dir_all(&args.common.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.common.out.display()))?;
+    let json_path = args.common.out.join(format!("sweep-{w}.json"));
+    let svg_path = args.common.out.join(format!("sweep-{w}.svg"));
+    let json = serde_json::json!({
+        "tool": "shoal-bench sweep",
+        "workload": w.name(),
+        "meta": meta(args.size),
+        "workers": workers,
+        "cells": cells,
+    });
+    write_json(&json_path, &json)?;
+    let title = format!(
+        "{w}: throughput vs workers (size {}, {} CPUs)",
+        args.size,
+        shoal_core::default_workers()
+    );
+    chart::sweep_svg(&cells, &svg_path, &title)?;
+    println!("\nwrote {} and {}", json_path.display(), svg_path.display());
+    failures(&cells)
+}
+
+fn sweep_table(cells: &[Cell], workers: &[usize]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let idle = cells
+        .first()
+        .is_some_and(|c| c.workload == WorkloadId::Idle.name());
+    let unit = cells.first().map_or("", |c| c.unit);
+    let _ = write!(out, "  {:<18}", if idle { "CPU % of a core" } else { unit });
+    for n in workers {
+        let _ = write!(out, " {:>12}", format!("{n} wkr"));
+    }
+    out.push('\n');
+    let mut names: Vec<&str> = Vec::new();
+    for c in cells {
+        if !names.contains(&c.contender) {
+            names.push(c.contender);
+        }
+    }
+    for name in names {
+        let row: Vec<&Cell> = cells.iter().filter(|c| c.contender == name).collect();
+        if row.iter().all(|c| matches!(c.status, Status::Skipped(_))) {
+            continue;
+        }
+        let _ = write!(out, "  {name:<18}");
+        for n in workers {
+            let text = match row.iter().find(|c| c.workers == *n) {
+                Some(c) if c.is_ok() && idle => format!("{:.2}%", c.cpu_cores * 100.0),
+                Some(c) if c.is_ok() => format!("{}/s", report::si(c.throughput)),
+                Some(c) if matches!(c.status, Status::Failed(_)) => "FAILED".into(),
+                _ => "-".into(),
+            };
+            let _ = write!(out, " {text:>12}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn meta(size: Size) -> serde_json::Value {
+    serde_json::json!({
+        "size": size.to_string(),
+        "scale": size.scale,
+        "logical_cpus": shoal_core::default_workers(),
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        "args": std::env::args().skip(1).collect::<Vec<_>>(),
+    })
+}
+
+fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A failed cell (wrong answer, panic, build error) fails the whole run, after the report.
+fn failures(cells: &[Cell]) -> Result<(), String> {
+    let failed: Vec<String> = cells
+        .iter()
+        .filter_map(|c| match &c.status {
+            Status::Failed(e) => Some(format!("{} on {}: {e}", c.workload, c.contender)),
+            _ => None,
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} cell(s) failed:\n  {}",
+            failed.len(),
+            failed.join("\n  ")
+        ))
+    }
+}

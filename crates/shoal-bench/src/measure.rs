@@ -1,0 +1,341 @@
+//! The runner: build a contender, run a workload on it, time it, check its answer.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::contender::{Contender, Family};
+use crate::contenders::{ContenderId, ContenderVisitor};
+use crate::cpu::process_cpu_time;
+use crate::workload::{Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor};
+
+/// How a set of cells is run.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// The size of every workload.
+    pub size: Size,
+    /// Workers for CPU-bound workloads.
+    pub cpu_workers: usize,
+    /// Workers for the IO workload.
+    pub io_workers: usize,
+    /// How long one cell may take before the run is aborted as hung.
+    pub cell_timeout: Duration,
+}
+
+impl Plan {
+    /// The worker count for `w`.
+    pub fn workers_for(&self, w: WorkloadId) -> usize {
+        match w.worker_kind() {
+            WorkerKind::Cpu => self.cpu_workers,
+            WorkerKind::Io => self.io_workers,
+        }
+    }
+}
+
+/// What happened in one cell.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "lowercase")]
+pub enum Status {
+    /// Measured.
+    Ok,
+    /// The contender lacks the capability the workload needs.
+    Skipped(String),
+    /// It failed to build, panicked, or returned a wrong checksum.
+    Failed(String),
+}
+
+/// One workload on one contender.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Cell {
+    /// Workload name.
+    pub workload: &'static str,
+    /// Contender name.
+    pub contender: &'static str,
+    /// Shoal, peer or sequential.
+    pub family: Family,
+    /// Pool size.
+    pub workers: usize,
+    /// Measured, skipped or failed.
+    #[serde(flatten)]
+    pub status: Status,
+    /// The workload's parameters in words.
+    pub params: String,
+    /// Timed runs (not counting the warm-up).
+    pub runs: usize,
+    /// Median seconds per run.
+    pub median_secs: f64,
+    /// Fastest run.
+    pub min_secs: f64,
+    /// Slowest run.
+    pub max_secs: f64,
+    /// Units of work per run.
+    pub units: f64,
+    /// What a unit is.
+    pub unit: &'static str,
+    /// `units / median_secs`.
+    pub throughput: f64,
+    /// CPU seconds (all threads) per wall second over the timed runs: 2.0 = two cores busy.
+    pub cpu_cores: f64,
+    /// The best possible time, where the workload defines one.
+    pub ideal_secs: Option<f64>,
+}
+
+impl Cell {
+    fn empty(w: WorkloadId, c: ContenderId, workers: usize, status: Status) -> Cell {
+        let info = c.info();
+        Cell {
+            workload: w.name(),
+            contender: info.id,
+            family: info.family,
+            workers,
+            status,
+            params: String::new(),
+            runs: 0,
+            median_secs: f64::NAN,
+            min_secs: f64::NAN,
+            max_secs: f64::NAN,
+            units: 0.0,
+            unit: w.unit(),
+            throughput: f64::NAN,
+            cpu_cores: f64::NAN,
+            ideal_secs: None,
+        }
+    }
+
+    /// `true` if measured.
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+}
+
+/// A workload prepared once for a size and worker count, ready to run on contenders.
+#[derive(Debug)]
+pub struct Prepared<W> {
+    workload: W,
+    workers: usize,
+    size: Size,
+}
+
+impl<W: Workload> Prepared<W> {
+    /// Prepares `W` for `workers` workers.
+    pub fn new(size: Size, workers: usize) -> Self {
+        Prepared {
+            workload: W::prepare(size, workers),
+            workers,
+            size,
+        }
+    }
+
+    /// The workload itself (for criterion).
+    pub fn workload(&self) -> &W {
+        &self.workload
+    }
+
+    /// Measures contender `C`.
+    pub fn measure<C: Contender>(&self, timeout: Duration) -> Cell {
+        let id = contender_id::<C>();
+        let mut cell = Cell::empty(W::ID, id, self.workers, Status::Ok);
+        cell.params = self.workload.describe();
+        cell.units = self.workload.units();
+        cell.ideal_secs = self.workload.ideal_secs();
+        if !W::ID.admits(&C::INFO) {
+            cell.status = Status::Skipped(format!(
+                "{} has no {:?} capability for {}",
+                C::INFO.id,
+                W::ID.needs(),
+                W::ID
+            ));
+            return cell;
+        }
+        let label = format!("{} on {}", W::ID, C::INFO.id);
+        let _watch = Watchdog::arm(&label, timeout);
+        let result = catch_unwind(AssertUnwindSafe(|| self.time::<C>()));
+        match result {
+            Ok(Ok(times)) => {
+                let (walls, cpu): (Vec<f64>, f64) = times;
+                let mut sorted = walls.clone();
+                sorted.sort_by(f64::total_cmp);
+                cell.runs = sorted.len();
+                cell.median_secs = median(&sorted);
+                cell.min_secs = sorted[0];
+                cell.max_secs = sorted[sorted.len() - 1];
+                cell.throughput = cell.units / cell.median_secs;
+                cell.cpu_cores = cpu / walls.iter().sum::<f64>();
+            }
+            Ok(Err(e)) => cell.status = Status::Failed(e),
+            Err(panic) => {
+                let msg = shoal_core::panic_message(panic.as_ref())
+                    .unwrap_or("<non-string panic>")
+                    .to_owned();
+                cell.status = Status::Failed(format!("panicked: {msg}"));
+            }
+        }
+        cell
+    }
+
+    /// Builds `C`, runs the workload per its timing, closes `C`. Returns the wall seconds of
+    /// each timed run and the CPU seconds they used together.
+    fn time<C: Contender>(&self) -> Result<(Vec<f64>, f64), String> {
+        let c = C::build(self.workers).map_err(|e| format!("build failed: {e}"))?;
+        let check = |got: u64| {
+            let want = self.workload.expected();
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "wrong result: checksum {got:#x}, expected {want:#x}"
+                ))
+            }
+        };
+        let mut walls = Vec::new();
+        let mut cpu = Duration::ZERO;
+        match W::ID.timing() {
+            Timing::Window => {
+                // Let the new pool's workers (and any exiting ones) settle into idleness.
+                std::thread::sleep(Duration::from_millis(100));
+                let (wall, used, got) = timed(|| self.workload.run(&c));
+                check(got)?;
+                walls.push(wall.as_secs_f64());
+                cpu += used;
+            }
+            Timing::Repeat => {
+                check(self.workload.run(&c))?;
+                let budget = self.size.budget_secs();
+                let started = Instant::now();
+                while walls.len() < MAX_RUNS
+                    && (walls.is_empty() || started.elapsed().as_secs_f64() < budget)
+                {
+                    let (wall, used, got) = timed(|| self.workload.run(&c));
+                    check(got)?;
+                    walls.push(wall.as_secs_f64());
+                    cpu += used;
+                }
+            }
+        }
+        c.close();
+        Ok((walls, cpu.as_secs_f64()))
+    }
+}
+
+/// The most timed runs in one cell.
+const MAX_RUNS: usize = 30;
+
+fn timed<R>(f: impl FnOnce() -> R) -> (Duration, Duration, R) {
+    let cpu0 = process_cpu_time();
+    let t0 = Instant::now();
+    let r = f();
+    let wall = t0.elapsed();
+    (wall, process_cpu_time().saturating_sub(cpu0), r)
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+fn contender_id<C: Contender>() -> ContenderId {
+    ContenderId::ALL
+        .iter()
+        .copied()
+        .find(|c| c.name() == C::INFO.id)
+        .expect("every contender type has an id")
+}
+
+/// Measures workload `w` on contender `c` with `workers` workers, preparing the workload
+/// first. For many contenders on one workload, prepare once with [`Prepared`] instead.
+pub fn measure_one(w: WorkloadId, c: ContenderId, workers: usize, plan: &Plan) -> Cell {
+    let prepared = prepare_any(w, plan.size, workers);
+    prepared.measure(c, plan.cell_timeout)
+}
+
+/// A prepared workload whose type was chosen at run time.
+pub trait AnyPrepared: Send + Sync {
+    /// Measures contender `c` on it.
+    fn measure(&self, c: ContenderId, timeout: Duration) -> Cell;
+    /// The workload's parameters in words.
+    fn describe(&self) -> String;
+}
+
+impl<W: Workload> AnyPrepared for Prepared<W> {
+    fn measure(&self, c: ContenderId, timeout: Duration) -> Cell {
+        struct M<'a, W> {
+            p: &'a Prepared<W>,
+            timeout: Duration,
+        }
+        impl<W: Workload> ContenderVisitor for M<'_, W> {
+            type Output = Cell;
+            fn visit<C: Contender>(self) -> Cell {
+                self.p.measure::<C>(self.timeout)
+            }
+        }
+        c.visit(M { p: self, timeout })
+    }
+
+    fn describe(&self) -> String {
+        self.workload.describe()
+    }
+}
+
+/// Prepares workload `w` for `workers` workers.
+pub fn prepare_any(w: WorkloadId, size: Size, workers: usize) -> Box<dyn AnyPrepared> {
+    struct P {
+        size: Size,
+        workers: usize,
+    }
+    impl WorkloadVisitor for P {
+        type Output = Box<dyn AnyPrepared>;
+        fn visit<W: Workload>(self) -> Box<dyn AnyPrepared> {
+            Box::new(Prepared::<W>::new(self.size, self.workers))
+        }
+    }
+    w.visit(P { size, workers })
+}
+
+/// Aborts the process with a message if a cell runs past its timeout: a pool that lost a job
+/// would otherwise hang the whole run on its latch.
+struct Watchdog;
+
+/// The deadline of the cell being measured, and its name.
+static DEADLINE: Mutex<Option<(Instant, String)>> = Mutex::new(None);
+
+fn start_watchdog() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        std::thread::Builder::new()
+            .name("shoal-bench-watchdog".into())
+            .spawn(|| loop {
+                std::thread::sleep(Duration::from_millis(200));
+                let guard = DEADLINE.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((deadline, label)) = guard.as_ref() {
+                    if Instant::now() > *deadline {
+                        eprintln!(
+                            "\nshoal-bench: `{label}` is still running past its timeout \
+                             (a lost job or a deadlock?); aborting. Raise --timeout if it is \
+                             only slow."
+                        );
+                        std::process::exit(3);
+                    }
+                }
+            })
+            .expect("the watchdog thread starts");
+    });
+}
+
+impl Watchdog {
+    fn arm(label: &str, timeout: Duration) -> Watchdog {
+        start_watchdog();
+        *DEADLINE.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now() + timeout, label.to_owned()));
+        Watchdog
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        *DEADLINE.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}

@@ -1,0 +1,339 @@
+//! Turning cells into a report: ratios against the best peer and the sequential baseline, the
+//! issue's targets, a text table and JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::contender::Family;
+use crate::measure::{Cell, Status};
+use crate::workload::WorkloadId;
+
+/// One row of the report: a cell and what it is compared against.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    /// The measurement.
+    #[serde(flatten)]
+    pub cell: Cell,
+    /// Throughput over the best peer's throughput (>1: faster than every peer).
+    pub vs_best_peer: Option<f64>,
+    /// Throughput over the sequential baseline's (the speedup).
+    pub vs_sequential: Option<f64>,
+    /// Speedup per worker, where a sequential baseline exists (CPU workloads).
+    pub efficiency: Option<f64>,
+    /// Ideal time over measured time (IO).
+    pub of_ideal: Option<f64>,
+}
+
+/// A goal from the benchmark issue and what this run measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Target {
+    /// The goal in words.
+    pub goal: String,
+    /// What was measured, in words.
+    pub measured: String,
+    /// Met, missed, or `None` when a cell it needs is missing.
+    pub met: Option<bool>,
+}
+
+/// Derives every row's ratios from the cells of one run.
+pub fn rows(cells: &[Cell]) -> Vec<Row> {
+    let mut by_workload: BTreeMap<&str, Vec<&Cell>> = BTreeMap::new();
+    for c in cells {
+        by_workload.entry(c.workload).or_default().push(c);
+    }
+    cells
+        .iter()
+        .map(|cell| {
+            let group = &by_workload[cell.workload];
+            let ok = |c: &&&Cell| c.is_ok();
+            let best_peer = group
+                .iter()
+                .filter(ok)
+                .filter(|c| c.family == Family::Peer)
+                .map(|c| c.throughput)
+                .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+            let seq = group
+                .iter()
+                .filter(ok)
+                .find(|c| c.family == Family::Sequential)
+                .map(|c| c.throughput);
+            let is_idle = cell.workload == WorkloadId::Idle.name();
+            let measured = cell.is_ok() && !is_idle;
+            let vs_best_peer = best_peer.filter(|_| measured).map(|b| cell.throughput / b);
+            let vs_sequential = seq.filter(|_| measured).map(|s| cell.throughput / s);
+            let cpu_bound = [
+                WorkloadId::Hash,
+                WorkloadId::Unbalanced,
+                WorkloadId::Fib,
+                WorkloadId::TreeSum,
+                WorkloadId::ResultQueue,
+            ]
+            .iter()
+            .any(|w| w.name() == cell.workload);
+            let efficiency = vs_sequential
+                .filter(|_| cpu_bound && cell.family != Family::Sequential)
+                .map(|s| s / cell.workers.max(1) as f64);
+            let of_ideal = cell
+                .ideal_secs
+                .filter(|_| cell.is_ok())
+                .map(|ideal| ideal / cell.median_secs);
+            Row {
+                cell: cell.clone(),
+                vs_best_peer,
+                vs_sequential,
+                efficiency,
+                of_ideal,
+            }
+        })
+        .collect()
+}
+
+fn find<'a>(rows: &'a [Row], w: WorkloadId, contender: &str) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.cell.workload == w.name() && r.cell.contender == contender && r.cell.is_ok())
+}
+
+fn best_shoal(rows: &[Row], w: WorkloadId) -> Option<&Row> {
+    rows.iter()
+        .filter(|r| r.cell.workload == w.name() && r.cell.family == Family::Shoal && r.cell.is_ok())
+        .max_by(|a, b| a.cell.throughput.total_cmp(&b.cell.throughput))
+}
+
+/// Checks the targets of the benchmark issue against a run.
+pub fn targets(rows: &[Row]) -> Vec<Target> {
+    let mut out = Vec::new();
+    let ratio_target = |out: &mut Vec<Target>, w: WorkloadId, peer: &str, at_least: f64| {
+        let best = best_shoal(rows, w);
+        let peer_row = find(rows, w, peer);
+        let (measured, met) = match (best, peer_row) {
+            (Some(b), Some(p)) => {
+                let r = b.cell.throughput / p.cell.throughput;
+                (
+                    format!("{} at {r:.2}x {peer}", b.cell.contender),
+                    Some(r >= at_least),
+                )
+            }
+            _ => ("not measured".to_owned(), None),
+        };
+        out.push(Target {
+            goal: format!("{w}: best shoal pool >= {at_least}x {peer}'s throughput"),
+            measured,
+            met,
+        });
+    };
+    ratio_target(&mut out, WorkloadId::SpawnOutside, "rayon", 1.5);
+    ratio_target(&mut out, WorkloadId::SpawnOutside, "threadpool", 2.0);
+    for w in [WorkloadId::Fib, WorkloadId::TreeSum] {
+        let (measured, met) = match (find(rows, w, "shoal-scope"), find(rows, w, "rayon")) {
+            (Some(s), Some(r)) => {
+                let t = s.cell.median_secs / r.cell.median_secs;
+                (
+                    format!("shoal-scope takes {t:.2}x rayon's time"),
+                    Some(t <= 0.5),
+                )
+            }
+            _ => ("not measured".to_owned(), None),
+        };
+        out.push(Target {
+            goal: format!("{w}: ScopedPool <= 0.5x rayon's time"),
+            measured,
+            met,
+        });
+    }
+    let best_by = |w: WorkloadId, key: fn(&Row) -> Option<f64>| {
+        rows.iter()
+            .filter(|r| r.cell.workload == w.name() && r.cell.family == Family::Shoal)
+            .filter_map(|r| key(r).map(|v| (r.cell.contender, v)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    let (measured, met) = match best_by(WorkloadId::Hash, |r| r.efficiency) {
+        Some((c, e)) => (format!("{c} at {:.1}%", e * 100.0), Some(e >= 0.95)),
+        None => ("not measured".to_owned(), None),
+    };
+    out.push(Target {
+        goal: "hash: best shoal pool >= 95% parallel efficiency".into(),
+        measured,
+        met,
+    });
+    let (measured, met) = match best_by(WorkloadId::Io, |r| r.of_ideal) {
+        Some((c, e)) => (
+            format!("{c} at {:.1}% of ideal", e * 100.0),
+            Some(e >= 0.95),
+        ),
+        None => ("not measured".to_owned(), None),
+    };
+    out.push(Target {
+        goal: "io: best shoal pool >= 95% of the ideal rate".into(),
+        measured,
+        met,
+    });
+    let idle: Vec<&Row> = rows
+        .iter()
+        .filter(|r| {
+            r.cell.workload == WorkloadId::Idle.name()
+                && r.cell.family == Family::Shoal
+                && r.cell.is_ok()
+        })
+        .collect();
+    let (measured, met) = match idle
+        .iter()
+        .max_by(|a, b| a.cell.cpu_cores.total_cmp(&b.cell.cpu_cores))
+    {
+        Some(worst) => (
+            format!(
+                "worst: {} at {:.2}% of a core",
+                worst.cell.contender,
+                worst.cell.cpu_cores * 100.0
+            ),
+            Some(worst.cell.cpu_cores < 0.01),
+        ),
+        None => ("not measured".to_owned(), None),
+    };
+    out.push(Target {
+        goal: "idle: every shoal pool burns < 1% of a core".into(),
+        measured,
+        met,
+    });
+    out
+}
+
+/// `1234567.0` as `1.23 M`.
+pub fn si(x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    let (v, p) = if x >= 1e9 {
+        (x / 1e9, " G")
+    } else if x >= 1e6 {
+        (x / 1e6, " M")
+    } else if x >= 1e3 {
+        (x / 1e3, " k")
+    } else {
+        (x, " ")
+    };
+    format!("{v:.2}{p}")
+}
+
+/// Seconds as `12.3 ms`.
+pub fn duration(secs: f64) -> String {
+    if !secs.is_finite() {
+        "-".into()
+    } else if secs >= 1.0 {
+        format!("{secs:.2} s")
+    } else if secs >= 1e-3 {
+        format!("{:.2} ms", secs * 1e3)
+    } else {
+        format!("{:.1} us", secs * 1e6)
+    }
+}
+
+fn ratio(r: Option<f64>) -> String {
+    r.map_or("-".into(), |r| format!("{r:.2}x"))
+}
+
+fn note(r: &Row) -> String {
+    match &r.cell.status {
+        Status::Skipped(_) => "n/a".into(),
+        Status::Failed(e) => format!("FAILED: {e}"),
+        Status::Ok => {
+            let mut parts = Vec::new();
+            if r.cell.workload == WorkloadId::Idle.name() {
+                parts.push(format!("{:.2}% of a core", r.cell.cpu_cores * 100.0));
+            }
+            if let Some(e) = r.efficiency {
+                parts.push(format!("eff {:.0}%", e * 100.0));
+            }
+            if let Some(i) = r.of_ideal {
+                parts.push(format!("{:.0}% of ideal", i * 100.0));
+            }
+            parts.join(", ")
+        }
+    }
+}
+
+/// The comparison as a plain-text table, one block per workload. Skipped cells are left out
+/// of the table unless `show_skipped`.
+pub fn table(rows: &[Row], show_skipped: bool) -> String {
+    let mut out = String::new();
+    let mut order: Vec<&str> = Vec::new();
+    for r in rows {
+        if !order.contains(&r.cell.workload) {
+            order.push(r.cell.workload);
+        }
+    }
+    for w in order {
+        let group: Vec<&Row> = rows
+            .iter()
+            .filter(|r| {
+                r.cell.workload == w
+                    && (show_skipped || !matches!(r.cell.status, Status::Skipped(_)))
+            })
+            .collect();
+        let Some(first) = group.first() else { continue };
+        let teaches = w.parse::<WorkloadId>().map(|id| id.teaches()).unwrap_or("");
+        let _ = writeln!(out, "\n{w}: {} ({teaches})", first.cell.params);
+        let _ = writeln!(
+            out,
+            "  {:<18} {:>3} {:>10} {:>17} {:>8} {:>8} {:>6}  {}",
+            "contender", "wkr", "time/run", "throughput", "vs peer", "vs seq", "cpu", "note"
+        );
+        for r in group {
+            let c = &r.cell;
+            let tp = if c.is_ok() {
+                format!("{}{}/s", si(c.throughput), c.unit)
+            } else {
+                "-".into()
+            };
+            let _ = writeln!(
+                out,
+                "  {:<18} {:>3} {:>10} {:>17} {:>8} {:>8} {:>6}  {}",
+                c.contender,
+                c.workers,
+                duration(c.median_secs),
+                tp,
+                ratio(r.vs_best_peer),
+                ratio(r.vs_sequential),
+                if c.cpu_cores.is_finite() {
+                    format!("{:.2}", c.cpu_cores)
+                } else {
+                    "-".into()
+                },
+                note(r)
+            );
+        }
+    }
+    out
+}
+
+/// The targets as text lines.
+pub fn targets_text(targets: &[Target]) -> String {
+    let mut out = String::from("\ntargets (from the benchmark issue):\n");
+    for t in targets {
+        let mark = match t.met {
+            Some(true) => "met   ",
+            Some(false) => "MISSED",
+            None => "n/a   ",
+        };
+        let _ = writeln!(out, "  [{mark}] {:<58} {}", t.goal, t.measured);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn si_prefixes() {
+        assert_eq!(si(1_234_567.0), "1.23 M");
+        assert_eq!(si(12.0), "12.00 ");
+        assert_eq!(si(f64::NAN), "-");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(2.5), "2.50 s");
+        assert_eq!(duration(0.0123), "12.30 ms");
+        assert_eq!(duration(0.0000123), "12.3 us");
+    }
+}

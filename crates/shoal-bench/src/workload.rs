@@ -1,0 +1,262 @@
+//! The [`Workload`] abstraction: one shape of work, sized by a [`Size`], run on any contender
+//! that has the [`Capability`] it needs.
+//!
+//! A workload is prepared once (buffers allocated, a tree built, expected answers computed)
+//! and then run many times; every run returns a checksum that must equal
+//! [`Workload::expected`], so a contender that loses or repeats work fails loudly instead of
+//! looking fast.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::contender::{Capability, Contender, Info};
+use crate::workloads::{
+    Chain, Fib, Hash, Idle, Io, ResultQueue, SpawnInside, SpawnOutside, TreeSum, Unbalanced,
+};
+
+/// How big a run is. `scale` multiplies the `full` size; each workload maps it onto its own
+/// parameters (jobs, depth, buffers).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Size {
+    /// 1.0 is `full`: every workload on every contender in about a minute on 2 cores.
+    pub scale: f64,
+}
+
+impl Size {
+    /// A smoke test: every cell once, seconds in all.
+    pub const TINY: Size = Size { scale: 0.01 };
+    /// A quarter of `full`.
+    pub const SMALL: Size = Size { scale: 0.25 };
+    /// The default of `compare`.
+    pub const FULL: Size = Size { scale: 1.0 };
+
+    /// `base × scale`, at least `min`.
+    pub fn count(self, base: usize, min: usize) -> usize {
+        ((base as f64 * self.scale).round() as usize).max(min)
+    }
+
+    /// How long the runner keeps repeating one cell (after one warm-up run).
+    pub fn budget_secs(self) -> f64 {
+        (0.5 * self.scale.sqrt()).min(2.0)
+    }
+
+    /// The preset name, if the scale is one.
+    pub fn name(self) -> Option<&'static str> {
+        [
+            ("tiny", Size::TINY),
+            ("small", Size::SMALL),
+            ("full", Size::FULL),
+        ]
+        .into_iter()
+        .find(|(_, s)| *s == self)
+        .map(|(n, _)| n)
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "scale {}", self.scale),
+        }
+    }
+}
+
+impl FromStr for Size {
+    type Err = String;
+
+    /// `tiny`, `small`, `full`, or a positive scale factor such as `0.5`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "tiny" => Ok(Size::TINY),
+            "small" => Ok(Size::SMALL),
+            "full" => Ok(Size::FULL),
+            other => match other.parse::<f64>() {
+                Ok(scale) if scale.is_finite() && scale > 0.0 && scale <= 100.0 => {
+                    Ok(Size { scale })
+                }
+                _ => Err(format!(
+                    "invalid size `{s}`: use tiny, small, full, or a scale factor in (0, 100] \
+                     such as 0.5"
+                )),
+            },
+        }
+    }
+}
+
+/// Which worker count a workload's pool gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerKind {
+    /// `--workers`: CPU-bound work, one worker per core is the sweet spot.
+    Cpu,
+    /// `--io-workers`: jobs that mostly sleep need many more workers than cores.
+    Io,
+}
+
+/// How the runner times a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// One warm-up run, then repeated runs until the size's time budget; the median counts.
+    Repeat,
+    /// One run over a fixed wall-clock window after the pool settled (the idle workload).
+    Window,
+}
+
+/// One shape of work, prepared for a size and run on any admitted contender.
+pub trait Workload: Sized + Send + Sync + 'static {
+    /// Which workload this is.
+    const ID: WorkloadId;
+
+    /// Builds the input (and the expected checksum) for `size`, for a pool of `workers`.
+    fn prepare(size: Size, workers: usize) -> Self;
+
+    /// Runs the work once on `c` and returns the checksum. Called only for admitted
+    /// contenders.
+    fn run<C: Contender>(&self, c: &C) -> u64;
+
+    /// The checksum a correct run returns.
+    fn expected(&self) -> u64;
+
+    /// Units of work in one run (jobs, calls, nodes, MiB, items), for throughput.
+    fn units(&self) -> f64;
+
+    /// The parameters in words, for the report ("200000 jobs").
+    fn describe(&self) -> String;
+
+    /// The best time a perfect pool could reach, where there is one (IO: waves × sleep).
+    fn ideal_secs(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// Something to do with a concrete workload type, chosen at run time by [`WorkloadId`].
+pub trait WorkloadVisitor {
+    /// What the visit returns.
+    type Output;
+    /// Called with the workload's type.
+    fn visit<W: Workload>(self) -> Self::Output;
+}
+
+macro_rules! workload_ids {
+    ($($(#[$doc:meta])* $variant:ident => $ty:ident, $name:literal, $unit:literal, $needs:ident,
+       $workers:ident, $timing:ident, $teaches:literal;)*) => {
+        /// A workload chosen by name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum WorkloadId {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl WorkloadId {
+            /// Every workload, in report order.
+            pub const ALL: &'static [WorkloadId] = &[$(WorkloadId::$variant,)*];
+
+            /// The command-line name.
+            pub fn name(self) -> &'static str {
+                match self { $(WorkloadId::$variant => $name,)* }
+            }
+
+            /// What the workload teaches, in one line.
+            pub fn teaches(self) -> &'static str {
+                match self { $(WorkloadId::$variant => $teaches,)* }
+            }
+
+            /// The unit its throughput is counted in.
+            pub fn unit(self) -> &'static str {
+                match self { $(WorkloadId::$variant => $unit,)* }
+            }
+
+            /// The capability a contender needs to take part.
+            pub fn needs(self) -> Capability {
+                match self { $(WorkloadId::$variant => Capability::$needs,)* }
+            }
+
+            /// Which worker count its pool gets.
+            pub fn worker_kind(self) -> WorkerKind {
+                match self { $(WorkloadId::$variant => WorkerKind::$workers,)* }
+            }
+
+            /// How it is timed.
+            pub fn timing(self) -> Timing {
+                match self { $(WorkloadId::$variant => Timing::$timing,)* }
+            }
+
+            /// Calls `v` with the concrete type.
+            pub fn visit<V: WorkloadVisitor>(self, v: V) -> V::Output {
+                match self { $(WorkloadId::$variant => v.visit::<$ty>(),)* }
+            }
+        }
+    };
+}
+
+workload_ids! {
+    /// [`SpawnOutside`].
+    SpawnOutside => SpawnOutside, "spawn-outside", "jobs", Spawn, Cpu, Repeat,
+        "submit cost: many tiny jobs pushed from a thread outside the pool";
+    /// [`SpawnInside`].
+    SpawnInside => SpawnInside, "spawn-inside", "jobs", Spawn, Cpu, Repeat,
+        "local queues: one job inside a worker spawns many tiny jobs";
+    /// [`Chain`].
+    Chain => Chain, "chain", "hops", Spawn, Cpu, Repeat,
+        "hand-off latency: each job spawns the next, one job in flight at a time";
+    /// [`Fib`].
+    Fib => Fib, "fib", "calls", ForkJoin, Cpu, Repeat,
+        "join overhead: recursive fib with no cutoff, two tiny tasks per call";
+    /// [`TreeSum`].
+    TreeSum => TreeSum, "tree-sum", "nodes", ForkJoin, Cpu, Repeat,
+        "join over borrowed data: sum a binary tree of boxed nodes, no cutoff";
+    /// [`Hash`].
+    Hash => Hash, "hash", "MiB", Batch, Cpu, Repeat,
+        "parallel efficiency: SHA-256 of many 16 KiB buffers, coarse independent jobs";
+    /// [`Io`].
+    Io => Io, "io", "jobs", Batch, Io, Repeat,
+        "blocking IO: jobs that sleep 10 ms, many more workers than cores";
+    /// [`Unbalanced`].
+    Unbalanced => Unbalanced, "unbalanced", "jobs", Batch, Cpu, Repeat,
+        "load balance: a few huge jobs among many small ones; static splits lose";
+    /// [`ResultQueue`].
+    ResultQueue => ResultQueue, "map", "items", OrderedMap, Cpu, Repeat,
+        "the result queue: map over a large input, results in input order";
+    /// [`Idle`].
+    Idle => Idle, "idle", "jobs", Spawn, Cpu, Window,
+        "idle burn: one job every 5 ms; CPU time a mostly idle pool burns per second";
+}
+
+impl WorkloadId {
+    /// Workload-specific exclusions on top of the capability: the sequential baseline would
+    /// just sleep through every IO job one after another, and tokio's blocking pool is
+    /// compared only where it is meant to be used (blocking IO, and idling).
+    fn admits_extra(self, info: &Info) -> bool {
+        match self {
+            WorkloadId::Io => info.id != "sequential",
+            WorkloadId::Idle => true,
+            _ => info.id != "tokio-blocking",
+        }
+    }
+
+    /// `true` if `info`'s contender takes part in this workload.
+    pub fn admits(self, info: &Info) -> bool {
+        info.has(self.needs()) && self.admits_extra(info)
+    }
+}
+
+impl fmt::Display for WorkloadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for WorkloadId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let wanted = s.trim().to_ascii_lowercase();
+        WorkloadId::ALL
+            .iter()
+            .copied()
+            .find(|w| w.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = WorkloadId::ALL.iter().map(|w| w.name()).collect();
+                format!("unknown workload `{s}`; choose from: {}", names.join(", "))
+            })
+    }
+}

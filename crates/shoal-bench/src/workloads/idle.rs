@@ -1,0 +1,61 @@
+//! Idle burn: what a pool costs when there is almost nothing to do.
+
+use std::time::{Duration, Instant};
+
+use crate::contender::{Contender, Spawn};
+use crate::latch::Latch;
+use crate::workload::{Size, Workload, WorkloadId};
+
+/// The gap between two jobs.
+pub const IDLE_INTERVAL: Duration = Duration::from_millis(5);
+
+/// Idle burn: a pool fed one tiny job every 5 ms. Workers that spin while waiting burn a
+/// core for nothing; the runner reads the process's CPU time over the window (getrusage), and
+/// the report shows it as a percentage of one core.
+#[derive(Debug)]
+pub struct Idle {
+    jobs: usize,
+}
+
+impl Workload for Idle {
+    const ID: WorkloadId = WorkloadId::Idle;
+
+    fn prepare(size: Size, _workers: usize) -> Self {
+        // Scale 1 is a one-second window.
+        Idle {
+            jobs: size.count(200, 20).min(2000),
+        }
+    }
+
+    fn run<C: Contender>(&self, c: &C) -> u64 {
+        let spawner = c.spawner().expect("admitted contenders can spawn");
+        let latch = Latch::new(self.jobs);
+        let start = Instant::now();
+        for k in 0..self.jobs {
+            let latch = latch.clone();
+            spawner.spawn(move || latch.count_down());
+            let next = start + IDLE_INTERVAL * (k as u32 + 1);
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+        latch.wait();
+        self.jobs as u64
+    }
+
+    fn expected(&self) -> u64 {
+        self.jobs as u64
+    }
+
+    fn units(&self) -> f64 {
+        self.jobs as f64
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} jobs, one every {} ms",
+            self.jobs,
+            IDLE_INTERVAL.as_millis()
+        )
+    }
+}
