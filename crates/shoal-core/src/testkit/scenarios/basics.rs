@@ -1,0 +1,242 @@
+//! Basics: jobs run, handles give values back, the trait works through `dyn`, and many
+//! submitters at once lose nothing.
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use crate::executor::{Executor, ExecutorExt};
+use crate::shutdown::Shutdown;
+use crate::testkit::tools::{wait_until, Gate, Tally};
+use crate::testkit::{Factory, PoolConfig};
+
+use super::{
+    build, check_report, counting_job, joined, occupy, scenario, wait_metrics, Counts, ACCEPT,
+};
+
+/// Jobs given to `execute` all run, `spawn` hands the job's value back, and the report counts
+/// every one of them as completed.
+pub fn smoke<F: Factory>(f: &F) {
+    let pool = build(f, PoolConfig::workers(2));
+    scenario("smoke", pool, move |pool| {
+        let ran = Tally::new();
+        for _ in 0..100 {
+            pool.execute(counting_job(&ran)).expect(ACCEPT);
+        }
+        ran.wait_for(100, "100 executed jobs to run");
+        let answer = pool.spawn(|| 6 * 7).expect(ACCEPT).join();
+        assert_eq!(answer.expect("the job does not panic"), 42);
+        let report = pool.shutdown(Shutdown::Graceful);
+        check_report("smoke", &report, Counts::completed(101));
+    });
+}
+
+/// Each of many spawned jobs hands its own value back through its own `JoinHandle`, whatever
+/// order the handles are joined in.
+pub fn spawn_returns_values<F: Factory>(f: &F) {
+    let pool = build(f, PoolConfig::workers(3));
+    scenario("spawn_returns_values", pool, move |pool| {
+        let handles: Vec<_> = (0..200u32)
+            .map(|i| pool.spawn(move || format!("job {i}")).expect(ACCEPT))
+            .collect();
+        for (i, handle) in handles.into_iter().enumerate().rev() {
+            assert_eq!(handle.join().expect("no panic"), format!("job {i}"));
+        }
+    });
+}
+
+/// `workers()` and `metrics().workers` report the configured worker count (1, 3 and 8).
+pub fn workers_match_config<F: Factory>(f: &F) {
+    let pools: Vec<(usize, F::Pool)> = [1, 3, 8]
+        .into_iter()
+        .map(|n| (n, build(f, PoolConfig::workers(n))))
+        .collect();
+    scenario("workers_match_config", pools, move |pools| {
+        for (n, pool) in &pools {
+            assert_eq!(pool.workers(), *n, "workers() must be the configured count");
+            wait_until("metrics().workers to be the configured count", || {
+                pool.metrics().workers == *n
+            });
+        }
+    });
+}
+
+/// `is_finished` is false and `try_join` hands the handle back while the job is blocked;
+/// once it has run, `is_finished` turns true and `try_join` gives the value.
+pub fn try_join_and_is_finished<F: Factory>(f: &F) {
+    let pool = build(f, PoolConfig::workers(1));
+    scenario("try_join_and_is_finished", pool, move |pool| {
+        let gate = Gate::new();
+        let waiter = gate.waiter();
+        let handle = pool
+            .spawn(move || {
+                waiter.wait();
+                7
+            })
+            .expect(ACCEPT);
+        assert!(
+            !handle.is_finished(),
+            "a job blocked on a gate is not finished"
+        );
+        let handle = match handle.try_join() {
+            Ok(result) => panic!("try_join on an unfinished job gave {result:?}"),
+            Err(handle) => handle,
+        };
+        gate.open();
+        wait_until("the handle to report is_finished", || handle.is_finished());
+        match handle.try_join() {
+            Ok(Ok(7)) => {}
+            other => panic!("try_join on a finished job must give its value, got {other:?}"),
+        }
+    });
+}
+
+/// Dropping a `JoinHandle` detaches the job: it still runs, queued or not.
+pub fn dropped_handle_detaches<F: Factory>(f: &F) {
+    let pool = build(f, PoolConfig::workers(1));
+    scenario("dropped_handle_detaches", pool, move |pool| {
+        let ran = Tally::new();
+        let gate = Gate::new();
+        occupy(&pool, &gate, 1);
+        for _ in 0..3 {
+            let ran = ran.clone();
+            drop(pool.spawn(move || ran.add()).expect(ACCEPT));
+        }
+        gate.open();
+        ran.wait_for(3, "jobs whose handles were dropped to run anyway");
+        let report = pool.shutdown(Shutdown::Graceful);
+        check_report("dropped_handle_detaches", &report, Counts::completed(4));
+    });
+}
+
+/// A pool works through `Box<dyn Executor>` and `Arc<dyn Executor>`: execute, spawn, map,
+/// workers, shutdown, and sharing the `Arc` between threads.
+pub fn dyn_executor_box_and_arc<F: Factory>(f: &F) {
+    let pools = (
+        build(f, PoolConfig::workers(2)),
+        build(f, PoolConfig::workers(2)),
+    );
+    scenario("dyn_executor_box_and_arc", pools, move |(first, second)| {
+        let boxed: Box<dyn Executor> = Box::new(first);
+        assert_eq!(boxed.workers(), 2);
+        let two = boxed.spawn(|| 1 + 1).expect(ACCEPT).join();
+        assert_eq!(two.expect("no panic"), 2);
+        let squares: Vec<u32> = boxed
+            .map(1..=5u32, |x| x * x)
+            .map(|r| r.expect("no panic"))
+            .collect();
+        assert_eq!(squares, [1, 4, 9, 16, 25]);
+        let ran = Tally::new();
+        boxed.execute(counting_job(&ran)).expect(ACCEPT);
+        ran.wait_for(1, "a job executed through Box<dyn Executor>");
+        let report = boxed.shutdown(Shutdown::Graceful);
+        check_report("Box<dyn Executor>", &report, Counts::completed(7));
+
+        let shared: Arc<dyn Executor> = Arc::new(second);
+        let threads: Vec<_> = (0..3u32)
+            .map(|t| {
+                let shared = shared.clone();
+                thread::spawn(move || {
+                    let handle = shared.spawn(move || t * 10).expect(ACCEPT);
+                    handle.join().expect("no panic")
+                })
+            })
+            .collect();
+        let sum: u32 = threads
+            .into_iter()
+            .map(|t| joined(t, "a thread spawning through Arc<dyn Executor>"))
+            .sum();
+        assert_eq!(sum, 30);
+        let report = shared.shutdown(Shutdown::Graceful);
+        check_report("Arc<dyn Executor>", &report, Counts::completed(3));
+    });
+}
+
+/// Jobs that submit more jobs (a fan-out three levels deep) get every one of them run and
+/// counted.
+pub fn job_submits_jobs<F: Factory>(f: &F) {
+    let pool = build(f, PoolConfig::workers(2));
+    scenario("job_submits_jobs", pool, move |pool| {
+        let pool = Arc::new(pool);
+        let ran = Tally::new();
+        let (p, r) = (pool.clone(), ran.clone());
+        pool.execute(Box::new(move || {
+            for _ in 0..10 {
+                let (p2, r2) = (p.clone(), r.clone());
+                p.execute(Box::new(move || {
+                    for _ in 0..10 {
+                        p2.execute(counting_job(&r2)).expect(ACCEPT);
+                    }
+                    r2.add();
+                }))
+                .expect(ACCEPT);
+            }
+            r.add();
+        }))
+        .expect(ACCEPT);
+        ran.wait_for(111, "1 + 10 + 100 jobs submitted from inside jobs");
+        let report = pool.shutdown(Shutdown::Graceful);
+        check_report("job_submits_jobs", &report, Counts::completed(111));
+    });
+}
+
+/// Eight threads submitting at once (released together by a barrier) lose no job: every one
+/// runs, and `submitted` counts each exactly once.
+pub fn stampede_many_submitters<F: Factory>(f: &F) {
+    const THREADS: usize = 8;
+    const EACH: u64 = 300;
+    let pool = build(f, PoolConfig::workers(3));
+    scenario("stampede_many_submitters", pool, move |pool| {
+        let pool = Arc::new(pool);
+        let ran = Tally::new();
+        let start = Arc::new(Barrier::new(THREADS));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (pool, ran, start) = (pool.clone(), ran.clone(), start.clone());
+                thread::spawn(move || {
+                    start.wait();
+                    for _ in 0..EACH {
+                        pool.execute(counting_job(&ran)).expect(ACCEPT);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            joined(t, "a submitter thread");
+        }
+        let total = THREADS as u64 * EACH;
+        ran.wait_for(total, "every job of the stampede to run");
+        wait_metrics(&*pool, "the stampede's metrics to settle", |m| {
+            m.submitted == total && m.completed == total
+        });
+        let report = pool.shutdown(Shutdown::Graceful);
+        check_report(
+            "stampede_many_submitters",
+            &report,
+            Counts::completed(total),
+        );
+    });
+}
+
+/// An unbounded queue (the default) never answers `Full`: 5000 `try_execute`s behind a busy
+/// worker are all accepted, and all run.
+pub fn unbounded_queue_accepts_everything<F: Factory>(f: &F) {
+    let pool = build(f, PoolConfig::workers(1));
+    scenario("unbounded_queue_accepts_everything", pool, move |pool| {
+        let ran = Tally::new();
+        let gate = Gate::new();
+        occupy(&pool, &gate, 1);
+        for _ in 0..5000 {
+            if let Err(rejected) = pool.try_execute(counting_job(&ran)) {
+                panic!("an unbounded queue refused a job: {rejected}");
+            }
+        }
+        gate.open();
+        ran.wait_for(5000, "the 5000 queued jobs to run");
+        let report = pool.shutdown(Shutdown::Graceful);
+        check_report(
+            "unbounded_queue_accepts_everything",
+            &report,
+            Counts::completed(5001),
+        );
+    });
+}
