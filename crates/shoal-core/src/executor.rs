@@ -5,6 +5,7 @@ use crate::handle::{self, JoinHandle};
 use crate::job::Job;
 use crate::map::{Map, MapUnordered};
 use crate::metrics::Metrics;
+use crate::scope::{self, Scope};
 use crate::shutdown::{Shutdown, ShutdownReport};
 
 /// A pool of worker threads that runs [`Job`]s.
@@ -94,6 +95,45 @@ pub trait ExecutorExt: Executor {
         T: Send + 'static,
     {
         MapUnordered::new(self, items.into_iter(), f)
+    }
+
+    /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's stack; returns
+    /// after `f` and every task (including tasks spawned by tasks) ended, also when one of
+    /// them panicked. The first panic nobody took through a [`ScopedJoinHandle`] is then
+    /// resumed. Works on every executor: tasks travel through [`Executor::execute`], and a
+    /// scope waiting inside a worker runs queued jobs meanwhile. See [`Scope`](crate::Scope) and its module
+    /// docs for refused and cancelled tasks.
+    ///
+    /// [`ScopedJoinHandle`]: crate::ScopedJoinHandle
+    ///
+    /// ```
+    /// # use shoal_core::*;
+    /// # /// One thread per job: the simplest executor whose jobs really run elsewhere.
+    /// # struct Threads;
+    /// # impl Executor for Threads {
+    /// #     fn execute(&self, job: Job) -> Result<(), Rejected> { std::thread::spawn(job); Ok(()) }
+    /// #     fn try_execute(&self, job: Job) -> Result<(), Rejected> { self.execute(job) }
+    /// #     fn workers(&self) -> usize { 1 }
+    /// #     fn resize(&self, _: usize) -> Result<(), ResizeError> { Ok(()) }
+    /// #     fn shutdown(&self, _: Shutdown) -> ShutdownReport { ShutdownReport::default() }
+    /// #     fn metrics(&self) -> Metrics { Metrics::default() }
+    /// # }
+    /// let mut counts = vec![0usize; 4];
+    /// let text = "borrowed from the caller";
+    /// Threads.scope(|s| {
+    ///     for (i, count) in counts.iter_mut().enumerate() {
+    ///         s.spawn(move |_| *count = text.len() + i);
+    ///     }
+    ///     let nested = s.spawn(|s| s.spawn(|_| text.len()).join().unwrap() * 2);
+    ///     assert_eq!(nested.join().unwrap(), 48);
+    /// });
+    /// assert_eq!(counts, [24, 25, 26, 27]);
+    /// ```
+    fn scope<'env, F, R>(&self, f: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, Self>) -> R,
+    {
+        scope::scope(self, f)
     }
 }
 

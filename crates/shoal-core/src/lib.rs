@@ -68,6 +68,7 @@ mod handle;
 mod job;
 mod map;
 mod metrics;
+mod scope;
 mod shutdown;
 mod wait;
 
@@ -85,6 +86,7 @@ pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use job::{Job, PanicHandler};
 pub use map::{Map, MapUnordered};
 pub use metrics::{Counters, Event, Metrics};
+pub use scope::{Scope, ScopedJoinHandle, CANCELLED_TASK_MESSAGE};
 pub use shutdown::{Shutdown, ShutdownReport};
 pub use rate::{
     Clock, ManualClock, RateLimit, RateLimitError, RateLimitErrorKind, RateLimited, SystemClock,

@@ -1,0 +1,510 @@
+//! Borrowing scopes over any executor: [`ExecutorExt::scope`](crate::ExecutorExt::scope).
+//!
+//! A scope lets tasks borrow from the caller's stack although the executor only runs
+//! `'static` [`Job`]s. The trick is the one `std::thread::scope` uses: the scope does not
+//! return before every task it started has ended, so nothing a task borrows can die while
+//! the task may still touch it. Each task is boxed, its lifetime erased to `'static` (the one
+//! `unsafe` step, see [`Scope::spawn`]), and handed to [`Executor::execute`].
+//!
+//! ```text
+//!  caller                                      executor's workers
+//!  ──────                                      ──────────────────
+//!  exec.scope(|s| {            pending = 0
+//!     s.spawn(t1) ──execute──▶ pending = 1 ──▶ t1 runs ── s.spawn(t3) ──▶ pending = 3
+//!     s.spawn(t2) ──execute──▶ pending = 2 ──▶ t2 runs
+//!  })  body ends (or panics: caught)           t1 ends: pending = 2 …
+//!  wait until pending == 0 (inside a worker: run queued jobs meanwhile)
+//!  resume the first unobserved failure, if any; return the body's value
+//! ```
+//!
+//! ## Failures
+//! - A task's panic is caught: its [`ScopedJoinHandle`] returns it as
+//!   `Err(TaskError::Panicked(payload))` (the original payload), and the executor sees a
+//!   `String` copy of the message (so its metrics and `panic_handler` count it, as for `spawn`).
+//! - A panic nobody took through a handle is resumed by `scope` after every task ended; the
+//!   first one in time wins (the body's own panic counts, when it came first).
+//! - **A task the executor refuses** (it is shutting down) **runs inline** on the thread that
+//!   called `spawn`, so a scope never loses work at submission. A task the executor accepted
+//!   and later *dropped unrun* (`Shutdown::Now`, or a passed deadline) is reported: its handle
+//!   returns `Err(TaskError::Cancelled)`, and if nobody joined that handle, `scope` panics
+//!   after every task ended with a message saying so, instead of returning as if the work
+//!   were done.
+//!
+//! ## What the compiler checks
+//! A task cannot borrow something that dies before the scope ends:
+//!
+//! ```compile_fail
+//! # fn demo(exec: &dyn shoal_core::Executor) {
+//! use shoal_core::ExecutorExt;
+//! exec.scope(|s| {
+//!     let local = 5;
+//!     s.spawn(|_| println!("{}", local)); // `local` dies at the end of the body
+//! });
+//! # }
+//! ```
+//!
+//! A task cannot capture a value that must stay on its thread:
+//!
+//! ```compile_fail
+//! # fn demo(exec: &dyn shoal_core::Executor) {
+//! use shoal_core::ExecutorExt;
+//! let rc = std::rc::Rc::new(1);
+//! exec.scope(|s| {
+//!     s.spawn(move |_| drop(rc)); // Rc is not Send
+//! });
+//! # }
+//! ```
+//!
+//! A handle cannot leave its scope:
+//!
+//! ```compile_fail
+//! # fn demo(exec: &dyn shoal_core::Executor) {
+//! use shoal_core::ExecutorExt;
+//! let escaped = exec.scope(|s| s.spawn(|_| 1));
+//! # }
+//! ```
+
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+use crate::error::{panic_message, TaskError};
+use crate::executor::Executor;
+use crate::job::Job;
+use crate::sync::Arc;
+use crate::wait::Waitable;
+
+/// The message a scope panics with when a task was dropped unrun and nobody joined it.
+pub const CANCELLED_TASK_MESSAGE: &str =
+    "a scope task was cancelled before it ran: the executor shut down (Shutdown::Now or a \
+     passed deadline) and dropped it";
+
+/// What every task reports back to its scope.
+struct Tally {
+    /// Tasks started and not yet ended.
+    pending: usize,
+    /// Failures in the order they happened; a handle that observes its own takes it (`None`).
+    failures: Vec<Option<Box<dyn Any + Send>>>,
+}
+
+/// A scope whose tasks may borrow anything that outlives `'env`; see
+/// [`ExecutorExt::scope`](crate::ExecutorExt::scope).
+pub struct Scope<'scope, 'env: 'scope, E: ?Sized> {
+    exec: &'scope E,
+    tally: Arc<Waitable<Tally>>,
+    /// Invariant in both lifetimes, like `std::thread::Scope`.
+    scope: PhantomData<&'scope mut &'scope ()>,
+    env: PhantomData<&'env mut &'env ()>,
+}
+
+impl<E: ?Sized> fmt::Debug for Scope<'_, '_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pending = self.tally.with(|t| t.pending);
+        f.debug_struct("Scope")
+            .field("pending", &pending)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs a scope on `exec`; the body of [`ExecutorExt::scope`](crate::ExecutorExt::scope).
+pub(crate) fn scope<'env, E, F, R>(exec: &E, f: F) -> R
+where
+    E: Executor + ?Sized,
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, E>) -> R,
+{
+    let scope = Scope {
+        exec,
+        tally: Arc::new(Waitable::new(Tally {
+            pending: 0,
+            failures: Vec::new(),
+        })),
+        scope: PhantomData,
+        env: PhantomData,
+    };
+    let value = match catch_unwind(AssertUnwindSafe(|| f(&scope))) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            // The body's panic takes its place in time order, after the failures so far.
+            scope.tally.update(|t| t.failures.push(Some(payload)));
+            None
+        }
+    };
+    // Every task ends, whatever the body did: this wait is what makes the borrows sound.
+    scope.tally.wait_until(|t| (t.pending == 0).then_some(()));
+    let first = scope
+        .tally
+        .with(|t| t.failures.iter_mut().find_map(Option::take));
+    if let Some(payload) = first {
+        resume_unwind(payload);
+    }
+    value.expect("a body that panicked left a failure to resume")
+}
+
+/// The state a task shares with its handle.
+enum Slot<T> {
+    Pending,
+    Done(T),
+    /// Panicked or cancelled; the payload is `failures[index]` in the scope's tally.
+    Failed {
+        index: usize,
+        cancelled: bool,
+    },
+    Taken,
+}
+
+impl<'scope, 'env, E> Scope<'scope, 'env, E>
+where
+    E: Executor + ?Sized,
+{
+    /// Starts a task on the executor. It may borrow anything that outlives the scope
+    /// (`'env`), and gets the scope to spawn more tasks. Returns a handle to its value.
+    ///
+    /// If the executor refuses the task (it is shutting down), the task runs right here, on
+    /// the calling thread, before `spawn` returns.
+    pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce(&'scope Scope<'scope, 'env, E>) -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        let slot = Arc::new(Waitable::new(Slot::Pending));
+        self.tally.update(|t| t.pending += 1);
+        let mut task = Task {
+            f: Some(f),
+            slot: Some(slot.clone()),
+            tally: Some(self.tally.clone()),
+        };
+        let scope: &'scope Self = self;
+        let job: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || task.run(scope));
+        // SAFETY: only the lifetime changes ('scope to 'static). The job may touch what it
+        // borrows for as long as it exists, and it ceases to exist before the scope returns:
+        // `scope()` waits until `pending` is 0, and a task returns its count (in
+        // `Task::drop`) only after it ran and dropped its closure, or was dropped unrun;
+        // either way nothing borrowed is touched afterwards. The wait cannot be skipped: the
+        // body's panic is caught first, and a job an executor leaks forever leaves the scope
+        // waiting forever, which is safe.
+        let job: Job = unsafe {
+            std::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Box<dyn FnOnce() + Send>>(job)
+        };
+        if let Err(rejected) = self.exec.execute(job) {
+            // Refused (shutdown): run it here so the scope loses no work. The task records
+            // its own panic; the message copy it resumes for the executor is dropped.
+            let job = rejected.into_job();
+            let _ = catch_unwind(AssertUnwindSafe(job));
+        }
+        ScopedJoinHandle {
+            slot,
+            tally: self.tally.clone(),
+            scope: PhantomData,
+        }
+    }
+}
+
+/// A task on its way through the executor. Whether it runs or is dropped unrun, its drop
+/// returns the task's count to the scope, last.
+struct Task<F, T> {
+    f: Option<F>,
+    slot: Option<Arc<Waitable<Slot<T>>>>,
+    tally: Option<Arc<Waitable<Tally>>>,
+}
+
+impl<F, T> Task<F, T> {
+    fn run<S>(&mut self, scope: S)
+    where
+        F: FnOnce(S) -> T,
+    {
+        let f = self.f.take().expect("a task runs once");
+        match catch_unwind(AssertUnwindSafe(move || f(scope))) {
+            Ok(value) => self.finish(Slot::Done(value)),
+            Err(payload) => {
+                let message = panic_message(payload.as_ref())
+                    .unwrap_or("<non-string panic payload>")
+                    .to_owned();
+                let index = self.record_failure(payload);
+                self.finish(Slot::Failed {
+                    index,
+                    cancelled: false,
+                });
+                // Let the executor count the panic and show it to its panic handler, as
+                // `spawn` does. The count was returned above; `drop` does nothing more.
+                resume_unwind(Box::new(message));
+            }
+        }
+    }
+
+    fn record_failure(&self, payload: Box<dyn Any + Send>) -> usize {
+        let tally = self.tally.as_ref().expect("the count is still held");
+        tally.update(|t| {
+            t.failures.push(Some(payload));
+            t.failures.len() - 1
+        })
+    }
+
+    /// Fills the slot, then returns the count: the last touch of anything the scope owns.
+    fn finish(&mut self, outcome: Slot<T>) {
+        if let Some(slot) = self.slot.take() {
+            slot.update(|s| *s = outcome);
+            // Drop our reference to `T` (it may borrow from the scope) before the count.
+            drop(slot);
+        }
+        if let Some(tally) = self.tally.take() {
+            tally.update(|t| t.pending -= 1);
+        }
+    }
+}
+
+impl<F, T> Drop for Task<F, T> {
+    fn drop(&mut self) {
+        // Dropped unrun (the executor cancelled it): drop the closure first (its captures may
+        // borrow from the scope), then report the cancellation and return the count.
+        if self.tally.is_some() {
+            drop(self.f.take());
+            let index = self.record_failure(Box::new(CANCELLED_TASK_MESSAGE));
+            self.finish(Slot::Failed {
+                index,
+                cancelled: true,
+            });
+        }
+    }
+}
+
+/// The value of one scope task; see [`Scope::spawn`]. Dropping it detaches the task (the scope
+/// still waits for it, and resumes its panic if it panicked).
+pub struct ScopedJoinHandle<'scope, T> {
+    slot: Arc<Waitable<Slot<T>>>,
+    tally: Arc<Waitable<Tally>>,
+    scope: PhantomData<&'scope mut &'scope ()>,
+}
+
+impl<T> fmt::Debug for ScopedJoinHandle<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopedJoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+impl<T> ScopedJoinHandle<'_, T> {
+    /// Waits for the task (inside a worker: running queued jobs meanwhile) and returns its
+    /// value, its panic (`TaskError::Panicked`, the original payload), or
+    /// `TaskError::Cancelled` if the executor dropped it unrun. A failure taken here is not
+    /// resumed again by the scope.
+    pub fn join(self) -> Result<T, TaskError> {
+        let outcome = self.slot.wait_until(|s| match s {
+            Slot::Pending => None,
+            _ => Some(std::mem::replace(s, Slot::Taken)),
+        });
+        match outcome {
+            Slot::Done(value) => Ok(value),
+            Slot::Failed { index, cancelled } => {
+                let payload = self.tally.with(|t| t.failures[index].take());
+                match (cancelled, payload) {
+                    (false, Some(payload)) => Err(TaskError::Panicked(payload)),
+                    _ => Err(TaskError::Cancelled),
+                }
+            }
+            Slot::Pending | Slot::Taken => unreachable!("a handle takes its result once"),
+        }
+    }
+
+    /// `true` once the task ended (completed, panicked or cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.slot.with(|s| !matches!(s, Slot::Pending))
+    }
+}
+
+#[cfg(all(test, not(shoal_loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use crate::{
+        Executor, ExecutorExt, Job, Metrics, RejectReason, Rejected, ResizeError, Shutdown,
+        ShutdownReport, TaskError, CANCELLED_TASK_MESSAGE,
+    };
+
+    /// What the test executor does with a job.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mode {
+        /// Runs it on a new thread.
+        Thread,
+        /// Refuses it (as a pool that is shutting down).
+        Refuse,
+        /// Accepts it and keeps it; `cancel_all` drops them unrun (as `Shutdown::Now`).
+        Hold,
+    }
+
+    struct TestExec {
+        mode: Mode,
+        held: Mutex<Vec<Job>>,
+    }
+
+    impl TestExec {
+        fn new(mode: Mode) -> TestExec {
+            TestExec {
+                mode,
+                held: Mutex::new(Vec::new()),
+            }
+        }
+        fn cancel_all(&self) {
+            let jobs = std::mem::take(&mut *self.held.lock().unwrap());
+            drop(jobs);
+        }
+    }
+
+    impl Executor for TestExec {
+        fn execute(&self, job: Job) -> Result<(), Rejected> {
+            match self.mode {
+                Mode::Thread => {
+                    std::thread::spawn(move || {
+                        // As a pool does: a panicking job does not take the worker down.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    });
+                    Ok(())
+                }
+                Mode::Refuse => Err(Rejected::new(RejectReason::ShutDown, job)),
+                Mode::Hold => {
+                    self.held.lock().unwrap().push(job);
+                    Ok(())
+                }
+            }
+        }
+        fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+            self.execute(job)
+        }
+        fn workers(&self) -> usize {
+            1
+        }
+        fn resize(&self, _: usize) -> Result<(), ResizeError> {
+            Ok(())
+        }
+        fn shutdown(&self, _: Shutdown) -> ShutdownReport {
+            ShutdownReport::default()
+        }
+        fn metrics(&self) -> Metrics {
+            Metrics::default()
+        }
+    }
+
+    #[test]
+    fn tasks_borrow_and_all_end_before_return() {
+        let exec = TestExec::new(Mode::Thread);
+        let hits = AtomicUsize::new(0);
+        let mut data = vec![1, 2, 3];
+        exec.scope(|s| {
+            for x in data.iter_mut() {
+                let hits = &hits;
+                s.spawn(move |s| {
+                    *x *= 10;
+                    s.spawn(move |_| {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        hits.fetch_add(1, Ordering::SeqCst);
+                    });
+                });
+            }
+        });
+        assert_eq!(data, [10, 20, 30]);
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            3,
+            "tasks spawned by tasks ended too"
+        );
+    }
+
+    #[test]
+    fn handle_returns_value_and_its_panic() {
+        let exec = TestExec::new(Mode::Thread);
+        exec.scope(|s| {
+            let ok = s.spawn(|_| 41 + 1);
+            let bad = s.spawn(|_| -> u8 { panic!("task failed") });
+            assert_eq!(ok.join().unwrap(), 42);
+            let err = bad.join().unwrap_err();
+            assert_eq!(err.panic_message(), Some("task failed"));
+        });
+        // The panic was taken by its handle, so the scope returned normally.
+    }
+
+    #[test]
+    fn unjoined_panic_is_resumed_after_all_tasks() {
+        let exec = TestExec::new(Mode::Thread);
+        let finished = AtomicUsize::new(0);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.scope(|s| {
+                s.spawn(|_| panic!("first"));
+                s.spawn(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    finished.fetch_add(1, Ordering::SeqCst);
+                });
+            })
+        }));
+        assert_eq!(finished.load(Ordering::SeqCst), 1);
+        let payload = r.unwrap_err();
+        assert_eq!(crate::panic_message(payload.as_ref()), Some("first"));
+    }
+
+    #[test]
+    fn body_panic_waits_for_tasks() {
+        let exec = TestExec::new(Mode::Thread);
+        let finished = AtomicUsize::new(0);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.scope(|s| {
+                s.spawn(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    finished.fetch_add(1, Ordering::SeqCst);
+                });
+                panic!("body");
+            })
+        }));
+        assert_eq!(finished.load(Ordering::SeqCst), 1);
+        assert_eq!(crate::panic_message(r.unwrap_err().as_ref()), Some("body"));
+    }
+
+    #[test]
+    fn refused_task_runs_inline() {
+        let exec = TestExec::new(Mode::Refuse);
+        let here = std::thread::current().id();
+        let ran_on = exec.scope(|s| s.spawn(|_| std::thread::current().id()).join().unwrap());
+        assert_eq!(ran_on, here);
+        // A refused task's panic still reaches the scope.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.scope(|s| {
+                s.spawn(|_| panic!("inline"));
+            })
+        }));
+        assert_eq!(
+            crate::panic_message(r.unwrap_err().as_ref()),
+            Some("inline")
+        );
+    }
+
+    #[test]
+    fn cancelled_task_is_reported() {
+        let exec = TestExec::new(Mode::Hold);
+        // Joined: the handle says Cancelled, the scope returns.
+        let dropped = AtomicUsize::new(0);
+        exec.scope(|s| {
+            struct Probe<'a>(&'a AtomicUsize);
+            impl Drop for Probe<'_> {
+                fn drop(&mut self) {
+                    self.0.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            let probe = Probe(&dropped);
+            let h = s.spawn(move |_| drop(probe));
+            exec.cancel_all();
+            assert!(matches!(h.join(), Err(TaskError::Cancelled)));
+        });
+        assert_eq!(dropped.load(Ordering::SeqCst), 1, "the closure was dropped");
+        // Not joined: the scope reports it instead of returning as if done.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.scope(|s| {
+                s.spawn(|_| ());
+                exec.cancel_all();
+            })
+        }));
+        assert_eq!(
+            crate::panic_message(r.unwrap_err().as_ref()),
+            Some(CANCELLED_TASK_MESSAGE)
+        );
+    }
+}
