@@ -76,9 +76,8 @@ where
 
     fn next(&mut self) -> Option<Self::Item> {
         self.fill();
+        // The window is full here; the job joined below still counts against it until it ends.
         let next = self.in_flight.pop_front()?;
-        // Keep the window full while the caller waits on the oldest result.
-        self.fill();
         Some(match next {
             Some(handle) => handle.join(),
             None => Err(TaskError::Cancelled),
