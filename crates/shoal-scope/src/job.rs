@@ -110,8 +110,11 @@ where
 
     /// The owner took the job back unrun: run it here, as a plain call.
     #[inline]
-    pub(crate) fn run_inline(self) -> R {
-        (self.func.into_inner().expect("a StackJob runs once"))()
+    pub(crate) fn run_inline(&self) -> R {
+        // SAFETY: the job was never offered or was taken back, so no other thread can reach
+        // it; only the owner touches `func` now.
+        let func = unsafe { (*self.func.get()).take() };
+        (func.expect("a StackJob runs once"))()
     }
 
     /// The owner saw the latch set: the value, or the job's panic resumed.
