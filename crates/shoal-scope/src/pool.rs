@@ -352,7 +352,14 @@ impl Drop for ScopedPool {
 
 /// Starts one more worker thread. Called with `control` held.
 fn start_worker(registry: &Arc<Registry>, control: &mut Control) -> std::io::Result<()> {
-    let handle = spawn_worker(registry.clone(), control.next_index)?;
+    // A starting worker counts as hungry from now on, so work offered before its thread runs
+    // waits in the injector for it; the worker takes the count back when it starts.
+    // ORDERING: Relaxed, `demand` is a hint (see `registry`).
+    registry.demand.fetch_add(1, Ordering::Relaxed);
+    let handle = spawn_worker(registry.clone(), control.next_index).inspect_err(|_| {
+        // ORDERING: as above.
+        registry.demand.fetch_sub(1, Ordering::Relaxed);
+    })?;
     control.next_index += 1;
     control.alive += 1;
     control.threads.push(handle);
@@ -433,6 +440,19 @@ impl Builder {
         self
     }
 
+    /// Asked before every worker-thread start (at build and when `resize` grows the pool): an
+    /// `Err` refuses the start exactly as the OS refusing a thread would (`build` gives a
+    /// [`BuildError`] of kind `Spawn`, `resize` a `ResizeError::Spawn`). For fault injection,
+    /// capping threads, or logging; see [`shoal_core::spawn`]. It runs with the pool's internal
+    /// lock held: keep it quick and do not call into this pool from it.
+    pub fn spawn_hook<H>(mut self, hook: H) -> Self
+    where
+        H: Fn(&shoal_core::spawn::SpawnInfo<'_>) -> std::io::Result<()> + Send + Sync + 'static,
+    {
+        self.thread_config.spawn_hook = Some(shoal_core::spawn::SpawnHook::new(hook));
+        self
+    }
+
     /// Starts the workers.
     pub fn build(self) -> Result<ScopedPool, BuildError> {
         let workers = self.workers.unwrap_or_else(shoal_core::default_workers);
@@ -449,6 +469,11 @@ impl Builder {
                 "stack_size(0): a thread needs a stack",
             ));
         }
+        // A NUL byte in the name prefix (std would panic inside spawn).
+        shoal_core::spawn::check_thread_config(
+            self.thread_config.name.as_deref(),
+            self.thread_config.stack_size,
+        )?;
         let registry = Arc::new(Registry::new(
             workers,
             self.queue_capacity,

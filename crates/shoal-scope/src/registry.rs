@@ -13,8 +13,9 @@
 //! [`crate::worker`]) or from outside. Atomic lengths let idle threads poll without locking.
 //!
 //! ## Demand
-//! `demand` = threads looking for work − internal jobs queued. A joining worker offers a job
-//! only while it is positive, so jobs move between threads only when someone would take them.
+//! `demand` = threads looking for work (idle workers, owners waiting on a taken half, and
+//! workers still starting up) − internal jobs queued. A joining worker offers a job only
+//! while it is positive, so jobs move between threads only when someone would take them.
 //! It is a heuristic: a wrong reading costs a needless offer or a missed one (the job then
 //! runs on its owner), never a lost job.
 
@@ -81,6 +82,8 @@ pub(crate) struct Control {
 pub(crate) struct ThreadConfig {
     pub(crate) name: Option<String>,
     pub(crate) stack_size: Option<usize>,
+    /// Asked before every thread start; see `shoal_core::spawn`.
+    pub(crate) spawn_hook: Option<shoal_core::spawn::SpawnHook>,
 }
 
 /// What the pool and its workers share.

@@ -191,10 +191,13 @@ pub(crate) fn spawn_worker(
 ) -> io::Result<thread::JoinHandle<()>> {
     #[cfg(not(shoal_loom))]
     {
-        let mut builder = std::thread::Builder::new().name(match &registry.thread_config.name {
+        let name = match &registry.thread_config.name {
             Some(prefix) => format!("{prefix}-{index}"),
             None => format!("shoal-scope-{index}"),
-        });
+        };
+        // The builder's spawn hook may refuse the start as the OS would (`shoal_core::spawn`).
+        shoal_core::spawn::before_spawn(registry.thread_config.spawn_hook.as_ref(), &name, index)?;
+        let mut builder = std::thread::Builder::new().name(name);
         if let Some(bytes) = registry.thread_config.stack_size {
             builder = builder.stack_size(bytes);
         }
@@ -208,6 +211,9 @@ pub(crate) fn spawn_worker(
 }
 
 fn main_loop(registry: Arc<Registry>) {
+    // Take back the count `start_worker` made for us; `search` counts us while we look.
+    // ORDERING: Relaxed, `demand` is a hint (see `registry`).
+    registry.demand.fetch_sub(1, Ordering::Relaxed);
     WorkerThread::enter(&registry, |worker| loop {
         if let Some(work) = registry.take() {
             registry.run(work);
