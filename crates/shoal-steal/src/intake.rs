@@ -5,7 +5,8 @@
 //!
 //! A submission from outside the pool *enters* (adds one to its shard of `submitting`), reads
 //! `closed`, pushes to the injector, and *leaves*. Shutdown stores `closed`, then waits until
-//! every shard reads zero. Both sides use SeqCst, so at least one sees the other: the submit
+//! every shard reads zero. A SeqCst fence sits between the write and the read on both sides,
+//! so at least one sees the other: the submit
 //! sees `closed` and hands its job back, or shutdown sees it in flight and waits until the job
 //! is in the injector. Only then may workers conclude "empty stays empty" and exit. The count
 //! is sharded per thread (cache-padded), so concurrent submitters from different threads do
@@ -24,7 +25,7 @@
 //! reservation under the lock; the releaser decrements `queued`, then reads `room_waiters`).
 
 use crossbeam_utils::CachePadded;
-use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use shoal_core::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, Condvar, Mutex};
 
 #[cfg(not(shoal_loom))]
@@ -105,35 +106,47 @@ impl Intake {
         }
     }
 
-    /// `true` once shutdown has begun.
+    /// `true` once shutdown has begun. For a submission that needs no gate (from inside a
+    /// worker); a gated one learns it from [`Intake::enter`].
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        // ORDERING: SeqCst, the load side of the enter/close pairing (see the module docs).
-        self.closed.load(Ordering::SeqCst)
+        // ORDERING: Acquire pairs with the store in `close`; no Dekker pairing is needed here
+        // (see the module docs: the worker itself drains what it pushes).
+        self.closed.load(Ordering::Acquire)
     }
 
-    /// Marks a submission as in flight. Check [`Intake::is_closed`] after this, not before.
+    /// Marks a submission as in flight, or returns `None` if intake is closed.
     #[inline]
-    pub(crate) fn enter(&self) -> InFlight<'_> {
+    pub(crate) fn enter(&self) -> Option<InFlight<'_>> {
         let shard = &*self.submitting[shard_index()];
-        // ORDERING: SeqCst, paired with the SeqCst store of `closed` and the SeqCst loads in
-        // `close`: one of the two sides sees the other.
-        shard.fetch_add(1, Ordering::SeqCst);
-        InFlight { shard }
+        // ORDERING: the increment, a SeqCst fence, then the load of `closed`, against `close`:
+        // the store of `closed`, a SeqCst fence, then the loads of the shards. The two fences
+        // are ordered one way or the other in the single SeqCst order, so at least one side
+        // sees the other's write (a Dekker pairing made of fences, which loom checks; loom
+        // treats SeqCst loads and stores as AcqRel).
+        shard.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if self.closed.load(Ordering::Relaxed) {
+            // ORDERING: nothing was pushed; the count only has to come back down.
+            shard.fetch_sub(1, Ordering::Release);
+            return None;
+        }
+        Some(InFlight { shard })
     }
 
     /// Closes intake, wakes submitters waiting for room, and waits until no submission is in
     /// flight. After this returns, every accepted job is in a queue.
     pub(crate) fn close(&self) {
-        // ORDERING: see `enter`.
-        self.closed.store(true, Ordering::SeqCst);
+        // ORDERING: Release for `is_closed`; the fence below is the Dekker half (see `enter`).
+        self.closed.store(true, Ordering::Release);
+        fence(Ordering::SeqCst);
         drop(lock(&self.room_lock));
         self.room.notify_all();
         for shard in self.submitting.iter() {
-            // ORDERING: SeqCst pairs with `enter`; reading zero after a Release decrement
-            // makes the push of that submission visible to us and to every worker that later
-            // reads the draining flag we store after this.
-            while shard.load(Ordering::SeqCst) != 0 {
+            // ORDERING: Acquire; reading zero after a Release decrement makes the push of
+            // that submission visible to us and to every worker that later reads the draining
+            // flag we store after this.
+            while shard.load(Ordering::Acquire) != 0 {
                 shoal_core::sync::spin_loop();
                 shoal_core::sync::thread::yield_now();
             }
@@ -178,9 +191,11 @@ impl Intake {
                 Reserve::Full => {}
             }
             let mut guard = lock(&self.room_lock);
-            // ORDERING: SeqCst, the announce side: a releaser that decrements `queued` after
-            // our re-try below reads this and signals under the lock we hold.
+            // ORDERING: the announce side: increment, SeqCst fence, then re-try (the CAS reads
+            // `queued`); the releaser decrements `queued`, fences, then reads this. One of us
+            // sees the other; a releaser that sees us signals under the lock we hold.
             self.room_waiters.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
             loop {
                 match self.try_reserve() {
                     Reserve::Ok => {
@@ -204,9 +219,10 @@ impl Intake {
         if self.capacity.is_none() {
             return;
         }
-        // ORDERING: SeqCst decrement then SeqCst load of `room_waiters`: see `reserve_blocking`.
+        // ORDERING: decrement, SeqCst fence, load of `room_waiters`: see `reserve_blocking`.
         self.queued.fetch_sub(1, Ordering::SeqCst);
-        if self.room_waiters.load(Ordering::SeqCst) > 0 {
+        fence(Ordering::SeqCst);
+        if self.room_waiters.load(Ordering::Relaxed) > 0 {
             drop(lock(&self.room_lock));
             self.room.notify_one();
         }

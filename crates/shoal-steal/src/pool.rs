@@ -141,12 +141,10 @@ impl Shared {
             self.counters.add(Event::Submitted, 1);
             worker::push_local(job);
         } else {
-            let in_flight = self.intake.enter();
-            if self.intake.is_closed() {
-                drop(in_flight);
+            let Some(in_flight) = self.intake.enter() else {
                 self.intake.release();
                 return self.reject(RejectReason::ShutDown, job);
-            }
+            };
             self.counters.add(Event::Submitted, 1);
             self.injector.push(job);
             drop(in_flight);
@@ -335,21 +333,21 @@ impl Shared {
         }
     }
 
-    fn resize(self: &Arc<Self>, workers: usize) -> Result<(), ResizeError> {
+    fn resize(this: &Arc<Shared>, workers: usize) -> Result<(), ResizeError> {
         check_resize(workers)?;
-        let mut control = lock(&self.control);
+        let mut control = lock(&this.control);
         if !matches!(control.phase, Phase::Running) {
             return Err(ResizeError::ShutDown);
         }
         #[cfg(not(shoal_loom))]
         control.threads.retain(|t| !t.is_finished());
         // ORDERING: `target` changes only under `control`; SeqCst for simplicity (rare).
-        let current = self.target.load(Ordering::SeqCst);
+        let current = this.target.load(Ordering::SeqCst);
         if workers > current {
             let mut needed = workers - current;
             // Retirements not yet claimed are taken back first: those workers simply stay.
             while needed > 0
-                && self
+                && this
                     .retiring
                     // ORDERING: SeqCst CAS against the workers' claiming CAS in
                     // `Context::try_retire`: each retirement is either claimed or taken back.
@@ -362,8 +360,8 @@ impl Shared {
             }
             let kept = workers - current - needed;
             for started in 0..needed {
-                if let Err(source) = worker::spawn_worker(self, &mut control) {
-                    self.target
+                if let Err(source) = worker::spawn_worker(this, &mut control) {
+                    this.target
                         .store(current + kept + started, Ordering::SeqCst);
                     return Err(ResizeError::Spawn { started, source });
                 }
@@ -371,11 +369,11 @@ impl Shared {
         } else if workers < current {
             // ORDERING: SeqCst store before `wake_all`, read under the sleep lock by parked
             // workers (see `must_look`) and by busy workers after each job.
-            self.retiring
+            this.retiring
                 .fetch_add(current - workers, Ordering::SeqCst);
-            self.sleep.wake_all();
+            this.sleep.wake_all();
         }
-        self.target.store(workers, Ordering::SeqCst);
+        this.target.store(workers, Ordering::SeqCst);
         Ok(())
     }
 }
@@ -433,7 +431,7 @@ impl Executor for WorkStealingPool {
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        self.shared.resize(workers)
+        Shared::resize(&self.shared, workers)
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {

@@ -230,10 +230,9 @@ impl Context {
         }
         // Moving jobs is a submission: in flight until they are in the injector, so that a
         // shutdown starting now waits for them before workers may conclude "all empty".
-        let in_flight = shared.intake.enter();
-        if shared.intake.is_closed() {
+        let Some(in_flight) = shared.intake.enter() else {
             return false;
-        }
+        };
         let mut moved = 0usize;
         if let Some(job) = self.slot.take() {
             shared.injector.push(job);
