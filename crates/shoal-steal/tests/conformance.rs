@@ -1,0 +1,47 @@
+//! The shared conformance suite (`shoal_core::testkit`), run against WorkStealingPool: once
+//! with the defaults, and once with the LIFO slot on (`lifo` module).
+#![cfg(not(shoal_loom))]
+
+use shoal_core::testkit::{Factory, PoolConfig};
+use shoal_core::BuildError;
+use shoal_steal::{Builder, WorkStealingPool};
+
+fn builder(config: PoolConfig) -> Builder {
+    let mut builder = WorkStealingPool::builder().workers(config.workers);
+    if let Some(capacity) = config.queue_capacity {
+        builder = builder.queue_capacity(capacity);
+    }
+    if let Some(handler) = config.panic_handler {
+        builder = builder.panic_handler(move |payload| handler(payload));
+    }
+    builder
+}
+
+struct Steal;
+
+impl Factory for Steal {
+    type Pool = WorkStealingPool;
+
+    fn build(&self, config: PoolConfig) -> Result<WorkStealingPool, BuildError> {
+        builder(config).build()
+    }
+}
+
+shoal_core::conformance_suite!(Steal);
+
+/// The same suite with the one-job LIFO slot enabled.
+mod lifo {
+    use super::*;
+
+    struct StealLifo;
+
+    impl Factory for StealLifo {
+        type Pool = WorkStealingPool;
+
+        fn build(&self, config: PoolConfig) -> Result<WorkStealingPool, BuildError> {
+            builder(config).lifo_slot(true).build()
+        }
+    }
+
+    shoal_core::conformance_suite!(StealLifo);
+}
