@@ -167,6 +167,9 @@ pub enum BuildErrorKind {
     InvalidThreadConfig,
     /// The operating system refused to start a worker thread.
     Spawn,
+    /// `queue_capacity(n)` above what the pool can bound: its queue would reserve memory for
+    /// `n` jobs up front. The pool's docs give its limit.
+    CapacityTooLarge,
 }
 
 /// A pool could not be built. Opaque, with a [`kind`](BuildError::kind) to match on.

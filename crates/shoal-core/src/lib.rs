@@ -14,7 +14,9 @@
 //! - [`Shutdown`] modes and the [`ShutdownReport`] whose numbers always add up.
 //! - [`worker`]: the hook that makes waiting inside a worker *help* instead of block, so
 //!   nested waits cannot deadlock a pool.
-//! - [`sync`]: the one module that names std or loom primitives.
+//! - [`sync`]: the one module that names std, loom or shuttle primitives.
+//! - [`spawn`]: the thread-settings check every builder runs, and the hook that can refuse a
+//!   worker-thread start (fault injection for the reliability campaign).
 //!
 //! ## Semantics every strategy shows
 //!
@@ -59,6 +61,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod spawn;
 pub mod sync;
 pub mod worker;
 

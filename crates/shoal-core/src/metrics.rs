@@ -60,9 +60,10 @@ pub enum Event {
 
 const EVENTS: usize = 8;
 
-#[cfg(not(shoal_loom))]
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 const SHARDS: usize = 32;
-#[cfg(shoal_loom)]
+// Model checkers: one shard keeps every snapshot to a handful of modelled atomic loads.
+#[cfg(any(shoal_loom, shoal_shuttle))]
 const SHARDS: usize = 1;
 
 struct Shard {
@@ -94,7 +95,7 @@ impl Default for Counters {
     }
 }
 
-#[cfg(not(shoal_loom))]
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 fn shard_index() -> usize {
     use std::cell::Cell;
     use std::sync::atomic::AtomicUsize;
@@ -113,7 +114,7 @@ fn shard_index() -> usize {
     })
 }
 
-#[cfg(shoal_loom)]
+#[cfg(any(shoal_loom, shoal_shuttle))]
 fn shard_index() -> usize {
     0
 }

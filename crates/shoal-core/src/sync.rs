@@ -3,11 +3,16 @@
 //! Every other module of every shoal crate imports `Arc`, `Mutex`, `Condvar`, atomics, threads
 //! and thread locals from here. Under the custom cfg `shoal_loom` they are loom's, so a loom
 //! model (`tests/loom.rs` in each pool crate) explores every interleaving of the pool's own
-//! protocol. The switch is a cfg of our own, not `loom`, so other crates in the build keep
-//! their normal shape, and not `test`, because integration tests build the library without
-//! `cfg(test)`.
+//! protocol. Under the custom cfg `shoal_shuttle` they are shuttle's, whose randomized
+//! schedules reach more threads and longer runs than loom's exhaustive search can (the
+//! scenarios live in `crates/shoal-reliability/tests/shuttle.rs`). The switch is a cfg of our
+//! own, not `loom`, so other crates in the build keep their normal shape, and not `test`,
+//! because integration tests build the library without `cfg(test)`.
 
-#[cfg(not(shoal_loom))]
+#[cfg(all(shoal_loom, shoal_shuttle))]
+compile_error!("choose one model checker: `--cfg shoal_loom` or `--cfg shoal_shuttle`, not both");
+
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 mod imp {
     pub use std::sync::atomic;
     pub use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -32,6 +37,22 @@ mod imp {
     #[inline]
     pub fn spin_loop() {
         loom::thread::yield_now();
+    }
+}
+
+#[cfg(all(shoal_shuttle, not(shoal_loom)))]
+mod imp {
+    // shuttle's `Arc` is std's; its `Condvar::wait_timeout` never times out (shuttle does not
+    // model time), which is why timed waits take the untimed path under both model checkers.
+    pub use shuttle::sync::atomic;
+    pub use shuttle::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub use shuttle::thread;
+    pub use shuttle::thread_local;
+
+    /// Under shuttle a spin must yield, or a schedule never lets the awaited thread run.
+    #[inline]
+    pub fn spin_loop() {
+        shuttle::thread::yield_now();
     }
 }
 

@@ -69,7 +69,7 @@ impl<S> Waitable<S> {
 
     fn wait_helping<R>(&self, mut ready: impl FnMut(&mut S) -> Option<R>) -> R {
         const MIN_NAP: Duration = Duration::from_micros(20);
-        #[cfg(not(shoal_loom))]
+        #[cfg(not(any(shoal_loom, shoal_shuttle)))]
         const MAX_NAP: Duration = Duration::from_millis(1);
         let mut nap = MIN_NAP;
         loop {
@@ -84,7 +84,7 @@ impl<S> Waitable<S> {
             if let Some(r) = ready(&mut guard.value) {
                 return r;
             }
-            #[cfg(not(shoal_loom))]
+            #[cfg(not(any(shoal_loom, shoal_shuttle)))]
             {
                 guard.waiters += 1;
                 let (mut g, _) = match self.cv.wait_timeout(guard, nap) {
@@ -94,9 +94,9 @@ impl<S> Waitable<S> {
                 g.waiters -= 1;
                 nap = (nap * 2).min(MAX_NAP);
             }
-            #[cfg(shoal_loom)]
+            #[cfg(any(shoal_loom, shoal_shuttle))]
             {
-                // loom's wait_timeout never times out: yield to the model instead.
+                // loom's and shuttle's wait_timeout never time out: yield to the model instead.
                 drop(guard);
                 let _ = nap;
                 crate::sync::thread::yield_now();

@@ -66,5 +66,5 @@ mod pool;
 mod queue;
 mod worker;
 
-pub use pool::{Builder, SharedQueuePool};
+pub use pool::{Builder, SharedQueuePool, MAX_QUEUE_CAPACITY};
 pub use shoal_core::{Executor, ExecutorExt};

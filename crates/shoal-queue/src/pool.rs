@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use shoal_core::spawn::{self, SpawnHook, SpawnInfo};
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex};
 use shoal_core::{
@@ -41,14 +42,25 @@ pub(crate) struct Control {
 pub(crate) struct ThreadConfig {
     pub(crate) name: Option<String>,
     pub(crate) stack_size: Option<usize>,
+    /// Asked before every thread start; see `shoal_core::spawn`.
+    pub(crate) spawn_hook: Option<SpawnHook>,
 }
+
+/// The largest `queue_capacity` the pool accepts: 2^20 = 1,048,576 jobs.
+///
+/// A bounded queue reserves a slot for every job up front (24 bytes each: the boxed job's
+/// pointer pair and a sequence stamp), so a bound of `n` costs `24 × n` bytes the moment the
+/// pool is built, and a bound near `usize::MAX` cannot be reserved at all. A larger bound
+/// would not bound memory usefully anyway: leave the queue unbounded instead.
+/// `queue_capacity` above this is a [`BuildError`] of kind
+/// [`CapacityTooLarge`](BuildErrorKind::CapacityTooLarge).
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 
 /// What the pool and its workers share.
 pub(crate) struct Inner {
     pub(crate) queue: JobQueue,
     pub(crate) counters: Counters,
     pub(crate) panic_handler: Option<PanicHandler>,
-    #[cfg_attr(shoal_loom, allow(dead_code))]
     pub(crate) thread_config: ThreadConfig,
     /// The worker count the pool is sized to.
     pub(crate) target: AtomicUsize,
@@ -414,6 +426,7 @@ impl fmt::Debug for Builder {
             .field("queue_capacity", &self.queue_capacity)
             .field("thread_name", &self.thread_config.name)
             .field("stack_size", &self.thread_config.stack_size)
+            .field("spawn_hook", &self.thread_config.spawn_hook.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -442,13 +455,16 @@ impl Builder {
     }
 
     /// Bounds the queue to `capacity` waiting jobs: `execute` then waits for room and
-    /// `try_execute` returns `Full`. Default: unbounded.
+    /// `try_execute` returns `Full`. Default: unbounded. `capacity` must be between 1 and
+    /// [`MAX_QUEUE_CAPACITY`]; the queue reserves its slots (24 bytes each) when the pool is
+    /// built.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = Some(capacity);
         self
     }
 
-    /// Names worker threads `{prefix}-{index}` (default `shoal-queue-{index}`).
+    /// Names worker threads `{prefix}-{index}` (default `shoal-queue-{index}`). A prefix with a
+    /// NUL byte is a [`BuildError`] (no OS thread name can hold one).
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.thread_config.name = Some(prefix.into());
         self
@@ -469,6 +485,21 @@ impl Builder {
         self
     }
 
+    /// Asked before every worker-thread start (at build and when `resize` grows the pool): an
+    /// `Err` refuses the start exactly as the OS refusing a thread would, so `build` returns a
+    /// [`BuildError`] of kind [`Spawn`](BuildErrorKind::Spawn) and `resize` a
+    /// [`ResizeError::Spawn`], and no job is lost. For fault injection
+    /// ([`SpawnFaults`](shoal_core::spawn::SpawnFaults)), capping threads, or logging; see
+    /// [`shoal_core::spawn`]. It runs with the pool's internal lock held: keep it quick and do
+    /// not call into this pool from it.
+    pub fn spawn_hook<H>(mut self, hook: H) -> Self
+    where
+        H: Fn(&SpawnInfo<'_>) -> std::io::Result<()> + Send + Sync + 'static,
+    {
+        self.thread_config.spawn_hook = Some(SpawnHook::new(hook));
+        self
+    }
+
     /// Starts the workers.
     pub fn build(self) -> Result<SharedQueuePool, BuildError> {
         let workers = self.workers.unwrap_or_else(shoal_core::default_workers);
@@ -479,12 +510,23 @@ impl Builder {
                 "queue_capacity(0): a bounded queue needs room for at least one job",
             ));
         }
-        if self.thread_config.stack_size == Some(0) {
-            return Err(BuildError::new(
-                BuildErrorKind::InvalidThreadConfig,
-                "stack_size(0): a thread needs a stack",
-            ));
+        if let Some(capacity) = self.queue_capacity {
+            if capacity > MAX_QUEUE_CAPACITY {
+                return Err(BuildError::new(
+                    BuildErrorKind::CapacityTooLarge,
+                    format!(
+                        "queue_capacity({capacity}) is above the limit of {MAX_QUEUE_CAPACITY} \
+                         jobs (a bounded queue reserves every slot up front): use a smaller \
+                         bound, or leave the queue unbounded"
+                    ),
+                ));
+            }
         }
+        // stack_size(0), a NUL byte in the name prefix.
+        spawn::check_thread_config(
+            self.thread_config.name.as_deref(),
+            self.thread_config.stack_size,
+        )?;
         let inner = Arc::new(Inner {
             queue: JobQueue::new(self.queue_capacity),
             counters: Counters::new(),

@@ -1,7 +1,7 @@
 //! The shared job queue, behind one small internal interface with two implementations:
 //! crossbeam-channel in normal builds, and a `Mutex<VecDeque>` + `Condvar` stand-in under
-//! `cfg(shoal_loom)` (crossbeam parks with std's `thread::park`, which loom cannot see; see
-//! LOOM.md). Everything above this file is the pool's own protocol, which loom checks.
+//! `cfg(shoal_loom)` and `cfg(shoal_shuttle)` (crossbeam parks with std's `thread::park`, which
+//! neither model checker can see; see LOOM.md). Everything above this file is the pool's own protocol, which loom checks.
 //!
 //! Besides jobs, the queue carries *wake tokens*: a blocked worker wakes for either, and
 //! treats a token as "look at the pool's state" (a shrink or a shutdown happened).
@@ -18,11 +18,11 @@ pub(crate) enum PushError {
     /// The bounded queue is full; the job comes back.
     Full(Job),
     /// Intake was closed; the job comes back.
-    #[cfg_attr(shoal_loom, allow(dead_code))]
+    #[cfg_attr(any(shoal_loom, shoal_shuttle), allow(dead_code))]
     Closed(Job),
 }
 
-#[cfg(not(shoal_loom))]
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 mod imp {
     use super::{Popped, PushError};
     use crossbeam_channel::{self as channel, Receiver, Select, Sender, TrySendError};
@@ -123,7 +123,7 @@ mod imp {
     }
 }
 
-#[cfg(shoal_loom)]
+#[cfg(any(shoal_loom, shoal_shuttle))]
 mod imp {
     use super::{Popped, PushError};
     use shoal_core::sync::{lock, Condvar, Mutex};

@@ -16,6 +16,7 @@
 
 use std::io;
 
+use shoal_core::spawn;
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{lock, thread, Arc};
 use shoal_core::worker::{self, Helper};
@@ -23,24 +24,21 @@ use shoal_core::worker::{self, Helper};
 use crate::pool::Inner;
 use crate::queue::Popped;
 
-/// Starts worker number `index`. Every worker thread of the pool is started here.
+/// Starts worker number `index`. Every worker thread of the pool is started here, so this is
+/// where the builder's spawn hook is asked first (`shoal_core::spawn`): a refusal, like the OS
+/// refusing a thread, comes back as the `Err` that `build` and `resize` turn into their errors.
 pub(crate) fn spawn_worker(inner: Arc<Inner>, index: usize) -> io::Result<thread::JoinHandle<()>> {
-    #[cfg(not(shoal_loom))]
-    {
-        let mut builder = std::thread::Builder::new().name(match &inner.thread_config.name {
-            Some(prefix) => format!("{prefix}-{index}"),
-            None => format!("shoal-queue-{index}"),
-        });
-        if let Some(bytes) = inner.thread_config.stack_size {
-            builder = builder.stack_size(bytes);
-        }
-        builder.spawn(move || run(inner))
+    let config = &inner.thread_config;
+    let name = match &config.name {
+        Some(prefix) => format!("{prefix}-{index}"),
+        None => format!("shoal-queue-{index}"),
+    };
+    spawn::before_spawn(config.spawn_hook.as_ref(), &name, index)?;
+    let mut builder = thread::Builder::new().name(name);
+    if let Some(bytes) = config.stack_size {
+        builder = builder.stack_size(bytes);
     }
-    #[cfg(shoal_loom)]
-    {
-        let _ = index;
-        Ok(thread::spawn(move || run(inner)))
-    }
+    builder.spawn(move || run(inner))
 }
 
 /// Lets a thread that waits inside one of our workers run our queued jobs.

@@ -1,0 +1,313 @@
+//! Starting worker threads: the settings check every builder runs, and the hook that can
+//! refuse a start.
+//!
+//! Every shoal pool starts all of its worker threads in **one** function (`spawn_worker` in
+//! each pool's `worker.rs`), at build time and when `resize` grows the pool. Before it asks the
+//! OS for a thread, that function calls [`before_spawn`] with the pool's [`SpawnHook`], if the
+//! builder was given one (`.spawn_hook(...)`). A hook that returns `Err` is treated exactly like
+//! the OS refusing the thread:
+//!
+//! | where | what the caller gets | what happens to jobs |
+//! |---|---|---|
+//! | `build()` | `BuildError` of kind [`Spawn`](crate::BuildErrorKind::Spawn) | none were accepted yet; the threads that did start are stopped and joined |
+//! | `resize(n)` growing | [`ResizeError::Spawn`](crate::ResizeError::Spawn) `{ started, .. }` | none is touched: the pool keeps its workers plus the `started` new ones, and `workers()` says so |
+//!
+//! That is how the reliability campaign injects thread-spawn failures ([`SpawnFaults`]), and
+//! it has uses beyond tests: capping the threads a process starts, logging, or pinning
+//! bookkeeping. A hook runs on the thread that builds or resizes the pool, with the pool's
+//! internal lock held, so it must be quick and must not call back into that pool. A hook that
+//! panics is caught; its panic counts as a refusal.
+//!
+//! ```
+//! use std::io;
+//! use shoal_core::spawn::{before_spawn, SpawnFaults, SpawnHook, SpawnInfo};
+//!
+//! // Allow two threads, then refuse every start as the OS does when it is out of threads.
+//! let faults = SpawnFaults::new();
+//! faults.allow_next(2);
+//! let hook = SpawnHook::new(faults.hook());
+//! assert!(before_spawn(Some(&hook), "pool-0", 0).is_ok());
+//! assert!(before_spawn(Some(&hook), "pool-1", 1).is_ok());
+//! let err = before_spawn(Some(&hook), "pool-2", 2).unwrap_err();
+//! assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+//! assert_eq!((faults.attempts(), faults.refused()), (3, 1));
+//!
+//! // Any closure is a hook; this one sees each thread's name and index.
+//! let named = SpawnHook::new(|info: &SpawnInfo<'_>| {
+//!     assert!(info.name().starts_with("pool-"));
+//!     Ok(())
+//! });
+//! assert!(before_spawn(Some(&named), "pool-7", 7).is_ok());
+//! ```
+
+use std::fmt;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+// Plain std, even under loom or shuttle: the hook is not part of any modelled protocol, and
+// std's `Arc` coerces to `Arc<dyn Fn>` where the models' `Arc`s cannot.
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::error::{panic_message, BuildError, BuildErrorKind};
+
+/// What a [`SpawnHook`] is told about the thread about to start.
+#[derive(Clone, Copy, Debug)]
+pub struct SpawnInfo<'a> {
+    name: &'a str,
+    index: usize,
+}
+
+impl<'a> SpawnInfo<'a> {
+    /// A worker thread named `name`, the `index`-th the pool has started (indexes count every
+    /// start over the pool's life, resizes included).
+    pub fn new(name: &'a str, index: usize) -> SpawnInfo<'a> {
+        SpawnInfo { name, index }
+    }
+
+    /// The thread's name (`{prefix}-{index}`).
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// Which start this is, counted from 0 over the pool's life.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+type HookFn = dyn Fn(&SpawnInfo<'_>) -> io::Result<()> + Send + Sync;
+
+/// Asked before every worker-thread start; an `Err` refuses the start as the OS would.
+/// See the [module docs](self).
+#[derive(Clone)]
+pub struct SpawnHook {
+    hook: Arc<HookFn>,
+}
+
+impl fmt::Debug for SpawnHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpawnHook").finish_non_exhaustive()
+    }
+}
+
+impl SpawnHook {
+    /// Wraps a closure as a hook.
+    pub fn new<H>(hook: H) -> SpawnHook
+    where
+        H: Fn(&SpawnInfo<'_>) -> io::Result<()> + Send + Sync + 'static,
+    {
+        SpawnHook {
+            hook: Arc::new(hook),
+        }
+    }
+
+    /// Asks the hook about one start. A panicking hook is caught and counts as a refusal
+    /// (`io::ErrorKind::Other`, with the panic message), so it cannot take down the thread
+    /// that builds or resizes the pool.
+    pub fn check(&self, info: &SpawnInfo<'_>) -> io::Result<()> {
+        match catch_unwind(AssertUnwindSafe(|| (self.hook)(info))) {
+            Ok(result) => result,
+            Err(payload) => Err(io::Error::other(format!(
+                "the spawn hook panicked before starting `{}`: {}",
+                info.name,
+                panic_message(payload.as_ref()).unwrap_or("<non-string panic payload>")
+            ))),
+        }
+    }
+}
+
+/// What each pool's thread-starting function calls first: asks `hook`, if there is one, about
+/// the thread `name`, start number `index`.
+pub fn before_spawn(hook: Option<&SpawnHook>, name: &str, index: usize) -> io::Result<()> {
+    match hook {
+        Some(hook) => hook.check(&SpawnInfo::new(name, index)),
+        None => Ok(()),
+    }
+}
+
+/// The error a refused start gives: what `pthread_create` failing with `EAGAIN` (the process
+/// is out of threads or memory for stacks) looks like through `std::thread::Builder::spawn`.
+pub fn refused(detail: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::WouldBlock, detail.to_owned())
+}
+
+/// Checks the thread settings every builder collects, before any thread starts.
+///
+/// - `stack_size(0)`: a thread needs a stack ([`BuildErrorKind::InvalidThreadConfig`]).
+/// - a thread-name prefix containing a NUL byte: the OS cannot take such a name, and std would
+///   panic inside `spawn` ([`BuildErrorKind::InvalidThreadConfig`]).
+///
+/// A stack too large for the OS is not caught here: the OS refuses the thread and `build`
+/// returns a [`BuildErrorKind::Spawn`] error carrying its message.
+pub fn check_thread_config(
+    name_prefix: Option<&str>,
+    stack_size: Option<usize>,
+) -> Result<(), BuildError> {
+    if stack_size == Some(0) {
+        return Err(BuildError::new(
+            BuildErrorKind::InvalidThreadConfig,
+            "stack_size(0): a thread needs a stack",
+        ));
+    }
+    if let Some(prefix) = name_prefix {
+        if prefix.contains('\0') {
+            return Err(BuildError::new(
+                BuildErrorKind::InvalidThreadConfig,
+                format!(
+                    "thread_name({prefix:?}) contains a NUL byte, which no OS thread name can \
+                     hold: remove it"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A switchboard for spawn failures: hand [`hook`](SpawnFaults::hook) to a pool's builder,
+/// then decide from the test, at any moment, how many more starts succeed.
+///
+/// Clones share one state. Starts it refuses fail with [`refused`]'s error, as if the OS were
+/// out of threads.
+#[derive(Clone)]
+pub struct SpawnFaults {
+    state: Arc<FaultState>,
+}
+
+struct FaultState {
+    /// Starts still allowed; `usize::MAX` means no limit.
+    budget: AtomicUsize,
+    attempts: AtomicU64,
+    refused: AtomicU64,
+}
+
+impl fmt::Debug for SpawnFaults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpawnFaults")
+            .field("attempts", &self.attempts())
+            .field("refused", &self.refused())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SpawnFaults {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SpawnFaults {
+    /// A switchboard that allows every start, until told otherwise.
+    pub fn new() -> SpawnFaults {
+        SpawnFaults {
+            state: Arc::new(FaultState {
+                budget: AtomicUsize::new(usize::MAX),
+                attempts: AtomicU64::new(0),
+                refused: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Allows the next `n` starts, then refuses every one until changed.
+    pub fn allow_next(&self, n: usize) {
+        // ORDERING: the budget publishes nothing else; tests set it before the pool call that
+        // spawns, on the same thread or before a synchronizing hand-off.
+        self.state.budget.store(n, Ordering::SeqCst);
+    }
+
+    /// Refuses every start from now on.
+    pub fn refuse_all(&self) {
+        self.allow_next(0);
+    }
+
+    /// Allows every start from now on.
+    pub fn allow_all(&self) {
+        self.allow_next(usize::MAX);
+    }
+
+    /// Starts asked about so far.
+    pub fn attempts(&self) -> u64 {
+        // ORDERING: a counter read after the pool call returned; SeqCst for simplicity.
+        self.state.attempts.load(Ordering::SeqCst)
+    }
+
+    /// Starts refused so far.
+    pub fn refused(&self) -> u64 {
+        // ORDERING: as in `attempts`.
+        self.state.refused.load(Ordering::SeqCst)
+    }
+
+    /// The hook to give a builder's `spawn_hook`.
+    pub fn hook(&self) -> impl Fn(&SpawnInfo<'_>) -> io::Result<()> + Send + Sync + 'static {
+        let state = self.state.clone();
+        move |info: &SpawnInfo<'_>| {
+            // ORDERING: SeqCst counters and budget, so concurrent starts (two resizes from two
+            // threads) each take a distinct unit of budget.
+            state.attempts.fetch_add(1, Ordering::SeqCst);
+            let took = state
+                .budget
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| match b {
+                    0 => None,
+                    usize::MAX => Some(usize::MAX),
+                    b => Some(b - 1),
+                })
+                .is_ok();
+            if took {
+                Ok(())
+            } else {
+                state.refused.fetch_add(1, Ordering::SeqCst);
+                Err(refused(&format!(
+                    "injected spawn failure for `{}` (start #{}): Resource temporarily \
+                     unavailable",
+                    info.name(),
+                    info.index()
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panicking_hook_is_a_refusal() {
+        let hook = SpawnHook::new(|_: &SpawnInfo<'_>| panic!("hook bug"));
+        let err = before_spawn(Some(&hook), "w-0", 0).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Other);
+        assert!(err.to_string().contains("hook bug"), "{err}");
+    }
+
+    #[test]
+    fn no_hook_allows() {
+        assert!(before_spawn(None, "w-0", 0).is_ok());
+    }
+
+    #[test]
+    fn faults_budget() {
+        let faults = SpawnFaults::new();
+        let hook = SpawnHook::new(faults.hook());
+        for i in 0..5 {
+            assert!(before_spawn(Some(&hook), "w", i).is_ok());
+        }
+        faults.refuse_all();
+        assert!(before_spawn(Some(&hook), "w", 5).is_err());
+        faults.allow_next(1);
+        assert!(before_spawn(Some(&hook), "w", 6).is_ok());
+        assert!(before_spawn(Some(&hook), "w", 7).is_err());
+        faults.allow_all();
+        assert!(before_spawn(Some(&hook), "w", 8).is_ok());
+        assert_eq!((faults.attempts(), faults.refused()), (9, 2));
+    }
+
+    #[test]
+    fn thread_config_checks() {
+        assert!(check_thread_config(None, None).is_ok());
+        assert!(check_thread_config(Some("ok"), Some(1)).is_ok());
+        let zero = check_thread_config(None, Some(0)).unwrap_err();
+        assert_eq!(zero.kind(), BuildErrorKind::InvalidThreadConfig);
+        let nul = check_thread_config(Some("a\0b"), None).unwrap_err();
+        assert_eq!(nul.kind(), BuildErrorKind::InvalidThreadConfig);
+        assert!(nul.to_string().contains("NUL"), "{nul}");
+    }
+}
