@@ -274,8 +274,8 @@ pub fn table(rows: &[Row], show_skipped: bool) -> String {
         let _ = writeln!(out, "\n{w}: {} ({teaches})", first.cell.params);
         let _ = writeln!(
             out,
-            "  {:<18} {:>3} {:>10} {:>17} {:>8} {:>8} {:>6}  {}",
-            "contender", "wkr", "time/run", "throughput", "vs peer", "vs seq", "cpu", "note"
+            "  {:<18} {:>3} {:>10} {:>17} {:>8} {:>8} {:>6}  note",
+            "contender", "wkr", "time/run", "throughput", "vs peer", "vs seq", "cpu"
         );
         for r in group {
             let c = &r.cell;

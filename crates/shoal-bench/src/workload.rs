@@ -204,7 +204,7 @@ workload_ids! {
     /// [`TreeSum`].
     TreeSum => TreeSum, "tree-sum", "nodes", ForkJoin, Cpu, Repeat,
         "join over borrowed data: sum a binary tree of boxed nodes, no cutoff";
-    /// [`Hash`].
+    /// [`Hash`](struct@crate::workloads::Hash).
     Hash => Hash, "hash", "MiB", Batch, Cpu, Repeat,
         "parallel efficiency: SHA-256 of many 16 KiB buffers, coarse independent jobs";
     /// [`Io`].

@@ -1,0 +1,130 @@
+//! Every workload on every contender at the tiny size: each admitted cell must produce the
+//! right checksum, and each contender must offer exactly the capabilities it declares.
+
+use std::time::Duration;
+
+use shoal_bench::{
+    prepare_any, Batch, Capability, Contender, ContenderId, ContenderVisitor, ForkJoin, OrderedMap,
+    Size, Spawn, Status, WorkloadId,
+};
+
+#[test]
+fn every_cell_is_correct_at_tiny_size() {
+    let mut measured = 0;
+    for &w in WorkloadId::ALL {
+        let workers = match w {
+            WorkloadId::Io => 8,
+            _ => 2,
+        };
+        let prepared = prepare_any(w, Size::TINY, workers);
+        for &c in ContenderId::ALL {
+            // The runner's own watchdog aborts the test with a message if a cell hangs.
+            let cell = prepared.measure(c, Duration::from_secs(120));
+            if w.admits(&c.info()) {
+                assert_eq!(cell.status, Status::Ok, "{w} on {c}");
+                assert!(cell.runs >= 1, "{w} on {c}: no timed run");
+                assert!(cell.throughput > 0.0, "{w} on {c}: {}", cell.throughput);
+                assert!(cell.min_secs <= cell.median_secs && cell.median_secs <= cell.max_secs);
+                measured += 1;
+            } else {
+                assert!(
+                    matches!(cell.status, Status::Skipped(_)),
+                    "{w} on {c}: {:?}",
+                    cell.status
+                );
+            }
+        }
+    }
+    assert!(measured >= 40, "only {measured} cells ran");
+}
+
+#[test]
+fn capabilities_match_what_contenders_offer() {
+    struct Check;
+    impl ContenderVisitor for Check {
+        type Output = ();
+        fn visit<C: Contender>(self) {
+            let c = C::build(2).unwrap_or_else(|e| panic!("{}: {e}", C::INFO.id));
+            let info = C::INFO;
+            let spawner = c.spawner();
+            assert_eq!(
+                spawner.is_some(),
+                info.has(Capability::Spawn),
+                "{}",
+                info.id
+            );
+            if let Some(s) = spawner {
+                let (tx, rx) = std::sync::mpsc::channel();
+                s.spawn(move || tx.send(7).unwrap());
+                assert_eq!(
+                    rx.recv_timeout(Duration::from_secs(30)),
+                    Ok(7),
+                    "{}",
+                    info.id
+                );
+            }
+            if let Some(fj) = c.fork_join() {
+                assert!(info.has(Capability::ForkJoin), "{}", info.id);
+                assert_eq!(fj.install(|| fj.join(|| 1, || 2)), (1, 2), "{}", info.id);
+            } else {
+                assert!(!info.has(Capability::ForkJoin), "{}", info.id);
+            }
+            if let Some(b) = c.batch() {
+                assert!(info.has(Capability::Batch), "{}", info.id);
+                let hits = std::sync::Arc::new(
+                    (0..50)
+                        .map(|_| std::sync::atomic::AtomicUsize::new(0))
+                        .collect::<Vec<_>>(),
+                );
+                let h = hits.clone();
+                b.for_each_index(50, move |i| {
+                    h[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                });
+                assert!(
+                    hits.iter()
+                        .all(|x| x.load(std::sync::atomic::Ordering::Relaxed) == 1),
+                    "{}: a batch must run every index exactly once",
+                    info.id
+                );
+            } else {
+                assert!(!info.has(Capability::Batch), "{}", info.id);
+            }
+            if let Some(m) = c.mapper() {
+                assert!(info.has(Capability::OrderedMap), "{}", info.id);
+                let out = m.map_ordered((0..100u32).collect(), |x| x * 2);
+                assert_eq!(
+                    out,
+                    (0..100u32).map(|x| x * 2).collect::<Vec<_>>(),
+                    "{}",
+                    info.id
+                );
+            } else {
+                assert!(!info.has(Capability::OrderedMap), "{}", info.id);
+            }
+            c.close();
+        }
+    }
+    for &c in ContenderId::ALL {
+        c.visit(Check);
+    }
+}
+
+#[test]
+fn names_round_trip_and_unknown_names_say_what_exists() {
+    for &c in ContenderId::ALL {
+        assert_eq!(c.name().parse::<ContenderId>(), Ok(c));
+    }
+    for &w in WorkloadId::ALL {
+        assert_eq!(w.name().parse::<WorkloadId>(), Ok(w));
+        assert!(!w.teaches().is_empty());
+    }
+    let err = "nope".parse::<ContenderId>().unwrap_err().to_string();
+    assert!(err.contains("rayon") && err.contains("nope"), "{err}");
+    let err = "nope".parse::<WorkloadId>().unwrap_err();
+    assert!(err.contains("fib") && err.contains("nope"), "{err}");
+    assert!("0".parse::<Size>().is_err());
+    assert!("-1".parse::<Size>().is_err());
+    assert!("NaN".parse::<Size>().is_err());
+    assert_eq!("tiny".parse::<Size>(), Ok(Size::TINY));
+    assert_eq!("0.5".parse::<Size>().map(|s| s.scale), Ok(0.5));
+}
