@@ -16,53 +16,6 @@
 //!  wait until pending == 0 (inside a worker: run queued jobs meanwhile)
 //!  resume the first unobserved failure, if any; return the body's value
 //! ```
-//!
-//! ## Failures
-//! - A task's panic is caught: its [`ScopedJoinHandle`] returns it as
-//!   `Err(TaskError::Panicked(payload))` (the original payload), and the executor sees a
-//!   `String` copy of the message (so its metrics and `panic_handler` count it, as for `spawn`).
-//! - A panic nobody took through a handle is resumed by `scope` after every task ended; the
-//!   first one in time wins (the body's own panic counts, when it came first).
-//! - **A task the executor refuses** (it is shutting down) **runs inline** on the thread that
-//!   called `spawn`, so a scope never loses work at submission. A task the executor accepted
-//!   and later *dropped unrun* (`Shutdown::Now`, or a passed deadline) is reported: its handle
-//!   returns `Err(TaskError::Cancelled)`, and if nobody joined that handle, `scope` panics
-//!   after every task ended with a message saying so, instead of returning as if the work
-//!   were done.
-//!
-//! ## What the compiler checks
-//! A task cannot borrow something that dies before the scope ends:
-//!
-//! ```compile_fail
-//! # fn demo(exec: &dyn shoal_core::Executor) {
-//! use shoal_core::ExecutorExt;
-//! exec.scope(|s| {
-//!     let local = 5;
-//!     s.spawn(|_| println!("{}", local)); // `local` dies at the end of the body
-//! });
-//! # }
-//! ```
-//!
-//! A task cannot capture a value that must stay on its thread:
-//!
-//! ```compile_fail
-//! # fn demo(exec: &dyn shoal_core::Executor) {
-//! use shoal_core::ExecutorExt;
-//! let rc = std::rc::Rc::new(1);
-//! exec.scope(|s| {
-//!     s.spawn(move |_| drop(rc)); // Rc is not Send
-//! });
-//! # }
-//! ```
-//!
-//! A handle cannot leave its scope:
-//!
-//! ```compile_fail
-//! # fn demo(exec: &dyn shoal_core::Executor) {
-//! use shoal_core::ExecutorExt;
-//! let escaped = exec.scope(|s| s.spawn(|_| 1));
-//! # }
-//! ```
 
 use std::any::Any;
 use std::fmt;
@@ -90,6 +43,68 @@ struct Tally {
 
 /// A scope whose tasks may borrow anything that outlives `'env`; see
 /// [`ExecutorExt::scope`](crate::ExecutorExt::scope).
+///
+/// The scope does not return before every task it started has ended, so nothing a task
+/// borrows can die while the task may still touch it; tasks travel through
+/// [`Executor::execute`] like any job:
+///
+/// ```text
+///  caller                                      executor's workers
+///  ──────                                      ──────────────────
+///  exec.scope(|s| {            pending = 0
+///     s.spawn(t1) ──execute──▶ pending = 1 ──▶ t1 runs ── s.spawn(t3) ──▶ pending = 3
+///     s.spawn(t2) ──execute──▶ pending = 2 ──▶ t2 runs
+///  })  body ends (or panics: caught)           t1 ends: pending = 2 …
+///  wait until pending == 0 (inside a worker: run queued jobs meanwhile)
+///  resume the first unobserved failure, if any; return the body's value
+/// ```
+///
+/// ## Failures
+/// - A task's panic is caught: its [`ScopedJoinHandle`] returns it as
+///   `Err(TaskError::Panicked(payload))` (the original payload), and the executor sees a
+///   `String` copy of the message (so its metrics and `panic_handler` count it, as for `spawn`).
+/// - A panic nobody took through a handle is resumed by `scope` after every task ended; the
+///   first one in time wins (the body's own panic counts, when it came first).
+/// - **A task the executor refuses** (it is shutting down) **runs inline** on the thread that
+///   called `spawn`, so a scope never loses work at submission. A task the executor accepted
+///   and later *dropped unrun* (`Shutdown::Now`, or a passed deadline) is reported: its handle
+///   returns `Err(TaskError::Cancelled)`, and if nobody joined that handle, `scope` panics
+///   after every task ended with a message saying so, instead of returning as if the work
+///   were done.
+///
+/// ## What the compiler checks
+/// A task cannot borrow something that dies before the scope ends:
+///
+/// ```compile_fail
+/// # fn demo(exec: &dyn shoal_core::Executor) {
+/// use shoal_core::ExecutorExt;
+/// exec.scope(|s| {
+///     let local = 5;
+///     s.spawn(|_| println!("{}", local)); // `local` dies at the end of the body
+/// });
+/// # }
+/// ```
+///
+/// A task cannot capture a value that must stay on its thread:
+///
+/// ```compile_fail
+/// # fn demo(exec: &dyn shoal_core::Executor) {
+/// use shoal_core::ExecutorExt;
+/// let rc = std::rc::Rc::new(1);
+/// exec.scope(|s| {
+///     s.spawn(move |_| drop(rc)); // Rc is not Send
+/// });
+/// # }
+/// ```
+///
+/// A handle cannot leave its scope:
+///
+/// ```compile_fail
+/// # fn demo(exec: &dyn shoal_core::Executor) {
+/// use shoal_core::ExecutorExt;
+/// let escaped = exec.scope(|s| s.spawn(|_| 1));
+/// # }
+/// ```
 pub struct Scope<'scope, 'env: 'scope, E: ?Sized> {
     exec: &'scope E,
     tally: Arc<Waitable<Tally>>,
