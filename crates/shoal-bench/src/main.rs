@@ -181,6 +181,7 @@ fn compare(args: CompareArgs) -> Result<(), String> {
         io_workers: args.io_workers,
         cell_timeout: Duration::from_secs(args.common.timeout),
     };
+    warn_if_loaded();
     let started = Instant::now();
     let bar = progress(workloads.len() * contenders.len(), args.common.no_progress);
     let mut cells = Vec::new();
@@ -241,6 +242,7 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
     workers.sort_unstable();
     workers.dedup();
     let timeout = Duration::from_secs(args.common.timeout);
+    warn_if_loaded();
     let bar = progress(workers.len() * contenders.len(), args.common.no_progress);
     let started = Instant::now();
     let mut cells: Vec<Cell> = Vec::new();
@@ -322,8 +324,24 @@ fn sweep_table(cells: &[Cell], workers: &[usize]) -> String {
     out
 }
 
+/// Warns when other processes already keep the CPUs busy: parallel numbers then measure the
+/// competition as much as the pools.
+fn warn_if_loaded() {
+    let cpus = shoal_core::default_workers() as f64;
+    if let Some(load) = shoal_bench::cpu::load_average() {
+        if load > cpus * 0.75 {
+            eprintln!(
+                "shoal-bench: warning: load average {load:.1} on {cpus} CPUs; other processes \
+                 compete for the cores, so parallel speedups will read low (the `cpu` column \
+                 shows how many cores the run actually got)"
+            );
+        }
+    }
+}
+
 fn meta(size: Size) -> serde_json::Value {
     serde_json::json!({
+        "load_average_at_end": shoal_bench::cpu::load_average(),
         "size": size.to_string(),
         "scale": size.scale,
         "logical_cpus": shoal_core::default_workers(),
