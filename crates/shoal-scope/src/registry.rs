@@ -38,9 +38,9 @@ use crate::worker::WorkerThread;
 /// Rounds an idle thread spins (then yields) before it sleeps.
 #[cfg(not(shoal_loom))]
 const SPIN_ROUNDS: u32 = 32;
-/// Under loom every spin is a yield to the model; one round keeps the state space small.
+/// Under loom every spin would be a yield to the model: go straight to the sleep protocol.
 #[cfg(shoal_loom)]
-const SPIN_ROUNDS: u32 = 1;
+const SPIN_ROUNDS: u32 = 0;
 
 /// Something a thread took from the queues.
 pub(crate) enum Work {
@@ -90,8 +90,8 @@ pub(crate) struct ThreadConfig {
 pub(crate) struct Registry {
     /// Looking threads − queued internal jobs; see the module docs.
     pub(crate) demand: CachePadded<AtomicIsize>,
-    internal_len: CachePadded<AtomicUsize>,
-    external_len: AtomicUsize,
+    /// Jobs in both queues (changed under the queue lock; read without it).
+    queued: CachePadded<AtomicUsize>,
     queues: Mutex<Queues>,
     /// Signalled when a job leaves a full external queue, or on shutdown.
     not_full: Condvar,
@@ -121,8 +121,7 @@ impl Registry {
     ) -> Registry {
         Registry {
             demand: CachePadded::new(AtomicIsize::new(0)),
-            internal_len: CachePadded::new(AtomicUsize::new(0)),
-            external_len: AtomicUsize::new(0),
+            queued: CachePadded::new(AtomicUsize::new(0)),
             queues: Mutex::new(Queues {
                 internal: VecDeque::new(),
                 external: VecDeque::new(),
@@ -176,8 +175,8 @@ impl Registry {
         {
             let mut queues = lock(&self.queues);
             queues.internal.push_back(job);
-            // ORDERING: SeqCst: the pusher half of the sleep protocol (see `sleep`).
-            self.internal_len.fetch_add(1, Ordering::SeqCst);
+            // ORDERING: the pusher half of the sleep protocol (see `sleep`); under the lock.
+            self.queued.fetch_add(1, Ordering::SeqCst);
         }
         // ORDERING: Relaxed: `demand` is a hint, see the module docs.
         self.demand.fetch_sub(1, Ordering::Relaxed);
@@ -194,7 +193,7 @@ impl Registry {
             }
             queues.internal.push_back(job);
             // ORDERING: as in `inject`.
-            self.internal_len.fetch_add(1, Ordering::SeqCst);
+            self.queued.fetch_add(1, Ordering::SeqCst);
         }
         // ORDERING: as in `inject`.
         self.demand.fetch_sub(1, Ordering::Relaxed);
@@ -215,7 +214,7 @@ impl Registry {
             if self.capacity.map_or(true, |c| queues.external.len() < c) {
                 queues.external.push_back(job);
                 // ORDERING: as in `inject`.
-                self.external_len.fetch_add(1, Ordering::SeqCst);
+                self.queued.fetch_add(1, Ordering::SeqCst);
                 // Counted under the lock that `close` takes: after the close, `submitted`
                 // no longer changes.
                 self.counters.add(Event::Submitted, 1);
@@ -249,8 +248,7 @@ impl Registry {
     /// `true` when a queue holds a job.
     pub(crate) fn has_work(&self) -> bool {
         // ORDERING: SeqCst: the sleeper half of the sleep protocol (see `sleep`).
-        self.internal_len.load(Ordering::SeqCst) != 0
-            || self.external_len.load(Ordering::SeqCst) != 0
+        self.queued.load(Ordering::SeqCst) != 0
     }
 
     /// Takes one job: internal ones first (their owners are waiting), then external ones.
@@ -261,7 +259,7 @@ impl Registry {
         let mut queues = lock(&self.queues);
         if let Some(job) = queues.internal.pop_front() {
             // ORDERING: under the lock; SeqCst keeps it in the sleep protocol's total order.
-            self.internal_len.fetch_sub(1, Ordering::SeqCst);
+            self.queued.fetch_sub(1, Ordering::SeqCst);
             drop(queues);
             // ORDERING: Relaxed, a hint (module docs): one queued job fewer.
             self.demand.fetch_add(1, Ordering::Relaxed);
@@ -270,7 +268,7 @@ impl Registry {
         }
         if let Some(job) = queues.external.pop_front() {
             // ORDERING: as above.
-            self.external_len.fetch_sub(1, Ordering::SeqCst);
+            self.queued.fetch_sub(1, Ordering::SeqCst);
             let wake = queues.full_waiters > 0;
             drop(queues);
             if wake {
@@ -386,9 +384,10 @@ impl Registry {
     fn cancel_queued(&self) {
         let jobs = {
             let mut queues = lock(&self.queues);
+            let jobs = std::mem::take(&mut queues.external);
             // ORDERING: as in `take`.
-            self.external_len.store(0, Ordering::SeqCst);
-            std::mem::take(&mut queues.external)
+            self.queued.fetch_sub(jobs.len(), Ordering::SeqCst);
+            jobs
         };
         for job in jobs {
             cancel_job(job, &self.counters);
@@ -452,7 +451,9 @@ impl Registry {
             _ => None,
         };
         let mut control = lock(&self.control);
-        if control.alive == 0 {
+        // Not when the workers all exited already: the last one wrote the final report, and
+        // rewriting it would give concurrent callers different `elapsed` times.
+        if control.alive == 0 && matches!(control.phase, Phase::Stopping) {
             // Only possible if every start failed; nothing can run the queue.
             drop(control);
             self.cancel_queued();

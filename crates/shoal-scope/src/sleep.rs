@@ -8,18 +8,19 @@
 //! ```text
 //!  sleeper                                       pusher
 //!  ───────                                       ──────
-//!  1. lock list, push my parker,                 a. push the job, queued += 1   (SeqCst)
-//!     sleeping += 1 (SeqCst), unlock?            b. if sleeping > 0 (SeqCst):
+//!  1. lock list, push my parker,                 a. push the job, queued += 1
+//!     sleeping += 1, fence(SeqCst)               b. fence(SeqCst); if sleeping > 0:
 //!  2. ready()? (queued > 0, latch set,              lock list, pop one parker,
 //!     shutdown, retire)  -> deregister, return      sleeping -= 1, unpark it
 //!  3. park() until a token
 //!  4. deregister (if nobody popped me)
 //! ```
 //!
-//! **No lost wake-up (work)**: steps 1/2 and a/b are the two halves of Dekker's pattern, all
-//! SeqCst: in the single total order either `sleeping += 1` comes before the pusher's load of
-//! `sleeping` (the pusher sees the sleeper and unparks it), or `queued += 1` comes before the
-//! sleeper's check in 2 (the sleeper sees the job and does not park). The parker keeps a
+//! **No lost wake-up (work)**: steps 1/2 and a/b are the two halves of Dekker's pattern, with
+//! a SeqCst fence between each side's write and its read: the fences are totally ordered, so
+//! either the sleeper's fence comes first (the pusher's read of `sleeping` sees the sleeper
+//! and unparks it) or the pusher's does (the sleeper's check in 2 sees the job and does not
+//! park). The parker keeps a
 //! token, so an unpark between 2 and 3 is not lost either.
 //!
 //! **No lost wake-up (flags)**: shutdown and resize change their flag *before* taking the
@@ -31,7 +32,7 @@
 //! [`Sleep::notify_one`] again if work is still queued, so the job is not left with every
 //! other thread asleep.
 
-use shoal_core::sync::atomic::{AtomicUsize, Ordering};
+use shoal_core::sync::atomic::{fence, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, Arc, Mutex};
 
 use crate::latch::Parker;
@@ -54,8 +55,12 @@ impl Sleep {
     /// Wakes one sleeper, if there is one. Call after making work available (step b).
     #[inline]
     pub(crate) fn notify_one(&self) {
-        // ORDERING: SeqCst pairs with the SeqCst `fetch_add` in `sleep` (Dekker, module docs).
-        if self.sleeping.load(Ordering::SeqCst) == 0 {
+        // ORDERING: the fence orders the caller's `queued += 1` before this load, against the
+        // sleeper's fence between `sleeping += 1` and its check (Dekker, module docs). Two
+        // SeqCst fences are what the C11 model (and loom, which treats SeqCst *accesses* as
+        // AcqRel) needs for "at least one side sees the other".
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) == 0 {
             return;
         }
         self.notify_one_cold();
@@ -96,8 +101,9 @@ impl Sleep {
         {
             let mut sleepers = lock(&self.sleepers);
             sleepers.push(parker.clone());
-            // ORDERING: SeqCst pairs with the SeqCst load in `notify_one` (Dekker).
+            // ORDERING: the fence pairs with the one in `notify_one` (Dekker, see there).
             self.sleeping.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
             if ready() {
                 self.deregister(&mut sleepers, parker);
                 return false;

@@ -20,10 +20,11 @@
 //! ## The loop
 //! ```text
 //! loop:
-//!   1. take a job (internal first) and run it; then retire if the pool shrank
-//!   2. intake closed and nothing queued      -> exit
-//!   3. more workers than target              -> retire (exit)
-//!   4. search: demand += 1, spin, sleep until work / shutdown / resize; demand -= 1
+//!   1. search: take a job (internal first); none -> demand += 1, spin, sleep until
+//!      work / shutdown / resize; demand -= 1
+//!   2. got a job: run it; retire (exit) if the pool has more workers than its target
+//!   3. woken by shutdown: take once more, exit when nothing is queued
+//!   4. woken by resize: retire (exit) if still more workers than target
 //! ```
 
 use std::cell::{Cell, UnsafeCell};
@@ -214,32 +215,28 @@ fn main_loop(registry: Arc<Registry>) {
     // Take back the count `start_worker` made for us; `search` counts us while we look.
     // ORDERING: Relaxed, `demand` is a hint (see `registry`).
     registry.demand.fetch_sub(1, Ordering::Relaxed);
-    WorkerThread::enter(&registry, |worker| loop {
-        if let Some(work) = registry.take() {
-            registry.run(work);
-            if registry.retire() {
-                break;
-            }
-            continue;
-        }
-        if registry.is_closed() {
-            // Everything pushed before the close is visible now (see `is_closed`).
-            match registry.take() {
+    WorkerThread::enter(&registry, |worker| {
+        let stop = || registry.is_closed() || registry.surplus();
+        loop {
+            match registry.search(&worker.parker, None, &stop) {
                 Some(work) => {
                     registry.run(work);
-                    continue;
+                    if registry.retire() {
+                        break;
+                    }
                 }
-                None => break,
-            }
-        }
-        if registry.retire() {
-            break;
-        }
-        let stop = || registry.is_closed() || registry.surplus();
-        if let Some(work) = registry.search(&worker.parker, None, &stop) {
-            registry.run(work);
-            if registry.retire() {
-                break;
+                None if registry.is_closed() => {
+                    // Everything pushed before the close is visible now (see `is_closed`).
+                    match registry.take() {
+                        Some(work) => registry.run(work),
+                        None => break,
+                    }
+                }
+                None => {
+                    if registry.retire() {
+                        break;
+                    }
+                }
             }
         }
     });

@@ -1,0 +1,122 @@
+//! loom models of ScopedPool's own protocol: the join latch, scope completion, and the
+//! sleep/wake of idle threads.
+//!
+//! Run (see shared LOOM notes):
+//! `RUSTFLAGS="--cfg shoal_loom -C debug-assertions" LOOM_MAX_PREEMPTIONS=2
+//!  cargo test --release --target-dir target/loom -p shoal-scope --test loom`
+//!
+//! The pool has no crossbeam queue to swap out: both of its queues and its sleeper list are
+//! built on the `shoal_core::sync` shim (mutexes, condvars, atomics), so under `shoal_loom`
+//! loom sees every step of the protocol. Models stay small: main + at most 2 workers, at most
+//! 3 jobs. Every pool is shut down inside the model, so a lost wake-up shows up as loom's
+//! deadlock report and a job never run or never freed as a leak.
+#![cfg(shoal_loom)]
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
+use shoal_core::{Executor, Shutdown};
+use shoal_scope::ScopedPool;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+/// join from outside on 2 workers: whether the second half runs on its owner or is offered
+/// to (and taken by) the other worker, both halves have finished when `join` returns.
+#[test]
+fn join_latch_stolen_half_completes() {
+    model(|| {
+        let pool = ScopedPool::new(2).unwrap();
+        let done = AtomicUsize::new(0);
+        let (a, b) = pool.join(
+            || done.fetch_add(1, Ordering::SeqCst),
+            || done.fetch_add(10, Ordering::SeqCst),
+        );
+        assert!((a, b) == (0, 1) || (a, b) == (10, 0), "each half returns its value");
+        assert_eq!(done.load(Ordering::SeqCst), 11, "both halves ran before join returned");
+        drop(pool);
+    });
+}
+
+/// The same with a panicking second half: the panic comes back to the caller only after the
+/// half finished, and the first half ran.
+#[test]
+fn join_latch_with_panic() {
+    model(|| {
+        let pool = ScopedPool::new(2).unwrap();
+        let done = Arc::new(AtomicUsize::new(0));
+        let d = done.clone();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            pool.join(
+                || d.fetch_add(1, Ordering::SeqCst),
+                || -> usize { panic!("second half failed") },
+            )
+        }));
+        assert!(r.is_err(), "the second half's panic is resumed");
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+        drop(pool);
+    });
+}
+
+/// A scope returns only after every task ended, including a task spawned by a task.
+#[test]
+fn scope_waits_for_nested_tasks() {
+    model(|| {
+        let pool = ScopedPool::new(2).unwrap();
+        let count = AtomicUsize::new(0);
+        pool.scope(|s| {
+            s.spawn(|s| {
+                count.fetch_add(1, Ordering::SeqCst);
+                s.spawn(|_| {
+                    count.fetch_add(1, Ordering::SeqCst);
+                });
+            });
+        });
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+        drop(pool);
+    });
+}
+
+/// A job submitted to a pool whose worker may be asleep (or about to sleep) is run: the
+/// push/sleep handshake loses no wake-up, and a graceful shutdown drains and accounts it.
+#[test]
+fn idle_worker_wakes_for_job() {
+    model(|| {
+        let pool = ScopedPool::new(1).unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        pool.execute(Box::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }))
+        .unwrap();
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        assert_eq!(report.completed, 1);
+        assert!(report.adds_up());
+    });
+}
+
+/// Two idle workers and two jobs: each wake reaches a sleeper, none is lost when both sleep.
+#[test]
+fn two_sleepers_two_jobs() {
+    model(|| {
+        let pool = ScopedPool::new(2).unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let r = ran.clone();
+            pool.execute(Box::new(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            }))
+            .unwrap();
+        }
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
+        assert_eq!(report.completed, 2);
+    });
+}
