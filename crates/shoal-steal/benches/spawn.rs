@@ -1,8 +1,8 @@
 //! Spawn throughput of `WorkStealingPool` against its peers, on three workloads.
 //!
-//! Each workload runs `N` tiny jobs (each one decrements a shared countdown; the last one
-//! opens a latch the bench thread waits on), so what is measured is the pool's own cost per
-//! job: submit, hand-off, wake-up, take.
+//! Each workload runs `N` tiny jobs (each one bumps a per-thread counter; the bench thread
+//! waits until the counters add up), so what is measured is the pool's own cost per job:
+//! submit, hand-off, wake-up, take.
 //!
 //! - `outside`: the bench thread submits every job. Teaches the injector's batching against a
 //!   shared channel (`threadpool`, `SharedQueuePool`) and rayon's global injector.
@@ -21,9 +21,10 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use crossbeam_utils::CachePadded;
 use shoal_core::Executor;
 use shoal_queue::SharedQueuePool;
 use shoal_steal::WorkStealingPool;
@@ -81,71 +82,70 @@ impl Spawn for Inline {
     }
 }
 
-/// A countdown of `n` jobs; the last one opens the latch.
-struct Countdown {
-    left: AtomicUsize,
-    done: Mutex<bool>,
-    cv: Condvar,
+/// Completed jobs, counted per thread in cache-padded slots, so that counting does not
+/// become the shared cache line every contender fights over (which would hide the pools'
+/// own costs behind the workload's). The bench thread waits by summing (and yielding).
+static DONE: [CachePadded<AtomicUsize>; 64] = [const { CachePadded::new(AtomicUsize::new(0)) }; 64];
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SLOT: usize = NEXT_SLOT.fetch_add(1, Ordering::Relaxed) % 64;
 }
 
-impl Countdown {
-    fn new(n: usize) -> Arc<Countdown> {
-        Arc::new(Countdown {
-            left: AtomicUsize::new(n),
-            done: Mutex::new(false),
-            cv: Condvar::new(),
-        })
-    }
+#[inline]
+fn tick() {
+    SLOT.with(|&i| DONE[i].fetch_add(1, Ordering::Relaxed));
+}
 
-    #[inline]
-    fn tick(&self) {
-        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
-            *self.done.lock().unwrap() = true;
-            self.cv.notify_all();
-        }
-    }
+fn done() -> usize {
+    DONE.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+}
 
-    fn wait(&self) {
-        let mut done = self.done.lock().unwrap();
-        while !*done {
-            done = self.cv.wait(done).unwrap();
-        }
+/// Waits (yielding the CPU to the workers) until `n` more jobs than `base` have finished.
+fn wait_for(base: usize, n: usize) {
+    while done() < base + n {
+        std::thread::yield_now();
     }
 }
 
 fn outside<S: Spawn>(pool: &S) {
-    let cd = Countdown::new(N);
+    let base = done();
     for i in 0..N {
-        let cd = cd.clone();
         pool.spawn(move || {
             black_box(i);
-            cd.tick();
+            tick();
         });
     }
-    cd.wait();
+    wait_for(base, N);
 }
 
 fn inside<S: Spawn>(pool: &S) {
-    let cd = Countdown::new(N);
-    let (p, c) = (pool.clone(), cd.clone());
+    let base = done();
+    let p = pool.clone();
     pool.spawn(move || {
         for i in 0..N {
-            let c = c.clone();
             p.spawn(move || {
                 black_box(i);
-                c.tick();
+                tick();
             });
         }
     });
-    cd.wait();
+    wait_for(base, N);
 }
 
-fn link<S: Spawn>(pool: S, left: usize, cd: Arc<Countdown>) {
-    cd.tick();
+fn link<S: Spawn>(pool: S, left: usize) {
+    tick();
     if left > 1 {
         let p = pool.clone();
-        pool.spawn(move || link(p, left - 1, cd));
+        pool.spawn(move || link(p, left - 1));
     }
+}
+
+fn chain<S: Spawn>(pool: &S) {
+    let base = done();
+    let p = pool.clone();
+    pool.spawn(move || link(p, N));
+    wait_for(base, N);
 }
 
 #[derive(Clone, Copy)]
@@ -159,12 +159,7 @@ fn run<S: Spawn>(pool: &S, w: Workload) {
     match w {
         Workload::Outside => outside(pool),
         Workload::Inside => inside(pool),
-        Workload::Chain => {
-            let cd = Countdown::new(N);
-            let (p, c) = (pool.clone(), cd.clone());
-            pool.spawn(move || link(p, N, c));
-            cd.wait();
-        }
+        Workload::Chain => chain(pool),
     }
 }
 

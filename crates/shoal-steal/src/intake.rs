@@ -184,33 +184,29 @@ impl Intake {
 
     /// Blocks until a unit of room is reserved (`true`) or intake closes (`false`).
     pub(crate) fn reserve_blocking(&self) -> bool {
-        loop {
+        match self.try_reserve() {
+            Reserve::Ok => return true,
+            Reserve::Closed => return false,
+            Reserve::Full => {}
+        }
+        let mut guard = lock(&self.room_lock);
+        // ORDERING: the announce side: increment, SeqCst fence, then re-try (the CAS reads
+        // `queued`); the releaser decrements `queued`, fences, then reads this. One of us
+        // sees the other; a releaser that sees us signals under the lock we hold.
+        self.room_waiters.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let reserved = loop {
             match self.try_reserve() {
-                Reserve::Ok => return true,
-                Reserve::Closed => return false,
+                Reserve::Ok => break true,
+                Reserve::Closed => break false,
                 Reserve::Full => {}
             }
-            let mut guard = lock(&self.room_lock);
-            // ORDERING: the announce side: increment, SeqCst fence, then re-try (the CAS reads
-            // `queued`); the releaser decrements `queued`, fences, then reads this. One of us
-            // sees the other; a releaser that sees us signals under the lock we hold.
-            self.room_waiters.fetch_add(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
-            loop {
-                match self.try_reserve() {
-                    Reserve::Ok => {
-                        self.room_waiters.fetch_sub(1, Ordering::SeqCst);
-                        return true;
-                    }
-                    Reserve::Closed => {
-                        self.room_waiters.fetch_sub(1, Ordering::SeqCst);
-                        return false;
-                    }
-                    Reserve::Full => {}
-                }
-                guard = self.room.wait(guard).unwrap_or_else(|p| p.into_inner());
-            }
-        }
+            guard = self.room.wait(guard).unwrap_or_else(|p| p.into_inner());
+        };
+        // ORDERING: only ever read as "someone may wait"; a stale non-zero costs one lock.
+        self.room_waiters.fetch_sub(1, Ordering::Relaxed);
+        drop(guard);
+        reserved
     }
 
     /// Gives back one unit (a job started, or a reserved submit was refused).

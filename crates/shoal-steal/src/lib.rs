@@ -35,13 +35,13 @@
 //! ## What it costs
 //! | operation | cost |
 //! |---|---|
-//! | submit from outside | one in-flight mark on a per-thread shard (two uncontended RMWs), a push on the injector (one CAS on its tail), one SeqCst fence + one load of the sleep word. No lock, no syscall while some worker is busy or searching |
+//! | submit from outside | an in-flight mark on a per-thread shard (two uncontended RMWs and a fence, so that shutdown never loses a racing submit), a push on the injector (one CAS on its tail), one SeqCst fence + one load of the read-mostly `sleepy` word. No lock, no syscall unless a worker sleeps and none searches |
 //! | submit from inside | a thread-local lookup, a push on the own deque (plain stores and a release), the same fence + load. No shared write at all |
 //! | take own job | a pop at the back: one SeqCst fence, no RMW unless the deque is about to empty |
 //! | take from injector | one CAS per batch of up to 32 jobs |
 //! | steal | one CAS on the victim's front per batch (half of the victim's jobs) |
-//! | wake | only when no worker searches and one sleeps: a lock, a CAS and a futex wake |
-//! | park | two RMWs, a fence, a last scan of every queue, a lock and a futex wait |
+//! | wake | only when a worker sleeps and none searches: a lock, a CAS and a futex wake |
+//! | park | after a short spin: three RMWs, a fence, a last scan of every queue, a lock and a futex wait |
 //!
 //! A bounded queue (`queue_capacity`) adds a shared counter: one CAS per submit and one
 //! decrement per job start. Counters for [`Metrics`](shoal_core::Metrics) are sharded per

@@ -39,6 +39,9 @@ pub(crate) struct Control {
     abandoned: bool,
     /// The id the next worker gets (ids are never reused).
     pub(crate) next_id: usize,
+    /// Shutdown calls cancelling queued jobs right now: jobs they took are in their hands, so
+    /// the final report waits for them too.
+    cancelling: usize,
 }
 
 /// Thread settings the builder collected.
@@ -46,6 +49,8 @@ pub(crate) struct Control {
 pub(crate) struct ThreadConfig {
     pub(crate) name: Option<String>,
     pub(crate) stack_size: Option<usize>,
+    /// Asked before every thread start; see `shoal_core::spawn`.
+    pub(crate) spawn_hook: Option<shoal_core::spawn::SpawnHook>,
 }
 
 /// What the pool and its workers share.
@@ -173,7 +178,10 @@ impl Shared {
 
     /// Drops every job still queued in the injector or a deque unrun, counted as cancelled.
     /// Jobs in a busy worker's LIFO slot are cancelled by that worker when its job returns.
+    /// While this runs, the final report waits (a job taken here is neither queued nor counted
+    /// yet, like a job in a worker's hands).
     fn cancel_queued(&self) {
+        lock(&self.control).cancelling += 1;
         loop {
             match self.injector.steal() {
                 Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
@@ -190,6 +198,9 @@ impl Shared {
                 }
             }
         }
+        let mut control = lock(&self.control);
+        control.cancelling -= 1;
+        self.finish_if_done(&mut control);
     }
 
     fn report(&self, elapsed: Duration) -> ShutdownReport {
@@ -211,7 +222,14 @@ impl Shared {
     /// Called by each worker as it exits, with `control` held.
     pub(crate) fn worker_exited(&self, control: &mut Control) {
         control.alive -= 1;
-        if control.alive == 0 {
+        self.finish_if_done(control);
+    }
+
+    /// Writes the final report once shutdown is under way, every worker has exited and no
+    /// shutdown call is still cancelling (written once: concurrent callers all get the same
+    /// report); wakes whoever waits for it.
+    fn finish_if_done(&self, control: &mut Control) {
+        if control.alive == 0 && control.cancelling == 0 {
             if let Phase::Stopping = control.phase {
                 let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
                 control.phase = Phase::Stopped(self.report(elapsed));
@@ -266,15 +284,13 @@ impl Shared {
             Shutdown::Deadline(d) => Some(Instant::now() + d),
             _ => None,
         };
-        let mut control = lock(&self.control);
-        if control.alive == 0 {
-            // Only possible if every start failed; nothing can run the queues.
-            drop(control);
+        let alive = lock(&self.control).alive;
+        if alive == 0 {
+            // Only possible if every start failed; nothing can run the queues. Cancelling
+            // writes the final report (unless the last worker already did).
             self.cancel_queued();
-            control = lock(&self.control);
-            let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
-            control.phase = Phase::Stopped(self.report(elapsed));
         }
+        let control = lock(&self.control);
         self.wait_stopped(control, inside, deadline)
     }
 
@@ -369,8 +385,7 @@ impl Shared {
         } else if workers < current {
             // ORDERING: SeqCst store before `wake_all`, read under the sleep lock by parked
             // workers (see `must_look`) and by busy workers after each job.
-            this.retiring
-                .fetch_add(current - workers, Ordering::SeqCst);
+            this.retiring.fetch_add(current - workers, Ordering::SeqCst);
             this.sleep.wake_all();
         }
         this.target.store(workers, Ordering::SeqCst);
@@ -538,6 +553,19 @@ impl Builder {
         self
     }
 
+    /// Asked before every worker-thread start (at build and when `resize` grows the pool): an
+    /// `Err` refuses the start exactly as the OS refusing a thread would (`build` gives a
+    /// [`BuildError`] of kind `Spawn`, `resize` a `ResizeError::Spawn`). For fault injection,
+    /// capping threads, or logging; see [`shoal_core::spawn`]. It runs with the pool's internal
+    /// lock held: keep it quick and do not call into this pool from it.
+    pub fn spawn_hook<H>(mut self, hook: H) -> Self
+    where
+        H: Fn(&shoal_core::spawn::SpawnInfo<'_>) -> std::io::Result<()> + Send + Sync + 'static,
+    {
+        self.thread_config.spawn_hook = Some(shoal_core::spawn::SpawnHook::new(hook));
+        self
+    }
+
     /// Starts the workers.
     pub fn build(self) -> Result<WorkStealingPool, BuildError> {
         let workers = self.workers.unwrap_or_else(shoal_core::default_workers);
@@ -554,6 +582,11 @@ impl Builder {
                 "stack_size(0): a thread needs a stack",
             ));
         }
+        // A NUL byte in the name prefix (std would panic inside spawn).
+        shoal_core::spawn::check_thread_config(
+            self.thread_config.name.as_deref(),
+            self.thread_config.stack_size,
+        )?;
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             registry: Registry::new(),
@@ -574,6 +607,7 @@ impl Builder {
                 started: None,
                 abandoned: false,
                 next_id: 0,
+                cancelling: 0,
             }),
             exited: Condvar::new(),
         });

@@ -11,8 +11,10 @@
 //!
 //! # States
 //!
-//! Every worker is in one of four states. Two of them are counted in one atomic word,
-//! [`Sleep::state`]: `searching` in the low half, `sleepy` in the high half.
+//! Every worker is in one of four states. Two of them are counted, each in its own
+//! cache-padded atomic: `searching` and `sleepy`. They live apart because they change at very
+//! different rates: `searching` moves every time a worker runs dry for a moment, `sleepy`
+//! only when one really goes to sleep, and `sleepy` is the word every submitter reads.
 //!
 //! ```text
 //!            found a job                     found a job
@@ -27,7 +29,7 @@
 //! ```
 //!
 //! A *token* (under [`Sleep::lock`]) is a wake-up already paid for: whoever issues one has
-//! moved one worker from `sleepy` to `searching` in the state word on that worker's behalf,
+//! moved one worker from `sleepy` to `searching` on that worker's behalf,
 //! and the next sleepy worker to look takes it and goes searching. So at every moment,
 //! `workers between step 2 and their return to searching == sleepy + tokens` (plus a claim
 //! in progress while its issuer holds the lock). Tokens never pile up.
@@ -38,8 +40,7 @@
 //!
 //! 1. **Search.** `searching += 1`; spin a little (a few rounds of spin hints, then yields),
 //!    scanning every queue between rounds. Found a job: go to 5.
-//! 2. **Announce.** `searching -= 1, sleepy += 1` in one SeqCst read-modify-write, then a
-//!    SeqCst fence.
+//! 2. **Announce.** `sleepy += 1`, `searching -= 1`, then a SeqCst fence.
 //! 3. **Re-check.** Scan every queue once more, and the pool's flags (shutdown draining, a
 //!    pending retirement). Found something: leave `sleepy` ([`Sleep::cancel_sleepy`]: take
 //!    back our own `sleepy` count, or, if a waker already converted it, take the token it
@@ -48,15 +49,18 @@
 //!    searching) and go back to 1; if a flag is set, leave `sleepy` and go back to 1;
 //!    otherwise wait on the condvar (the lock is released atomically) and repeat 4 on waking.
 //! 5. **Leave searching** to run the job. If we were the last searcher and some worker is
-//!    sleepy, wake one (so that more queued jobs, for which submitters did not wake anyone
-//!    because they saw us searching, get a worker in parallel).
+//!    sleepy (read after a SeqCst fence), wake one: submitters that saw us searching woke
+//!    nobody, and the jobs they pushed deserve a worker in parallel (and, for the proof, a
+//!    searcher that will look after their push).
 //!
 //! Submitter, after pushing a job to the injector or to its own deque:
 //!
-//! A. SeqCst fence, then read the state word (a plain load: no write, no lock).
-//! B. If `searching > 0` or `sleepy == 0`: done. This is the hot path when the pool is busy.
-//! C. Otherwise lock, and while `searching == 0 && sleepy > 0` move one worker from sleepy to
-//!    searching (a CAS), add a token, unlock, `notify_one`.
+//! A. SeqCst fence, then read `sleepy` (a plain load of a read-mostly word: no write, no
+//!    lock). Zero: done. This is the hot path when the pool is busy.
+//! B. Read `searching`. Non-zero: done; a searcher will find the job.
+//! C. Otherwise lock; if still no searcher, move one worker from sleepy to searching (a CAS
+//!    that takes `sleepy` down only if it is above zero, then `searching += 1`), add a token,
+//!    unlock, `notify_one`.
 //!
 //! Flags (shutdown, shrink) are stored first, then [`Sleep::wake_all`] locks, unlocks and
 //! `notify_all`s; a worker checks the flags under the lock before it waits (step 4), so it
@@ -64,30 +68,39 @@
 //!
 //! # Why no wake-up is lost (proof sketch)
 //!
-//! Suppose a job J stays queued while every worker waits forever. Let v be the state value
-//! J's submitter read in step A. Take any worker W and its *last* announcement (step 2).
+//! The fence rule used throughout: if a write X is sequenced before fence F, fence G is
+//! sequenced before a read Y of the same atomic, and F precedes G in the single total order of
+//! SeqCst fences, then Y reads X or a later write. So of two threads that each write, fence,
+//! then read what the other wrote, at least one sees the other's write.
 //!
-//! - If W's step 2 comes after v in the state word's modification order, then W's fence is
-//!   after the submitter's fence in the single total order of SeqCst fences (otherwise the
-//!   submitter's load, after its fence, would have read W's write or a later one). The push of
-//!   J precedes the submitter's fence, so W's re-check in step 3 sees J (or sees it already
-//!   taken). Then W does not park after that announcement, which contradicts "last".
-//! - So every worker's last announcement precedes v: at v no worker is searching and at
-//!   least one is sleepy (a busy worker would finish its job and announce after v; a
-//!   searcher would find J or announce after v; a worker holding a token is counted as
-//!   searching). So in step B the submitter sees `searching == 0 && sleepy > 0`, takes the
-//!   lock, and (re-reading a state that is at least as late, to which the same argument
-//!   applies) converts one sleepy worker and leaves a token. A sleepy worker either finds the
-//!   token at step 4 or is waiting and receives `notify_one`; once the token is taken that
-//!   worker searches again, and its next announcement comes after v. Contradiction. ∎
+//! Suppose a job J stays queued while every worker waits forever. J's submitter pushed J,
+//! fenced (F), and read `sleepy`. Take any worker W and its *last* announcement (step 2,
+//! then its fence G).
+//!
+//! - If F precedes G, W's re-check in step 3 (after G) sees J's push (before F), or sees it
+//!   already taken. Then W does not park after that announcement: it contradicts "last".
+//! - So G precedes F for every worker, and the submitter's reads after F see every last
+//!   announcement. `sleepy` cannot read zero then: each of those workers is counted there
+//!   until it leaves `sleepy`, and leaving means searching again (then announcing again,
+//!   contradicting "last"). So the submitter goes on to B.
+//! - In B, `searching` reflects every last announcement's decrement too. If it reads non-zero,
+//!   some worker S was searching and had not yet announced for the last time: S either
+//!   announces later (its fence then follows F, and its re-check sees J, contradiction), or
+//!   stops searching to run a job. If S was the last searcher it passes the wake on (step 5,
+//!   its fence follows F, so it sees the sleepy workers); if not, another searcher remains,
+//!   and the same holds for it. Either way some worker searches after F: contradiction.
+//! - If B reads zero, the submitter locks and, finding no searcher still, converts one sleepy
+//!   worker and leaves a token. A sleepy worker either finds the token at step 4 or is waiting
+//!   and receives `notify_one`; that worker then searches again, and its next announcement
+//!   follows F. Contradiction. ∎
 //!
 //! The same argument covers jobs a retiring worker moves to the injector (it acts as their
 //! submitter after the move) and wake-ups for flags (set before the lock that step 4 takes).
 //!
 //! # Costs
 //!
-//! - Submit while every worker is busy: one SeqCst fence and one load of a read-mostly word.
-//! - Submit while a worker searches: the same; the searcher finds the job.
+//! - Submit while no worker sleeps: one SeqCst fence and one load of a read-mostly word.
+//! - Submit while one sleeps but another searches: a second load; the searcher finds the job.
 //! - Submit while workers sleep and none searches: a lock, a CAS and a futex wake.
 //! - Going to sleep: two RMWs, a fence, one more scan, a lock and a futex wait.
 //!
@@ -96,23 +109,10 @@
 //! sleep module (`sleep/README.md`) uses the same announce-then-recheck shape with a jobs
 //! counter in place of the searching count.
 
+use crossbeam_utils::CachePadded;
 use shoal_core::sync::atomic::{fence, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, Condvar, Mutex};
 use shoal_core::{Counters, Event};
-
-const SHIFT: u32 = usize::BITS / 2;
-const ONE_SEARCHING: usize = 1;
-const ONE_SLEEPY: usize = 1 << SHIFT;
-
-#[inline]
-fn searching(state: usize) -> usize {
-    state & (ONE_SLEEPY - 1)
-}
-
-#[inline]
-fn sleepy(state: usize) -> usize {
-    state >> SHIFT
-}
 
 struct Tokens {
     /// Wake-ups issued and not yet taken (see the module docs).
@@ -121,8 +121,10 @@ struct Tokens {
 
 /// The parking lot of one pool; see the module docs for the protocol.
 pub(crate) struct Sleep {
-    /// `searching` (low half) and `sleepy` (high half) workers.
-    state: AtomicUsize,
+    /// Workers between step 2 and their return to searching, less the tokens issued for them.
+    sleepy: CachePadded<AtomicUsize>,
+    /// Workers in step 1 (and those a token has converted).
+    searching: CachePadded<AtomicUsize>,
     lock: Mutex<Tokens>,
     cvar: Condvar,
 }
@@ -130,7 +132,8 @@ pub(crate) struct Sleep {
 impl Sleep {
     pub(crate) fn new() -> Sleep {
         Sleep {
-            state: AtomicUsize::new(0),
+            sleepy: CachePadded::new(AtomicUsize::new(0)),
+            searching: CachePadded::new(AtomicUsize::new(0)),
             lock: Mutex::new(Tokens { tokens: 0 }),
             cvar: Condvar::new(),
         }
@@ -139,49 +142,58 @@ impl Sleep {
     /// Step 1: an idle worker starts searching.
     #[inline]
     pub(crate) fn start_searching(&self) {
-        // ORDERING: SeqCst keeps this RMW in the one order the proof reasons about; a
-        // submitter that reads it (step A) leaves the job to this searcher.
-        self.state.fetch_add(ONE_SEARCHING, Ordering::SeqCst);
+        // ORDERING: a count; what makes a submitter rely on it is the fence pairing described
+        // at `stop_searching` and `announce_sleepy`.
+        self.searching.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Step 5: a searcher stops searching (it found a job, or it exits). If it was the last
     /// searcher and some worker is sleepy, one is woken to keep looking.
     #[inline]
     pub(crate) fn stop_searching(&self) {
-        // ORDERING: SeqCst, paired with the submitters' step-A fence: a submitter that saw us
-        // searching relies on this worker, so the pass-on below must see every sleepy worker
-        // counted before it.
-        let prev = self.state.fetch_sub(ONE_SEARCHING, Ordering::SeqCst);
-        debug_assert!(searching(prev) > 0, "stop_searching without start_searching");
-        if searching(prev) == 1 && sleepy(prev) > 0 {
-            self.wake_one();
+        // ORDERING: the decrement, then (only when we were the last searcher) a SeqCst fence and
+        // the load of `sleepy`. A submitter that read us as searching (after its fence) left
+        // its job to us; our fence follows its fence, so we see every worker it saw sleepy.
+        let prev = self.searching.fetch_sub(1, Ordering::SeqCst);
+        debug_assert!(prev > 0, "stop_searching without start_searching");
+        if prev == 1 {
+            fence(Ordering::SeqCst);
+            if self.sleepy.load(Ordering::Relaxed) > 0 {
+                self.wake_one();
+            }
         }
     }
 
     /// Step 2: a searcher that found nothing announces that it is going to sleep. The caller
     /// must re-check every queue and flag after this returns (step 3).
     pub(crate) fn announce_sleepy(&self) {
-        // ORDERING: SeqCst RMW, then a SeqCst fence: the fence pairs with the submitters'
-        // step-A fence. Either their load sees this announcement, or the re-check after our
-        // fence sees their push (see the proof in the module docs).
-        self.state
-            .fetch_add(ONE_SLEEPY - ONE_SEARCHING, Ordering::SeqCst);
+        // ORDERING: both writes, then a SeqCst fence that pairs with the submitters' step-A
+        // fence: either their loads see these writes, or the re-check after our fence sees
+        // their push (see the proof in the module docs).
+        self.sleepy.fetch_add(1, Ordering::SeqCst);
+        self.searching.fetch_sub(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
+    }
+
+    /// Takes one unit off `sleepy` if there is one. Returns `false` when every sleepy worker
+    /// was already converted by a waker.
+    #[inline]
+    fn take_sleepy(&self) -> bool {
+        // ORDERING: a CAS on the one count that wakers also CAS, so each unit is taken once.
+        self.sleepy
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Step 3, something found: a sleepy worker goes back to searching without parking.
     pub(crate) fn cancel_sleepy(&self) {
-        // ORDERING: SeqCst CAS in the state word's single order; the wakers' conversions are
-        // CASes on the same word, so exactly one of us moves this worker's count.
-        let converted = self
-            .state
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
-                (sleepy(s) > 0).then(|| s - ONE_SLEEPY + ONE_SEARCHING)
-            })
-            .is_ok();
-        if !converted {
-            // Every sleepy count was converted by wakers: one of their tokens is ours. The
-            // waker holds the lock from its CAS until the token exists, so it is there now.
+        if self.take_sleepy() {
+            // ORDERING: a count; see `start_searching`.
+            self.searching.fetch_add(1, Ordering::SeqCst);
+        } else {
+            // Every sleepy unit was converted by wakers: one of their tokens is ours (and the
+            // waker already counted us as searching). The waker holds the lock from its CAS
+            // until the token exists, so it is there once we hold the lock.
             let mut t = lock(&self.lock);
             debug_assert!(t.tokens > 0, "a converted sleepy worker must find a token");
             t.tokens -= 1;
@@ -198,12 +210,12 @@ impl Sleep {
                 return;
             }
             if attention() {
-                // ORDERING: as in `cancel_sleepy`. Under the lock no claim is in progress, and
-                // no token is left, so our own sleepy count is still there to take back.
-                let prev = self
-                    .state
-                    .fetch_sub(ONE_SLEEPY - ONE_SEARCHING, Ordering::SeqCst);
-                debug_assert!(sleepy(prev) > 0);
+                // Under the lock no claim is in progress and no token is left, so our own
+                // sleepy unit is still there to take back.
+                let took = self.take_sleepy();
+                debug_assert!(took, "a sleepy worker without a token must find its unit");
+                // ORDERING: a count; see `start_searching`.
+                self.searching.fetch_add(1, Ordering::SeqCst);
                 return;
             }
             counters.add(Event::Park, 1);
@@ -214,32 +226,33 @@ impl Sleep {
     /// Steps A-C: called after a job was pushed where any worker can find it.
     #[inline]
     pub(crate) fn notify_new_job(&self) {
-        // ORDERING: the SeqCst fence pairs with the fence in `announce_sleepy`: either this load
-        // sees the announcement, or the announcing worker's re-check sees the job we pushed.
+        // ORDERING: the SeqCst fence pairs with the fence in `announce_sleepy` (and the one in
+        // `stop_searching`): either these loads see that worker's writes, or that worker's
+        // later scan sees the job we pushed.
         fence(Ordering::SeqCst);
-        let s = self.state.load(Ordering::Relaxed);
-        if searching(s) == 0 && sleepy(s) > 0 {
-            self.wake_one();
+        if self.sleepy.load(Ordering::Relaxed) == 0 {
+            return;
         }
+        if self.searching.load(Ordering::Relaxed) > 0 {
+            return;
+        }
+        self.wake_one();
     }
 
     /// Step C: converts one sleepy worker into a searcher and hands it a token, unless a
     /// worker is searching already or none is sleepy.
     fn wake_one(&self) {
         let mut t = lock(&self.lock);
-        // ORDERING: SeqCst CAS; see `cancel_sleepy`. Holding the lock until the token exists
-        // is what lets a converted worker find its token.
-        let claimed = self
-            .state
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
-                (searching(s) == 0 && sleepy(s) > 0).then(|| s - ONE_SLEEPY + ONE_SEARCHING)
-            })
-            .is_ok();
-        if claimed {
-            t.tokens += 1;
-            drop(t);
-            self.cvar.notify_one();
+        // ORDERING: re-read under the lock; a searcher that appeared since will find the job.
+        if self.searching.load(Ordering::SeqCst) > 0 || !self.take_sleepy() {
+            return;
         }
+        // ORDERING: a count; see `start_searching`.
+        self.searching.fetch_add(1, Ordering::SeqCst);
+        // Holding the lock until the token exists is what lets a converted worker find it.
+        t.tokens += 1;
+        drop(t);
+        self.cvar.notify_one();
     }
 
     /// Wakes every parked worker to look at flags the caller stored before this call.
@@ -248,11 +261,12 @@ impl Sleep {
         self.cvar.notify_all();
     }
 
-    /// `(searching, sleepy)` now; for metrics and tests.
-    #[allow(dead_code)]
+    /// `(searching, sleepy)` now, for `Debug`.
     pub(crate) fn counts(&self) -> (usize, usize) {
         // ORDERING: a snapshot for display only.
-        let s = self.state.load(Ordering::Relaxed);
-        (searching(s), sleepy(s))
+        (
+            self.searching.load(Ordering::Relaxed),
+            self.sleepy.load(Ordering::Relaxed),
+        )
     }
 }

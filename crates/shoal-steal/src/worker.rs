@@ -84,7 +84,9 @@ pub(crate) fn is_worker_of(pool_id: usize) -> bool {
 pub(crate) fn push_local(job: Job) {
     CONTEXT.with(|c| {
         let guard = c.borrow();
-        let ctx = guard.as_ref().expect("push_local is only called from a worker");
+        let ctx = guard
+            .as_ref()
+            .expect("push_local is only called from a worker");
         ctx.push(job);
     });
 }
@@ -188,7 +190,11 @@ impl Context {
             if n > 1 {
                 let start = self.next_random() % n;
                 for k in 0..n {
-                    let i = if start + k >= n { start + k - n } else { start + k };
+                    let i = if start + k >= n {
+                        start + k - n
+                    } else {
+                        start + k
+                    };
                     let victim = &siblings.entries[i];
                     if victim.id == self.id {
                         continue;
@@ -345,6 +351,13 @@ pub(crate) fn spawn_worker(shared: &Arc<Shared>, control: &mut Control) -> io::R
         Some(prefix) => format!("{prefix}-{id}"),
         None => format!("shoal-steal-{id}"),
     };
+    // The builder's spawn hook may refuse the start as the OS would (`shoal_core::spawn`).
+    if let Err(err) =
+        shoal_core::spawn::before_spawn(shared.thread_config.spawn_hook.as_ref(), &name, id)
+    {
+        shared.registry.remove(id);
+        return Err(err);
+    }
     let mut builder = thread::Builder::new().name(name);
     if let Some(bytes) = shared.thread_config.stack_size {
         builder = builder.stack_size(bytes);

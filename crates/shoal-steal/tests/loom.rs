@@ -125,7 +125,10 @@ fn shrink_never_strands_a_job() {
         assert_eq!(pool.workers(), 1);
         let report = pool.shutdown(Shutdown::Graceful);
         let ran = ran.load(Ordering::SeqCst);
-        assert!(ran == 11 || ran == 0, "accepted child must run: ran = {ran}");
+        assert!(
+            ran == 11 || ran == 0,
+            "accepted child must run: ran = {ran}"
+        );
         assert_eq!(report.completed, if ran == 11 { 2 } else { 1 });
     });
 }

@@ -35,7 +35,10 @@ fn watchdog(name: &str, body: impl FnOnce() + Send + 'static) {
 fn wait_for(what: &str, cond: impl Fn() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(30), "gave up waiting: {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "gave up waiting: {what}"
+        );
         thread::yield_now();
     }
 }
@@ -48,7 +51,9 @@ fn pool(workers: usize) -> Arc<WorkStealingPool> {
 fn smoke() {
     watchdog("smoke", || {
         let pool = pool(2);
-        let handles: Vec<_> = (0..1000u64).map(|i| pool.spawn(move || i * 2).unwrap()).collect();
+        let handles: Vec<_> = (0..1000u64)
+            .map(|i| pool.spawn(move || i * 2).unwrap())
+            .collect();
         let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
         assert_eq!(sum, 999 * 1000);
         let report = pool.shutdown(Shutdown::Graceful);
@@ -99,7 +104,10 @@ fn spawn_from_inside_runs_everything() {
                         .unwrap()
                     })
                     .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).sum::<usize>()
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap())
+                    .sum::<usize>()
             })
             .unwrap()
             .join()
@@ -121,7 +129,11 @@ fn unbalanced_tree_with_nested_joins() {
         let p = pool.clone();
         let left = pool.spawn(move || tree(p, depth - 1)).unwrap();
         // The right side is a short leaf chain; the left side is the deep one.
-        let right = if depth % 3 == 0 { tree(pool, depth / 3) } else { 1 };
+        let right = if depth % 3 == 0 {
+            tree(pool, depth / 3)
+        } else {
+            1
+        };
         left.join().unwrap() + right
     }
     watchdog("unbalanced_tree_with_nested_joins", || {
@@ -201,7 +213,12 @@ fn resize_moves_local_jobs() {
         let release_rx = Arc::new(std::sync::Mutex::new(release_rx));
         // Four parents, each leaving 500 children on its own deque while it blocks.
         for _ in 0..4 {
-            let (p, r, s, rel) = (pool.clone(), ran.clone(), started_tx.clone(), release_rx.clone());
+            let (p, r, s, rel) = (
+                pool.clone(),
+                ran.clone(),
+                started_tx.clone(),
+                release_rx.clone(),
+            );
             pool.execute(Box::new(move || {
                 for _ in 0..500 {
                     let r = r.clone();
@@ -241,7 +258,8 @@ fn lifo_slot_chain_and_join() {
             return;
         }
         let p = pool.clone();
-        pool.execute(Box::new(move || link(p, left - 1, done))).unwrap();
+        pool.execute(Box::new(move || link(p, left - 1, done)))
+            .unwrap();
     }
     watchdog("lifo_slot_chain_and_join", || {
         let pool = Arc::new(
