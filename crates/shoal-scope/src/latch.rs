@@ -112,12 +112,9 @@ impl Latch {
     /// Owner only: back from a park (or gave it up); `SLEEPING -> UNSET` unless already set.
     pub(crate) fn wake_up(&self) {
         // ORDERING: as in `try_sleep`. Failure means SET, which `probe` then reads.
-        let _ = self.state.compare_exchange(
-            SLEEPING,
-            UNSET,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+        let _ = self
+            .state
+            .compare_exchange(SLEEPING, UNSET, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// Sets the latch and wakes its owner if it sleeps.

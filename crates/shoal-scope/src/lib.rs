@@ -18,7 +18,7 @@
 //!  W0  join(a, b) ── push b ── run a ── pop b: still ours → run b inline ── return (ra, rb)
 //! ```
 //!
-//! The second half lives on the joining thread's stack ([`job`] module), so a join allocates
+//! The second half lives on the joining thread's stack (a `StackJob`), so a join allocates
 //! nothing. A worker whose offered half was taken waits *helping*: it runs other queued jobs
 //! until the half's latch is set, so deep recursion never deadlocks the pool.
 //!

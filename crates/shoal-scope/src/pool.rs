@@ -6,8 +6,8 @@ use std::mem::MaybeUninit;
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{lock, Arc};
 use shoal_core::{
-    check_resize, check_workers, BuildError, BuildErrorKind, Executor, Job, Metrics,
-    PanicHandler, Rejected, ResizeError, Shutdown, ShutdownReport,
+    check_resize, check_workers, BuildError, BuildErrorKind, Executor, Job, Metrics, PanicHandler,
+    Rejected, ResizeError, Shutdown, ShutdownReport,
 };
 
 use crate::job::StackJob;

@@ -39,8 +39,9 @@ pub struct Scope<'scope> {
     pending: AtomicUsize,
     latch: Latch,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
-    /// Invariant in `'scope`, as rayon does: tasks may neither shorten nor lengthen it.
-    marker: PhantomData<Box<dyn FnOnce(&Scope<'scope>) + Send + Sync + 'scope>>,
+    /// Invariant in `'scope` (a `fn` that takes and returns it): tasks may neither shorten nor
+    /// lengthen it.
+    marker: PhantomData<fn(&'scope ()) -> &'scope ()>,
 }
 
 impl fmt::Debug for Scope<'_> {

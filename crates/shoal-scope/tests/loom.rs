@@ -38,8 +38,15 @@ fn join_latch_stolen_half_completes() {
             || done.fetch_add(1, Ordering::SeqCst),
             || done.fetch_add(10, Ordering::SeqCst),
         );
-        assert!((a, b) == (0, 1) || (a, b) == (10, 0), "each half returns its value");
-        assert_eq!(done.load(Ordering::SeqCst), 11, "both halves ran before join returned");
+        assert!(
+            (a, b) == (0, 1) || (a, b) == (10, 0),
+            "each half returns its value"
+        );
+        assert_eq!(
+            done.load(Ordering::SeqCst),
+            11,
+            "both halves ran before join returned"
+        );
         drop(pool);
     });
 }

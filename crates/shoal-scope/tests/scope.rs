@@ -119,13 +119,10 @@ fn free_scope_outside_uses_default_pool() {
 fn core_scope_on_scoped_pool_from_outside() {
     let _w = watchdog("core_scope_on_scoped_pool_from_outside");
     let pool = ScopedPool::new(2).unwrap();
-    let data = vec![1u64, 2, 3, 4];
+    let data = [1u64, 2, 3, 4];
     let sum = ExecutorExt::scope(&pool, |s| {
         let handles: Vec<_> = data.iter().map(|x| s.spawn(move |_| x * 10)).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .sum::<u64>()
+        handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
     });
     assert_eq!(sum, 100);
 }
@@ -138,7 +135,7 @@ fn core_scope_inside_the_only_worker_helps() {
     let inner = pool.clone();
     let handle = pool
         .spawn(move || {
-            let local = vec![1, 2, 3];
+            let local = [1, 2, 3];
             ExecutorExt::scope(&*inner, |s| {
                 let h = s.spawn(|_| local.iter().sum::<i32>());
                 s.spawn(|s| s.spawn(|_| ()).join().unwrap());

@@ -22,7 +22,10 @@ fn par_for_each_visits_every_item_once() {
             pool.par_for_each(&items, |x| {
                 visits[*x as usize].fetch_add(1, Ordering::Relaxed);
             });
-            assert!(visits.iter().all(|v| v.load(Ordering::Relaxed) == 1), "n={n}");
+            assert!(
+                visits.iter().all(|v| v.load(Ordering::Relaxed) == 1),
+                "n={n}"
+            );
         }
     }
 }
