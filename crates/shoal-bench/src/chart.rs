@@ -73,18 +73,28 @@ pub fn compare_svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String>
                 c.throughput
             }
         };
-        let max = cells.iter().map(|c| value(c)).fold(0.0f64, f64::max);
+        // Throughput is shown relative to the fastest *pool*: the sequential baseline can be
+        // many times faster on the spawn workloads (it has nothing to hand off) and would
+        // squash every pool's bar; its bar is clipped and its label gives the real ratio.
+        let pools_max = cells
+            .iter()
+            .filter(|c| c.family != Family::Sequential)
+            .map(|c| value(c))
+            .fold(0.0f64, f64::max);
+        let all_max = cells.iter().map(|c| value(c)).fold(0.0f64, f64::max);
         let scale = if idle {
             1.0
+        } else if pools_max > 0.0 {
+            pools_max
         } else {
-            max.max(f64::MIN_POSITIVE)
+            all_max.max(f64::MIN_POSITIVE)
         };
-        let x_max = if idle { (max * 1.25).max(1.0) } else { 1.25 };
+        let x_max = if idle { (all_max * 1.25).max(1.0) } else { 1.3 };
         let caption = if idle {
             format!("{w}: CPU % of one core (shorter is better)")
         } else {
             let unit = cells.first().map_or("units", |c| c.unit);
-            format!("{w}: {unit}/s relative to the fastest")
+            format!("{w}: {unit}/s relative to the fastest pool")
         };
         let n = cells.len();
         let mut chart = ChartBuilder::on(panel)
@@ -112,7 +122,7 @@ pub fn compare_svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String>
                 let mut bar = Rectangle::new(
                     [
                         (0.0, SegmentValue::Exact(i)),
-                        (value(c) / scale, SegmentValue::Exact(i + 1)),
+                        ((value(c) / scale).min(x_max), SegmentValue::Exact(i + 1)),
                     ],
                     colour(c.contender, c.family).filled(),
                 );
@@ -125,13 +135,20 @@ pub fn compare_svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String>
                 let v = value(c) / scale;
                 let label = if idle {
                     format!("{v:.2}%")
+                } else if v > x_max {
+                    format!("{v:.1}x (clipped)")
                 } else {
                     format!("{v:.2}")
                 };
+                let (at, ink) = if v > x_max {
+                    (x_max * 0.72, WHITE)
+                } else {
+                    (v + x_max * 0.01, BLACK)
+                };
                 Text::new(
                     label,
-                    (v + x_max * 0.01, SegmentValue::CenterOf(i)),
-                    (FONT, 11).into_font().color(&BLACK),
+                    (at, SegmentValue::CenterOf(i)),
+                    (FONT, 11).into_font().color(&ink),
                 )
             }))
             .map_err(err)?;

@@ -47,6 +47,17 @@ enum Command {
     Sweep(SweepArgs),
     /// List the workloads (with what each one teaches) and the contenders.
     List,
+    /// Redraw the SVG chart of a `compare.json` or `sweep-*.json` without measuring again.
+    Chart(ChartArgs),
+}
+
+#[derive(Args, Debug)]
+struct ChartArgs {
+    /// The JSON file `compare` or `sweep` wrote.
+    json: PathBuf,
+    /// Where to write the SVG (default: beside the JSON, same name, `.svg`).
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -128,6 +139,7 @@ fn main() -> ExitCode {
             list();
             Ok(())
         }
+        Command::Chart(args) => redraw(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -284,6 +296,51 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
     chart::sweep_svg(&cells, &svg_path, &title)?;
     println!("\nwrote {} and {}", json_path.display(), svg_path.display());
     failures(&cells)
+}
+
+fn redraw(args: ChartArgs) -> Result<(), String> {
+    let text = std::fs::read_to_string(&args.json)
+        .map_err(|e| format!("cannot read {}: {e}", args.json.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not JSON: {e}", args.json.display()))?;
+    let svg = args.svg.unwrap_or_else(|| args.json.with_extension("svg"));
+    let meta = &json["meta"];
+    let size = meta["size"].as_str().unwrap_or("?");
+    let cpus = meta["logical_cpus"].as_u64().unwrap_or(0);
+    let cells = |key: &str| -> Result<Vec<Cell>, String> {
+        json[key]
+            .as_array()
+            .ok_or_else(|| {
+                format!(
+                    "{} has no `{key}` list: is it a shoal-bench file?",
+                    args.json.display()
+                )
+            })?
+            .iter()
+            .map(Cell::from_json)
+            .collect()
+    };
+    match json["tool"].as_str() {
+        Some("shoal-bench compare") => {
+            let rows = report::rows(&cells("rows")?);
+            let workers = json["cpu_workers"].as_u64().unwrap_or(0);
+            let title = format!("shoal-bench compare: size {size}, {workers} workers, {cpus} CPUs");
+            chart::compare_svg(&rows, &svg, &title)?;
+        }
+        Some("shoal-bench sweep") => {
+            let w = json["workload"].as_str().unwrap_or("?");
+            let title = format!("{w}: throughput vs workers (size {size}, {cpus} CPUs)");
+            chart::sweep_svg(&cells("cells")?, &svg, &title)?;
+        }
+        _ => {
+            return Err(format!(
+                "{} was not written by shoal-bench compare or sweep",
+                args.json.display()
+            ))
+        }
+    }
+    println!("wrote {}", svg.display());
+    Ok(())
 }
 
 fn sweep_table(cells: &[Cell], workers: &[usize]) -> String {

@@ -106,6 +106,52 @@ impl Cell {
     pub fn is_ok(&self) -> bool {
         self.status == Status::Ok
     }
+
+    /// Reads back a cell (or a report row) that `compare` or `sweep` wrote as JSON, so charts
+    /// can be redrawn without measuring again. Names must be ones this build knows.
+    pub fn from_json(v: &serde_json::Value) -> Result<Cell, String> {
+        let text = |key: &str| {
+            v.get(key)
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| format!("a result has no `{key}` text"))
+        };
+        let number = |key: &str| {
+            v.get(key)
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN)
+        };
+        let workload: WorkloadId = text("workload")?.parse()?;
+        let contender: ContenderId = text("contender")?.parse().map_err(|e| format!("{e}"))?;
+        let reason = v
+            .get("reason")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let status = match text("status")? {
+            "ok" => Status::Ok,
+            "skipped" => Status::Skipped(reason),
+            "failed" => Status::Failed(reason),
+            other => return Err(format!("unknown status `{other}`")),
+        };
+        let workers = v
+            .get("workers")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or("a result has no `workers` count")? as usize;
+        let mut cell = Cell::empty(workload, contender, workers, status);
+        cell.params = text("params").unwrap_or("").to_owned();
+        cell.runs = v
+            .get("runs")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0) as usize;
+        cell.median_secs = number("median_secs");
+        cell.min_secs = number("min_secs");
+        cell.max_secs = number("max_secs");
+        cell.units = number("units");
+        cell.throughput = number("throughput");
+        cell.cpu_cores = number("cpu_cores");
+        cell.ideal_secs = v.get("ideal_secs").and_then(serde_json::Value::as_f64);
+        Ok(cell)
+    }
 }
 
 /// A workload prepared once for a size and worker count, ready to run on contenders.

@@ -52,6 +52,20 @@ fn compare_tiny_writes_table_json_and_svg() {
         svg.starts_with("<svg") && svg.contains("fib"),
         "an SVG with text"
     );
+
+    // The chart can be redrawn from the JSON alone.
+    let redrawn = dir.join("again.svg");
+    let o = shoal_bench(&[
+        "chart",
+        dir.join("compare.json").to_str().unwrap(),
+        "--svg",
+        redrawn.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    assert!(std::fs::read_to_string(&redrawn).unwrap().contains("hash"));
+    let o = shoal_bench(&["chart", dir.join("compare.svg").to_str().unwrap()]);
+    assert!(!o.status.success(), "an SVG is not a results file");
+    assert!(stderr(&o).contains("not JSON"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
