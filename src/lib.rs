@@ -147,3 +147,8 @@ pub type Pool = shoal_scope::ScopedPool;
 /// The builder of [`Pool`].
 #[cfg(all(feature = "scope", not(any(feature = "steal", feature = "queue"))))]
 pub type PoolBuilder = shoal_scope::Builder;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
