@@ -47,7 +47,8 @@ enum Command {
     Sweep(SweepArgs),
     /// List the workloads (with what each one teaches) and the contenders.
     List,
-    /// Redraw the SVG chart of a `compare.json` or `sweep-*.json` without measuring again.
+    /// Redraw the SVG chart (and reprint the table) of a `compare.json` or `sweep-*.json`
+    /// without measuring again.
     Chart(ChartArgs),
 }
 
@@ -326,11 +327,20 @@ fn redraw(args: ChartArgs) -> Result<(), String> {
             let workers = json["cpu_workers"].as_u64().unwrap_or(0);
             let title = format!("shoal-bench compare: size {size}, {workers} workers, {cpus} CPUs");
             chart::compare_svg(&rows, &svg, &title)?;
+            println!("{title}");
+            print!("{}", report::table(&rows, false));
+            print!("{}", report::targets_text(&report::targets(&rows)));
         }
         Some("shoal-bench sweep") => {
             let w = json["workload"].as_str().unwrap_or("?");
             let title = format!("{w}: throughput vs workers (size {size}, {cpus} CPUs)");
-            chart::sweep_svg(&cells("cells")?, &svg, &title)?;
+            let cells = cells("cells")?;
+            chart::sweep_svg(&cells, &svg, &title)?;
+            let mut workers: Vec<usize> = cells.iter().map(|c| c.workers).collect();
+            workers.sort_unstable();
+            workers.dedup();
+            println!("{title}");
+            print!("{}", sweep_table(&cells, &workers));
         }
         _ => {
             return Err(format!(
@@ -339,7 +349,7 @@ fn redraw(args: ChartArgs) -> Result<(), String> {
             ))
         }
     }
-    println!("wrote {}", svg.display());
+    println!("\nwrote {}", svg.display());
     Ok(())
 }
 
