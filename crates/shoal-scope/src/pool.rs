@@ -52,9 +52,10 @@ impl ScopedPool {
     /// to idle workers; if none took it by the time `a` returns, `b` runs here as a plain
     /// call. Outside, the whole join moves into the pool and the caller blocks.
     ///
-    /// **Panics**: if `a` panics, `b` runs only if another worker already took it (and is
-    /// waited for); the panic then continues. If `b` panics, that panic is resumed after `a`
-    /// returned.
+    /// **Panics**: if `a` panics and `b` was never offered, `b` is dropped unrun; if it was
+    /// offered, `join` first waits until it ran (on another worker, or on this one while
+    /// helping), then `a`'s panic continues. If only `b` panics, its panic is resumed after
+    /// `a` returned. Either way `join` never unwinds while `b` may still be running.
     ///
     /// ```
     /// let pool = shoal_scope::ScopedPool::new(2)?;
