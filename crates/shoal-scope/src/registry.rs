@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex, MutexGuard};
-use shoal_core::worker::{cancel_job, run_job};
+use shoal_core::worker::{drop_quietly, run_job};
 use shoal_core::{
     Counters, Event, Job, PanicHandler, RejectReason, Rejected, Shutdown, ShutdownReport,
 };
@@ -387,10 +387,14 @@ impl Registry {
             let jobs = std::mem::take(&mut queues.external);
             // ORDERING: as in `take`.
             self.queued.fetch_sub(jobs.len(), Ordering::SeqCst);
+            // Counted before the lock is released: a worker that then finds the queue empty
+            // and exits last writes a final report that already includes them (counted after
+            // the unlock, they would show as `still_running` in that report for good).
+            self.counters.add(Event::Cancelled, jobs.len() as u64);
             jobs
         };
         for job in jobs {
-            cancel_job(job, &self.counters);
+            drop_quietly(job);
         }
     }
 
