@@ -152,3 +152,8 @@ pub type PoolBuilder = shoal_scope::Builder;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The Rust examples in docs/tradeoffs.md (they parse the `steal` strategy by name).
+#[cfg(all(doctest, feature = "steal"))]
+#[doc = include_str!("../docs/tradeoffs.md")]
+pub struct TradeoffsDoctests;
