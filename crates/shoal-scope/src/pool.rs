@@ -323,6 +323,7 @@ impl Executor for ScopedPool {
                 if let Err(source) = start_worker(registry, &mut control) {
                     // ORDERING: as above.
                     registry.live.fetch_sub(1, Ordering::SeqCst);
+                    // ORDERING: as above.
                     registry.target.store(live + started, Ordering::SeqCst);
                     return Err(ResizeError::Spawn { started, source });
                 }

@@ -247,7 +247,8 @@ impl Registry {
 
     /// `true` when a queue holds a job.
     pub(crate) fn has_work(&self) -> bool {
-        // ORDERING: SeqCst: the sleeper half of the sleep protocol (see `sleep`).
+        // ORDERING: in the sleep protocol this read follows the sleeper's SeqCst fence (see
+        // `sleep`); elsewhere it is a hint that saves a lock when both queues are empty.
         self.queued.load(Ordering::SeqCst) != 0
     }
 
