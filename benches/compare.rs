@@ -6,7 +6,7 @@
 //! `cargo bench --bench compare -- fib/`.
 //!
 //! The size is `small` unless `SHOAL_BENCH_SIZE` says otherwise (`tiny`, `small`, `full` or a
-//! scale factor); CPU-bound workloads use one worker per logical CPU, the IO workload 64.
+//! scale factor; `cargo test --bench compare` runs each benchmark once at `tiny`); CPU-bound workloads use one worker per logical CPU, the IO workload 64.
 //! The idle workload measures CPU burn over a fixed window, which criterion's wall-clock
 //! samples cannot show: run it with `shoal-bench compare --workloads idle`.
 //!
@@ -24,10 +24,15 @@ mod harness {
         WorkloadVisitor,
     };
 
+    /// `SHOAL_BENCH_SIZE`, else `small` under `cargo bench` and `tiny` under `cargo test`
+    /// (which runs each benchmark once, without `--bench`, as a smoke test).
     fn size() -> Size {
         match std::env::var("SHOAL_BENCH_SIZE") {
-            Ok(s) => s.parse().unwrap_or_else(|e| panic!("SHOAL_BENCH_SIZE: {e}")),
-            Err(_) => Size::SMALL,
+            Ok(s) => s
+                .parse()
+                .unwrap_or_else(|e| panic!("SHOAL_BENCH_SIZE: {e}")),
+            Err(_) if std::env::args().any(|a| a == "--bench") => Size::SMALL,
+            Err(_) => Size::TINY,
         }
     }
 
