@@ -116,6 +116,11 @@
 //! (bounded queue, panics per job, the shutdown modes, resize, metrics). A shutdown refuses new
 //! external jobs and outside `install`s (those then run on the caller), and never cancels
 //! join halves or scope tasks: their owners are waiting for them.
+//!
+//! The borrowing scope every executor gets, [`ExecutorExt::scope`], works here too (its tasks
+//! are `Executor` jobs, with a handle each that returns the task's value or panic). The
+//! native [`ScopedPool::scope`] is the cheaper one: its tasks skip the external queue, the
+//! metrics and the per-task handle.
 #![deny(missing_docs)]
 
 mod job;
