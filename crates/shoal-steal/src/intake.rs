@@ -10,7 +10,9 @@
 //! sees `closed` and hands its job back, or shutdown sees it in flight and waits until the job
 //! is in the injector. Only then may workers conclude "empty stays empty" and exit. The count
 //! is sharded per thread (cache-padded), so concurrent submitters from different threads do
-//! not bounce one cache line: entering and leaving are uncontended read-modify-writes.
+//! not bounce one cache line: entering and leaving are uncontended read-modify-writes. The
+//! same marks count the accepted submissions (`left` only grows), so the outside path needs
+//! no separate `Submitted` counter.
 //!
 //! Submissions from inside a worker push to that worker's own deque and need no gate: the
 //! owner itself is running (it is the caller), and it empties its deque before it exits.
@@ -59,9 +61,16 @@ fn shard_index() -> usize {
     0
 }
 
+/// One shard of the in-flight count: `entered - left` submissions are in flight.
+struct Shard {
+    entered: AtomicUsize,
+    /// Also the number of jobs this shard's submitters got accepted (see `Intake::accepted`).
+    left: AtomicUsize,
+}
+
 pub(crate) struct Intake {
     closed: AtomicBool,
-    submitting: Box<[CachePadded<AtomicUsize>]>,
+    submitting: Box<[CachePadded<Shard>]>,
     capacity: Option<usize>,
     /// Accepted and not yet started; maintained only when `capacity` is set.
     queued: AtomicUsize,
@@ -70,17 +79,28 @@ pub(crate) struct Intake {
     room: Condvar,
 }
 
-/// A submission between `enter` and `leave`; shutdown waits for it.
+/// A submission between `enter` and `leave`; shutdown waits for it. Dropping it leaves and
+/// counts the job as accepted; [`InFlight::leave_uncounted`] leaves without counting.
 pub(crate) struct InFlight<'a> {
-    shard: &'a AtomicUsize,
+    shard: &'a Shard,
+}
+
+impl InFlight<'_> {
+    /// Leaves without counting a submission (jobs moved between queues, not new ones).
+    pub(crate) fn leave_uncounted(self) {
+        // ORDERING: Release: what was pushed while in flight happens-before the shutdown's
+        // Acquire load that reads the shard balanced (see `Intake::close`).
+        self.shard.entered.fetch_sub(1, Ordering::Release);
+        std::mem::forget(self);
+    }
 }
 
 impl Drop for InFlight<'_> {
     #[inline]
     fn drop(&mut self) {
         // ORDERING: Release: the push made while in flight happens-before the shutdown's load
-        // that reads this shard back at zero (see `Intake::close`).
-        self.shard.fetch_sub(1, Ordering::Release);
+        // that reads this shard balanced (see `Intake::close`).
+        self.shard.left.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -96,7 +116,12 @@ impl Intake {
         Intake {
             closed: AtomicBool::new(false),
             submitting: (0..SHARDS)
-                .map(|_| CachePadded::new(AtomicUsize::new(0)))
+                .map(|_| {
+                    CachePadded::new(Shard {
+                        entered: AtomicUsize::new(0),
+                        left: AtomicUsize::new(0),
+                    })
+                })
                 .collect(),
             capacity,
             queued: AtomicUsize::new(0),
@@ -124,11 +149,11 @@ impl Intake {
         // are ordered one way or the other in the single SeqCst order, so at least one side
         // sees the other's write (a Dekker pairing made of fences, which loom checks; loom
         // treats SeqCst loads and stores as AcqRel).
-        shard.fetch_add(1, Ordering::Relaxed);
+        shard.entered.fetch_add(1, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         if self.closed.load(Ordering::Relaxed) {
             // ORDERING: nothing was pushed; the count only has to come back down.
-            shard.fetch_sub(1, Ordering::Release);
+            shard.entered.fetch_sub(1, Ordering::Release);
             return None;
         }
         Some(InFlight { shard })
@@ -143,14 +168,29 @@ impl Intake {
         drop(lock(&self.room_lock));
         self.room.notify_all();
         for shard in self.submitting.iter() {
-            // ORDERING: Acquire; reading zero after a Release decrement makes the push of
-            // that submission visible to us and to every worker that later reads the draining
-            // flag we store after this.
-            while shard.load(Ordering::Acquire) != 0 {
+            // ORDERING: Acquire; reading the shard balanced after the Release that ended each
+            // submission makes its push visible to us and to every worker that later reads the
+            // draining flag we store after this. `left` is read first: both only grow (but for
+            // undone entries), so `entered - left` read in this order never undercounts.
+            loop {
+                let left = shard.left.load(Ordering::Acquire);
+                if shard.entered.load(Ordering::Acquire) == left {
+                    break;
+                }
                 shoal_core::sync::spin_loop();
                 shoal_core::sync::thread::yield_now();
             }
         }
+    }
+
+    /// Submissions from outside accepted so far (they are counted here, by the in-flight
+    /// mark they need anyway, instead of by one more shared-counter add per job).
+    pub(crate) fn accepted(&self) -> u64 {
+        // ORDERING: a snapshot; exact once shutdown has drained the shards (see `close`).
+        self.submitting
+            .iter()
+            .map(|s| s.left.load(Ordering::Acquire) as u64)
+            .sum()
     }
 
     /// `true` when the pool has a bounded queue.

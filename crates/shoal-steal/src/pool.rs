@@ -69,7 +69,7 @@ pub(crate) struct Shared {
     /// Jobs spawned from inside a worker go to a one-job LIFO slot first.
     pub(crate) lifo_slot: bool,
     /// The worker count the pool is sized to.
-    target: AtomicUsize,
+    pub(crate) target: AtomicUsize,
     /// Retirements requested by a shrink and not yet claimed by a worker.
     pub(crate) retiring: AtomicUsize,
     /// Set once no submission can still be on its way in: from then on a worker that finds
@@ -150,7 +150,7 @@ impl Shared {
                 self.intake.release();
                 return self.reject(RejectReason::ShutDown, job);
             };
-            self.counters.add(Event::Submitted, 1);
+            // Counted as submitted when `in_flight` drops (see `Intake::accepted`).
             self.injector.push(job);
             drop(in_flight);
             self.sleep.notify_new_job();
@@ -203,8 +203,18 @@ impl Shared {
         self.finish_if_done(&mut control);
     }
 
+    /// The counters, with the submissions counted by the intake added in.
+    fn snapshot(&self, workers: usize) -> Metrics {
+        let mut m = self.counters.snapshot(workers);
+        m.submitted += self.intake.accepted();
+        m.queued = m
+            .submitted
+            .saturating_sub(m.running + m.completed + m.panicked + m.cancelled);
+        m
+    }
+
     fn report(&self, elapsed: Duration) -> ShutdownReport {
-        let m = self.counters.snapshot(0);
+        let m = self.snapshot(0);
         let mut report = ShutdownReport::default();
         report.submitted = m.submitted;
         report.completed = m.completed;
@@ -455,7 +465,7 @@ impl Executor for WorkStealingPool {
 
     fn metrics(&self) -> Metrics {
         let alive = lock(&self.shared.control).alive;
-        self.shared.counters.snapshot(alive)
+        self.shared.snapshot(alive)
     }
 }
 

@@ -63,6 +63,11 @@ mod imp {
         pub(crate) fn len(&self) -> usize {
             self.0.len()
         }
+
+        #[inline]
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
     }
 
     pub(crate) struct Local(cd::Worker<Job>);
@@ -104,6 +109,11 @@ mod imp {
 
         pub(crate) fn steal(&self) -> Steal {
             convert(self.0.steal())
+        }
+
+        #[inline]
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
         }
     }
 }
@@ -154,6 +164,10 @@ mod imp {
         pub(crate) fn len(&self) -> usize {
             lock(&self.0).len()
         }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            lock(&self.0).is_empty()
+        }
     }
 
     pub(crate) struct Local(Arc<Mutex<VecDeque<Job>>>);
@@ -191,6 +205,10 @@ mod imp {
 
         pub(crate) fn steal(&self) -> Steal {
             found(lock(&self.0).pop_front())
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            lock(&self.0).is_empty()
         }
     }
 }

@@ -39,7 +39,9 @@
 //! Worker, when a scan of its own deque, the injector and every sibling found nothing:
 //!
 //! 1. **Search.** `searching += 1`; spin a little (a few rounds of spin hints, then yields),
-//!    scanning every queue between rounds. Found a job: go to 5.
+//!    scanning every queue between rounds. Found a job: go to 5. If half the workers (at
+//!    least one) were searching already, skip the spin and go to 2: more spinners would only
+//!    take CPU from the threads producing work (tokio limits searchers the same way).
 //! 2. **Announce.** `sleepy += 1`, `searching -= 1`, then a SeqCst fence.
 //! 3. **Re-check.** Scan every queue once more, and the pool's flags (shutdown draining, a
 //!    pending retirement). Found something: leave `sleepy` ([`Sleep::cancel_sleepy`]: take
@@ -48,10 +50,11 @@
 //! 4. **Park.** Lock; if a token is there, take it (the waker already counted us as
 //!    searching) and go back to 1; if a flag is set, leave `sleepy` and go back to 1;
 //!    otherwise wait on the condvar (the lock is released atomically) and repeat 4 on waking.
-//! 5. **Leave searching** to run the job. If we were the last searcher and some worker is
-//!    sleepy (read after a SeqCst fence), wake one: submitters that saw us searching woke
-//!    nobody, and the jobs they pushed deserve a worker in parallel (and, for the proof, a
-//!    searcher that will look after their push).
+//! 5. **Leave searching** to run the job. If we were the last searcher, some worker is sleepy
+//!    and, after a SeqCst fence, some queue still holds a job, wake one: submitters that saw
+//!    us searching woke nobody, and the jobs they pushed deserve a worker in parallel (and,
+//!    for the proof, a searcher that will look after their push). When the queues are empty
+//!    there is nothing to hand on: a steady trickle of jobs then costs no wake-ups at all.
 //!
 //! Submitter, after pushing a job to the injector or to its own deque:
 //!
@@ -86,9 +89,10 @@
 //! - In B, `searching` reflects every last announcement's decrement too. If it reads non-zero,
 //!   some worker S was searching and had not yet announced for the last time: S either
 //!   announces later (its fence then follows F, and its re-check sees J, contradiction), or
-//!   stops searching to run a job. If S was the last searcher it passes the wake on (step 5,
-//!   its fence follows F, so it sees the sleepy workers); if not, another searcher remains,
-//!   and the same holds for it. Either way some worker searches after F: contradiction.
+//!   stops searching to run a job. If S was the last searcher, its fence follows F, so it sees
+//!   the sleepy workers and J (or J is taken, and we are done), and passes the wake on
+//!   (step 5); if not, another searcher remains, and the same holds for it. Either way some
+//!   worker searches after F: contradiction.
 //! - If B reads zero, the submitter locks and, finding no searcher still, converts one sleepy
 //!   worker and leaves a token. A sleepy worker either finds the token at step 4 or is waiting
 //!   and receives `notify_one`; that worker then searches again, and its next announcement
@@ -139,26 +143,28 @@ impl Sleep {
         }
     }
 
-    /// Step 1: an idle worker starts searching.
+    /// Step 1: an idle worker starts searching. Returns how many searched already.
     #[inline]
-    pub(crate) fn start_searching(&self) {
+    pub(crate) fn start_searching(&self) -> usize {
         // ORDERING: a count; what makes a submitter rely on it is the fence pairing described
         // at `stop_searching` and `announce_sleepy`.
-        self.searching.fetch_add(1, Ordering::SeqCst);
+        self.searching.fetch_add(1, Ordering::SeqCst)
     }
 
     /// Step 5: a searcher stops searching (it found a job, or it exits). If it was the last
-    /// searcher and some worker is sleepy, one is woken to keep looking.
+    /// searcher, some worker is sleepy and `more_work()` sees a job in some queue, one sleepy
+    /// worker is woken to keep looking.
     #[inline]
-    pub(crate) fn stop_searching(&self) {
-        // ORDERING: the decrement, then (only when we were the last searcher) a SeqCst fence and
-        // the load of `sleepy`. A submitter that read us as searching (after its fence) left
-        // its job to us; our fence follows its fence, so we see every worker it saw sleepy.
+    pub(crate) fn stop_searching(&self, more_work: impl FnOnce() -> bool) {
+        // ORDERING: the decrement, then (only when we were the last searcher) a SeqCst fence,
+        // the load of `sleepy` and the scan in `more_work`. A submitter that read us as
+        // searching (after its fence) left its job to us; our fence follows its fence, so we
+        // see every worker it saw sleepy, and its job (unless it was taken).
         let prev = self.searching.fetch_sub(1, Ordering::SeqCst);
         debug_assert!(prev > 0, "stop_searching without start_searching");
         if prev == 1 {
             fence(Ordering::SeqCst);
-            if self.sleepy.load(Ordering::Relaxed) > 0 {
+            if self.sleepy.load(Ordering::Relaxed) > 0 && more_work() {
                 self.wake_one();
             }
         }

@@ -218,6 +218,20 @@ impl Context {
         }
     }
 
+    /// `true` if some queue (our deque, the injector, a sibling's deque) holds a job: the
+    /// last searcher's test before it hands the search on (see sleep.rs, step 5).
+    fn work_visible(&self) -> bool {
+        let shared = &*self.shared;
+        if self.local.len() > 0 || !shared.injector.is_empty() {
+            return true;
+        }
+        let siblings = self.siblings.borrow();
+        siblings
+            .entries
+            .iter()
+            .any(|e| e.id != self.id && !e.stealer.is_empty())
+    }
+
     /// Claims one pending retirement and leaves: our jobs go back to the injector, our
     /// stealer leaves the list. `false` if there was none to claim, or shutdown began (the
     /// shutdown drains every deque; we stay and help).
@@ -248,7 +262,7 @@ impl Context {
             shared.injector.push(job);
             moved += 1;
         }
-        drop(in_flight);
+        in_flight.leave_uncounted();
         shared.registry.remove(self.id);
         if moved > 0 {
             // We are their submitter now (see the proof in sleep.rs).
@@ -261,14 +275,20 @@ impl Context {
     fn idle(&self) -> Idle {
         let shared = &*self.shared;
         let sleep = &shared.sleep;
-        sleep.start_searching();
-        let mut round = 0;
+        // Step 1, with tokio's limit: at most half the workers (at least one) spin.
+        // ORDERING: a hint; any value is safe (it only decides whether to spin).
+        let limit = (shared.target.load(Ordering::Relaxed) / 2).max(1);
+        let mut round = if sleep.start_searching() >= limit {
+            SPIN_ROUNDS
+        } else {
+            0
+        };
         loop {
             // ORDERING: SeqCst, paired with the store in `Shared::shutdown`, which follows the
             // intake drain: the scan below sees every job accepted before the shutdown.
             if shared.draining.load(Ordering::SeqCst) {
                 let found = self.find_job();
-                sleep.stop_searching();
+                sleep.stop_searching(|| self.work_visible());
                 return match found {
                     Some(job) => Idle::Job(job),
                     None => Idle::Exit,
@@ -276,11 +296,11 @@ impl Context {
             }
             // ORDERING: a hint; the claim in `try_retire` is the CAS that decides.
             if shared.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
-                sleep.stop_searching();
+                sleep.stop_searching(|| self.work_visible());
                 return Idle::Retired;
             }
             if let Some(job) = self.find_job() {
-                sleep.stop_searching();
+                sleep.stop_searching(|| self.work_visible());
                 return Idle::Job(job);
             }
             if round < SPIN_ROUNDS {
@@ -298,7 +318,7 @@ impl Context {
             sleep.announce_sleepy();
             if let Some(job) = self.find_job() {
                 sleep.cancel_sleepy();
-                sleep.stop_searching();
+                sleep.stop_searching(|| self.work_visible());
                 return Idle::Job(job);
             }
             if shared.must_look() {
