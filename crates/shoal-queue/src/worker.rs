@@ -69,6 +69,36 @@ fn retire(inner: &Inner) -> bool {
         .is_ok()
 }
 
+/// Before blocking, look for a job for a short while. A producer streaming jobs keeps
+/// spinning workers fed without a wake-up syscall per job (the channel only signals receivers
+/// that are blocked); after the spin the worker blocks, so an idle pool burns no CPU.
+fn spin_for_job(inner: &Inner) -> Option<shoal_core::Job> {
+    #[cfg(not(shoal_loom))]
+    {
+        const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+        let backoff = crossbeam_utils::Backoff::new();
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(job) = inner.queue.try_pop() {
+                return Some(job);
+            }
+            if backoff.is_completed() {
+                if start.elapsed() > SPIN {
+                    return None;
+                }
+                thread::yield_now();
+            } else {
+                backoff.snooze();
+            }
+        }
+    }
+    #[cfg(shoal_loom)]
+    {
+        // Under loom the spin is only noise in the schedule space.
+        inner.queue.try_pop()
+    }
+}
+
 fn run(inner: Arc<Inner>) {
     let guard = worker::enter(inner.id(), std::sync::Arc::new(QueueHelper(inner.clone())));
     loop {
@@ -84,6 +114,8 @@ fn run(inner: Arc<Inner>) {
                     }
                 } else if retire(&inner) {
                     break;
+                } else if let Some(job) = spin_for_job(&inner) {
+                    job
                 } else {
                     match inner.queue.pop() {
                         Popped::Job(job) => job,
