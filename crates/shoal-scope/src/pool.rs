@@ -355,7 +355,7 @@ impl Drop for ScopedPool {
 /// Starts one more worker thread. Called with `control` held.
 fn start_worker(registry: &Arc<Registry>, control: &mut Control) -> std::io::Result<()> {
     // A starting worker counts as hungry from now on, so work offered before its thread runs
-    // waits in the injector for it; the worker takes the count back when it starts.
+    // waits in the injector for it; its first `search` takes the count over.
     // ORDERING: Relaxed, `demand` is a hint (see `registry`).
     registry.demand.fetch_add(1, Ordering::Relaxed);
     let handle = spawn_worker(registry.clone(), control.next_index).inspect_err(|_| {

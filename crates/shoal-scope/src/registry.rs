@@ -296,17 +296,22 @@ impl Registry {
 
     /// Looks for work until `stop` holds: spins a little, then sleeps (see [`crate::sleep`]).
     /// With a `latch`, the caller is that latch's owner and its setter wakes it too.
+    /// `counted`: the caller is already counted in `demand` (a worker's first search takes
+    /// over the count `start_worker` made for it, so it is never uncounted while idle).
     pub(crate) fn search(
         &self,
         parker: &Arc<Parker>,
         latch: Option<&Latch>,
         stop: &dyn Fn() -> bool,
+        counted: bool,
     ) -> Option<Work> {
-        if let Some(work) = self.take() {
-            return Some(work);
+        if !counted {
+            if let Some(work) = self.take() {
+                return Some(work);
+            }
+            // ORDERING: Relaxed, a hint (module docs): one more thread looking.
+            self.demand.fetch_add(1, Ordering::Relaxed);
         }
-        // ORDERING: Relaxed, a hint (module docs): one more thread looking.
-        self.demand.fetch_add(1, Ordering::Relaxed);
         let mut rounds = 0;
         let found = loop {
             if stop() {
@@ -342,7 +347,7 @@ impl Registry {
     /// Runs queued jobs until `latch` is set (help-while-waiting); sleeps when there are none.
     pub(crate) fn wait_until(&self, latch: &Latch, parker: &Arc<Parker>) {
         while !latch.probe() {
-            if let Some(work) = self.search(parker, Some(latch), &|| latch.probe()) {
+            if let Some(work) = self.search(parker, Some(latch), &|| latch.probe(), false) {
                 self.run(work);
             }
         }

@@ -212,13 +212,14 @@ pub(crate) fn spawn_worker(
 }
 
 fn main_loop(registry: Arc<Registry>) {
-    // Take back the count `start_worker` made for us; `search` counts us while we look.
-    // ORDERING: Relaxed, `demand` is a hint (see `registry`).
-    registry.demand.fetch_sub(1, Ordering::Relaxed);
     WorkerThread::enter(&registry, |worker| {
         let stop = || registry.is_closed() || registry.surplus();
+        // The first search takes over the count `start_worker` made for this worker.
+        let mut counted = true;
         loop {
-            match registry.search(&worker.parker, None, &stop) {
+            let found = registry.search(&worker.parker, None, &stop, counted);
+            counted = false;
+            match found {
                 Some(work) => {
                     registry.run(work);
                     if registry.retire() {
