@@ -1,11 +1,12 @@
 //! What every shoal strategy offers through the `Executor` contract alone: `execute` for
-//! spawning, a latch for batches, and the result queue `ExecutorExt::map` for ordered maps.
+//! spawning, a latch for batches, the result queue `ExecutorExt::map` for ordered maps, and
+//! `ExecutorExt::scope` for fork-join.
 
 use std::sync::Arc;
 
-use shoal_core::{Executor, ExecutorExt, Shutdown};
+use shoal_core::{Executor, ExecutorExt, Shutdown, TaskError};
 
-use crate::contender::{spawn_batch, Batch, OrderedMap, Spawn};
+use crate::contender::{spawn_batch, Batch, ForkJoin, OrderedMap, Spawn};
 
 /// A shoal pool behind the `Executor` trait, shared with the jobs that spawn into it.
 #[derive(Debug)]
@@ -43,6 +44,38 @@ impl<P: Executor + 'static> OrderedMap for ExecHandle<P> {
             .map(items, f)
             .collect::<Result<Vec<R>, _>>()
             .unwrap_or_else(|e| panic!("a map job failed: {e}"))
+    }
+}
+
+/// A scope task's result, or its panic resumed here.
+fn take<T>(result: Result<T, TaskError>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(TaskError::Panicked(payload)) => std::panic::resume_unwind(payload),
+        Err(TaskError::Cancelled) => panic!("a running pool cancelled a scope task"),
+    }
+}
+
+/// Fork-join on any executor: `join(a, b)` is a scope that spawns `b` as a task and runs `a`
+/// on the caller; the scope's wait helps (runs queued jobs) inside a worker. Every join costs a
+/// scope and a boxed task, which is what a dedicated fork-join pool avoids.
+impl<P: Executor + 'static> ForkJoin for ExecHandle<P> {
+    fn install<R: Send, F: FnOnce() -> R + Send>(&self, f: F) -> R {
+        take(self.0.scope(|s| s.spawn(move |_| f()).join()))
+    }
+
+    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        self.0.scope(|s| {
+            let b = s.spawn(move |_| b());
+            let ra = a();
+            (ra, take(b.join()))
+        })
     }
 }
 

@@ -18,6 +18,10 @@ impl Contender for ShoalQueue {
         id: "shoal-queue",
         about: "SharedQueuePool: execute + latch; map = ExecutorExt::map (the result queue)",
         family: Family::Shoal,
+        // No ForkJoin: a join built on `ExecutorExt::scope` overflows a worker's stack here
+        // (fib(20) already): a waiting worker helps by running the *oldest* queued job, which
+        // forks and waits in turn, so the helping recursion grows with the queue instead of
+        // with the recursion depth. The work-stealing pool helps LIFO and stays shallow.
         caps: &[Capability::Spawn, Capability::Batch, Capability::OrderedMap],
     };
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use shoal_steal::WorkStealingPool;
 
 use super::shoal_exec::ExecHandle;
-use crate::contender::{Batch, Capability, Contender, Family, Info, OrderedMap, Spawn};
+use crate::contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
 
 /// `WorkStealingPool` through the `Executor` contract.
 #[derive(Debug)]
@@ -16,9 +16,14 @@ pub struct ShoalSteal {
 impl Contender for ShoalSteal {
     const INFO: Info = Info {
         id: "shoal-steal",
-        about: "WorkStealingPool: execute + latch (spawns inside a worker stay on its deque); map = ExecutorExt::map",
+        about: "WorkStealingPool: execute + latch (spawns inside a worker stay on its deque); join = ExecutorExt::scope; map = ExecutorExt::map",
         family: Family::Shoal,
-        caps: &[Capability::Spawn, Capability::Batch, Capability::OrderedMap],
+        caps: &[
+            Capability::Spawn,
+            Capability::ForkJoin,
+            Capability::Batch,
+            Capability::OrderedMap,
+        ],
     };
 
     fn build(workers: usize) -> Result<Self, String> {
@@ -34,6 +39,10 @@ impl Contender for ShoalSteal {
 
     fn spawner(&self) -> Option<impl Spawn> {
         Some(self.pool.clone())
+    }
+
+    fn fork_join(&self) -> Option<&impl ForkJoin> {
+        Some(&self.pool)
     }
 
     fn batch(&self) -> Option<&impl Batch> {
