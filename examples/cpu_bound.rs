@@ -1,6 +1,6 @@
 //! CPU-bound work: one worker per core is the right size.
 //!
-//! 64 jobs of about 8 ms of pure computation each, run sequentially, then on pools of 1,
+//! 16 jobs per core of about 5 ms of pure computation each, run sequentially, then on pools of 1,
 //! `cores` and 4 × `cores` workers. With workers = cores the speedup approaches the core count
 //! (parallel efficiency near 100%); more workers than cores cannot add CPU time, they only
 //! add switching.
@@ -14,15 +14,14 @@ use std::time::Duration;
 use common::{calibrate, cores, ms, spin, timed};
 use shoal::{Executor, ExecutorExt, Pool, Shutdown};
 
-const JOBS: u64 = 64;
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cores = cores();
-    let iters = calibrate(Duration::from_millis(8));
-    println!("cpu_bound: {JOBS} jobs of ~8 ms CPU each; this machine has {cores} logical cores");
+    let jobs = 16 * cores as u64;
+    let iters = calibrate(Duration::from_millis(5));
+    println!("cpu_bound: {jobs} jobs of ~5 ms CPU each; this machine has {cores} logical cores");
     println!("pool: {}\n", std::any::type_name::<Pool>());
 
-    let (_, sequential) = timed(|| (0..JOBS).map(|_| spin(iters)).fold(0, u64::wrapping_add));
+    let (_, sequential) = timed(|| (0..jobs).map(|_| spin(iters)).fold(0, u64::wrapping_add));
     println!(
         "{:>22}  {:>10}  {:>8}  {:>10}",
         "", "time", "speedup", "efficiency"
@@ -38,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for workers in [1, cores, 4 * cores] {
         let pool = Pool::new(workers)?;
         let (_, took) = timed(|| {
-            pool.map(0..JOBS, move |_| spin(iters))
+            pool.map(0..jobs, move |_| spin(iters))
                 .map(Result::unwrap)
                 .fold(0, u64::wrapping_add)
         });

@@ -28,7 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "workers", "start", "threads", "RSS MiB", "virt MiB", "batch", "jobs/s"
     );
     let mut best = (0usize, 0f64);
-    for workers in [1, cores, 4 * cores, 64, 256, 1024] {
+    let mut counts = vec![1, cores, 4 * cores, 64, 256, 1024];
+    counts.sort_unstable();
+    counts.dedup();
+    for workers in counts {
         let (pool, start) = timed(|| Pool::new(workers));
         let pool = pool?;
         // Let every worker reach its idle loop before measuring memory.

@@ -89,11 +89,11 @@ pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use job::{Job, PanicHandler};
 pub use map::{Map, MapUnordered};
 pub use metrics::{Counters, Event, Metrics};
-pub use scope::{Scope, ScopedJoinHandle, CANCELLED_TASK_MESSAGE};
-pub use shutdown::{Shutdown, ShutdownReport};
 pub use rate::{
     Clock, ManualClock, RateLimit, RateLimitError, RateLimitErrorKind, RateLimited, SystemClock,
 };
+pub use scope::{Scope, ScopedJoinHandle, CANCELLED_TASK_MESSAGE};
+pub use shutdown::{Shutdown, ShutdownReport};
 
 /// The most workers any shoal pool accepts. Far above any useful count: past a few hundred
 /// threads a pool spends more on scheduling and stacks than it gains (see docs/pitfalls.md).
