@@ -78,7 +78,8 @@
 //! ## The contract
 //!
 //! Everything below is re-exported from `shoal-core`; every pool implements [`Executor`], and
-//! every executor gets [`ExecutorExt`] (`spawn`, `map`, `map_unordered`).
+//! every executor gets [`ExecutorExt`] (`spawn`, `map`, `map_unordered`, and `scope` for tasks
+//! that borrow from the caller's stack).
 #![deny(missing_docs)]
 
 #[cfg(not(any(feature = "queue", feature = "steal", feature = "scope")))]
@@ -94,10 +95,10 @@ pub use strategy::{Strategy, StrategyBuilder, StrategyError, StrategyErrorKind};
 
 pub use shoal_core::{
     check_resize, check_workers, default_workers, handle_pair, panic_message, BuildError,
-    BuildErrorKind, Clock, Completer, Event, Executor, ExecutorExt, Job, JoinHandle, ManualClock,
-    Map, MapUnordered, Metrics, PanicHandler, RateLimit, RateLimitError, RateLimitErrorKind,
-    RateLimited, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport, SystemClock,
-    TaskError, MAX_WORKERS,
+    BuildErrorKind, Clock, Completer, Counters, Event, Executor, ExecutorExt, Job, JoinHandle,
+    ManualClock, Map, MapUnordered, Metrics, PanicHandler, RateLimit, RateLimitError,
+    RateLimitErrorKind, RateLimited, RejectReason, Rejected, ResizeError, Scope, ScopedJoinHandle,
+    Shutdown, ShutdownReport, SystemClock, TaskError, CANCELLED_TASK_MESSAGE, MAX_WORKERS,
 };
 
 /// The core crate itself, for the parts of the contract a pool implementer needs
