@@ -131,9 +131,20 @@ pub fn refused(detail: &str) -> io::Error {
     io::Error::new(io::ErrorKind::WouldBlock, detail.to_owned())
 }
 
+/// The smallest `stack_size` a builder accepts: 64 KiB.
+///
+/// A worker runs the pool's own loop, its waits and the job's first frames on its stack; below
+/// about 32 KiB the work-stealing worker overflows it in a debug build before it runs a single
+/// job, and a stack overflow aborts the whole process. The OS would round a tiny request up to
+/// its own minimum (16 KiB on Linux), which is not enough either. The limit keeps a margin of
+/// two over what the pools need; what a job needs on top is the caller's to size.
+pub const MIN_STACK_SIZE: usize = 64 * 1024;
+
 /// Checks the thread settings every builder collects, before any thread starts.
 ///
 /// - `stack_size(0)`: a thread needs a stack ([`BuildErrorKind::InvalidThreadConfig`]).
+/// - `stack_size` below [`MIN_STACK_SIZE`]: the worker would overflow it and abort the
+///   process ([`BuildErrorKind::InvalidThreadConfig`]).
 /// - a thread-name prefix containing a NUL byte: the OS cannot take such a name, and std would
 ///   panic inside `spawn` ([`BuildErrorKind::InvalidThreadConfig`]).
 ///
@@ -143,11 +154,24 @@ pub fn check_thread_config(
     name_prefix: Option<&str>,
     stack_size: Option<usize>,
 ) -> Result<(), BuildError> {
-    if stack_size == Some(0) {
-        return Err(BuildError::new(
-            BuildErrorKind::InvalidThreadConfig,
-            "stack_size(0): a thread needs a stack",
-        ));
+    match stack_size {
+        Some(0) => {
+            return Err(BuildError::new(
+                BuildErrorKind::InvalidThreadConfig,
+                "stack_size(0): a thread needs a stack",
+            ))
+        }
+        Some(bytes) if bytes < MIN_STACK_SIZE => {
+            return Err(BuildError::new(
+                BuildErrorKind::InvalidThreadConfig,
+                format!(
+                    "stack_size({bytes}) is below the minimum of {MIN_STACK_SIZE} bytes a \
+                     worker needs for its own frames (a stack overflow aborts the process): \
+                     use at least {MIN_STACK_SIZE}, or leave the default"
+                ),
+            ))
+        }
+        _ => {}
     }
     if let Some(prefix) = name_prefix {
         if prefix.contains('\0') {
@@ -303,7 +327,9 @@ mod tests {
     #[test]
     fn thread_config_checks() {
         assert!(check_thread_config(None, None).is_ok());
-        assert!(check_thread_config(Some("ok"), Some(1)).is_ok());
+        assert!(check_thread_config(Some("ok"), Some(MIN_STACK_SIZE)).is_ok());
+        let small = check_thread_config(None, Some(MIN_STACK_SIZE - 1)).unwrap_err();
+        assert_eq!(small.kind(), BuildErrorKind::InvalidThreadConfig);
         let zero = check_thread_config(None, Some(0)).unwrap_err();
         assert_eq!(zero.kind(), BuildErrorKind::InvalidThreadConfig);
         let nul = check_thread_config(Some("a\0b"), None).unwrap_err();

@@ -457,7 +457,8 @@ impl Registry {
             self.cancel_queued();
         }
         let deadline = match mode {
-            Shutdown::Deadline(d) => Some(Instant::now() + d),
+            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
+            Shutdown::Deadline(d) => Instant::now().checked_add(d),
             _ => None,
         };
         let mut control = lock(&self.control);
