@@ -69,7 +69,7 @@ pub(crate) struct Shared {
     /// Jobs spawned from inside a worker go to a one-job LIFO slot first.
     pub(crate) lifo_slot: bool,
     /// The worker count the pool is sized to.
-    pub(crate) target: AtomicUsize,
+    target: AtomicUsize,
     /// Retirements requested by a shrink and not yet claimed by a worker.
     pub(crate) retiring: AtomicUsize,
     /// Set once no submission can still be on its way in: from then on a worker that finds
@@ -291,7 +291,8 @@ impl Shared {
             self.cancel_queued();
         }
         let deadline = match mode {
-            Shutdown::Deadline(d) => Some(Instant::now() + d),
+            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
+            Shutdown::Deadline(d) => Instant::now().checked_add(d),
             _ => None,
         };
         let alive = lock(&self.control).alive;

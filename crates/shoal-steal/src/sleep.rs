@@ -39,9 +39,9 @@
 //! Worker, when a scan of its own deque, the injector and every sibling found nothing:
 //!
 //! 1. **Search.** `searching += 1`; spin a little (a few rounds of spin hints, then yields),
-//!    scanning every queue between rounds. Found a job: go to 5. If half the workers (at
-//!    least one) were searching already, skip the spin and go to 2: more spinners would only
-//!    take CPU from the threads producing work (tokio limits searchers the same way).
+//!    scanning every queue between rounds. Found a job: go to 5. (Every idle worker spins:
+//!    we measured tokio's limit of half the workers searching on the 2-core machine, and it
+//!    made every workload slower there, by parking and waking the other worker all the time.)
 //! 2. **Announce.** `sleepy += 1`, `searching -= 1`, then a SeqCst fence.
 //! 3. **Re-check.** Scan every queue once more, and the pool's flags (shutdown draining, a
 //!    pending retirement). Found something: leave `sleepy` ([`Sleep::cancel_sleepy`]: take
@@ -143,12 +143,12 @@ impl Sleep {
         }
     }
 
-    /// Step 1: an idle worker starts searching. Returns how many searched already.
+    /// Step 1: an idle worker starts searching.
     #[inline]
-    pub(crate) fn start_searching(&self) -> usize {
+    pub(crate) fn start_searching(&self) {
         // ORDERING: a count; what makes a submitter rely on it is the fence pairing described
         // at `stop_searching` and `announce_sleepy`.
-        self.searching.fetch_add(1, Ordering::SeqCst)
+        self.searching.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Step 5: a searcher stops searching (it found a job, or it exits). If it was the last

@@ -275,14 +275,8 @@ impl Context {
     fn idle(&self) -> Idle {
         let shared = &*self.shared;
         let sleep = &shared.sleep;
-        // Step 1, with tokio's limit: at most half the workers (at least one) spin.
-        // ORDERING: a hint; any value is safe (it only decides whether to spin).
-        let limit = (shared.target.load(Ordering::Relaxed) / 2).max(1);
-        let mut round = if sleep.start_searching() >= limit {
-            SPIN_ROUNDS
-        } else {
-            0
-        };
+        sleep.start_searching();
+        let mut round = 0;
         loop {
             // ORDERING: SeqCst, paired with the store in `Shared::shutdown`, which follows the
             // intake drain: the scan below sees every job accepted before the shutdown.
