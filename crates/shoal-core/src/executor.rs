@@ -1,5 +1,6 @@
 //! The `Executor` contract and the conveniences every executor gets for free.
 
+use crate::claim;
 use crate::error::{Rejected, ResizeError};
 use crate::handle::{self, JoinHandle};
 use crate::job::Job;
@@ -57,8 +58,9 @@ pub trait ExecutorExt: Executor {
         T: Send + 'static,
     {
         let (completer, handle) = handle::pair();
-        self.execute(Box::new(move || completer.run(f)))?;
-        Ok(handle)
+        let (job, claim) = claim::claimable(Box::new(move || completer.run(f)));
+        self.execute(job)?;
+        Ok(handle.with_claim(claim))
     }
 
     /// Like [`spawn`](ExecutorExt::spawn) but never blocks: a full queue gives `Full`.
@@ -68,8 +70,9 @@ pub trait ExecutorExt: Executor {
         T: Send + 'static,
     {
         let (completer, handle) = handle::pair();
-        self.try_execute(Box::new(move || completer.run(f)))?;
-        Ok(handle)
+        let (job, claim) = claim::claimable(Box::new(move || completer.run(f)));
+        self.try_execute(job)?;
+        Ok(handle.with_claim(claim))
     }
 
     /// Applies `f` to every item on the pool; yields one result per item, **in input order**,

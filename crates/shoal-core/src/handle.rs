@@ -8,9 +8,11 @@
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
+use crate::claim::ClaimCell;
 use crate::error::{panic_message, TaskError};
 use crate::sync::Arc;
 use crate::wait::Waitable;
+use crate::worker;
 
 enum State<T> {
     Pending,
@@ -25,7 +27,7 @@ pub fn pair<T>() -> (Completer<T>, JoinHandle<T>) {
         Completer {
             slot: Some(slot.clone()),
         },
-        JoinHandle { slot },
+        JoinHandle { slot, claim: None },
     )
 }
 
@@ -77,6 +79,9 @@ impl<T> Drop for Completer<T> {
 /// Dropping the handle detaches the job: it still runs, its result is dropped.
 pub struct JoinHandle<T> {
     slot: Arc<Waitable<State<T>>>,
+    /// The queued job, when it was spawned claimable: `join` inside a worker runs it here if
+    /// nobody has started it (see `claim.rs`).
+    claim: Option<Arc<ClaimCell>>,
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
@@ -88,11 +93,24 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 impl<T> JoinHandle<T> {
+    /// Attaches the claim cell of the handle's queued job.
+    pub(crate) fn with_claim(mut self, claim: Arc<ClaimCell>) -> Self {
+        self.claim = Some(claim);
+        self
+    }
+
     /// Waits for the job and returns its value, or why there is none.
     ///
     /// Called from inside a worker of any shoal pool, the wait runs other queued jobs of that
     /// pool meanwhile, so a job waiting on another job cannot deadlock the pool.
     pub fn join(self) -> Result<T, TaskError> {
+        if let Some(claim) = &self.claim {
+            if worker::in_worker() {
+                // Depth-first, like a plain call: run the job we wait for ourselves rather
+                // than wait for a worker to reach it.
+                claim.run_inline();
+            }
+        }
         self.slot.wait_until(|s| match s {
             State::Pending => None,
             State::Done(_) => match std::mem::replace(s, State::Taken) {

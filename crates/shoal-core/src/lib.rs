@@ -65,6 +65,7 @@ pub mod spawn;
 pub mod sync;
 pub mod worker;
 
+mod claim;
 mod error;
 mod executor;
 mod handle;

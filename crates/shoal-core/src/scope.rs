@@ -22,6 +22,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
+use crate::claim::{self, ClaimCell};
 use crate::error::{panic_message, TaskError};
 use crate::executor::Executor;
 use crate::job::Job;
@@ -39,6 +40,9 @@ struct Tally {
     pending: usize,
     /// Failures in the order they happened; a handle that observes its own takes it (`None`).
     failures: Vec<Option<Box<dyn Any + Send>>>,
+    /// Tasks the scope's waiter may still run itself, newest last (see `claim.rs`): waiting
+    /// for the scope runs its own queued tasks depth-first before it helps with anything else.
+    claims: Vec<Arc<ClaimCell>>,
 }
 
 /// A scope whose tasks may borrow anything that outlives `'env`; see
@@ -133,6 +137,7 @@ where
         tally: Arc::new(Waitable::new(Tally {
             pending: 0,
             failures: Vec::new(),
+            claims: Vec::new(),
         })),
         scope: PhantomData,
         env: PhantomData,
@@ -146,7 +151,16 @@ where
         }
     };
     // Every task ends, whatever the body did: this wait is what makes the borrows sound.
-    scope.tally.wait_until(|t| (t.pending == 0).then_some(()));
+    // Meanwhile the waiter runs the scope's own tasks that nobody started, newest first.
+    while let Some(claim) = scope.tally.wait_until(|t| {
+        if t.pending == 0 {
+            Some(None)
+        } else {
+            t.claims.pop().map(Some)
+        }
+    }) {
+        claim.run_inline();
+    }
     let first = scope
         .tally
         .with(|t| t.failures.iter_mut().find_map(Option::take));
@@ -197,10 +211,15 @@ where
         // `Task::drop`) only after it ran and dropped its closure, or was dropped unrun;
         // either way nothing borrowed is touched afterwards. The wait cannot be skipped: the
         // body's panic is caught first, and a job an executor leaks forever leaves the scope
-        // waiting forever, which is safe.
+        // waiting forever, which is safe. The job is then parked in a claim cell (shared by
+        // the queue entry, this scope's claim list and the handle, which may outlive the scope);
+        // a cell gives its job up exactly once, to be run or dropped, and both end the task,
+        // so no cell still holds the job once `pending` is 0.
         let job: Job = unsafe {
             std::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Box<dyn FnOnce() + Send>>(job)
         };
+        let (job, claim) = claim::claimable(job);
+        self.tally.update(|t| t.claims.push(claim.clone()));
         if let Err(rejected) = self.exec.execute(job) {
             // Refused (shutdown): run it here so the scope loses no work. The task records
             // its own panic; the message copy it resumes for the executor is dropped.
@@ -209,6 +228,7 @@ where
         }
         ScopedJoinHandle {
             slot,
+            claim,
             tally: self.tally.clone(),
             scope: PhantomData,
         }
@@ -287,6 +307,8 @@ impl<F, T> Drop for Task<F, T> {
 /// still waits for it, and resumes its panic if it panicked).
 pub struct ScopedJoinHandle<'scope, T> {
     slot: Arc<Waitable<Slot<T>>>,
+    /// The task's queue entry: `join` inside a worker runs the task itself if nobody has.
+    claim: Arc<ClaimCell>,
     tally: Arc<Waitable<Tally>>,
     scope: PhantomData<&'scope mut &'scope ()>,
 }
@@ -305,6 +327,9 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// `TaskError::Cancelled` if the executor dropped it unrun. A failure taken here is not
     /// resumed again by the scope.
     pub fn join(self) -> Result<T, TaskError> {
+        if crate::worker::in_worker() {
+            self.claim.run_inline();
+        }
         let outcome = self.slot.wait_until(|s| match s {
             Slot::Pending => None,
             _ => Some(std::mem::replace(s, Slot::Taken)),

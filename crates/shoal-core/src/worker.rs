@@ -10,7 +10,7 @@
 //!
 //! Each strategy implements [`Helper`] over its own queues; core only knows the trait.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::job::{Job, PanicHandler};
@@ -84,17 +84,48 @@ pub fn is_worker_of(pool_id: usize) -> bool {
     current_pool() == Some(pool_id)
 }
 
-/// Runs one queued job of the current worker's pool, if the calling thread is a worker and the
-/// pool has one. Returns `true` if a job ran.
+/// How many helped jobs may be stacked on one another on a waiting thread. Each level is a
+/// job that itself waits and helps; without a bound, helping on a FIFO queue stacks one frame
+/// per queued job and overflows the worker's stack. Past the bound a waiter naps and re-checks
+/// instead. Progress does not depend on helping this deep: a waiter first runs the very job it
+/// waits for if nobody has started it (see `claim.rs`), so every chain of waits ends in a job
+/// that is running.
+pub const MAX_HELP_DEPTH: usize = 8;
+
+#[cfg(not(shoal_loom))]
+thread_local! {
+    static HELP_DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+#[cfg(shoal_loom)]
+thread_local! {
+    static HELP_DEPTH: Cell<usize> = Cell::new(0);
+}
+
+/// Runs one queued job of the current worker's pool, if the calling thread is a worker, the
+/// pool has one, and fewer than [`MAX_HELP_DEPTH`] helped jobs are already stacked on this
+/// thread. Returns `true` if a job ran.
 pub fn help_one() -> bool {
     let helper = CURRENT
         .try_with(|c| c.borrow().as_ref().map(|c| c.helper.clone()))
         .ok()
         .flatten();
-    match helper {
-        Some(h) => h.help_one(),
-        None => false,
+    let Some(helper) = helper else { return false };
+    let depth = HELP_DEPTH.with(Cell::get);
+    if depth >= MAX_HELP_DEPTH {
+        return false;
     }
+    HELP_DEPTH.with(|d| d.set(depth + 1));
+    // Restores the depth also if the helper unwinds (it should not: jobs run under
+    // `run_job`, which catches their panics).
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = HELP_DEPTH.try_with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(depth);
+    helper.help_one()
 }
 
 /// `true` when the calling thread can help (it is a worker of some pool).

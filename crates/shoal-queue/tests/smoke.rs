@@ -105,3 +105,56 @@ fn resize_under_load() {
     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(sum, 499 * 500 / 2);
 }
+
+fn fib_spawn(pool: &Arc<SharedQueuePool>, n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let p = pool.clone();
+    let right = pool.spawn(move || fib_spawn(&p, n - 2)).unwrap();
+    let left = fib_spawn(pool, n - 1);
+    left + right.join().unwrap()
+}
+
+/// Regression: helping on a FIFO queue used to stack one frame per queued job (breadth-first)
+/// and overflowed a worker's stack around fib(20). Joins now run their own unstarted job
+/// first (depth-first), so the stack grows with the recursion depth only.
+#[test]
+fn deep_spawn_join_recursion_does_not_overflow() {
+    let pool = Arc::new(SharedQueuePool::new(2).unwrap());
+    let p = pool.clone();
+    let value = pool
+        .spawn(move || fib_spawn(&p, 22))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(value, 17_711);
+    let report = pool.shutdown(Shutdown::Graceful);
+    assert!(report.adds_up(), "{report:?}");
+}
+
+fn fib_scope(pool: &SharedQueuePool, n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (mut a, mut b) = (0, 0);
+    pool.scope(|s| {
+        s.spawn(|_| b = fib_scope(pool, n - 2));
+        a = fib_scope(pool, n - 1);
+    });
+    a + b
+}
+
+/// The same regression through borrowing scopes (`join` built on `scope`).
+#[test]
+fn deep_scope_recursion_does_not_overflow() {
+    let pool = Arc::new(SharedQueuePool::new(2).unwrap());
+    let p = pool.clone();
+    let value = pool
+        .spawn(move || fib_scope(&p, 20))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(value, 6_765);
+    assert_eq!(fib_scope(&pool, 18), 2_584);
+}

@@ -1,0 +1,111 @@
+//! Claimable jobs: a queued job its waiter may take back and run itself.
+//!
+//! Helping by running *any* queued job is enough to avoid deadlock, but on a FIFO queue it is
+//! breadth-first: the helper takes the oldest job, which forks and waits in turn, which helps
+//! with the next oldest... and the helper's stack grows with the number of queued jobs, not
+//! with the depth of the computation (a `fib(20)` of spawn-and-join overflowed a 2 MiB worker
+//! stack that way). rayon's answer is to pop the very job you wait for back off your own deque.
+//! A shared queue cannot remove one entry from its middle, so shoal does the equivalent with an
+//! indirection: the queue holds an [`Entry`] pointing at a [`ClaimCell`] that holds the job, and
+//! the job's waiter holds the cell too. Whoever comes first takes the job out of the cell:
+//!
+//! ```text
+//!   queue: [ .. Entry ─┐ .. ]          waiter (JoinHandle::join / scope end, inside a worker)
+//!                      ▼                       │
+//!                 ClaimCell: Queued(job) ◀─────┘ run_inline(): Queued → Running → Finished
+//!   worker pops Entry: Queued → run it here; Running → wait (helping), then account;
+//!                      Finished → account the panic, if any; nothing to run
+//! ```
+//!
+//! So a waiter runs exactly the work it waits for, depth-first, like sequential code, and its
+//! stack grows only with the depth of the computation. The pool still counts every job once, when
+//! its entry comes off the queue: an entry whose job panicked inline re-raises the message so the
+//! pool counts the panic and shows it to its `panic_handler`.
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+use crate::error::panic_message;
+use crate::job::Job;
+use crate::sync::Arc;
+use crate::wait::Waitable;
+
+enum State {
+    /// Nobody has started the job.
+    Queued(Job),
+    /// A waiter took it and runs it now.
+    Running,
+    /// A waiter ran it; the panic message, if it panicked.
+    Finished(Option<String>),
+    /// The entry came off the queue and accounted for the job (or dropped it unrun).
+    Consumed,
+}
+
+/// The shared home of one claimable job.
+pub(crate) struct ClaimCell {
+    state: Waitable<State>,
+}
+
+/// Wraps `job` so that the returned handle can run it inline if no worker has started it.
+/// The returned [`Job`] is what goes into the queue.
+pub(crate) fn claimable(job: Job) -> (Job, Arc<ClaimCell>) {
+    let cell = Arc::new(ClaimCell {
+        state: Waitable::new(State::Queued(job)),
+    });
+    let entry = Entry(cell.clone());
+    (Box::new(move || entry.run()), cell)
+}
+
+impl ClaimCell {
+    /// Runs the job on the calling thread if nobody has started it. Returns `true` if it ran
+    /// here. A panic of the job is caught (the job's own completion recorded its payload).
+    pub(crate) fn run_inline(&self) -> bool {
+        let job = self
+            .state
+            .with(|s| match std::mem::replace(s, State::Running) {
+                State::Queued(job) => Some(job),
+                other => {
+                    *s = other;
+                    None
+                }
+            });
+        let Some(job) = job else { return false };
+        let panic = catch_unwind(AssertUnwindSafe(job)).err().map(|payload| {
+            panic_message(payload.as_ref())
+                .unwrap_or("<non-string panic payload>")
+                .to_owned()
+        });
+        self.state.update(|s| *s = State::Finished(panic));
+        true
+    }
+}
+
+/// The queue's side of a claimable job.
+struct Entry(Arc<ClaimCell>);
+
+impl Entry {
+    fn run(self) {
+        let state = self.0.state.wait_until(|s| match s {
+            // A waiter is running it: wait (helping) so the pool accounts for the job
+            // after it ended, and counts its panic.
+            State::Running => None,
+            _ => Some(std::mem::replace(s, State::Consumed)),
+        });
+        match state {
+            State::Queued(job) => job(),
+            State::Finished(Some(message)) => resume_unwind(Box::new(message)),
+            State::Finished(None) | State::Consumed | State::Running => {}
+        }
+    }
+}
+
+impl Drop for Entry {
+    /// Dropped unrun (a shutdown cancelled it): drop the job now, so its completion reports
+    /// `Cancelled` to the waiter instead of leaving it waiting.
+    fn drop(&mut self) {
+        let state = self.0.state.update(|s| match s {
+            State::Queued(_) => std::mem::replace(s, State::Consumed),
+            _ => State::Consumed,
+        });
+        drop(state);
+    }
+}
