@@ -30,12 +30,12 @@ use crossbeam_utils::CachePadded;
 use shoal_core::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, Condvar, Mutex};
 
-#[cfg(not(shoal_loom))]
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 const SHARDS: usize = 16;
-#[cfg(shoal_loom)]
+#[cfg(any(shoal_loom, shoal_shuttle))]
 const SHARDS: usize = 1;
 
-#[cfg(not(shoal_loom))]
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 fn shard_index() -> usize {
     use std::cell::Cell;
     use std::sync::atomic::AtomicUsize as StdAtomicUsize;
@@ -56,7 +56,7 @@ fn shard_index() -> usize {
         .unwrap_or(0)
 }
 
-#[cfg(shoal_loom)]
+#[cfg(any(shoal_loom, shoal_shuttle))]
 fn shard_index() -> usize {
     0
 }

@@ -366,7 +366,7 @@ impl Shared {
         if !matches!(control.phase, Phase::Running) {
             return Err(ResizeError::ShutDown);
         }
-        #[cfg(not(shoal_loom))]
+        #[cfg(not(any(shoal_loom, shoal_shuttle)))]
         control.threads.retain(|t| !t.is_finished());
         // ORDERING: `target` changes only under `control`; SeqCst for simplicity (rare).
         let current = this.target.load(Ordering::SeqCst);

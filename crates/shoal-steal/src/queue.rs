@@ -1,5 +1,6 @@
 //! The three kinds of job queue, behind one small internal interface with two implementations:
-//! crossbeam-deque in normal builds, and `Mutex<VecDeque>` stand-ins under `cfg(shoal_loom)`.
+//! crossbeam-deque in normal builds, and `Mutex<VecDeque>` stand-ins under `cfg(shoal_loom)` and
+//! `cfg(shoal_shuttle)`.
 //!
 //! crossbeam-deque has no loom support, so under loom the queues are plain locked deques with
 //! the same methods and the same LIFO/FIFO ends. loom then checks what this crate adds on top
@@ -19,11 +20,11 @@ pub(crate) enum Steal {
     /// A job, taken.
     Success(Job),
     /// Lost a race with another thief or the owner; trying again may succeed.
-    #[cfg_attr(shoal_loom, allow(dead_code))]
+    #[cfg_attr(any(shoal_loom, shoal_shuttle), allow(dead_code))]
     Retry,
 }
 
-#[cfg(not(shoal_loom))]
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 mod imp {
     use super::Steal;
     use crossbeam_deque as cd;
@@ -118,7 +119,7 @@ mod imp {
     }
 }
 
-#[cfg(shoal_loom)]
+#[cfg(any(shoal_loom, shoal_shuttle))]
 mod imp {
     use super::Steal;
     use shoal_core::sync::{lock, Arc, Mutex};

@@ -29,10 +29,11 @@ use crate::registry::{Entry, Snapshot};
 
 /// Spin rounds before a searching worker announces that it is going to sleep: rounds 0-5
 /// spin 2^round hints, later rounds yield the thread; every round re-scans every queue.
-#[cfg(not(shoal_loom))]
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 const SPIN_ROUNDS: u32 = 10;
-/// Under loom a spin only multiplies interleavings: go straight to the announce/re-check.
-#[cfg(shoal_loom)]
+/// Under a model checker a spin only multiplies interleavings: go straight to the announce and
+/// re-check.
+#[cfg(any(shoal_loom, shoal_shuttle))]
 const SPIN_ROUNDS: u32 = 0;
 
 /// One worker's private state, reachable from its thread (and jobs running on it).
