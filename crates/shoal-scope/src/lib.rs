@@ -175,7 +175,7 @@ where
 }
 
 /// The pool [`join`] and [`scope`] use outside every worker.
-#[cfg(not(shoal_loom))]
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 pub fn default_pool() -> &'static ScopedPool {
     static POOL: std::sync::OnceLock<ScopedPool> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
@@ -186,8 +186,8 @@ pub fn default_pool() -> &'static ScopedPool {
     })
 }
 
-/// Under loom there is no default pool: models build their own.
-#[cfg(shoal_loom)]
+/// Under loom (or shuttle) there is no default pool: models build their own.
+#[cfg(any(shoal_loom, shoal_shuttle))]
 pub fn default_pool() -> &'static ScopedPool {
     panic!("no default pool under loom: call join/scope inside a pool")
 }

@@ -310,7 +310,8 @@ impl Executor for ScopedPool {
         if !matches!(control.phase, Phase::Running) {
             return Err(ResizeError::ShutDown);
         }
-        #[cfg(not(shoal_loom))]
+        // Neither model checker's JoinHandle can say whether its thread finished.
+        #[cfg(not(any(shoal_loom, shoal_shuttle)))]
         control.threads.retain(|t| !t.is_finished());
         // ORDERING: `target` and `live` change under `control` on this side; workers read
         // them (SeqCst) when deciding to retire, see `Registry::retire`.

@@ -36,10 +36,11 @@ use crate::sleep::Sleep;
 use crate::worker::WorkerThread;
 
 /// Rounds an idle thread spins (then yields) before it sleeps.
-#[cfg(not(shoal_loom))]
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
 const SPIN_ROUNDS: u32 = 32;
-/// Under loom every spin would be a yield to the model: go straight to the sleep protocol.
-#[cfg(shoal_loom)]
+/// Under loom (or shuttle) every spin would be a yield to the model: go straight to the sleep
+/// protocol.
+#[cfg(any(shoal_loom, shoal_shuttle))]
 const SPIN_ROUNDS: u32 = 0;
 
 /// Something a thread took from the queues.
@@ -391,12 +392,14 @@ impl Registry {
         let jobs = {
             let mut queues = lock(&self.queues);
             let jobs = std::mem::take(&mut queues.external);
-            // ORDERING: as in `take`.
-            self.queued.fetch_sub(jobs.len(), Ordering::SeqCst);
-            // Counted before the lock is released: a worker that then finds the queue empty
-            // and exits last writes a final report that already includes them (counted after
-            // the unlock, they would show as `still_running` in that report for good).
+            // Counted before the jobs stop showing in `queued`: a worker that then finds no
+            // work (it reads `queued` without the lock) and exits last writes a final report
+            // that already includes them; counted after, they would show as `still_running`
+            // in that report for good (found by the shuttle campaign).
             self.counters.add(Event::Cancelled, jobs.len() as u64);
+            // ORDERING: as in `take`; this SeqCst (release) RMW also publishes the count
+            // above to the worker whose SeqCst load reads its result.
+            self.queued.fetch_sub(jobs.len(), Ordering::SeqCst);
             jobs
         };
         for job in jobs {
@@ -529,7 +532,7 @@ impl Registry {
 /// One round of an idle thread's spin: a few pause hints at first, then yields.
 #[inline]
 fn backoff(round: u32) {
-    if cfg!(shoal_loom) || round >= 6 {
+    if cfg!(any(shoal_loom, shoal_shuttle)) || round >= 6 {
         thread::yield_now();
     } else {
         for _ in 0..(1 << round) {

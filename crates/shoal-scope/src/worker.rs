@@ -198,7 +198,8 @@ pub(crate) fn spawn_worker(
         };
         // The builder's spawn hook may refuse the start as the OS would (`shoal_core::spawn`).
         shoal_core::spawn::before_spawn(registry.thread_config.spawn_hook.as_ref(), &name, index)?;
-        let mut builder = std::thread::Builder::new().name(name);
+        // The shim's builder: std's, or shuttle's under `shoal_shuttle`.
+        let mut builder = thread::Builder::new().name(name);
         if let Some(bytes) = registry.thread_config.stack_size {
             builder = builder.stack_size(bytes);
         }
