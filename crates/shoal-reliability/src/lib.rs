@@ -1,0 +1,72 @@
+//! # shoal-reliability: every strategy under load, faults and bad input, with nothing lost
+//!
+//! This crate holds no pool. It is the campaign that tries to break the pools, and the small
+//! harness its tests share. Every test ends with the same question: **is every job accounted
+//! for exactly once?** A job the pool accepted must have completed, panicked, or been
+//! cancelled, once; a job the pool refused must have come back to the caller. The jobs answer
+//! for themselves through a [`Ledger`]: each carries a [`Token`] that records its run, its
+//! panic, or, from its destructor, that it was dropped unrun. The pool's own counters and
+//! shutdown reports are then compared with the ledger.
+//!
+//! ## The campaigns (`tests/`)
+//!
+//! | file | what it tries | how |
+//! |---|---|---|
+//! | `model.rs` | random operation sequences (submit, try_execute, spawn+join, map, resize up and down, panicking jobs, filling a bounded queue until `Full`, shutdown in every mode, drop) | proptest, checked step by step against a reference model of the accounting; shrinking gives the minimal failing sequence |
+//! | `shuttle.rs` | concurrent submitters, resizers and a shutdown, 4–8 threads | shuttle's randomized schedules, under `--cfg shoal_shuttle` |
+//! | `stress.rs` | millions of jobs with 10% panicking, resize storms under load, shutdown racing submitters, joins and scopes thousands deep | `#[ignore]`d; sized by `STRESS_SCALE` |
+//! | `faults.rs` | the OS refusing threads (at build and at resize), a panicking `panic_handler`, jobs whose destructor panics (run and cancelled), a job that never returns during `Shutdown::Deadline` | [`shoal_core::spawn::SpawnFaults`] through each builder's `spawn_hook` |
+//! | `bad_input.rs` | every public entry point with zero, huge and conflicting arguments | one test per input: a clear error or a documented behaviour |
+//! | `memory.rs` | bytes per queued job and per worker; a bounded queue stays flat while producers outrun workers | a counting global allocator ([`CountingAlloc`]) |
+//!
+//! ## Running it
+//!
+//! ```text
+//! cargo test -p shoal-reliability                                  # everything but stress
+//! STRESS_SCALE=0 cargo test --release -p shoal-reliability --test stress -- --include-ignored
+//! cargo test --release -p shoal-reliability --test stress -- --ignored   # full size
+//! SHOAL_MODEL_CASES=2000 cargo test --release -p shoal-reliability --test model
+//! RUSTFLAGS="--cfg shoal_shuttle" cargo test --release --target-dir target/shuttle \
+//!     -p shoal-reliability --test shuttle
+//! ```
+//!
+//! Knobs: `STRESS_SCALE` (percent of full size; `0` = smallest), `SHOAL_MODEL_CASES`
+//! (sequences per strategy), `SHOAL_SHUTTLE_ITERATIONS` (schedules per scenario),
+//! `SHOAL_WATCHDOG_SECS` (override every watchdog limit). See [`scale`].
+#![deny(missing_docs)]
+
+pub mod alloc;
+pub mod gate;
+pub mod ledger;
+pub mod panics;
+pub mod scale;
+pub mod strategy;
+pub mod watchdog;
+
+pub use alloc::CountingAlloc;
+pub use gate::{Gate, Opener};
+pub use ledger::{JobId, Ledger, Outcome, Tally, Token};
+pub use panics::{expected_panic, is_expected, quiet_expected_panics, EXPECTED};
+pub use strategy::{PoolSpec, Strategy};
+pub use watchdog::{eventually, watchdog};
+
+use shoal_core::ShutdownReport;
+
+/// Checks a *final* shutdown report (every worker exited, nothing still running) against the
+/// ledger's tally of the jobs the pool accepted: the pool's numbers and the jobs' own records
+/// must agree, every job settled exactly once. Panics with `context` and both sides.
+pub fn check_final_report(context: &str, report: &ShutdownReport, accepted: &Tally) {
+    let ok = report.adds_up()
+        && report.still_running == 0
+        && accepted.pending == 0
+        && accepted.duplicated == 0
+        && report.completed == accepted.completed
+        && report.panicked == accepted.panicked
+        && report.cancelled == accepted.dropped
+        && report.submitted == accepted.settled();
+    assert!(
+        ok,
+        "{context}: the pool's report and the jobs' own records disagree\n  report: {report:?}\n  \
+         ledger: {accepted:?}"
+    );
+}

@@ -1,0 +1,34 @@
+//! Expected panics: the campaign panics on purpose by the hundred thousand, so the default
+//! hook's message for each would drown the output. Jobs panic with a message that carries
+//! [`EXPECTED`]; [`quiet_expected_panics`] installs a hook that drops those and passes every
+//! other panic (a failing assertion) to the default hook.
+
+use std::any::Any;
+use std::panic;
+use std::sync::Once;
+
+/// The marker in every panic the campaign causes on purpose.
+pub const EXPECTED: &str = "[shoal-reliability: expected panic]";
+
+/// `true` when `payload` is a `&str` or `String` that carries [`EXPECTED`].
+pub fn is_expected(payload: &(dyn Any + Send)) -> bool {
+    shoal_core::panic_message(payload).is_some_and(|m| m.contains(EXPECTED))
+}
+
+/// Installs (once per process) a panic hook that is silent for expected panics.
+pub fn quiet_expected_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !is_expected(info.payload()) {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Panics with an expected-panic message naming `what`.
+pub fn expected_panic(what: &str) -> ! {
+    panic::panic_any(format!("{EXPECTED} {what}"))
+}

@@ -1,0 +1,642 @@
+//! Model-based random testing: random operation sequences against every strategy, checked step
+//! by step against a reference model of the accounting.
+//!
+//! The model is deliberately tiny. It knows whether the pool is running, its target size,
+//! whether the queue is bounded, and which jobs the pool accepted or refused. From that it
+//! predicts every answer the pool must give (accepted or refused and why, the value or panic a
+//! handle returns, the order `map` yields, a resize's result) and, at the end, what must have
+//! happened to every job: each accepted job completed, panicked or was cancelled **exactly
+//! once** (cancelled only if a `Now` or `Deadline` shutdown came first); each refused job came
+//! back to the caller, who ran it. The pool's reports and metrics must agree with the jobs'
+//! own records ([`Ledger`]).
+//!
+//! proptest generates the sequences and, when one fails, shrinks it to a minimal failing
+//! sequence, printed with the seed that found it. Knobs: `SHOAL_MODEL_CASES` (sequences per
+//! strategy, default 128), `SHOAL_MODEL_SEED` (replay a run).
+#![cfg(not(any(shoal_shuttle, shoal_loom)))]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngSeed, TestError, TestRunner};
+use shoal_core::{Executor, ExecutorExt, JoinHandle, RejectReason, ResizeError, Shutdown};
+use shoal_reliability::scale::model_cases;
+use shoal_reliability::{
+    check_final_report, eventually, quiet_expected_panics, watchdog, Gate, JobId, Ledger, Outcome,
+    PoolSpec, Strategy as PoolKind, EXPECTED,
+};
+
+/// How a shutdown op stops the pool.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    Graceful,
+    Now,
+    /// Milliseconds.
+    Deadline(u8),
+}
+
+impl Mode {
+    fn shutdown(self) -> Shutdown {
+        match self {
+            Mode::Graceful => Shutdown::Graceful,
+            Mode::Now => Shutdown::Now,
+            Mode::Deadline(ms) => Shutdown::Deadline(Duration::from_millis(u64::from(ms))),
+        }
+    }
+}
+
+/// One operation of a sequence.
+#[derive(Clone, Debug)]
+enum Op {
+    /// `execute` one job.
+    Execute { panics: bool },
+    /// `try_execute` one job.
+    TryExecute { panics: bool },
+    /// `spawn` one job and join it at once.
+    SpawnJoin { panics: bool },
+    /// `spawn` one job; its handle is joined after the pool is gone.
+    SpawnLater { panics: bool },
+    /// `map` over `items` jobs, job `panic_at` panicking, with an explicit window (0 included).
+    Map {
+        items: u8,
+        window: Option<u8>,
+        panic_at: Option<u8>,
+        unordered: bool,
+    },
+    /// `resize(n)`, 0 included.
+    Resize(usize),
+    /// Block every worker at a gate and `try_execute` gated jobs until the bounded queue says
+    /// `Full` (no-op on an unbounded queue).
+    FillUntilFull,
+    /// `shutdown(mode)`.
+    Shutdown(Mode),
+    /// Drop the pool (a graceful shutdown); ends the sequence.
+    Drop,
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    workers: usize,
+    capacity: Option<usize>,
+    ops: Vec<Op>,
+}
+
+fn mode() -> impl Strategy<Value = Mode> {
+    prop_oneof![
+        Just(Mode::Graceful),
+        Just(Mode::Now),
+        prop_oneof![Just(0u8), Just(1), Just(5)].prop_map(Mode::Deadline),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let panics = || proptest::bool::weighted(0.15);
+    prop_oneof![
+        6 => panics().prop_map(|panics| Op::Execute { panics }),
+        3 => panics().prop_map(|panics| Op::TryExecute { panics }),
+        3 => panics().prop_map(|panics| Op::SpawnJoin { panics }),
+        2 => panics().prop_map(|panics| Op::SpawnLater { panics }),
+        2 => (0u8..6, proptest::option::of(0u8..4), proptest::option::weighted(0.3, 0u8..6), any::<bool>())
+            .prop_map(|(items, window, panic_at, unordered)| Op::Map { items, window, panic_at, unordered }),
+        3 => (0usize..=6).prop_map(Op::Resize),
+        2 => Just(Op::FillUntilFull),
+        1 => mode().prop_map(Op::Shutdown),
+        1 => Just(Op::Drop),
+    ]
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        1usize..=4,
+        proptest::option::weighted(0.5, 1usize..=4),
+        proptest::collection::vec(op(), 1..32),
+    )
+        .prop_map(|(workers, capacity, ops)| Case {
+            workers,
+            capacity,
+            ops,
+        })
+}
+
+/// Operations run and jobs handed out over every case, for the summary line.
+static OPS: AtomicU64 = AtomicU64::new(0);
+static JOBS: AtomicU64 = AtomicU64::new(0);
+
+/// Most jobs a `FillUntilFull` may submit before the pool must have said `Full`.
+const FILL_LIMIT: usize = 512;
+/// How long a job a deadline gave up on may take to settle (it is never blocked).
+const SETTLE: Duration = Duration::from_secs(20);
+
+/// The reference model's state, and what it expects of every job.
+struct Model {
+    kind: PoolKind,
+    ledger: Ledger,
+    running: bool,
+    bounded: bool,
+    /// Jobs the pool accepted.
+    accepted: Vec<JobId>,
+    /// Jobs the pool refused and handed back (the model ran them itself).
+    handed_back: Vec<JobId>,
+    /// `map` items on a pool that refused them: their tokens are dropped unrun.
+    refused_items: Vec<JobId>,
+    /// Spawned jobs whose handles are joined at the very end.
+    later: Vec<(JobId, JoinHandle<u64>)>,
+    /// Refusals the pool must have counted in `metrics().rejected`.
+    rejected: u64,
+    /// A `Now` or `Deadline` shutdown happened: accepted jobs may have been cancelled.
+    may_cancel: bool,
+    /// A deadline passed with jobs possibly still running: reports stop being final.
+    deadline_used: bool,
+    /// The first report that waited for every worker.
+    final_report: Option<shoal_core::ShutdownReport>,
+}
+
+impl Model {
+    fn ctx(&self, step: usize, op: &Op) -> String {
+        format!("[{}] step {step} {op:?}", self.kind)
+    }
+
+    /// Runs a job the pool handed back, on this thread, and checks it is the job we gave it.
+    fn take_back(&mut self, id: JobId, job: shoal_core::Job, ctx: &str) {
+        assert_eq!(
+            self.ledger.events(id),
+            0,
+            "{ctx}: a refused job had already run or been dropped"
+        );
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        assert_eq!(
+            self.ledger.events(id),
+            1,
+            "{ctx}: the handed-back job is not the one submitted"
+        );
+        assert!(matches!(
+            self.ledger.outcome(id),
+            Outcome::Completed | Outcome::Panicked
+        ));
+        self.handed_back.push(id);
+        self.rejected += 1;
+    }
+
+    fn refused(&mut self, result: Result<(), shoal_core::Rejected>, id: JobId, ctx: &str) {
+        match result {
+            Ok(()) => panic!("{ctx}: accepted after shutdown"),
+            Err(rej) => {
+                assert_eq!(rej.reason(), RejectReason::ShutDown, "{ctx}");
+                self.take_back(id, rej.into_job(), ctx);
+            }
+        }
+    }
+
+    fn step(&mut self, pool: &dyn Executor, step: usize, op: &Op) {
+        let ctx = self.ctx(step, op);
+        match *op {
+            Op::Execute { panics } => {
+                let (id, job) = self.ledger.job(panics);
+                let result = pool.execute(job);
+                if self.running {
+                    assert!(result.is_ok(), "{ctx}: a running pool refused: {result:?}");
+                    self.accepted.push(id);
+                } else {
+                    self.refused(result, id, &ctx);
+                }
+            }
+            Op::TryExecute { panics } => {
+                let (id, job) = self.ledger.job(panics);
+                match pool.try_execute(job) {
+                    Ok(()) => {
+                        assert!(self.running, "{ctx}: accepted after shutdown");
+                        self.accepted.push(id);
+                    }
+                    Err(rej) => {
+                        let expected = if !self.running {
+                            RejectReason::ShutDown
+                        } else {
+                            assert!(self.bounded, "{ctx}: an unbounded queue refused");
+                            RejectReason::Full
+                        };
+                        assert_eq!(rej.reason(), expected, "{ctx}");
+                        self.take_back(id, rej.into_job(), &ctx);
+                    }
+                }
+            }
+            Op::SpawnJoin { panics } | Op::SpawnLater { panics } => {
+                let token = self.ledger.token(panics);
+                let id = token.id();
+                match pool.spawn(move || token.run()) {
+                    Ok(handle) => {
+                        assert!(self.running, "{ctx}: accepted after shutdown");
+                        self.accepted.push(id);
+                        if matches!(op, Op::SpawnJoin { .. }) {
+                            check_join(handle.join(), id, Outcome::from_panics(panics), &ctx);
+                        } else {
+                            self.later.push((id, handle));
+                        }
+                    }
+                    Err(rej) => {
+                        assert!(!self.running, "{ctx}: a running pool refused: {rej:?}");
+                        assert_eq!(rej.reason(), RejectReason::ShutDown, "{ctx}");
+                        self.take_back(id, rej.into_job(), &ctx);
+                    }
+                }
+            }
+            Op::Map {
+                items,
+                window,
+                panic_at,
+                unordered,
+            } => self.map(pool, items, window, panic_at, unordered, &ctx),
+            Op::Resize(n) => {
+                let result = pool.resize(n);
+                match (n, self.running) {
+                    (0, _) => assert!(
+                        matches!(result, Err(ResizeError::Zero)),
+                        "{ctx}: {result:?}"
+                    ),
+                    (_, true) => {
+                        assert!(result.is_ok(), "{ctx}: {result:?}");
+                        assert_eq!(pool.workers(), n, "{ctx}: workers() after resize");
+                    }
+                    (_, false) => {
+                        assert!(
+                            matches!(result, Err(ResizeError::ShutDown)),
+                            "{ctx}: {result:?}"
+                        )
+                    }
+                }
+            }
+            Op::FillUntilFull => self.fill(pool, &ctx),
+            Op::Shutdown(mode) => self.shutdown(pool, mode, &ctx),
+            Op::Drop => unreachable!("handled by the runner"),
+        }
+    }
+
+    fn map(
+        &mut self,
+        pool: &dyn Executor,
+        items: u8,
+        window: Option<u8>,
+        panic_at: Option<u8>,
+        unordered: bool,
+        ctx: &str,
+    ) {
+        let tokens: Vec<_> = (0..items)
+            .map(|i| self.ledger.token(Some(i) == panic_at))
+            .collect();
+        let expect: Vec<(JobId, Outcome)> = tokens
+            .iter()
+            .map(|t| (t.id(), Outcome::from_panics(t.panics())))
+            .collect();
+        let f = |t: shoal_reliability::Token| t.run();
+        let results: Vec<_> = match (unordered, window) {
+            (false, None) => pool.map(tokens, f).collect(),
+            (false, Some(w)) => pool.map(tokens, f).window(usize::from(w)).collect(),
+            (true, None) => pool.map_unordered(tokens, f).collect(),
+            (true, Some(w)) => pool
+                .map_unordered(tokens, f)
+                .window(usize::from(w))
+                .collect(),
+        };
+        assert_eq!(results.len(), expect.len(), "{ctx}: one result per item");
+        if !self.running {
+            for (r, (id, _)) in results.iter().zip(&expect) {
+                assert!(
+                    matches!(r, Err(e) if e.is_cancelled()),
+                    "{ctx}: a refused item must yield Cancelled"
+                );
+                assert_eq!(self.ledger.outcome(*id), Outcome::Dropped, "{ctx}");
+                self.refused_items.push(*id);
+                self.rejected += 1;
+            }
+            return;
+        }
+        if unordered {
+            let mut got: Vec<Option<u64>> = results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        assert!(e.is_panic(), "{ctx}: {e:?}");
+                        None
+                    }
+                })
+                .collect();
+            let mut want: Vec<Option<u64>> = expect
+                .iter()
+                .map(|&(id, o)| (o == Outcome::Completed).then_some(id as u64 * 2))
+                .collect();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{ctx}: map_unordered results");
+        } else {
+            for (r, &(id, outcome)) in results.into_iter().zip(&expect) {
+                check_join(r, id, outcome, ctx);
+            }
+        }
+        self.accepted.extend(expect.iter().map(|&(id, _)| id));
+    }
+
+    fn fill(&mut self, pool: &dyn Executor, ctx: &str) {
+        if !self.bounded {
+            return;
+        }
+        let gate = Gate::new();
+        let opener = gate.opener();
+        let mut overflow = None;
+        for _ in 0..FILL_LIMIT {
+            let (id, job) = self.ledger.gated_job(&gate, false);
+            match pool.try_execute(job) {
+                Ok(()) => {
+                    assert!(self.running, "{ctx}: accepted after shutdown");
+                    self.accepted.push(id);
+                }
+                Err(rej) => {
+                    let expected = if self.running {
+                        RejectReason::Full
+                    } else {
+                        RejectReason::ShutDown
+                    };
+                    assert_eq!(rej.reason(), expected, "{ctx}");
+                    overflow = Some((id, rej.into_job()));
+                    break;
+                }
+            }
+        }
+        drop(opener);
+        let Some((id, job)) = overflow else {
+            panic!("{ctx}: {FILL_LIMIT} try_execute calls on a bounded queue never gave Full");
+        };
+        self.take_back(id, job, ctx);
+    }
+
+    fn shutdown(&mut self, pool: &dyn Executor, mode: Mode, ctx: &str) {
+        let report = pool.shutdown(mode.shutdown());
+        assert!(report.adds_up(), "{ctx}: {report:?}");
+        assert_eq!(
+            report.submitted,
+            self.accepted.len() as u64,
+            "{ctx}: submitted"
+        );
+        if let Some(first) = self.final_report {
+            assert_eq!(report, first, "{ctx}: a later shutdown's report changed");
+            return;
+        }
+        if self.running {
+            self.running = false;
+            match mode {
+                Mode::Graceful => {
+                    assert_eq!(report.cancelled, 0, "{ctx}: graceful cancelled jobs");
+                }
+                Mode::Now => self.may_cancel = true,
+                Mode::Deadline(_) => {
+                    self.may_cancel = true;
+                    self.deadline_used = true;
+                }
+            }
+        }
+        if self.deadline_used {
+            // Once a deadline gave up on running jobs, later calls return at once; the
+            // final check waits for the jobs to settle instead.
+            return;
+        }
+        check_final_report(ctx, &report, &self.ledger.tally(self.accepted.clone()));
+        self.final_report = Some(report);
+    }
+
+    /// Before the pool goes: once every accepted job settled, the metrics must match the
+    /// ledger exactly.
+    fn check_metrics(&self, pool: &dyn Executor, ctx: &str) {
+        self.ledger.wait_settled(&self.accepted, SETTLE);
+        let tally = self.ledger.tally(self.accepted.clone());
+        assert_eq!(tally.duplicated, 0, "{ctx}: a job settled twice");
+        let matches = |m: &shoal_core::Metrics| {
+            m.submitted == self.accepted.len() as u64
+                && m.completed == tally.completed
+                && m.panicked == tally.panicked
+                && m.cancelled == tally.dropped
+                && m.rejected == self.rejected
+                && m.running == 0
+                && m.queued == 0
+        };
+        // Counters are bumped just after a job records itself: let them catch up.
+        let limit = Duration::from_secs(10);
+        let start = std::time::Instant::now();
+        loop {
+            let m = pool.metrics();
+            if matches(&m) {
+                return;
+            }
+            if start.elapsed() > limit {
+                panic!(
+                    "{ctx}: metrics disagree with the jobs' records\n  metrics: {m:?}\n  \
+                     ledger: {tally:?}, rejected (model) {}",
+                    self.rejected
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// After the pool is gone: every job of the sequence is accounted for exactly once.
+    fn check_end(self, ctx: &str) {
+        self.ledger.wait_settled(&self.accepted, SETTLE);
+        let tally = self.ledger.tally(self.accepted.clone());
+        assert_eq!(tally.duplicated, 0, "{ctx}: a job settled twice: {tally:?}");
+        assert_eq!(
+            tally.pending, 0,
+            "{ctx}: an accepted job was lost: {tally:?}"
+        );
+        if !self.may_cancel {
+            assert_eq!(
+                tally.dropped, 0,
+                "{ctx}: jobs were cancelled without Now or Deadline: {tally:?}"
+            );
+        }
+        for &id in &self.handed_back {
+            assert_eq!(self.ledger.events(id), 1, "{ctx}: handed-back job {id}");
+        }
+        for &id in &self.refused_items {
+            assert_eq!(self.ledger.events(id), 1, "{ctx}: refused item {id}");
+            assert_eq!(self.ledger.outcome(id), Outcome::Dropped, "{ctx}");
+        }
+        for (id, handle) in self.later {
+            let outcome = self.ledger.outcome(id);
+            check_join(handle.join(), id, outcome, ctx);
+        }
+        let all = self.ledger.tally_all();
+        assert_eq!(
+            (all.pending, all.duplicated),
+            (0, 0),
+            "{ctx}: every job ever made must have settled exactly once: {all:?}"
+        );
+        JOBS.fetch_add(self.ledger.len() as u64, Ordering::Relaxed);
+    }
+}
+
+trait FromPanics {
+    fn from_panics(panics: bool) -> Outcome;
+}
+
+impl FromPanics for Outcome {
+    fn from_panics(panics: bool) -> Outcome {
+        if panics {
+            Outcome::Panicked
+        } else {
+            Outcome::Completed
+        }
+    }
+}
+
+/// A handle's (or an ordered `map` item's) result must say what the job recorded.
+fn check_join(result: Result<u64, shoal_core::TaskError>, id: JobId, outcome: Outcome, ctx: &str) {
+    match (outcome, result) {
+        (Outcome::Completed, Ok(v)) => assert_eq!(v, id as u64 * 2, "{ctx}: job {id}'s value"),
+        (Outcome::Panicked, Err(e)) if e.is_panic() => assert!(
+            e.panic_message().is_some_and(|m| m.contains(EXPECTED)),
+            "{ctx}: job {id}'s panic message: {e:?}"
+        ),
+        (Outcome::Dropped, Err(e)) if e.is_cancelled() => {}
+        (outcome, result) => {
+            panic!("{ctx}: job {id} recorded {outcome:?} but its handle gave {result:?}")
+        }
+    }
+}
+
+fn run_case(kind: PoolKind, case: &Case) {
+    let ledger = Ledger::with_capacity(case.ops.len() * (FILL_LIMIT + 8) + 64);
+    let pool = kind
+        .build(&PoolSpec::workers(case.workers).maybe_capacity(case.capacity))
+        .expect("build");
+    let mut model = Model {
+        kind,
+        ledger,
+        running: true,
+        bounded: case.capacity.is_some(),
+        accepted: Vec::new(),
+        handed_back: Vec::new(),
+        refused_items: Vec::new(),
+        later: Vec::new(),
+        rejected: 0,
+        may_cancel: false,
+        deadline_used: false,
+        final_report: None,
+    };
+    let mut pool = Some(pool);
+    for (step, op) in case.ops.iter().enumerate() {
+        OPS.fetch_add(1, Ordering::Relaxed);
+        if let Op::Drop = op {
+            let p = pool.take().expect("one drop");
+            model.check_metrics(&*p, &model.ctx(step, op));
+            drop(p);
+            break;
+        }
+        model.step(&**pool.as_ref().expect("alive"), step, op);
+    }
+    if let Some(p) = pool.take() {
+        model.check_metrics(&*p, &format!("[{kind}] end of sequence"));
+        drop(p);
+    }
+    model.check_end(&format!("[{kind}] after drop"));
+}
+
+fn seed() -> u64 {
+    std::env::var("SHOAL_MODEL_SEED")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(7)
+        })
+}
+
+fn run_model(kind: PoolKind) {
+    quiet_expected_panics();
+    let seed = seed();
+    let config = Config {
+        cases: model_cases(),
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(seed),
+        max_shrink_iters: 4096,
+        max_shrink_time: 300_000,
+        ..Config::default()
+    };
+    let cases = config.cases;
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&case(), |case| {
+        let for_body = case.clone();
+        watchdog(
+            &format!("model {kind}"),
+            Duration::from_secs(60),
+            move || run_case(kind, &for_body),
+        );
+        Ok(())
+    });
+    match result {
+        Ok(()) => eprintln!(
+            "model [{kind}]: {cases} sequences passed (seed {seed}); totals so far: {} \
+             operations, {} jobs, 0 lost",
+            OPS.load(Ordering::Relaxed),
+            JOBS.load(Ordering::Relaxed)
+        ),
+        Err(TestError::Fail(reason, minimal)) => panic!(
+            "model [{kind}] failed (replay with SHOAL_MODEL_SEED={seed}).\nMinimal failing \
+             sequence: {minimal:#?}\nReason: {reason}"
+        ),
+        Err(TestError::Abort(reason)) => panic!("model [{kind}] aborted: {reason}"),
+    }
+}
+
+#[test]
+fn model_queue() {
+    run_model(PoolKind::Queue);
+}
+
+#[test]
+fn model_steal() {
+    run_model(PoolKind::Steal);
+}
+
+#[test]
+fn model_steal_lifo() {
+    run_model(PoolKind::StealLifo);
+}
+
+#[test]
+fn model_scope() {
+    run_model(PoolKind::Scope);
+}
+
+/// The model's checks can fail: a pool that loses a job is caught. (A check that cannot fail
+/// proves nothing.) `LossyPool` forwards to a real pool but silently drops every third job.
+#[test]
+fn model_catches_a_lost_job() {
+    quiet_expected_panics();
+    let result = std::panic::catch_unwind(|| {
+        let ledger = Ledger::with_capacity(16);
+        let pool = PoolKind::Queue.build(&PoolSpec::workers(2)).unwrap();
+        let mut accepted = Vec::new();
+        for i in 0..6 {
+            let (id, job) = ledger.job(false);
+            accepted.push(id);
+            if i % 3 != 2 {
+                pool.execute(job).unwrap();
+            } else {
+                std::mem::forget(job); // lost: neither run nor dropped
+            }
+        }
+        let report = pool.shutdown(Shutdown::Graceful);
+        check_final_report("lossy", &report, &ledger.tally(accepted));
+    });
+    let err = result.expect_err("a lost job must fail the accounting check");
+    let msg = shoal_core::panic_message(err.as_ref()).unwrap_or_default();
+    assert!(msg.contains("disagree"), "{msg}");
+}
+
+/// Metrics are polled with a limit, not forever: keeps `eventually` honest too.
+#[test]
+fn eventually_gives_up() {
+    let r = std::panic::catch_unwind(|| eventually("never", Duration::from_millis(20), || false));
+    assert!(r.is_err());
+}

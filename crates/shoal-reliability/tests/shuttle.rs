@@ -1,0 +1,330 @@
+//! shuttle: randomized schedules over the pools' own protocols, with more threads and longer
+//! runs than loom's exhaustive search can afford (4–8 threads per scenario).
+//!
+//! Under `--cfg shoal_shuttle` the `shoal_core::sync` shim hands out shuttle's mutexes,
+//! condition variables, atomics and threads, and each shuttle-ready pool swaps its lock-free
+//! queue for its loom stand-in (shuttle, like loom, cannot see inside crossbeam). Every
+//! scenario runs under two schedulers: uniformly random schedules, and PCT (probabilistic
+//! concurrency testing, which finds bugs needing a few specific preemptions with a known
+//! probability). A failure prints the schedule to replay with `shuttle::replay`.
+//!
+//! Shuttle-ready so far: `SharedQueuePool` and `ScopedPool` (`WorkStealingPool` joins the
+//! list once its stand-in queues are switched on under `shoal_shuttle` too). Run:
+//!
+//! ```text
+//! RUSTFLAGS="--cfg shoal_shuttle" cargo test --release --target-dir target/shuttle \
+//!     -p shoal-reliability --test shuttle
+//! ```
+//!
+//! `SHOAL_SHUTTLE_ITERATIONS` sets the schedules per scenario and scheduler (default 1000).
+#![cfg(shoal_shuttle)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoal_core::{Executor, ExecutorExt, RejectReason, ResizeError, Shutdown, ShutdownReport};
+use shoal_reliability::{check_final_report, JobId, Ledger, Outcome, PoolSpec, Strategy};
+use shuttle::scheduler::{PctScheduler, RandomScheduler};
+use shuttle::{thread, Config, Runner};
+
+fn iterations() -> usize {
+    std::env::var("SHOAL_SHUTTLE_ITERATIONS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1000)
+}
+
+/// Schedules tried over the whole run, for the summary.
+static SCHEDULES: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `scenario` against `kind` under random and PCT schedules.
+fn explore(name: &str, kind: Strategy, scenario: fn(Strategy)) {
+    let n = iterations();
+    let config = || {
+        let mut c = Config::new();
+        // The pools' frames, the helping waits and the jobs nest on shuttle's coroutine stacks.
+        c.stack_size = 1 << 20;
+        c
+    };
+    let counted = move || {
+        SCHEDULES.fetch_add(1, Ordering::Relaxed);
+        scenario(kind);
+    };
+    Runner::new(RandomScheduler::new(n), config()).run(counted);
+    Runner::new(PctScheduler::new(3, n), config()).run(counted);
+    eprintln!(
+        "shuttle {name} [{kind}]: {} schedules (random + PCT depth 3), all held; {} so far in \
+         this run",
+        2 * n,
+        SCHEDULES.load(Ordering::Relaxed)
+    );
+}
+
+fn build(kind: Strategy, spec: PoolSpec) -> Arc<dyn Executor> {
+    Arc::from(kind.build(&spec).expect("build"))
+}
+
+/// What a submitting thread saw.
+#[derive(Default)]
+struct Seen {
+    accepted: Vec<JobId>,
+    refused: Vec<JobId>,
+}
+
+/// Submits `n` jobs with `execute` (or `try_execute`, retrying while `Full`), stopping at the
+/// first refusal, whose job it drops (the ledger records it).
+fn submitter(pool: Arc<dyn Executor>, ledger: Ledger, n: usize, try_first: bool) -> Seen {
+    let mut seen = Seen::default();
+    for i in 0..n {
+        // No job panics here: shuttle fails an execution on any panic, caught or not (panic
+        // accounting is covered by the loom models and the other campaigns).
+        let _ = i;
+        let (id, mut job) = ledger.job(false);
+        let result = if try_first {
+            loop {
+                match pool.try_execute(job) {
+                    Err(r) if r.is_full() => {
+                        job = r.into_job();
+                        thread::yield_now();
+                    }
+                    other => break other,
+                }
+            }
+        } else {
+            pool.execute(job)
+        };
+        match result {
+            Ok(()) => seen.accepted.push(id),
+            Err(rej) => {
+                assert_eq!(rej.reason(), RejectReason::ShutDown);
+                drop(rej.into_job());
+                seen.refused.push(id);
+                break;
+            }
+        }
+    }
+    seen
+}
+
+/// Every accepted job settled exactly once, every refused one came back and was dropped;
+/// a final report agrees with the jobs' records.
+fn check(ledger: &Ledger, seen: &[Seen], report: Option<&ShutdownReport>, may_cancel: bool) {
+    let accepted: Vec<JobId> = seen.iter().flat_map(|s| s.accepted.clone()).collect();
+    let tally = ledger.tally(accepted.iter().copied());
+    assert_eq!((tally.pending, tally.duplicated), (0, 0), "{tally:?}");
+    if !may_cancel {
+        assert_eq!(
+            tally.dropped, 0,
+            "cancelled without Now/Deadline: {tally:?}"
+        );
+    }
+    for s in seen {
+        for &id in &s.refused {
+            assert_eq!(ledger.events(id), 1);
+            assert_eq!(ledger.outcome(id), Outcome::Dropped);
+        }
+    }
+    if let Some(report) = report {
+        check_final_report("shuttle", report, &tally);
+    }
+}
+
+/// Three submitters race a graceful shutdown: a job is accepted and run, or refused and
+/// handed back; never lost. (main + 2 workers + 3 submitters = 6 threads)
+fn submitters_race_graceful_shutdown(kind: Strategy) {
+    let pool = build(kind, PoolSpec::workers(2));
+    let ledger = Ledger::with_capacity(32);
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let (p, l) = (pool.clone(), ledger.clone());
+            thread::spawn(move || submitter(p, l, 3, t == 2))
+        })
+        .collect();
+    let report = pool.shutdown(Shutdown::Graceful);
+    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    check(&ledger, &seen, Some(&report), false);
+}
+
+/// Submitters race a `Now` shutdown and a concurrent graceful one: both callers get the same
+/// final report; accepted jobs ran or were cancelled, once. (main + 2 workers + 2 submitters +
+/// 1 second stopper = 6 threads)
+fn submitters_race_two_shutdowns(kind: Strategy) {
+    let pool = build(kind, PoolSpec::workers(2));
+    let ledger = Ledger::with_capacity(32);
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let (p, l) = (pool.clone(), ledger.clone());
+            thread::spawn(move || submitter(p, l, 3, t == 1))
+        })
+        .collect();
+    let other = {
+        let p = pool.clone();
+        thread::spawn(move || p.shutdown(Shutdown::Graceful))
+    };
+    let report = pool.shutdown(Shutdown::Now);
+    let other = other.join().unwrap();
+    assert_eq!(report, other, "two callers, two reports");
+    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    check(&ledger, &seen, Some(&report), true);
+}
+
+/// Two resizers (grow and shrink) race two submitters on a pool that starts with one
+/// worker; then a graceful shutdown runs everything. Retiring workers never strand a job.
+/// (main + 1–3 workers, retired ones included + 2 resizers + 2 submitters ≤ 8 threads)
+fn resizers_race_submitters(kind: Strategy) {
+    let pool = build(kind, PoolSpec::workers(1));
+    let ledger = Ledger::with_capacity(32);
+    let resizers: Vec<_> = [[2, 1], [3, 1]]
+        .into_iter()
+        .map(|sizes| {
+            let p = pool.clone();
+            thread::spawn(move || {
+                for n in sizes {
+                    match p.resize(n) {
+                        Ok(()) | Err(ResizeError::ShutDown) => {}
+                        Err(e) => panic!("resize({n}): {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let (p, l) = (pool.clone(), ledger.clone());
+            thread::spawn(move || submitter(p, l, 3, t == 1))
+        })
+        .collect();
+    for r in resizers {
+        r.join().unwrap();
+    }
+    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(pool.workers(), 1, "both resizers ended at 1");
+    let report = pool.shutdown(Shutdown::Graceful);
+    check(&ledger, &seen, Some(&report), false);
+}
+
+/// A resize racing the shutdown itself: it either happens before (and its workers are joined)
+/// or is refused with `ShutDown`; the shutdown never waits for a worker that was never
+/// counted. (main + 2–4 workers + resizer + submitter ≤ 7 threads)
+fn resize_races_shutdown(kind: Strategy) {
+    let pool = build(kind, PoolSpec::workers(2));
+    let ledger = Ledger::with_capacity(16);
+    let resizer = {
+        let p = pool.clone();
+        thread::spawn(move || match p.resize(4) {
+            Ok(()) | Err(ResizeError::ShutDown) => {}
+            Err(e) => panic!("{e}"),
+        })
+    };
+    let sub = {
+        let (p, l) = (pool.clone(), ledger.clone());
+        thread::spawn(move || submitter(p, l, 3, false))
+    };
+    let report = pool.shutdown(Shutdown::Graceful);
+    resizer.join().unwrap();
+    let seen = [sub.join().unwrap()];
+    check(&ledger, &seen, Some(&report), false);
+    assert!(matches!(pool.resize(2), Err(ResizeError::ShutDown)));
+}
+
+/// A bounded queue of one slot: blocking and non-blocking submitters against two workers and
+/// a shutdown; blocked submitters get their jobs back when intake closes. (6 threads)
+fn bounded_backpressure_and_shutdown(kind: Strategy) {
+    let pool = build(kind, PoolSpec::workers(2).capacity(1));
+    let ledger = Ledger::with_capacity(32);
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let (p, l) = (pool.clone(), ledger.clone());
+            thread::spawn(move || submitter(p, l, 3, t == 0))
+        })
+        .collect();
+    let report = pool.shutdown(Shutdown::Graceful);
+    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    check(&ledger, &seen, Some(&report), false);
+}
+
+/// Jobs that spawn a child and join it (a helping wait) on two workers, while a third thread
+/// submits and the main thread shuts down gracefully afterwards. (5 threads)
+fn nested_joins_with_submitter(kind: Strategy) {
+    let pool = build(kind, PoolSpec::workers(2));
+    let ledger = Ledger::with_capacity(32);
+    let mut parents = Vec::new();
+    for _ in 0..2 {
+        let (p, l) = (pool.clone(), ledger.clone());
+        let h = pool
+            .spawn(move || {
+                let token = l.token(false);
+                let child = p.spawn(move || token.run()).expect("running");
+                child.join().expect("child")
+            })
+            .expect("running");
+        parents.push(h);
+    }
+    let sub = {
+        let (p, l) = (pool.clone(), ledger.clone());
+        thread::spawn(move || submitter(p, l, 2, false))
+    };
+    for h in parents {
+        let v = h.join().expect("parent");
+        assert_eq!(v % 2, 0);
+    }
+    let seen = [sub.join().unwrap()];
+    let report = pool.shutdown(Shutdown::Graceful);
+    // 2 parents + 2 children + the submitter's jobs.
+    assert_eq!(report.submitted, 4 + seen[0].accepted.len() as u64);
+    check(&ledger, &seen, None, false);
+    assert!(
+        report.adds_up() && report.completed == report.submitted,
+        "{report:?}"
+    );
+}
+
+/// A zero deadline races submitters: queued jobs are cancelled, running ones finish; the
+/// jobs' records settle exactly once whatever the report said at the deadline. (6 threads)
+fn deadline_zero_races_submitters(kind: Strategy) {
+    let pool = build(kind, PoolSpec::workers(2));
+    let ledger = Ledger::with_capacity(32);
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let (p, l) = (pool.clone(), ledger.clone());
+            thread::spawn(move || submitter(p, l, 3, t == 2))
+        })
+        .collect();
+    let report = pool.shutdown(Shutdown::Deadline(Duration::ZERO));
+    assert!(report.adds_up(), "{report:?}");
+    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    // The drop waits no longer for jobs a deadline gave up on; join the workers explicitly by
+    // letting every clone go and waiting for the records.
+    drop(pool);
+    loop {
+        let accepted: Vec<JobId> = seen.iter().flat_map(|s| s.accepted.clone()).collect();
+        if ledger.tally(accepted).pending == 0 {
+            break;
+        }
+        thread::yield_now();
+    }
+    check(&ledger, &seen, None, true);
+}
+
+macro_rules! every_shuttle_ready_strategy {
+    ($($name:ident),* $(,)?) => {
+        mod queue { $( #[test] fn $name() {
+            super::explore(stringify!($name), super::Strategy::Queue, super::$name);
+        } )* }
+        mod scope { $( #[test] fn $name() {
+            super::explore(stringify!($name), super::Strategy::Scope, super::$name);
+        } )* }
+    };
+}
+
+every_shuttle_ready_strategy!(
+    submitters_race_graceful_shutdown,
+    submitters_race_two_shutdowns,
+    resizers_race_submitters,
+    resize_races_shutdown,
+    bounded_backpressure_and_shutdown,
+    nested_joins_with_submitter,
+    deadline_zero_races_submitters,
+);
