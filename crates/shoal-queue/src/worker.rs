@@ -73,7 +73,7 @@ fn retire(inner: &Inner) -> bool {
 /// spinning workers fed without a wake-up syscall per job (the channel only signals receivers
 /// that are blocked); after the spin the worker blocks, so an idle pool burns no CPU.
 fn spin_for_job(inner: &Inner) -> Option<shoal_core::Job> {
-    #[cfg(not(shoal_loom))]
+    #[cfg(not(any(shoal_loom, shoal_shuttle)))]
     {
         const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
         let backoff = crossbeam_utils::Backoff::new();
@@ -92,9 +92,10 @@ fn spin_for_job(inner: &Inner) -> Option<shoal_core::Job> {
             }
         }
     }
-    #[cfg(shoal_loom)]
+    #[cfg(any(shoal_loom, shoal_shuttle))]
     {
-        // Under loom the spin is only noise in the schedule space.
+        // Under a model checker the spin is only noise in the schedule space (and a spin
+        // timed by the wall clock would make shuttle's schedules impossible to replay).
         inner.queue.try_pop()
     }
 }
