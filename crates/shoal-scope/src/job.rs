@@ -9,8 +9,8 @@
 //! Internal jobs never unwind into the worker that runs them: a `StackJob` stores its panic
 //! for the owner to resume, a scope task hands it to its scope.
 
-use std::any::Any;
 use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::latch::Latch;
@@ -46,19 +46,16 @@ impl JobRef {
     }
 }
 
-/// What a job left behind.
-pub(crate) enum JobResult<R> {
-    None,
-    Ok(R),
-    Panic(Box<dyn Any + Send>),
-}
-
 /// A job on the stack of the thread that waits for it (the second half of `join`, or the
 /// closure an outside thread `install`s).
+///
+/// `result` is written only when another thread runs the job (then the owner reads it after
+/// the latch); a job the owner runs inline never touches it, so the common path pays neither
+/// for initialising it nor for dropping it.
 pub(crate) struct StackJob<F, R> {
     pub(crate) latch: Latch,
     func: UnsafeCell<Option<F>>,
-    result: UnsafeCell<JobResult<R>>,
+    result: UnsafeCell<MaybeUninit<std::thread::Result<R>>>,
 }
 
 impl<F, R> StackJob<F, R>
@@ -71,7 +68,7 @@ where
         StackJob {
             latch,
             func: UnsafeCell::new(Some(func)),
-            result: UnsafeCell::new(JobResult::None),
+            result: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
 
@@ -98,12 +95,9 @@ where
         let job = unsafe { &*(this as *const Self) };
         // SAFETY: only the single runner accesses `func`.
         let func = unsafe { (*job.func.get()).take() }.expect("a StackJob runs once");
-        let result = match panic::catch_unwind(AssertUnwindSafe(func)) {
-            Ok(value) => JobResult::Ok(value),
-            Err(payload) => JobResult::Panic(payload),
-        };
+        let result = panic::catch_unwind(AssertUnwindSafe(func));
         // SAFETY: as above; the owner reads it only after seeing the latch set below.
-        unsafe { *job.result.get() = result };
+        unsafe { (*job.result.get()).write(result) };
         // SAFETY: the latch is live and unset; we do not touch `job` after this.
         unsafe { Latch::set(&job.latch) };
     }
@@ -119,11 +113,21 @@ where
 
     /// The owner saw the latch set: the value, or the job's panic resumed.
     pub(crate) fn into_result(self) -> R {
-        match self.result.into_inner() {
-            JobResult::Ok(value) => value,
-            JobResult::Panic(payload) => panic::resume_unwind(payload),
-            JobResult::None => unreachable!("the latch was set, so the job ran"),
+        debug_assert!(self.latch.probe(), "the result is read after the latch");
+        // SAFETY: the latch is set, so `execute` wrote the result (and its Release swap made
+        // the write visible to our Acquire probe); we read it once, consuming the job.
+        match unsafe { self.result.into_inner().assume_init() } {
+            Ok(value) => value,
+            Err(payload) => panic::resume_unwind(payload),
         }
+    }
+
+    /// The owner saw the latch set but unwinds: drop the value or payload the runner left.
+    pub(crate) fn discard_result(&self) {
+        debug_assert!(self.latch.probe(), "the result is dropped after the latch");
+        // SAFETY: as in `into_result`; the job is not read again (its owner is unwinding).
+        let result = unsafe { (*self.result.get()).assume_init_read() };
+        shoal_core::worker::drop_quietly(result);
     }
 }
 

@@ -20,7 +20,7 @@
 
 use std::mem;
 
-use crate::job::{JobRef, StackJob};
+use crate::job::StackJob;
 use crate::latch::Latch;
 use crate::worker::WorkerThread;
 
@@ -41,8 +41,7 @@ where
 
     let guard = UnwindGuard {
         worker,
-        job: job_b_ref,
-        latch: &job_b.latch,
+        job: &job_b,
     };
     let ra = a();
     mem::forget(guard);
@@ -57,16 +56,27 @@ where
 }
 
 /// Runs only if `a` unwinds: takes `b` back, or waits for whoever took it.
-struct UnwindGuard<'a> {
+struct UnwindGuard<'a, F, R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
     worker: &'a WorkerThread,
-    job: JobRef,
-    latch: &'a Latch,
+    job: &'a StackJob<F, R>,
 }
 
-impl Drop for UnwindGuard<'_> {
+impl<F, R> Drop for UnwindGuard<'_, F, R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
     fn drop(&mut self) {
-        if !self.worker.pop(self.job) {
-            self.worker.wait_until(self.latch);
+        // SAFETY: only recomputes the JobRef that `join_in_worker` pushed, for the check in
+        // `pop`; nothing is executed through it.
+        let job_ref = unsafe { self.job.as_job_ref() };
+        if !self.worker.pop(job_ref) {
+            self.worker.wait_until(&self.job.latch);
+            self.job.discard_result();
         }
     }
 }
