@@ -172,6 +172,17 @@ impl Context {
         self.steal()
     }
 
+    /// After a batch landed in our deque: we are the submitter of the jobs it brought (they
+    /// were invisible to everyone while in transit, and we may now block in the job we took),
+    /// so wake a sleeper if nobody searches (sleep.rs, steps A-C). A batch of one costs
+    /// nothing.
+    #[inline]
+    fn announce_batch(&self) {
+        if self.local.len() > 0 {
+            self.shared.sleep.notify_new_job();
+        }
+    }
+
     /// Takes a batch from the injector or, failing that, from a sibling. Returns `None` only
     /// after a full pass in which every queue was seen empty (no lost race).
     fn steal(&self) -> Option<Job> {
@@ -179,14 +190,14 @@ impl Context {
         loop {
             let mut retry = false;
             match shared.injector.steal_batch_and_pop(&self.local) {
-                Steal::Success(job) => return Some(job),
+                Steal::Success(job) => {
+                    self.announce_batch();
+                    return Some(job);
+                }
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
-            let mut siblings = self.siblings.borrow_mut();
-            if siblings.version != shared.registry.version() {
-                *siblings = shared.registry.snapshot();
-            }
+            let siblings = self.siblings();
             let n = siblings.entries.len();
             if n > 1 {
                 let start = self.next_random() % n;
@@ -204,6 +215,8 @@ impl Context {
                         Steal::Success(job) => {
                             let taken = 1 + self.local.len() as u64;
                             shared.counters.add(Event::Steal, taken);
+                            drop(siblings);
+                            self.announce_batch();
                             return Some(job);
                         }
                         Steal::Retry => retry = true,
@@ -219,6 +232,18 @@ impl Context {
         }
     }
 
+    /// Our copy of the stealer list, refreshed first if a resize (or a sibling starting up)
+    /// published a newer one.
+    #[inline]
+    fn siblings(&self) -> std::cell::RefMut<'_, Snapshot> {
+        let mut siblings = self.siblings.borrow_mut();
+        let registry = &self.shared.registry;
+        if siblings.version != registry.version() {
+            *siblings = registry.snapshot();
+        }
+        siblings
+    }
+
     /// `true` if some queue (our deque, the injector, a sibling's deque) holds a job: the
     /// last searcher's test before it hands the search on (see sleep.rs, step 5).
     fn work_visible(&self) -> bool {
@@ -226,7 +251,7 @@ impl Context {
         if self.local.len() > 0 || !shared.injector.is_empty() {
             return true;
         }
-        let siblings = self.siblings.borrow();
+        let siblings = self.siblings();
         siblings
             .entries
             .iter()
