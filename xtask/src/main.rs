@@ -24,13 +24,15 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test      every check CI runs: fmt, clippy, tests + doc tests, facade feature sets,
-            docs, loom models, benches compiled, shoal-bench smoke run, short stress
+            docs, loom and shuttle models, benches compiled, shoal-bench smoke run,
+            short stress
   fmt       cargo fmt --check
   clippy    clippy on every target with -D warnings
   unit      cargo test on the workspace (unit, integration and doc tests)
   features  the facade's tests under every strategy feature set
   doc       rustdoc with -D warnings
   loom      the loom models of every pool (LOOM_MAX_PREEMPTIONS defaults to 2)
+  shuttle   randomized shuttle schedules over every pool (SHOAL_SHUTTLE_ITERATIONS, default 200)
   bench     compile every benchmark (cargo bench --no-run)
   smoke     run `shoal-bench compare` at a tiny size
   stress    the long stress and soak tests (ignored by default); STRESS_SCALE=N multiplies sizes";
@@ -50,6 +52,7 @@ fn main() {
         "features" => features(),
         "doc" => doc(),
         "loom" => loom(),
+        "shuttle" => shuttle(),
         "bench" => bench(),
         "smoke" => smoke(),
         "stress" => stress(false),
@@ -83,6 +86,7 @@ fn all() -> bool {
         ("features", features),
         ("doc", doc),
         ("loom", loom),
+        ("shuttle", shuttle),
         ("bench", bench),
         ("smoke", smoke),
         ("stress (short)", || stress(true)),
@@ -150,9 +154,6 @@ fn features() -> bool {
             "--no-default-features",
             "--features",
             set,
-            "--lib",
-            "--tests",
-            "--doc",
         ]);
         if !run(c) {
             return false;
@@ -237,6 +238,7 @@ fn smoke() -> bool {
         "compare",
         "--size",
         "tiny",
+        "--no-progress",
     ]);
     run(c)
 }
@@ -245,12 +247,40 @@ fn smoke() -> bool {
 /// size, multiplied by `STRESS_SCALE`.
 fn stress(short: bool) -> bool {
     let mut c = cargo();
-    c.args(["test", "--release", "--workspace", "--test", "stress"]);
+    c.args([
+        "test",
+        "--release",
+        "-p",
+        "shoal-reliability",
+        "--test",
+        "stress",
+    ]);
     if short {
         c.env("STRESS_SCALE", "0");
         c.args(["--", "--include-ignored"]);
     } else {
         c.args(["--", "--ignored"]);
+    }
+    run(c)
+}
+
+/// shuttle's randomized schedules over every pool (`crates/shoal-reliability/tests/shuttle.rs`).
+/// `SHOAL_SHUTTLE_ITERATIONS` sets schedules per scenario and scheduler (default here: 200).
+fn shuttle() -> bool {
+    let mut c = cargo();
+    c.args([
+        "test",
+        "--release",
+        "--target-dir",
+        "target/shuttle",
+        "-p",
+        "shoal-reliability",
+        "--test",
+        "shuttle",
+    ]);
+    c.env("RUSTFLAGS", "--cfg shoal_shuttle");
+    if env::var_os("SHOAL_SHUTTLE_ITERATIONS").is_none() {
+        c.env("SHOAL_SHUTTLE_ITERATIONS", "200");
     }
     run(c)
 }
