@@ -11,10 +11,10 @@ pub enum Strategy {
     /// `SharedQueuePool` (shoal-queue).
     Queue,
     /// `WorkStealingPool` (shoal-steal), default settings.
-    #[cfg(not(any(shoal_shuttle, shoal_loom)))]
+    #[cfg(not(shoal_loom))]
     Steal,
     /// `WorkStealingPool` with its LIFO slot on (`lifo_slot(true)`): a different local path.
-    #[cfg(not(any(shoal_shuttle, shoal_loom)))]
+    #[cfg(not(shoal_loom))]
     StealLifo,
     /// `ScopedPool` (shoal-scope), through its `Executor` side.
     #[cfg(not(shoal_loom))]
@@ -22,10 +22,10 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    /// Every strategy compiled into this build (only the shuttle-ready ones under
-    /// `--cfg shoal_shuttle`).
+    /// Every strategy compiled into this build (only `Queue` under `--cfg shoal_loom`, which
+    /// the campaign does not use).
     pub fn all() -> &'static [Strategy] {
-        #[cfg(not(any(shoal_shuttle, shoal_loom)))]
+        #[cfg(not(shoal_loom))]
         {
             &[
                 Strategy::Queue,
@@ -33,10 +33,6 @@ impl Strategy {
                 Strategy::StealLifo,
                 Strategy::Scope,
             ]
-        }
-        #[cfg(all(shoal_shuttle, not(shoal_loom)))]
-        {
-            &[Strategy::Queue, Strategy::Scope]
         }
         #[cfg(shoal_loom)]
         {
@@ -48,9 +44,9 @@ impl Strategy {
     pub fn name(self) -> &'static str {
         match self {
             Strategy::Queue => "queue",
-            #[cfg(not(any(shoal_shuttle, shoal_loom)))]
+            #[cfg(not(shoal_loom))]
             Strategy::Steal => "steal",
-            #[cfg(not(any(shoal_shuttle, shoal_loom)))]
+            #[cfg(not(shoal_loom))]
             Strategy::StealLifo => "steal-lifo",
             #[cfg(not(shoal_loom))]
             Strategy::Scope => "scope",
@@ -83,9 +79,9 @@ impl Strategy {
         }
         Ok(match self {
             Strategy::Queue => Box::new(apply!(shoal_queue::SharedQueuePool::builder()).build()?),
-            #[cfg(not(any(shoal_shuttle, shoal_loom)))]
+            #[cfg(not(shoal_loom))]
             Strategy::Steal => Box::new(apply!(shoal_steal::WorkStealingPool::builder()).build()?),
-            #[cfg(not(any(shoal_shuttle, shoal_loom)))]
+            #[cfg(not(shoal_loom))]
             Strategy::StealLifo => Box::new(
                 apply!(shoal_steal::WorkStealingPool::builder())
                     .lifo_slot(true)

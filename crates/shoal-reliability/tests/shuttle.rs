@@ -8,8 +8,8 @@
 //! concurrency testing, which finds bugs needing a few specific preemptions with a known
 //! probability). A failure prints the schedule to replay with `shuttle::replay`.
 //!
-//! Shuttle-ready so far: `SharedQueuePool` and `ScopedPool` (`WorkStealingPool` joins the
-//! list once its stand-in queues are switched on under `shoal_shuttle` too). Run:
+//! Every strategy runs here: `SharedQueuePool`, `WorkStealingPool` (plain and with its LIFO
+//! slot) and `ScopedPool`. Run:
 //!
 //! ```text
 //! RUSTFLAGS="--cfg shoal_shuttle" cargo test --release --target-dir target/shuttle \
@@ -308,10 +308,66 @@ fn deadline_zero_races_submitters(kind: Strategy) {
     check(&ledger, &seen, None, true);
 }
 
-macro_rules! every_shuttle_ready_strategy {
+/// Jobs that submit children from inside the pool (on the work-stealing pool they land on the
+/// worker's own deque or LIFO slot) race a shrink and a graceful shutdown: a retiring worker
+/// must hand its local jobs on, and a child is either run or refused back to its parent.
+/// (main + 2 workers + resizer = 4 threads)
+fn inner_submits_race_shrink_and_shutdown(kind: Strategy) {
+    let pool = build(kind, PoolSpec::workers(2));
+    let ledger = Ledger::with_capacity(32);
+    let children_accepted = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let children_refused = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut parents = Vec::new();
+    for _ in 0..2 {
+        let (p, l) = (pool.clone(), ledger.clone());
+        let (acc, refd) = (children_accepted.clone(), children_refused.clone());
+        let token = ledger.token(false);
+        parents.push(token.id());
+        let job: shoal_core::Job = Box::new(move || {
+            for _ in 0..2 {
+                let (cid, child) = l.job(false);
+                match p.execute(child) {
+                    Ok(()) => acc.lock().unwrap().push(cid),
+                    Err(r) => {
+                        assert!(r.is_shutdown());
+                        drop(r);
+                        refd.lock().unwrap().push(cid);
+                    }
+                }
+            }
+            drop(p);
+            token.run();
+        });
+        pool.execute(job).expect("running");
+    }
+    let resizer = {
+        let p = pool.clone();
+        thread::spawn(move || match p.resize(1) {
+            Ok(()) | Err(ResizeError::ShutDown) => {}
+            Err(e) => panic!("{e}"),
+        })
+    };
+    let report = pool.shutdown(Shutdown::Graceful);
+    resizer.join().unwrap();
+    let mut accepted = parents;
+    accepted.extend(children_accepted.lock().unwrap().iter().copied());
+    let seen = [Seen {
+        accepted,
+        refused: children_refused.lock().unwrap().clone(),
+    }];
+    check(&ledger, &seen, Some(&report), false);
+}
+
+macro_rules! every_strategy {
     ($($name:ident),* $(,)?) => {
         mod queue { $( #[test] fn $name() {
             super::explore(stringify!($name), super::Strategy::Queue, super::$name);
+        } )* }
+        mod steal { $( #[test] fn $name() {
+            super::explore(stringify!($name), super::Strategy::Steal, super::$name);
+        } )* }
+        mod steal_lifo { $( #[test] fn $name() {
+            super::explore(stringify!($name), super::Strategy::StealLifo, super::$name);
         } )* }
         mod scope { $( #[test] fn $name() {
             super::explore(stringify!($name), super::Strategy::Scope, super::$name);
@@ -319,7 +375,7 @@ macro_rules! every_shuttle_ready_strategy {
     };
 }
 
-every_shuttle_ready_strategy!(
+every_strategy!(
     submitters_race_graceful_shutdown,
     submitters_race_two_shutdowns,
     resizers_race_submitters,
@@ -327,4 +383,5 @@ every_shuttle_ready_strategy!(
     bounded_backpressure_and_shutdown,
     nested_joins_with_submitter,
     deadline_zero_races_submitters,
+    inner_submits_race_shrink_and_shutdown,
 );
