@@ -34,6 +34,10 @@ pub(crate) struct Control {
     /// A deadline passed with jobs still running: later shutdown calls (and the drop) return
     /// at once instead of waiting for jobs that may never return.
     pub(crate) abandoned: bool,
+    /// Shutdown calls cancelling queued jobs right now. A job they took off the queue is
+    /// counted as cancelled a moment later, so the final report waits for them too: it is
+    /// written by whoever brings `alive` and `cancellers` both to zero.
+    cancellers: usize,
     next_index: usize,
 }
 
@@ -173,11 +177,30 @@ impl Inner {
         self.sealed.store(true, Ordering::SeqCst);
     }
 
-    /// Drops every queued job unrun (counted as cancelled).
+    /// Drops every queued job unrun (counted as cancelled). Registered in `control` while it
+    /// runs: the last worker may find the queue empty and exit while a job this call popped is
+    /// not counted yet, and the final report must not be written in that gap (it would call
+    /// the job still running, for good).
     fn cancel_queued(&self) {
+        lock(&self.control).cancellers += 1;
         while let Some(job) = self.queue.try_pop() {
             worker::cancel_job(job, &self.counters);
         }
+        let mut control = lock(&self.control);
+        control.cancellers -= 1;
+        self.finish_if_stopped(&mut control);
+    }
+
+    /// Writes the final report once nothing can change it any more: shutdown began, every
+    /// worker exited and no call is cancelling jobs. Wakes the callers waiting for it.
+    fn finish_if_stopped(&self, control: &mut Control) {
+        if control.alive == 0 && control.cancellers == 0 {
+            if let Phase::Stopping = control.phase {
+                let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
+                control.phase = Phase::Stopped(self.report(elapsed));
+            }
+        }
+        self.exited.notify_all();
     }
 
     /// Wakes every worker so it sees the new state.
@@ -204,13 +227,7 @@ impl Inner {
     /// Called by each worker as it exits, with `control` held.
     pub(crate) fn worker_exited(&self, control: &mut Control) {
         control.alive -= 1;
-        if control.alive == 0 {
-            if let Phase::Stopping = control.phase {
-                let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
-                control.phase = Phase::Stopped(self.report(elapsed));
-            }
-        }
-        self.exited.notify_all();
+        self.finish_if_stopped(control);
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
@@ -239,18 +256,20 @@ impl Inner {
             self.cancel_queued();
         }
         let deadline = match mode {
-            Shutdown::Deadline(d) => Some(Instant::now() + d),
+            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
+            Shutdown::Deadline(d) => Instant::now().checked_add(d),
             _ => None,
         };
         let mut control = lock(&self.control);
         self.wake_all(&control);
-        if control.alive == 0 {
-            // Only possible if every start failed; nothing can run the queue.
+        if control.alive == 0 && matches!(control.phase, Phase::Stopping) {
+            // No worker is left to finish the report: every start failed (a build that
+            // failed). Cancelling writes it (`finish_if_stopped`). When the workers all exited
+            // already, the report is written and must stay as it is, so that concurrent
+            // callers get the same one.
             drop(control);
             self.cancel_queued();
             control = lock(&self.control);
-            let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
-            control.phase = Phase::Stopped(self.report(elapsed));
         }
         self.wait_stopped(control, inside, deadline)
     }
@@ -371,7 +390,8 @@ impl Executor for SharedQueuePool {
         if !matches!(control.phase, Phase::Running) {
             return Err(ResizeError::ShutDown);
         }
-        #[cfg(not(shoal_loom))]
+        // Neither model checker's JoinHandle can say whether its thread finished.
+        #[cfg(not(any(shoal_loom, shoal_shuttle)))]
         control.threads.retain(|t| !t.is_finished());
         // ORDERING: `target` and `live` change under `control` on this side; workers read
         // them (SeqCst) when deciding to retire, see `Worker::should_retire`.
@@ -470,7 +490,9 @@ impl Builder {
         self
     }
 
-    /// The stack size of each worker thread, in bytes (default: std's).
+    /// The stack size of each worker thread, in bytes (default: std's). At least
+    /// [`MIN_STACK_SIZE`](shoal_core::spawn::MIN_STACK_SIZE) (64 KiB); less is a
+    /// [`BuildError`].
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.thread_config.stack_size = Some(bytes);
         self
@@ -522,7 +544,7 @@ impl Builder {
                 ));
             }
         }
-        // stack_size(0), a NUL byte in the name prefix.
+        // stack_size(0) or below the minimum, a NUL byte in the name prefix.
         spawn::check_thread_config(
             self.thread_config.name.as_deref(),
             self.thread_config.stack_size,
@@ -544,6 +566,7 @@ impl Builder {
                 alive: 0,
                 started: None,
                 abandoned: false,
+                cancellers: 0,
                 next_index: 0,
             }),
             exited: Condvar::new(),
