@@ -5,7 +5,7 @@ use std::sync::Arc;
 use shoal_queue::SharedQueuePool;
 
 use super::shoal_exec::ExecHandle;
-use crate::contender::{Batch, Capability, Contender, Family, Info, OrderedMap, Spawn};
+use crate::contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
 
 /// `SharedQueuePool` through the `Executor` contract.
 #[derive(Debug)]
@@ -16,13 +16,18 @@ pub struct ShoalQueue {
 impl Contender for ShoalQueue {
     const INFO: Info = Info {
         id: "shoal-queue",
-        about: "SharedQueuePool: execute + latch; map = ExecutorExt::map (the result queue)",
+        about: "SharedQueuePool: execute + latch; join = ExecutorExt::scope; map = ExecutorExt::map (the result queue)",
         family: Family::Shoal,
         // No ForkJoin: a join built on `ExecutorExt::scope` overflows a worker's stack here
         // (fib(20) already): a waiting worker helps by running the *oldest* queued job, which
         // forks and waits in turn, so the helping recursion grows with the queue instead of
         // with the recursion depth. The work-stealing pool helps LIFO and stays shallow.
-        caps: &[Capability::Spawn, Capability::Batch, Capability::OrderedMap],
+        caps: &[
+            Capability::Spawn,
+            Capability::ForkJoin,
+            Capability::Batch,
+            Capability::OrderedMap,
+        ],
     };
 
     fn build(workers: usize) -> Result<Self, String> {
@@ -38,6 +43,10 @@ impl Contender for ShoalQueue {
 
     fn spawner(&self) -> Option<impl Spawn> {
         Some(self.pool.clone())
+    }
+
+    fn fork_join(&self) -> Option<&impl ForkJoin> {
+        Some(&self.pool)
     }
 
     fn batch(&self) -> Option<&impl Batch> {
