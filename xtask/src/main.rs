@@ -78,8 +78,11 @@ fn main() {
     }
 }
 
+/// A named check.
+type Step = (&'static str, fn() -> bool);
+
 fn all() -> bool {
-    let steps: &[(&str, fn() -> bool)] = &[
+    let steps: &[Step] = &[
         ("fmt", fmt),
         ("clippy", clippy),
         ("unit", unit),
