@@ -10,7 +10,7 @@
 //! for the owner to resume, a scope task hands it to its scope.
 
 use std::cell::UnsafeCell;
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::latch::Latch;
@@ -54,7 +54,9 @@ impl JobRef {
 /// for initialising it nor for dropping it.
 pub(crate) struct StackJob<F, R> {
     pub(crate) latch: Latch,
-    func: UnsafeCell<Option<F>>,
+    /// Taken exactly once: run by a thief, run inline by the owner, or dropped unrun by the
+    /// owner's unwind guard (a `ManuallyDrop`, so the common path stores no "taken" flag).
+    func: UnsafeCell<ManuallyDrop<F>>,
     result: UnsafeCell<MaybeUninit<std::thread::Result<R>>>,
 }
 
@@ -67,7 +69,7 @@ where
     pub(crate) fn new(func: F, latch: Latch) -> StackJob<F, R> {
         StackJob {
             latch,
-            func: UnsafeCell::new(Some(func)),
+            func: UnsafeCell::new(ManuallyDrop::new(func)),
             result: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
@@ -93,8 +95,9 @@ where
         // SAFETY: per the contract, `this` is a live StackJob<F, R> nobody else touches now
         // (the owner only reads `result` after the latch is set).
         let job = unsafe { &*(this as *const Self) };
-        // SAFETY: only the single runner accesses `func`.
-        let func = unsafe { (*job.func.get()).take() }.expect("a StackJob runs once");
+        // SAFETY: a JobRef is executed once, and the owner neither runs nor drops `func`
+        // once it offered the job (`pop` said so), so this is the one take.
+        let func = unsafe { ManuallyDrop::take(&mut *job.func.get()) };
         let result = panic::catch_unwind(AssertUnwindSafe(func));
         // SAFETY: as above; the owner reads it only after seeing the latch set below.
         unsafe { (*job.result.get()).write(result) };
@@ -103,12 +106,26 @@ where
     }
 
     /// The owner took the job back unrun: run it here, as a plain call.
+    ///
+    /// # Safety
+    /// Only the owner, at most once, and only for a job no other thread can reach (never
+    /// offered, or refused by the pool); not after `drop_unrun`.
     #[inline]
-    pub(crate) fn run_inline(&self) -> R {
-        // SAFETY: the job was never offered or was taken back, so no other thread can reach
-        // it; only the owner touches `func` now.
-        let func = unsafe { (*self.func.get()).take() };
-        (func.expect("a StackJob runs once"))()
+    pub(crate) unsafe fn run_inline(&self) -> R {
+        // SAFETY: per the contract this is the one take of `func`.
+        let func = unsafe { ManuallyDrop::take(&mut *self.func.get()) };
+        func()
+    }
+
+    /// The owner took the job back but will not run it (its other half panicked).
+    ///
+    /// # Safety
+    /// As for `run_inline`: the one take of `func`, by the owner, of a job nobody else can
+    /// reach.
+    pub(crate) unsafe fn drop_unrun(&self) {
+        // SAFETY: per the contract this is the one take of `func`.
+        let func = unsafe { ManuallyDrop::take(&mut *self.func.get()) };
+        shoal_core::worker::drop_quietly(func);
     }
 
     /// The owner saw the latch set: the value, or the job's panic resumed.

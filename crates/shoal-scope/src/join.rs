@@ -47,7 +47,9 @@ where
     mem::forget(guard);
 
     let rb = if worker.pop(job_b_ref) {
-        job_b.run_inline()
+        // SAFETY: `pop` says the job was never offered: only we can reach it, and this is
+        // its one run.
+        unsafe { job_b.run_inline() }
     } else {
         worker.wait_until(&job_b.latch);
         job_b.into_result()
@@ -74,7 +76,10 @@ where
         // SAFETY: only recomputes the JobRef that `join_in_worker` pushed, for the check in
         // `pop`; nothing is executed through it.
         let job_ref = unsafe { self.job.as_job_ref() };
-        if !self.worker.pop(job_ref) {
+        if self.worker.pop(job_ref) {
+            // SAFETY: never offered, so only we can reach it; it will not run.
+            unsafe { self.job.drop_unrun() };
+        } else {
             self.worker.wait_until(&self.job.latch);
             self.job.discard_result();
         }

@@ -136,7 +136,8 @@ impl ScopedPool {
             job.latch.wait_blocking();
             job.into_result()
         } else {
-            WorkerThread::enter(&self.registry, |_| job.run_inline())
+            // SAFETY: the pool refused the JobRef, so only we can reach the job; one run.
+            WorkerThread::enter(&self.registry, |_| unsafe { job.run_inline() })
         }
     }
 
@@ -152,7 +153,8 @@ impl ScopedPool {
             worker.wait_until(&job.latch);
             job.into_result()
         } else {
-            WorkerThread::enter(&self.registry, |_| job.run_inline())
+            // SAFETY: the pool refused the JobRef, so only we can reach the job; one run.
+            WorkerThread::enter(&self.registry, |_| unsafe { job.run_inline() })
         }
     }
 
