@@ -4,6 +4,9 @@
 //!
 //! Both pools get the same number of threads (the logical CPUs). Each group has a sequential
 //! baseline, so the ratios `scoped / rayon` and `scoped / sequential` come from one run.
+//! Criterion samples one contender at a time, so on a machine shared with other work the
+//! ratios drift with the load; `examples/ratios.rs` runs the same workloads interleaved and
+//! keeps the least disturbed round of each (the numbers in the crate docs come from it).
 
 use std::hint::black_box;
 
