@@ -13,14 +13,16 @@
 //!   queue: [ .. Entry ─┐ .. ]          waiter (JoinHandle::join / scope end, inside a worker)
 //!                      ▼                       │
 //!                 ClaimCell: Queued(job) ◀─────┘ run_inline(): Queued → Running → Finished
-//!   worker pops Entry: Queued → run it here; Running → wait (helping), then account;
+//!   worker pops Entry: Queued → run it here; Running → account now, return at once;
 //!                      Finished → account the panic, if any; nothing to run
 //! ```
 //!
 //! So a waiter runs exactly the work it waits for, depth-first, like sequential code, and its
 //! stack grows only with the depth of the computation. The pool still counts every job once, when
 //! its entry comes off the queue: an entry whose job panicked inline re-raises the message so the
-//! pool counts the panic and shows it to its `panic_handler`.
+//! pool counts the panic and shows it to its `panic_handler`. The entry never waits for an inline
+//! run in progress (that wait can deadlock, see `Entry::run`); in that one narrow case a panic
+//! reaches the job's handle but not the pool's `panicked` counter.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
@@ -74,7 +76,12 @@ impl ClaimCell {
                 .unwrap_or("<non-string panic payload>")
                 .to_owned()
         });
-        self.state.update(|s| *s = State::Finished(panic));
+        self.state.update(|s| {
+            // `Consumed`: the entry already left the queue and accounted for the job.
+            if !matches!(s, State::Consumed) {
+                *s = State::Finished(panic);
+            }
+        });
         true
     }
 }
@@ -84,16 +91,21 @@ struct Entry(Arc<ClaimCell>);
 
 impl Entry {
     fn run(self) {
-        let state = self.0.state.wait_until(|s| match s {
-            // A waiter is running it: wait (helping) so the pool accounts for the job
-            // after it ended, and counts its panic.
-            State::Running => None,
-            _ => Some(std::mem::replace(s, State::Consumed)),
-        });
+        // Never wait here for a job a waiter is running inline: this worker may hold, lower
+        // on its own stack, the very job that inline run waits for (W0 runs C, which helps and
+        // pops X's entry; X runs inline on W1 and waits for C), and waiting would close the
+        // cycle. The entry just hands the accounting over and returns.
+        let state = self.0.state.with(|s| std::mem::replace(s, State::Consumed));
         match state {
             State::Queued(job) => job(),
             State::Finished(Some(message)) => resume_unwind(Box::new(message)),
-            State::Finished(None) | State::Consumed | State::Running => {}
+            State::Running => {
+                // Still running inline: the pool counts the job now. If it then panics, the
+                // panic reaches its handle (and the scope), but this pool's `panicked` counter
+                // and `panic_handler` do not see it: the one case where a panic is reported to
+                // the waiter only. `run_inline` sees `Consumed` and keeps the message.
+            }
+            State::Finished(None) | State::Consumed => {}
         }
     }
 }
