@@ -10,9 +10,25 @@ use std::sync::Once;
 /// The marker in every panic the campaign causes on purpose.
 pub const EXPECTED: &str = "[shoal-reliability: expected panic]";
 
-/// `true` when `payload` is a `&str` or `String` that carries [`EXPECTED`].
+/// `true` when `payload` is a `&str` or `String` that carries [`EXPECTED`], or a
+/// [`PanicOnDrop`] used as a payload.
 pub fn is_expected(payload: &(dyn Any + Send)) -> bool {
-    shoal_core::panic_message(payload).is_some_and(|m| m.contains(EXPECTED))
+    payload.is::<PanicOnDrop>()
+        || shoal_core::panic_message(payload).is_some_and(|m| m.contains(EXPECTED))
+}
+
+/// A value whose destructor panics (with an expected-panic message naming it): captured by a
+/// job, it makes the job's destructor panic; used as a panic payload, it makes dropping the
+/// payload panic too.
+#[derive(Debug)]
+pub struct PanicOnDrop(pub &'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            expected_panic(self.0);
+        }
+    }
 }
 
 /// Installs (once per process) a panic hook that is silent for expected panics.

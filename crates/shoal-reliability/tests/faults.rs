@@ -20,7 +20,7 @@ use shoal_core::spawn::{SpawnFaults, SpawnHook, SpawnInfo};
 use shoal_core::{BuildErrorKind, Executor, ExecutorExt, ResizeError, Shutdown};
 use shoal_reliability::{
     check_final_report, eventually, expected_panic, quiet_expected_panics, watchdog, Gate, Ledger,
-    Outcome, PoolSpec, Strategy, EXPECTED,
+    Outcome, PanicOnDrop, PoolSpec, Strategy, EXPECTED,
 };
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -52,17 +52,6 @@ fn short(kind: Strategy) -> &'static str {
         Strategy::Steal => "s",
         Strategy::StealLifo => "l",
         Strategy::Scope => "c",
-    }
-}
-
-/// A value whose destructor panics (with an expected-panic message).
-struct PanicOnDrop(&'static str);
-
-impl Drop for PanicOnDrop {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            expected_panic(self.0);
-        }
     }
 }
 

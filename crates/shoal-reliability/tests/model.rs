@@ -110,7 +110,7 @@ fn case() -> impl Strategy<Value = Case> {
     (
         1usize..=4,
         proptest::option::weighted(0.5, 1usize..=4),
-        proptest::collection::vec(op(), 1..32),
+        proptest::collection::vec(op(), 1..48),
     )
         .prop_map(|(workers, capacity, ops)| Case {
             workers,
@@ -118,10 +118,6 @@ fn case() -> impl Strategy<Value = Case> {
             ops,
         })
 }
-
-/// Operations run and jobs handed out over every case, for the summary line.
-static OPS: AtomicU64 = AtomicU64::new(0);
-static JOBS: AtomicU64 = AtomicU64::new(0);
 
 /// Most jobs a `FillUntilFull` may submit before the pool must have said `Full`.
 const FILL_LIMIT: usize = 512;
@@ -469,7 +465,6 @@ impl Model {
             (0, 0),
             "{ctx}: every job ever made must have settled exactly once: {all:?}"
         );
-        JOBS.fetch_add(self.ledger.len() as u64, Ordering::Relaxed);
     }
 }
 
@@ -502,7 +497,8 @@ fn check_join(result: Result<u64, shoal_core::TaskError>, id: JobId, outcome: Ou
     }
 }
 
-fn run_case(kind: PoolKind, case: &Case) {
+/// Runs one sequence; returns the operations run and the jobs made.
+fn run_case(kind: PoolKind, case: &Case) -> (u64, u64) {
     let ledger = Ledger::with_capacity(case.ops.len() * (FILL_LIMIT + 8) + 64);
     let pool = kind
         .build(&PoolSpec::workers(case.workers).maybe_capacity(case.capacity))
@@ -522,8 +518,9 @@ fn run_case(kind: PoolKind, case: &Case) {
         final_report: None,
     };
     let mut pool = Some(pool);
+    let mut ops = 0;
     for (step, op) in case.ops.iter().enumerate() {
-        OPS.fetch_add(1, Ordering::Relaxed);
+        ops += 1;
         if let Op::Drop = op {
             let p = pool.take().expect("one drop");
             model.check_metrics(&*p, &model.ctx(step, op));
@@ -536,7 +533,9 @@ fn run_case(kind: PoolKind, case: &Case) {
         model.check_metrics(&*p, &format!("[{kind}] end of sequence"));
         drop(p);
     }
+    let jobs = model.ledger.len() as u64;
     model.check_end(&format!("[{kind}] after drop"));
+    (ops, jobs)
 }
 
 fn seed() -> u64 {
@@ -564,21 +563,24 @@ fn run_model(kind: PoolKind) {
     };
     let cases = config.cases;
     let mut runner = TestRunner::new(config);
+    let (ops, jobs) = (AtomicU64::new(0), AtomicU64::new(0));
     let result = runner.run(&case(), |case| {
         let for_body = case.clone();
-        watchdog(
+        let (o, j) = watchdog(
             &format!("model {kind}"),
             Duration::from_secs(60),
             move || run_case(kind, &for_body),
         );
+        ops.fetch_add(o, Ordering::Relaxed);
+        jobs.fetch_add(j, Ordering::Relaxed);
         Ok(())
     });
     match result {
         Ok(()) => eprintln!(
-            "model [{kind}]: {cases} sequences passed (seed {seed}); totals so far: {} \
+            "model [{kind}]: {cases} sequences passed (seed {seed}): {} \
              operations, {} jobs, 0 lost",
-            OPS.load(Ordering::Relaxed),
-            JOBS.load(Ordering::Relaxed)
+            ops.load(Ordering::Relaxed),
+            jobs.load(Ordering::Relaxed)
         ),
         Err(TestError::Fail(reason, minimal)) => panic!(
             "model [{kind}] failed (replay with SHOAL_MODEL_SEED={seed}).\nMinimal failing \
