@@ -46,7 +46,9 @@ pub mod watchdog;
 pub use alloc::CountingAlloc;
 pub use gate::{Gate, Opener};
 pub use ledger::{JobId, Ledger, Outcome, Tally, Token};
-pub use panics::{expected_panic, is_expected, quiet_expected_panics, PanicOnDrop, EXPECTED};
+pub use panics::{
+    expected_panic, is_expected, quiet_expected_panics, PanicOnDrop, EXPECTED, EXPECTED_TO_FAIL,
+};
 pub use strategy::{PoolSpec, Strategy};
 pub use watchdog::{eventually, watchdog};
 

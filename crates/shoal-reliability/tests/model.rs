@@ -24,7 +24,7 @@ use shoal_core::{Executor, ExecutorExt, JoinHandle, RejectReason, ResizeError, S
 use shoal_reliability::scale::model_cases;
 use shoal_reliability::{
     check_final_report, eventually, quiet_expected_panics, watchdog, Gate, JobId, Ledger, Outcome,
-    PoolSpec, Strategy as PoolKind, EXPECTED,
+    PoolSpec, Strategy as PoolKind, EXPECTED, EXPECTED_TO_FAIL,
 };
 
 /// How a shutdown op stops the pool.
@@ -121,12 +121,16 @@ fn case() -> impl Strategy<Value = Case> {
 
 /// Most jobs a `FillUntilFull` may submit before the pool must have said `Full`.
 const FILL_LIMIT: usize = 512;
-/// How long a job a deadline gave up on may take to settle (it is never blocked).
-const SETTLE: Duration = Duration::from_secs(20);
+/// How long the model waits for what settles eventually: a job a deadline gave up on (it is
+/// never blocked), counters catching up with the jobs' own records.
+const PATIENCE: Duration = Duration::from_secs(20);
 
 /// The reference model's state, and what it expects of every job.
 struct Model {
-    kind: PoolKind,
+    /// The pool under test, for messages.
+    name: String,
+    /// How long to wait for what settles eventually.
+    patience: Duration,
     ledger: Ledger,
     running: bool,
     bounded: bool,
@@ -150,7 +154,7 @@ struct Model {
 
 impl Model {
     fn ctx(&self, step: usize, op: &Op) -> String {
-        format!("[{}] step {step} {op:?}", self.kind)
+        format!("[{}] step {step} {op:?}", self.name)
     }
 
     /// Runs a job the pool handed back, on this thread, and checks it is the job we gave it.
@@ -402,7 +406,7 @@ impl Model {
     /// Before the pool goes: once every accepted job settled, the metrics must match the
     /// ledger exactly.
     fn check_metrics(&self, pool: &dyn Executor, ctx: &str) {
-        self.ledger.wait_settled(&self.accepted, SETTLE);
+        self.ledger.wait_settled(&self.accepted, self.patience);
         let tally = self.ledger.tally(self.accepted.clone());
         assert_eq!(tally.duplicated, 0, "{ctx}: a job settled twice");
         let matches = |m: &shoal_core::Metrics| {
@@ -415,7 +419,7 @@ impl Model {
                 && m.queued == 0
         };
         // Counters are bumped just after a job records itself: let them catch up.
-        let limit = Duration::from_secs(10);
+        let limit = self.patience;
         let start = std::time::Instant::now();
         loop {
             let m = pool.metrics();
@@ -435,7 +439,7 @@ impl Model {
 
     /// After the pool is gone: every job of the sequence is accounted for exactly once.
     fn check_end(self, ctx: &str) {
-        self.ledger.wait_settled(&self.accepted, SETTLE);
+        self.ledger.wait_settled(&self.accepted, self.patience);
         let tally = self.ledger.tally(self.accepted.clone());
         assert_eq!(tally.duplicated, 0, "{ctx}: a job settled twice: {tally:?}");
         assert_eq!(
@@ -497,14 +501,81 @@ fn check_join(result: Result<u64, shoal_core::TaskError>, id: JobId, outcome: Ou
     }
 }
 
+/// What the model runs against: a real pool, or one made to lose a job (to show that the
+/// model catches it and shrinks the sequence that shows it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Subject {
+    Real,
+    /// Silently drops the third job it accepts.
+    Lossy,
+}
+
+/// An executor that drops the third job it accepts and says it queued it: the bug class the
+/// campaign exists to catch.
+struct Lossy {
+    inner: Box<dyn Executor>,
+    accepted: AtomicU64,
+}
+
+impl Lossy {
+    fn lose(&self, job: shoal_core::Job) -> Option<shoal_core::Job> {
+        // ORDERING: one thread submits in the model; SeqCst for simplicity.
+        if self.accepted.fetch_add(1, Ordering::SeqCst) == 2 {
+            drop(job);
+            None
+        } else {
+            Some(job)
+        }
+    }
+}
+
+impl Executor for Lossy {
+    fn execute(&self, job: shoal_core::Job) -> Result<(), shoal_core::Rejected> {
+        match self.lose(job) {
+            Some(job) => self.inner.execute(job),
+            None => Ok(()),
+        }
+    }
+    fn try_execute(&self, job: shoal_core::Job) -> Result<(), shoal_core::Rejected> {
+        match self.lose(job) {
+            Some(job) => self.inner.try_execute(job),
+            None => Ok(()),
+        }
+    }
+    fn workers(&self) -> usize {
+        self.inner.workers()
+    }
+    fn resize(&self, n: usize) -> Result<(), ResizeError> {
+        self.inner.resize(n)
+    }
+    fn shutdown(&self, mode: Shutdown) -> shoal_core::ShutdownReport {
+        self.inner.shutdown(mode)
+    }
+    fn metrics(&self) -> shoal_core::Metrics {
+        self.inner.metrics()
+    }
+}
+
 /// Runs one sequence; returns the operations run and the jobs made.
-fn run_case(kind: PoolKind, case: &Case) -> (u64, u64) {
+fn run_case(kind: PoolKind, subject: Subject, patience: Duration, case: &Case) -> (u64, u64) {
     let ledger = Ledger::with_capacity(case.ops.len() * (FILL_LIMIT + 8) + 64);
-    let pool = kind
+    let real = kind
         .build(&PoolSpec::workers(case.workers).maybe_capacity(case.capacity))
         .expect("build");
+    let pool: Box<dyn Executor> = match subject {
+        Subject::Real => real,
+        Subject::Lossy => Box::new(Lossy {
+            inner: real,
+            accepted: AtomicU64::new(0),
+        }),
+    };
+    let name = match subject {
+        Subject::Real => kind.to_string(),
+        Subject::Lossy => format!("{kind}, lossy"),
+    };
     let mut model = Model {
-        kind,
+        name: name.clone(),
+        patience,
         ledger,
         running: true,
         bounded: case.capacity.is_some(),
@@ -530,11 +601,11 @@ fn run_case(kind: PoolKind, case: &Case) -> (u64, u64) {
         model.step(&**pool.as_ref().expect("alive"), step, op);
     }
     if let Some(p) = pool.take() {
-        model.check_metrics(&*p, &format!("[{kind}] end of sequence"));
+        model.check_metrics(&*p, &format!("[{name}] end of sequence"));
         drop(p);
     }
     let jobs = model.ledger.len() as u64;
-    model.check_end(&format!("[{kind}] after drop"));
+    model.check_end(&format!("[{name}] after drop"));
     (ops, jobs)
 }
 
@@ -550,37 +621,50 @@ fn seed() -> u64 {
         })
 }
 
-fn run_model(kind: PoolKind) {
-    quiet_expected_panics();
-    let seed = seed();
+/// Runs the model's random sequences against `kind`; returns proptest's verdict with the
+/// numbers of operations and jobs tried.
+fn explore(
+    kind: PoolKind,
+    subject: Subject,
+    cases: u32,
+    seed: u64,
+    patience: Duration,
+) -> (Result<(), TestError<Case>>, u64, u64) {
     let config = Config {
-        cases: model_cases(),
+        cases,
         failure_persistence: None,
         rng_seed: RngSeed::Fixed(seed),
         max_shrink_iters: 4096,
         max_shrink_time: 300_000,
         ..Config::default()
     };
-    let cases = config.cases;
     let mut runner = TestRunner::new(config);
     let (ops, jobs) = (AtomicU64::new(0), AtomicU64::new(0));
     let result = runner.run(&case(), |case| {
         let for_body = case.clone();
-        let (o, j) = watchdog(
-            &format!("model {kind}"),
-            Duration::from_secs(60),
-            move || run_case(kind, &for_body),
-        );
+        let name = match subject {
+            Subject::Real => format!("model {kind}"),
+            Subject::Lossy => format!("model {kind} {EXPECTED_TO_FAIL}"),
+        };
+        let (o, j) = watchdog(&name, Duration::from_secs(60), move || {
+            run_case(kind, subject, patience, &for_body)
+        });
         ops.fetch_add(o, Ordering::Relaxed);
         jobs.fetch_add(j, Ordering::Relaxed);
         Ok(())
     });
+    (result, ops.into_inner(), jobs.into_inner())
+}
+
+fn run_model(kind: PoolKind) {
+    quiet_expected_panics();
+    let seed = seed();
+    let cases = model_cases();
+    let (result, ops, jobs) = explore(kind, Subject::Real, cases, seed, PATIENCE);
     match result {
         Ok(()) => eprintln!(
-            "model [{kind}]: {cases} sequences passed (seed {seed}): {} \
-             operations, {} jobs, 0 lost",
-            ops.load(Ordering::Relaxed),
-            jobs.load(Ordering::Relaxed)
+            "model [{kind}]: {cases} sequences passed (seed {seed}): {ops} operations, {jobs} \
+             jobs, 0 lost"
         ),
         Err(TestError::Fail(reason, minimal)) => panic!(
             "model [{kind}] failed (replay with SHOAL_MODEL_SEED={seed}).\nMinimal failing \
@@ -610,30 +694,37 @@ fn model_scope() {
     run_model(PoolKind::Scope);
 }
 
-/// The model's checks can fail: a pool that loses a job is caught. (A check that cannot fail
-/// proves nothing.) `LossyPool` forwards to a real pool but silently drops every third job.
+/// The model's checks can fail, and shrinking finds the smallest sequence that shows it: a
+/// pool that silently drops the third job it accepts is caught, and the minimal failing
+/// sequence has at most three operations (three submits, or one `map` of three items).
 #[test]
-fn model_catches_a_lost_job() {
+fn model_catches_a_lost_job_and_shrinks() {
     quiet_expected_panics();
-    let result = std::panic::catch_unwind(|| {
-        let ledger = Ledger::with_capacity(16);
-        let pool = PoolKind::Queue.build(&PoolSpec::workers(2)).unwrap();
-        let mut accepted = Vec::new();
-        for i in 0..6 {
-            let (id, job) = ledger.job(false);
-            accepted.push(id);
-            if i % 3 != 2 {
-                pool.execute(job).unwrap();
-            } else {
-                std::mem::forget(job); // lost: neither run nor dropped
-            }
+    let (result, _, _) = explore(
+        PoolKind::Queue,
+        Subject::Lossy,
+        64,
+        7,
+        Duration::from_millis(100),
+    );
+    match result {
+        Err(TestError::Fail(reason, minimal)) => {
+            assert!(
+                minimal.ops.len() <= 3,
+                "shrinking left {} operations: {minimal:#?}",
+                minimal.ops.len()
+            );
+            let reason = reason.to_string();
+            assert!(
+                reason.contains("disagree") || reason.contains("lost"),
+                "{reason}"
+            );
         }
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_final_report("lossy", &report, &ledger.tally(accepted));
-    });
-    let err = result.expect_err("a lost job must fail the accounting check");
-    let msg = shoal_core::panic_message(err.as_ref()).unwrap_or_default();
-    assert!(msg.contains("disagree"), "{msg}");
+        other => panic!(
+            "a pool that loses jobs passed the model: {:?}",
+            other.is_ok()
+        ),
+    }
 }
 
 /// Metrics are polled with a limit, not forever: keeps `eventually` honest too.
