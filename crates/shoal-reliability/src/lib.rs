@@ -72,3 +72,30 @@ pub fn check_final_report(context: &str, report: &ShutdownReport, accepted: &Tal
          ledger: {accepted:?}"
     );
 }
+
+/// Runs scenario `f` against one strategy under a watchdog of `limit`, named
+/// `"{name} [{kind}]"` in its failure message.
+pub fn guarded(name: &str, limit: std::time::Duration, f: fn(Strategy), kind: Strategy) {
+    watchdog(&format!("{name} [{kind}]"), limit, move || f(kind));
+}
+
+/// Generates one `#[test]` per scenario and strategy configuration (modules `queue`, `steal`,
+/// `steal_lifo`, `scope`), each running the scenario `fn(Strategy)` of the same name under a
+/// watchdog of `$limit` through [`guarded`].
+#[macro_export]
+macro_rules! every_strategy_guarded {
+    ($limit:expr; $($name:ident),* $(,)?) => {
+        mod queue { $( #[test] fn $name() {
+            $crate::guarded(stringify!($name), $limit, super::$name, $crate::Strategy::Queue);
+        } )* }
+        mod steal { $( #[test] fn $name() {
+            $crate::guarded(stringify!($name), $limit, super::$name, $crate::Strategy::Steal);
+        } )* }
+        mod steal_lifo { $( #[test] fn $name() {
+            $crate::guarded(stringify!($name), $limit, super::$name, $crate::Strategy::StealLifo);
+        } )* }
+        mod scope { $( #[test] fn $name() {
+            $crate::guarded(stringify!($name), $limit, super::$name, $crate::Strategy::Scope);
+        } )* }
+    };
+}

@@ -12,7 +12,7 @@ use shoal_core::{
     BuildErrorKind, Executor, ExecutorExt, RateLimit, RateLimitErrorKind, RateLimited,
     RejectReason, ResizeError, Shutdown, TaskError, MAX_WORKERS,
 };
-use shoal_reliability::{quiet_expected_panics, watchdog, Gate, Ledger, PoolSpec, Strategy};
+use shoal_reliability::{quiet_expected_panics, Gate, Ledger, PoolSpec, Strategy};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -467,32 +467,8 @@ fn rate_limit_config(kind: Strategy) {
     assert!(matches!(limited.resize(0), Err(ResizeError::Zero)));
 }
 
-fn guarded(name: &'static str, f: fn(Strategy), kind: Strategy) {
-    watchdog(
-        &format!("{name} [{kind}]"),
-        Duration::from_secs(120),
-        move || f(kind),
-    );
-}
-
-macro_rules! every_strategy {
-    ($($name:ident),* $(,)?) => {
-        mod queue { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::Queue);
-        } )* }
-        mod steal { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::Steal);
-        } )* }
-        mod steal_lifo { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::StealLifo);
-        } )* }
-        mod scope { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::Scope);
-        } )* }
-    };
-}
-
-every_strategy!(
+shoal_reliability::every_strategy_guarded!(
+    std::time::Duration::from_secs(120);
     zero_and_huge_workers,
     capacities,
     thread_settings,

@@ -409,33 +409,8 @@ fn deadline_with_stuck_job(kind: Strategy) {
     no_threads_left(&prefix);
 }
 
-/// Runs a fault scenario against one strategy under a watchdog.
-fn guarded(name: &'static str, f: fn(Strategy), kind: Strategy) {
-    watchdog(
-        &format!("{name} [{kind}]"),
-        Duration::from_secs(90),
-        move || f(kind),
-    );
-}
-
-macro_rules! every_strategy {
-    ($($name:ident),* $(,)?) => {
-        mod queue { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::Queue);
-        } )* }
-        mod steal { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::Steal);
-        } )* }
-        mod steal_lifo { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::StealLifo);
-        } )* }
-        mod scope { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::Scope);
-        } )* }
-    };
-}
-
-every_strategy!(
+shoal_reliability::every_strategy_guarded!(
+    std::time::Duration::from_secs(90);
     spawn_refused_at_build,
     spawn_refused_at_resize,
     panicking_spawn_hook,

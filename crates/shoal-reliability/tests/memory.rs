@@ -17,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use shoal_core::{Executor, ExecutorExt, Shutdown};
-use shoal_reliability::{watchdog, CountingAlloc, Gate, PoolSpec, Strategy};
+use shoal_reliability::{CountingAlloc, Gate, PoolSpec, Strategy};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
@@ -225,32 +225,8 @@ fn no_growth_over_rounds(kind: Strategy) {
     drop(p);
 }
 
-fn guarded(name: &'static str, f: fn(Strategy), kind: Strategy) {
-    watchdog(
-        &format!("{name} [{kind}]"),
-        Duration::from_secs(300),
-        move || f(kind),
-    );
-}
-
-macro_rules! every_strategy {
-    ($($name:ident),* $(,)?) => {
-        mod queue { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::Queue);
-        } )* }
-        mod steal { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::Steal);
-        } )* }
-        mod steal_lifo { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::StealLifo);
-        } )* }
-        mod scope { $( #[test] fn $name() {
-            super::guarded(stringify!($name), super::$name, super::Strategy::Scope);
-        } )* }
-    };
-}
-
-every_strategy!(
+shoal_reliability::every_strategy_guarded!(
+    std::time::Duration::from_secs(300);
     report_costs,
     flat_while_producers_outrun,
     no_growth_over_rounds
