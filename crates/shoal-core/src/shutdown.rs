@@ -40,6 +40,23 @@ pub struct ShutdownReport {
 }
 
 impl ShutdownReport {
+    /// The report a pool gives from a snapshot of its counters, after `elapsed` of shutdown.
+    /// Whatever was accepted and has not ended is `still_running`. Saturating: a snapshot taken
+    /// while workers run may see a job's end before its submission count; a final one (every
+    /// worker exited) is exact.
+    pub fn from_metrics(m: &crate::Metrics, elapsed: Duration) -> ShutdownReport {
+        ShutdownReport {
+            submitted: m.submitted,
+            completed: m.completed,
+            panicked: m.panicked,
+            cancelled: m.cancelled,
+            still_running: m
+                .submitted
+                .saturating_sub(m.completed + m.panicked + m.cancelled),
+            elapsed,
+        }
+    }
+
     /// `true` when every accepted job is accounted for as completed, panicked or cancelled,
     /// or is still running.
     pub fn adds_up(&self) -> bool {

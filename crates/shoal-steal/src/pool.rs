@@ -214,19 +214,7 @@ impl Shared {
     }
 
     fn report(&self, elapsed: Duration) -> ShutdownReport {
-        let m = self.snapshot(0);
-        let mut report = ShutdownReport::default();
-        report.submitted = m.submitted;
-        report.completed = m.completed;
-        report.panicked = m.panicked;
-        report.cancelled = m.cancelled;
-        // Saturating: a snapshot taken while workers run may see a job's end before its
-        // submission count; a final report (every worker exited) is exact.
-        report.still_running = m
-            .submitted
-            .saturating_sub(m.completed + m.panicked + m.cancelled);
-        report.elapsed = elapsed;
-        report
+        ShutdownReport::from_metrics(&self.snapshot(0), elapsed)
     }
 
     /// Called by each worker as it exits, with `control` held.
