@@ -8,13 +8,15 @@
 //! [`reset_peak`]: CountingAlloc::reset_peak
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
 /// Forwards to [`System`] and counts bytes in use.
 #[derive(Debug)]
 pub struct CountingAlloc {
     current: AtomicIsize,
     peak: AtomicIsize,
+    /// Bytes ever allocated: only grows, so frees by other threads cannot hide an allocation.
+    total: AtomicUsize,
 }
 
 impl Default for CountingAlloc {
@@ -29,6 +31,7 @@ impl CountingAlloc {
         CountingAlloc {
             current: AtomicIsize::new(0),
             peak: AtomicIsize::new(0),
+            total: AtomicUsize::new(0),
         }
     }
 
@@ -36,6 +39,12 @@ impl CountingAlloc {
     pub fn current(&self) -> isize {
         // ORDERING: a statistic; Relaxed is enough.
         self.current.load(Ordering::Relaxed)
+    }
+
+    /// Bytes allocated since the process started, frees not subtracted.
+    pub fn total(&self) -> usize {
+        // ORDERING: a statistic; Relaxed is enough.
+        self.total.load(Ordering::Relaxed)
     }
 
     /// The highest `current` since the last reset.
@@ -54,6 +63,7 @@ impl CountingAlloc {
         // ORDERING: statistics only; Relaxed adds never lose a count.
         let now = self.current.fetch_add(bytes as isize, Ordering::Relaxed) + bytes as isize;
         self.peak.fetch_max(now, Ordering::Relaxed);
+        self.total.fetch_add(bytes, Ordering::Relaxed);
     }
 
     fn removed(&self, bytes: usize) {
