@@ -29,6 +29,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use crate::error::panic_message;
 use crate::job::Job;
 use crate::sync::Arc;
+use crate::unwind::drop_quietly;
 use crate::wait::Waitable;
 
 enum State {
@@ -72,9 +73,11 @@ impl ClaimCell {
             });
         let Some(job) = job else { return false };
         let panic = catch_unwind(AssertUnwindSafe(job)).err().map(|payload| {
-            panic_message(payload.as_ref())
+            let message = panic_message(payload.as_ref())
                 .unwrap_or("<non-string panic payload>")
-                .to_owned()
+                .to_owned();
+            drop_quietly(payload);
+            message
         });
         self.state.update(|s| {
             // `Consumed`: the entry already left the queue and accounted for the job.

@@ -61,6 +61,10 @@ impl<T> Completer<T> {
     }
 
     /// Fills the slot. Later calls and the destructor do nothing.
+    ///
+    /// With the handle already dropped, the result is dropped here: a panic from its
+    /// destructor unwinds from this call, after the slot was filled, so the pool running the
+    /// job counts it as panicked (the job ran; it was not cancelled).
     pub fn complete(&mut self, result: Result<T, TaskError>) {
         if let Some(slot) = self.slot.take() {
             slot.update(|s| *s = State::Done(result));

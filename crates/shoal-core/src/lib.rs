@@ -14,6 +14,8 @@
 //! - [`Shutdown`] modes and the [`ShutdownReport`] whose numbers always add up.
 //! - [`worker`]: the hook that makes waiting inside a worker *help* instead of block, so
 //!   nested waits cannot deadlock a pool.
+//! - [`unwind`]: the rules that keep a panicking destructor from breaking a pool, and the
+//!   guards that enforce them.
 //! - [`sync`]: the one module that names std, loom or shuttle primitives.
 //! - [`spawn`]: the thread-settings check every builder runs, and the hook that can refuse a
 //!   worker-thread start (fault injection for the reliability campaign).
@@ -63,6 +65,7 @@
 
 pub mod spawn;
 pub mod sync;
+pub mod unwind;
 pub mod worker;
 
 mod claim;

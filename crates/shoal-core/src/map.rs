@@ -13,6 +13,7 @@ use crate::error::TaskError;
 use crate::executor::{Executor, ExecutorExt};
 use crate::handle::JoinHandle;
 use crate::sync::Arc;
+use crate::unwind::drop_quietly;
 use crate::wait::Waitable;
 
 fn default_window<E: Executor + ?Sized>(exec: &E) -> usize {
@@ -57,9 +58,17 @@ where
             let Some(item) = self.input.next() else { break };
             let f = self.f.clone();
             // A refused job (the pool is shutting down) is recorded as `None` and reported
-            // as Cancelled in its place, so the output keeps one entry per input.
-            self.in_flight
-                .push_back(self.exec.spawn(move || f(item)).ok());
+            // as Cancelled in its place, so the output keeps one entry per input. The refused
+            // job goes quietly: the item's destructor may panic, and that must not cost the
+            // item its place in the output.
+            let handle = match self.exec.spawn(move || f(item)) {
+                Ok(handle) => Some(handle),
+                Err(rejected) => {
+                    drop_quietly(rejected);
+                    None
+                }
+            };
+            self.in_flight.push_back(handle);
         }
     }
 }
@@ -187,8 +196,10 @@ where
                 }
             };
             self.in_flight += 1;
-            if self.exec.execute(Box::new(job)).is_err() {
-                // The refused job was dropped with its sink: a Cancelled result is queued.
+            if let Err(rejected) = self.exec.execute(Box::new(job)) {
+                // Dropping the refused job drops its sink, which queues a Cancelled result
+                // (also when the item's destructor panics: quietly, the sink still drops).
+                drop_quietly(rejected);
                 self.refused += 1;
             }
         }

@@ -27,6 +27,7 @@ use crate::error::{panic_message, TaskError};
 use crate::executor::Executor;
 use crate::job::Job;
 use crate::sync::Arc;
+use crate::unwind::{drop_quietly, try_drop, AbortOnUnwind};
 use crate::wait::Waitable;
 
 /// The message a scope panics with when a task was dropped unrun and nobody joined it.
@@ -152,20 +153,30 @@ where
     };
     // Every task ends, whatever the body did: this wait is what makes the borrows sound.
     // Meanwhile the waiter runs the scope's own tasks that nobody started, newest first.
-    while let Some(claim) = scope.tally.wait_until(|t| {
-        if t.pending == 0 {
-            Some(None)
-        } else {
-            t.claims.pop().map(Some)
-        }
-    }) {
-        claim.run_inline();
-    }
-    let first = scope
-        .tally
-        .with(|t| t.failures.iter_mut().find_map(Option::take));
-    if let Some(payload) = first {
-        resume_unwind(payload);
+    // Nothing in it unwinds (inline runs catch their panics; helping runs jobs through
+    // `run_job`), and it must not: an unwind here would return while tasks still borrow the
+    // caller's stack, so one (from a foreign `Helper`, say) stops the process instead.
+    AbortOnUnwind::run(
+        "a scope waits for its tasks, which borrow its stack",
+        || {
+            while let Some(claim) = scope.tally.wait_until(|t| {
+                if t.pending == 0 {
+                    Some(None)
+                } else {
+                    t.claims.pop().map(Some)
+                }
+            }) {
+                claim.run_inline();
+            }
+        },
+    );
+    // Every task has ended. Resume the first failure nobody took through a handle; the later
+    // ones go quietly (one at a time: each payload's destructor may panic).
+    let failures = scope.tally.with(|t| std::mem::take(&mut t.failures));
+    let mut unobserved = failures.into_iter().flatten();
+    if let Some(first) = unobserved.next() {
+        unobserved.for_each(drop_quietly);
+        resume_unwind(first);
     }
     value.expect("a body that panicked left a failure to resume")
 }
@@ -224,7 +235,9 @@ where
             // Refused (shutdown): run it here so the scope loses no work. The task records
             // its own panic; the message copy it resumes for the executor is dropped.
             let job = rejected.into_job();
-            let _ = catch_unwind(AssertUnwindSafe(job));
+            if let Err(message) = catch_unwind(AssertUnwindSafe(job)) {
+                drop_quietly(message);
+            }
         }
         ScopedJoinHandle {
             slot,
@@ -276,11 +289,17 @@ impl<F, T> Task<F, T> {
     }
 
     /// Fills the slot, then returns the count: the last touch of anything the scope owns.
+    /// Never unwinds, so nothing can skip the count.
     fn finish(&mut self, outcome: Slot<T>) {
         if let Some(slot) = self.slot.take() {
             slot.update(|s| *s = outcome);
-            // Drop our reference to `T` (it may borrow from the scope) before the count.
-            drop(slot);
+            // Drop our reference to `T` (it may borrow from the scope) before the count. With
+            // the handle gone, this drops the value itself, and its destructor may panic: the
+            // task ran, so that panic is the task's, resumed by the scope like any panic
+            // nobody joined (not a cancellation).
+            if let Err(payload) = try_drop(slot) {
+                self.record_failure(payload);
+            }
         }
         if let Some(tally) = self.tally.take() {
             tally.update(|t| t.pending -= 1);
@@ -288,12 +307,15 @@ impl<F, T> Task<F, T> {
     }
 }
 
+/// The task is its own count's drop guard: however it leaves the executor (run, or dropped
+/// unrun), the count comes back exactly once.
 impl<F, T> Drop for Task<F, T> {
     fn drop(&mut self) {
         // Dropped unrun (the executor cancelled it): drop the closure first (its captures may
-        // borrow from the scope), then report the cancellation and return the count.
+        // borrow from the scope, and their destructors may panic: quietly, the cancellation
+        // is what gets reported), then report the cancellation and return the count.
         if self.tally.is_some() {
-            drop(self.f.take());
+            drop_quietly(self.f.take());
             let index = self.record_failure(Box::new(CANCELLED_TASK_MESSAGE));
             self.finish(Slot::Failed {
                 index,

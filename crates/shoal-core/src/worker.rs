@@ -16,6 +16,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::job::{Job, PanicHandler};
 use crate::metrics::{Counters, Event};
 use crate::sync::thread_local;
+pub use crate::unwind::drop_quietly;
 // The helper pointer is plain `std` even under loom: it is not part of any modelled protocol,
 // and std's `Arc` coerces to `Arc<dyn Helper>` where loom's cannot.
 use std::sync::Arc;
@@ -82,6 +83,66 @@ pub fn current_pool() -> Option<usize> {
 /// `true` when the calling thread is a worker of pool `pool_id`.
 pub fn is_worker_of(pool_id: usize) -> bool {
     current_pool() == Some(pool_id)
+}
+
+// The pools whose workers wait, blocked further up this call chain, for what the calling
+// thread runs now: set while a job that a worker of another pool handed over synchronously
+// (`ScopedPool::install` from a worker of another pool) runs here.
+#[cfg(not(shoal_loom))]
+thread_local! {
+    static ACTING_FOR: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+#[cfg(shoal_loom)]
+thread_local! {
+    static ACTING_FOR: RefCell<Vec<usize>> = RefCell::new(Vec::new());
+}
+
+/// The pools the calling thread holds up: its own pool, if it is a worker, and every pool it
+/// acts for (see [`act_for`]). A pool that hands a job over to another pool and blocks until
+/// it ran passes this list along with the job.
+pub fn held_up_pools() -> Vec<usize> {
+    let mut pools = ACTING_FOR
+        .try_with(|a| a.borrow().clone())
+        .unwrap_or_default();
+    pools.extend(current_pool());
+    pools
+}
+
+/// Marks the calling thread, until the guard drops, as running a job that workers of `pools`
+/// wait for, blocked. A shutdown of one of those pools called meanwhile must not wait for its
+/// workers to exit (one of them waits for this very call): see [`holds_up`].
+pub fn act_for(pools: Vec<usize>) -> ActingGuard {
+    let added = pools.len();
+    let _ = ACTING_FOR.try_with(|a| a.borrow_mut().extend(pools));
+    ActingGuard { added }
+}
+
+/// Undoes one [`act_for`] on drop.
+#[derive(Debug)]
+pub struct ActingGuard {
+    added: usize,
+}
+
+impl Drop for ActingGuard {
+    fn drop(&mut self) {
+        let _ = ACTING_FOR.try_with(|a| {
+            let mut a = a.borrow_mut();
+            let keep = a.len().saturating_sub(self.added);
+            a.truncate(keep);
+        });
+    }
+}
+
+/// `true` when a worker of pool `pool_id` cannot exit before the calling thread returns: the
+/// thread is one of its workers, or runs a job one of its workers waits for ([`act_for`]).
+/// A pool's `shutdown` called here begins the shutdown and returns without waiting for its
+/// workers, as it does from inside its own worker; waiting would deadlock.
+pub fn holds_up(pool_id: usize) -> bool {
+    is_worker_of(pool_id)
+        || ACTING_FOR
+            .try_with(|a| a.borrow().contains(&pool_id))
+            .unwrap_or(false)
 }
 
 /// How many helped jobs may be stacked on one another on a waiting thread. Each level is a
@@ -159,12 +220,6 @@ pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) ->
             false
         }
     }
-}
-
-/// Drops a value whose destructor may panic (a job's captures, a panic payload) without
-/// letting that panic unwind into the worker.
-pub fn drop_quietly<T>(value: T) {
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
 /// Drops a queued job unrun during a shutdown, counting it as cancelled. The job's captured

@@ -222,7 +222,7 @@ impl Inner {
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        let inside = worker::is_worker_of(self.id());
+        let inside = worker::holds_up(self.id());
         let mut control = lock(&self.control);
         match control.phase {
             Phase::Stopped(report) => return report,

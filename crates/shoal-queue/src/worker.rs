@@ -100,8 +100,21 @@ fn spin_for_job(inner: &Inner) -> Option<shoal_core::Job> {
     }
 }
 
+/// Reports the worker's exit when dropped: at the end of `run`, or by an unwind out of it, so
+/// shutdown never waits for a worker that is gone.
+struct ExitGuard(Arc<Inner>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let mut control = lock(&self.0.control);
+        self.0.worker_exited(&mut control);
+    }
+}
+
 fn run(inner: Arc<Inner>) {
-    let guard = worker::enter(inner.id(), std::sync::Arc::new(QueueHelper(inner.clone())));
+    // Declared first, so dropped last: after the worker state below is restored.
+    let _exit = ExitGuard(inner.clone());
+    let _worker = worker::enter(inner.id(), std::sync::Arc::new(QueueHelper(inner.clone())));
     loop {
         let job = match inner.queue.try_pop() {
             Some(job) => job,
@@ -130,7 +143,4 @@ fn run(inner: Arc<Inner>) {
             break;
         }
     }
-    drop(guard);
-    let mut control = lock(&inner.control);
-    inner.worker_exited(&mut control);
 }

@@ -7,11 +7,15 @@
 //! are ordinary boxed [`Job`](shoal_core::Job)s and travel in their own queue.
 //!
 //! Internal jobs never unwind into the worker that runs them: a `StackJob` stores its panic
-//! for the owner to resume, a scope task hands it to its scope.
+//! for the owner to resume, a scope task hands it to its scope. [`JobRef::execute`] enforces
+//! it: an unwind out of an internal job would skip the latch or count its owner waits for, so
+//! it stops the process with a message instead (see `shoal_core::unwind`).
 
 use std::cell::UnsafeCell;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::panic::{self, AssertUnwindSafe};
+
+use shoal_core::unwind::{drop_quietly, AbortOnUnwind};
 
 use crate::latch::Latch;
 
@@ -41,8 +45,10 @@ impl JobRef {
     /// Each JobRef runs at most once, while the job it points to is alive.
     #[inline]
     pub(crate) unsafe fn execute(self) {
+        let guard = AbortOnUnwind::new("an internal job of a shoal-scope pool unwound");
         // SAFETY: forwarded to the caller.
-        unsafe { (self.execute_fn)(self.pointer) }
+        unsafe { (self.execute_fn)(self.pointer) };
+        guard.disarm();
     }
 }
 
@@ -125,26 +131,35 @@ where
     pub(crate) unsafe fn drop_unrun(&self) {
         // SAFETY: per the contract this is the one take of `func`.
         let func = unsafe { ManuallyDrop::take(&mut *self.func.get()) };
-        shoal_core::worker::drop_quietly(func);
+        drop_quietly(func);
     }
 
     /// The owner saw the latch set: the value, or the job's panic resumed.
-    pub(crate) fn into_result(self) -> R {
+    ///
+    /// # Safety
+    /// The latch is set (another thread ran the job through its JobRef, which wrote the
+    /// result before setting it).
+    pub(crate) unsafe fn into_result(self) -> R {
         debug_assert!(self.latch.probe(), "the result is read after the latch");
-        // SAFETY: the latch is set, so `execute` wrote the result (and its Release swap made
-        // the write visible to our Acquire probe); we read it once, consuming the job.
+        // SAFETY: per the contract the latch is set, so `execute` wrote the result (and its
+        // Release swap made the write visible to the owner's Acquire probe); we read it once,
+        // consuming the job.
         match unsafe { self.result.into_inner().assume_init() } {
             Ok(value) => value,
             Err(payload) => panic::resume_unwind(payload),
         }
     }
 
-    /// The owner saw the latch set but unwinds: drop the value or payload the runner left.
-    pub(crate) fn discard_result(&self) {
+    /// The owner saw the latch set but unwinds: drop the value or payload the runner left,
+    /// quietly (a payload's destructor may panic, and the owner is unwinding already).
+    ///
+    /// # Safety
+    /// As for `into_result`: the latch is set. The job is not read again afterwards.
+    pub(crate) unsafe fn discard_result(&self) {
         debug_assert!(self.latch.probe(), "the result is dropped after the latch");
-        // SAFETY: as in `into_result`; the job is not read again (its owner is unwinding).
+        // SAFETY: as in `into_result`, and the caller reads the job no more.
         let result = unsafe { (*self.result.get()).assume_init_read() };
-        shoal_core::worker::drop_quietly(result);
+        drop_quietly(result);
     }
 }
 

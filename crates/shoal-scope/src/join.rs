@@ -17,8 +17,21 @@
 //! If `a` panics, a guard pops `job_b` back (dropping `b` unrun) or, if it was offered, waits
 //! until whoever took it is done with it, before the panic leaves the frame that owns
 //! `job_b`'s memory. So a `join` never returns (or unwinds) while its other half runs.
+//!
+//! Unwinds, case by case (the rules are in `shoal_core::unwind`):
+//! - `a` panics: the guard above; `b`'s value or payload is dropped quietly, `a`'s payload
+//!   goes on unwinding.
+//! - `b` panics inline: the frame owns `job_b` alone, so the panic simply leaves it.
+//! - `b` panics on a thief: the thief's `catch_unwind` stores the payload, sets the latch,
+//!   and the owner resumes it here, after both halves ended.
+//! - The wait for a taken `b` cannot unwind: it runs only internal jobs (which never unwind)
+//!   and external jobs under `run_job` (which catches everything). If it ever did, the frame
+//!   would die while the thief still writes into `job_b`: the wait holds an
+//!   `AbortOnUnwind`, so that stops the process instead.
 
 use std::mem;
+
+use shoal_core::unwind::AbortOnUnwind;
 
 use crate::job::StackJob;
 use crate::latch::Latch;
@@ -51,11 +64,15 @@ where
         // its one run.
         unsafe { job_b.run_inline() }
     } else {
-        worker.wait_until(&job_b.latch);
-        job_b.into_result()
+        AbortOnUnwind::run(WAIT_INVARIANT, || worker.wait_until(&job_b.latch));
+        // SAFETY: `wait_until` returned, so the latch is set.
+        unsafe { job_b.into_result() }
     };
     (ra, rb)
 }
+
+/// What an unwind out of a join's wait would break.
+const WAIT_INVARIANT: &str = "a join waits for its second half, which a thief may still write";
 
 /// Runs only if `a` unwinds: takes `b` back, or waits for whoever took it.
 struct UnwindGuard<'a, F, R>
@@ -80,8 +97,9 @@ where
             // SAFETY: never offered, so only we can reach it; it will not run.
             unsafe { self.job.drop_unrun() };
         } else {
-            self.worker.wait_until(&self.job.latch);
-            self.job.discard_result();
+            AbortOnUnwind::run(WAIT_INVARIANT, || self.worker.wait_until(&self.job.latch));
+            // SAFETY: `wait_until` returned, so the latch is set; the job is not read again.
+            unsafe { self.job.discard_result() };
         }
     }
 }

@@ -5,6 +5,8 @@ use std::mem::MaybeUninit;
 
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{lock, Arc};
+use shoal_core::unwind::AbortOnUnwind;
+use shoal_core::worker as core_worker;
 use shoal_core::{
     check_resize, check_workers, BuildError, BuildErrorKind, Executor, Job, Metrics, PanicHandler,
     Rejected, ResizeError, Shutdown, ShutdownReport,
@@ -17,6 +19,10 @@ use crate::registry::{Control, Phase, Registry, ThreadConfig};
 use crate::scope::{scope_in_worker, Scope};
 use crate::slice;
 use crate::worker::{current_parker, spawn_worker, WorkerThread};
+
+/// What an unwind out of an `install`'s wait would break.
+const INSTALL_WAIT_INVARIANT: &str =
+    "an install waits for its closure, which a worker runs from the caller's stack";
 
 /// A fork-join pool: [`join`](ScopedPool::join), [`scope`](ScopedPool::scope),
 /// [`install`](ScopedPool::install), parallel slice loops, and [`Executor`] for `'static`
@@ -133,8 +139,9 @@ impl ScopedPool {
         // SAFETY: `job` stays in this frame until its latch is set (we block on it below) or
         // the pool refused it (then nobody else has the JobRef).
         if self.registry.inject_if_open(unsafe { job.as_job_ref() }) {
-            job.latch.wait_blocking();
-            job.into_result()
+            AbortOnUnwind::run(INSTALL_WAIT_INVARIANT, || job.latch.wait_blocking());
+            // SAFETY: `wait_blocking` returned, so the latch is set.
+            unsafe { job.into_result() }
         } else {
             // SAFETY: the pool refused the JobRef, so only we can reach the job; one run.
             WorkerThread::enter(&self.registry, |_| unsafe { job.run_inline() })
@@ -147,11 +154,19 @@ impl ScopedPool {
         OP: FnOnce() -> R + Send,
         R: Send,
     {
+        // The worker running `op` acts for the pools that wait on us (ours and those we act
+        // for): a shutdown of one of them called from `op` must not wait for our exit.
+        let held_up = core_worker::held_up_pools();
+        let op = move || {
+            let _acting = core_worker::act_for(held_up);
+            op()
+        };
         let job = StackJob::new(op, Latch::new(&worker.parker));
         // SAFETY: as in `install_from_outside`; `wait_until` returns only once the latch is set.
         if self.registry.inject_if_open(unsafe { job.as_job_ref() }) {
-            worker.wait_until(&job.latch);
-            job.into_result()
+            AbortOnUnwind::run(INSTALL_WAIT_INVARIANT, || worker.wait_until(&job.latch));
+            // SAFETY: `wait_until` returned, so the latch is set.
+            unsafe { job.into_result() }
         } else {
             // SAFETY: the pool refused the JobRef, so only we can reach the job; one run.
             WorkerThread::enter(&self.registry, |_| unsafe { job.run_inline() })

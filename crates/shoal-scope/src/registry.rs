@@ -424,7 +424,7 @@ impl Registry {
     }
 
     pub(crate) fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        let inside = self.is_own_worker();
+        let inside = shoal_core::worker::holds_up(self.id());
         let mut control = lock(&self.control);
         match control.phase {
             Phase::Stopped(report) => return report,

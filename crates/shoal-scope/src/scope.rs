@@ -14,9 +14,11 @@
 //! ```
 //!
 //! A task is a [`HeapJob`](crate::job::HeapJob) in the injector. It catches its own panic
-//! (the first payload is kept for the owner) and decrements `pending` as its very last touch
-//! of the scope; the decrement to zero sets the latch. The owner returns only after it saw
-//! the latch set, also when the body panicked: so no task outlives the data it borrows.
+//! (the first payload is kept for the owner; later ones are dropped quietly, since their
+//! destructors may panic too) and a drop guard decrements `pending` as its very last touch of
+//! the scope, however the task ends; the decrement to zero sets the latch. The owner returns
+//! only after it saw the latch set, also when the body panicked, and its wait cannot unwind
+//! (an `AbortOnUnwind` makes sure): so no task outlives the data it borrows.
 
 use std::any::Any;
 use std::fmt;
@@ -25,6 +27,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use shoal_core::sync::atomic::{AtomicUsize, Ordering};
 use shoal_core::sync::{lock, Arc, Mutex};
+use shoal_core::unwind::{drop_quietly, AbortOnUnwind};
 
 use crate::job::HeapJob;
 use crate::latch::Latch;
@@ -53,12 +56,22 @@ impl fmt::Debug for Scope<'_> {
     }
 }
 
-/// A scope pointer a task carries to another thread.
+/// A scope pointer a task carries to another thread. Dropping it returns the task's count:
+/// the guard that keeps an unwind from skipping the count.
 struct ScopePtr<'scope>(*const Scope<'scope>);
 
 // SAFETY: `Scope` is Sync (its fields are), so sharing a pointer to it across threads is as
 // safe as sharing `&Scope`; the scope outlives every task (module docs).
 unsafe impl Send for ScopePtr<'_> {}
+
+impl Drop for ScopePtr<'_> {
+    fn drop(&mut self) {
+        // SAFETY: a ScopePtr is made for one task, which holds one count until this drop;
+        // the scope is live until that count is returned, and nothing touches the scope
+        // after this call (the task drops its pointer last).
+        unsafe { Scope::complete_one(self.0) };
+    }
+}
 
 impl<'scope> Scope<'scope> {
     fn new(worker: &WorkerThread) -> Scope<'scope> {
@@ -84,16 +97,15 @@ impl<'scope> Scope<'scope> {
         self.pending.fetch_add(1, Ordering::Relaxed);
         let scope = ScopePtr(self);
         let task = move || {
+            // Declared first, so dropped last: returns the count after everything else.
             let scope = scope;
             // SAFETY: the scope waits until `pending` is zero, and this task's decrement is
-            // below, after its last use of `scope`.
+            // the drop of `scope`, after its last use.
             let this = unsafe { &*scope.0 };
+            // `body` is consumed inside the catch, so its captures drop (and may panic) there.
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| body(this))) {
                 this.record_panic(payload);
             }
-            // SAFETY: the scope is live (our count is not yet returned); nothing touches it
-            // after this call.
-            unsafe { Scope::complete_one(scope.0) };
         };
         // SAFETY: the task borrows data living for `'scope`, and the scope returns only after
         // the task ran (the pending count). It runs exactly once: internal jobs are never
@@ -103,11 +115,20 @@ impl<'scope> Scope<'scope> {
         self.registry.inject(job);
     }
 
+    /// Keeps the first panic for the owner; drops later ones quietly (their destructors may
+    /// panic, and a task must not unwind).
     fn record_panic(&self, payload: Box<dyn Any + Send>) {
-        let mut first = lock(&self.panic);
-        if first.is_none() {
-            *first = Some(payload);
-        }
+        let later = {
+            let mut first = lock(&self.panic);
+            match *first {
+                None => {
+                    *first = Some(payload);
+                    None
+                }
+                Some(_) => Some(payload),
+            }
+        };
+        drop_quietly(later);
     }
 
     /// Returns one count; the last one sets the latch.
@@ -133,22 +154,28 @@ where
     OP: FnOnce(&Scope<'scope>) -> R,
 {
     let scope = Scope::new(worker);
-    let result = panic::catch_unwind(AssertUnwindSafe(|| op(&scope)));
+    let value = match panic::catch_unwind(AssertUnwindSafe(|| op(&scope))) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            // In time order with the tasks' panics: the first one wins.
+            scope.record_panic(payload);
+            None
+        }
+    };
     // SAFETY: the body's count; we touch only the latch and the panic slot afterwards, and
     // both live in this frame, which outlives the wait below.
     unsafe { Scope::complete_one(&scope) };
-    worker.wait_until(&scope.latch);
-    let value = match result {
-        Ok(value) => value,
-        Err(payload) => {
-            scope.record_panic(payload);
-            let first = lock(&scope.panic).take();
-            panic::resume_unwind(first.expect("a panic was recorded"));
-        }
-    };
+    // The wait runs only jobs that cannot unwind (see `crate::job`); if one ever did, this
+    // frame would die while tasks still borrow it: stop the process instead.
+    AbortOnUnwind::run(
+        "a scope waits for its tasks, which borrow its stack",
+        || worker.wait_until(&scope.latch),
+    );
     let first = lock(&scope.panic).take();
     if let Some(payload) = first {
+        // The body's value, if any, goes quietly: it must not panic over the resumed panic.
+        drop_quietly(value);
         panic::resume_unwind(payload);
     }
-    value
+    value.expect("a body that panicked recorded its panic")
 }

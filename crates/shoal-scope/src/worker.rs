@@ -212,7 +212,19 @@ pub(crate) fn spawn_worker(
     }
 }
 
+/// Reports the worker's exit when dropped: at the end of `main_loop`, or by an unwind out of
+/// it, so shutdown never waits for a worker that is gone.
+struct ExitGuard(Arc<Registry>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let mut control = lock(&self.0.control);
+        self.0.worker_exited(&mut control);
+    }
+}
+
 fn main_loop(registry: Arc<Registry>) {
+    let _exit = ExitGuard(registry.clone());
     WorkerThread::enter(&registry, |worker| {
         let stop = || registry.is_closed() || registry.surplus();
         // The first search takes over the count `start_worker` made for this worker.
@@ -242,6 +254,4 @@ fn main_loop(registry: Arc<Registry>) {
             }
         }
     });
-    let mut control = lock(&registry.control);
-    registry.worker_exited(&mut control);
 }

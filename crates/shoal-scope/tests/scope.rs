@@ -167,3 +167,53 @@ fn core_scope_after_shutdown_runs_tasks_inline() {
     let ran_on = ExecutorExt::scope(&pool, |s| s.spawn(|_| std::thread::current().id()).join());
     assert_eq!(ran_on.unwrap(), here);
 }
+
+/// A panic payload whose destructor panics (unless already unwinding).
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("bomb");
+        }
+    }
+}
+
+/// Regression: a second task's panic payload used to be dropped outside any `catch_unwind`,
+/// before its count was returned; the unwind then escaped the internal job and the scope
+/// returned while a third task still read the borrowed vector (a use after free).
+#[test]
+fn payload_that_panics_on_drop_keeps_the_scope_waiting() {
+    let _w = watchdog("payload_that_panics_on_drop_keeps_the_scope_waiting");
+    for workers in [1, 2] {
+        let pool = ScopedPool::new(workers).unwrap();
+        let data = vec![7usize; 4096];
+        let finished = AtomicUsize::new(0);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            pool.scope(|s| {
+                s.spawn(|_| panic!("first"));
+                s.spawn(|_| std::panic::panic_any(Bomb));
+                s.spawn(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    finished.fetch_add(data.iter().sum::<usize>(), Ordering::SeqCst);
+                });
+            })
+        }));
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            7 * 4096,
+            "the scope returned before its last task ended ({workers} workers)"
+        );
+        let payload = r.expect_err("the scope resumes a task's panic");
+        let message = shoal_core::panic_message(payload.as_ref()).map(str::to_owned);
+        // The payload may be the bomb (2 workers: whichever panicked first): drop it quietly.
+        shoal_core::worker::drop_quietly(payload);
+        if workers == 1 {
+            assert_eq!(message.as_deref(), Some("first"));
+        }
+        // The pool still works, with every worker.
+        assert_eq!(pool.join(|| 1, || 2), (1, 2));
+        assert_eq!(pool.workers(), workers);
+        drop(data);
+    }
+}

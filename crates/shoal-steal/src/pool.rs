@@ -237,7 +237,7 @@ impl Shared {
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        let inside = worker::is_worker_of(self.id());
+        let inside = core_worker::holds_up(self.id());
         let mut control = lock(&self.control);
         match control.phase {
             Phase::Stopped(report) => return report,

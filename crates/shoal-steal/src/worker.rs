@@ -431,23 +431,41 @@ fn run(shared: Arc<Shared>, local: Local, id: usize) {
         rng: Cell::new((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
     });
     CONTEXT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
-    let guard = core_worker::enter(pool_id, std::sync::Arc::new(StealHelper { pool_id }));
-
+    // Declared before the worker state, so dropped after it is restored.
+    let _exit = ExitGuard {
+        shared: shared.clone(),
+        ctx: Some(ctx.clone()),
+    };
+    let _worker = core_worker::enter(pool_id, std::sync::Arc::new(StealHelper { pool_id }));
     ctx.main_loop();
+}
 
-    drop(guard);
-    let _ = CONTEXT.try_with(|c| c.borrow_mut().take());
-    // The loop leaves only with an empty slot and deque (it found nothing, or it moved them
-    // out); anything else would be a bug, and even then no job is dropped uncounted.
-    if let Ok(ctx) = Rc::try_unwrap(ctx) {
-        debug_assert!(ctx.local.len() == 0, "a worker exited with queued jobs");
-        if let Some(job) = ctx.slot.take() {
-            core_worker::cancel_job(job, &shared.counters);
+/// Ends a worker when dropped, at the end of `run` or by an unwind out of it: accounts for any
+/// job left in its slot or deque, then reports the exit, so shutdown never waits for a worker
+/// that is gone.
+struct ExitGuard {
+    shared: Arc<Shared>,
+    ctx: Option<Rc<Context>>,
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|c| c.borrow_mut().take());
+        // The loop leaves only with an empty slot and deque (it found nothing, or it moved
+        // them out); anything else would be a bug, and even then no job is dropped uncounted.
+        if let Some(Ok(ctx)) = self.ctx.take().map(Rc::try_unwrap) {
+            debug_assert!(
+                std::thread::panicking() || ctx.local.len() == 0,
+                "a worker exited with queued jobs"
+            );
+            if let Some(job) = ctx.slot.take() {
+                core_worker::cancel_job(job, &self.shared.counters);
+            }
+            while let Some(job) = ctx.local.pop() {
+                core_worker::cancel_job(job, &self.shared.counters);
+            }
         }
-        while let Some(job) = ctx.local.pop() {
-            core_worker::cancel_job(job, &shared.counters);
-        }
+        let mut control = lock(&self.shared.control);
+        self.shared.worker_exited(&mut control);
     }
-    let mut control = lock(&shared.control);
-    shared.worker_exited(&mut control);
 }
