@@ -35,7 +35,9 @@ commands:
   shuttle   randomized shuttle schedules over every pool (SHOAL_SHUTTLE_ITERATIONS, default 200)
   bench     compile every benchmark (cargo bench --no-run)
   smoke     run `shoal-bench compare` at a tiny size
-  stress    the long stress and soak tests (ignored by default); STRESS_SCALE=N multiplies sizes";
+  stress    the long stress and soak tests (ignored by default); STRESS_SCALE=N multiplies sizes
+  asan      unit, conformance, integration and adversarial tests under AddressSanitizer
+            (needs a nightly toolchain; `test` runs it when one is installed, else skips it)";
 
 fn main() {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -56,6 +58,13 @@ fn main() {
         "bench" => bench(),
         "smoke" => smoke(),
         "stress" => stress(false),
+        "asan" => match nightly() {
+            Some(_) => asan(),
+            None => {
+                eprintln!("asan: {NO_NIGHTLY}");
+                false
+            }
+        },
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             true
@@ -93,8 +102,15 @@ fn all() -> bool {
         ("bench", bench),
         ("smoke", smoke),
         ("stress (short)", || stress(true)),
+        ("asan", asan),
     ];
+    let mut skipped = Vec::new();
     for (name, step) in steps {
+        if *name == "asan" && nightly().is_none() {
+            eprintln!("\n=== xtask: asan SKIPPED: {NO_NIGHTLY} ===");
+            skipped.push(*name);
+            continue;
+        }
         let t = Instant::now();
         eprintln!("\n=== xtask: {name} ===");
         if !step() {
@@ -102,6 +118,72 @@ fn all() -> bool {
             return false;
         }
         eprintln!("=== xtask: {name} ok ({:.0?}) ===", t.elapsed());
+    }
+    if !skipped.is_empty() {
+        eprintln!("\nxtask: skipped: {}", skipped.join(", "));
+    }
+    true
+}
+
+const NO_NIGHTLY: &str = "no nightly toolchain (AddressSanitizer needs one: `rustup toolchain \
+     install nightly`; no rust-src or Miri needed)";
+
+/// The nightly toolchain's `rustc --version`, if rustup has one.
+fn nightly() -> Option<String> {
+    let out = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The tests AddressSanitizer watches: every pool's unit, conformance and integration tests, and
+/// the adversarial unwind-safety suite. std is not instrumented (no rust-src), our code is: it
+/// finds a scope or join frame freed while another thread still uses it, which loom cannot see.
+fn asan() -> bool {
+    eprintln!("asan with {}", nightly().unwrap_or_default());
+    let runs: &[&[&str]] = &[
+        &[
+            "-p",
+            "shoal-core",
+            "-p",
+            "shoal-queue",
+            "-p",
+            "shoal-steal",
+            "-p",
+            "shoal-scope",
+            "--lib",
+            "--tests",
+        ],
+        &["-p", "shoal-reliability", "--test", "adversarial"],
+    ];
+    for args in runs {
+        let mut c = Command::new("rustup");
+        c.args(["run", "nightly", "cargo", "test"]);
+        c.args([
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--target-dir",
+            "target/asan",
+        ]);
+        c.args(*args);
+        // The stable toolchain's settings from `cargo xtask` must not leak into nightly's.
+        for var in ["RUSTUP_TOOLCHAIN", "CARGO", "RUSTC", "RUSTDOC"] {
+            c.env_remove(var);
+        }
+        c.env("RUSTFLAGS", "-Zsanitizer=address");
+        // Stack frames stay poisoned after return, so a join or scope that returned early is
+        // caught; leaks are not errors here (some tests forget handles on purpose).
+        c.env(
+            "ASAN_OPTIONS",
+            "detect_stack_use_after_return=1:detect_leaks=0",
+        );
+        if !run(c) {
+            return false;
+        }
     }
     true
 }

@@ -35,6 +35,14 @@ pub trait Executor: Send + Sync {
     /// thread, returns a report; later calls wait for the first to finish. Called from inside a
     /// worker of this pool it begins the shutdown and returns without waiting for its own job
     /// (counted in `still_running`).
+    ///
+    /// The same holds on a thread that runs a job a worker of this pool waits for, blocked, when
+    /// the pool can know it: inside `ScopedPool::install` called from a worker of another pool
+    /// (`a.install(|| b.install(|| a.shutdown(..)))`), the call returns at once with the report
+    /// so far (see [`worker::holds_up`](crate::worker::holds_up)). Through a handle it cannot
+    /// know: a worker of `a` that waits in `JoinHandle::join` for a job on `b` which shuts `a`
+    /// down gracefully waits for itself. Use `Shutdown::Deadline` there: it returns on time and
+    /// lists the waiting job in `still_running`.
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport;
 
     /// A snapshot of the pool's counters.

@@ -36,6 +36,7 @@
 //! | `resize(n)` under load | grows at once; shrinking retires workers after their job |
 //! | zero workers, `resize(0)` | `BuildError` / `ResizeError`, never a hang |
 //! | waiting inside a worker | the waiter runs other queued jobs meanwhile |
+//! | a destructor panics (payload, captured value, result) | bookkeeping is never skipped, memory in use is never freed, no wait hangs: see [`unwind`] |
 //! | accounting | `completed + panicked + cancelled + still_running == submitted` |
 //!
 //! ## Example

@@ -218,11 +218,14 @@ where
         let job: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || task.run(scope));
         // SAFETY: only the lifetime changes ('scope to 'static). The job may touch what it
         // borrows for as long as it exists, and it ceases to exist before the scope returns:
-        // `scope()` waits until `pending` is 0, and a task returns its count (in
-        // `Task::drop`) only after it ran and dropped its closure, or was dropped unrun;
-        // either way nothing borrowed is touched afterwards. The wait cannot be skipped: the
-        // body's panic is caught first, and a job an executor leaks forever leaves the scope
-        // waiting forever, which is safe. The job is then parked in a claim cell (shared by
+        // `scope()` waits until `pending` is 0, and a task returns its count only after it
+        // ran and dropped its closure and its reference to the value (`Task::finish`), or was
+        // dropped unrun together with its closure (`Task::drop`); either way nothing borrowed
+        // is touched afterwards, and neither path can unwind before the count (destructors
+        // run under `try_drop` / `drop_quietly`; the task is the count's drop guard). The wait
+        // cannot be skipped: the body's panic is caught first, the wait aborts the process
+        // rather than unwind, and a job an executor leaks forever leaves the scope waiting
+        // forever, which is safe. The job is then parked in a claim cell (shared by
         // the queue entry, this scope's claim list and the handle, which may outlive the scope);
         // a cell gives its job up exactly once, to be run or dropped, and both end the task,
         // so no cell still holds the job once `pending` is 0.

@@ -48,7 +48,8 @@ where
 {
     let job_b = StackJob::new(b, Latch::new(&worker.parker));
     // SAFETY: `job_b` stays in this frame until it is popped back unrun or its latch is set:
-    // the normal path below and the unwind guard both wait for one of the two.
+    // the normal path below and the unwind guard both wait for one of the two, and neither
+    // wait can unwind (an unwind there aborts the process).
     let job_b_ref = unsafe { job_b.as_job_ref() };
     worker.push(job_b_ref);
 

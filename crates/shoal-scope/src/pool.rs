@@ -110,6 +110,11 @@ impl ScopedPool {
     /// worker for the call: joins and scopes inside still work, sequentially.
     ///
     /// A panic in `op` is resumed on the caller.
+    ///
+    /// Called from a worker of another pool, `op` runs on behalf of that worker, which waits:
+    /// a shutdown of the waiting pool from inside `op` (`a.install(|| b.install(|| a.shutdown(..)))`)
+    /// begins the shutdown and returns the report so far, as it does from inside that pool's
+    /// own worker, instead of waiting for a worker that waits for it.
     pub fn install<OP, R>(&self, op: OP) -> R
     where
         OP: FnOnce() -> R + Send,
@@ -136,8 +141,9 @@ impl ScopedPool {
     {
         let parker = current_parker();
         let job = StackJob::new(op, Latch::new(&parker));
-        // SAFETY: `job` stays in this frame until its latch is set (we block on it below) or
-        // the pool refused it (then nobody else has the JobRef).
+        // SAFETY: `job` stays in this frame until its latch is set (we block on it below, in a
+        // wait that aborts rather than unwind) or the pool refused it (then nobody else has
+        // the JobRef).
         if self.registry.inject_if_open(unsafe { job.as_job_ref() }) {
             AbortOnUnwind::run(INSTALL_WAIT_INVARIANT, || job.latch.wait_blocking());
             // SAFETY: `wait_blocking` returned, so the latch is set.
