@@ -17,12 +17,14 @@
 //! | `stress.rs` | millions of jobs with 10% panicking, resize storms under load, shutdown racing submitters, joins and scopes thousands deep | `#[ignore]`d; sized by `STRESS_SCALE` |
 //! | `faults.rs` | the OS refusing threads (at build and at resize), a panicking `panic_handler`, jobs whose destructor panics (run and cancelled), a job that never returns during `Shutdown::Deadline` | [`shoal_core::spawn::SpawnFaults`] through each builder's `spawn_hook` |
 //! | `bad_input.rs` | every public entry point with zero, huge and conflicting arguments | one test per input: a clear error or a documented behaviour |
+//! | `adversarial.rs` | panicking destructors everywhere a pool touches user values: panic payloads whose drop panics (a second panic in a scope, both halves of a join, nested 20 deep), closures that capture such a value, results whose drop panics with their handle gone, cancelled tasks and refused `map` items that carry one, forgotten handles and iterators, shutdown from inside a job, a scope task and two nested `install`s | each test in a child process of its own ([`isolated`]), so an abort or a crash fails that test with its signal instead of killing the run |
 //! | `memory.rs` | bytes per queued job and per worker; a bounded queue stays flat while producers outrun workers | a counting global allocator ([`CountingAlloc`]) |
 //!
 //! ## Running it
 //!
 //! ```text
 //! cargo test -p shoal-reliability                                  # everything but stress
+//! cargo test -p shoal-reliability --test adversarial               # one child process per test
 //! STRESS_SCALE=0 cargo test --release -p shoal-reliability --test stress -- --include-ignored
 //! cargo test --release -p shoal-reliability --test stress -- --ignored   # full size
 //! SHOAL_MODEL_CASES=2000 cargo test --release -p shoal-reliability --test model
@@ -32,11 +34,13 @@
 //!
 //! Knobs: `STRESS_SCALE` (percent of full size; `0` = smallest), `SHOAL_MODEL_CASES`
 //! (sequences per strategy), `SHOAL_SHUTTLE_ITERATIONS` (schedules per scenario),
-//! `SHOAL_WATCHDOG_SECS` (override every watchdog limit). See [`scale`].
+//! `SHOAL_WATCHDOG_SECS` (override every watchdog limit, isolated tests' included). See
+//! [`scale`].
 #![deny(missing_docs)]
 
 pub mod alloc;
 pub mod gate;
+pub mod isolate;
 pub mod ledger;
 pub mod panics;
 pub mod scale;
@@ -45,6 +49,7 @@ pub mod watchdog;
 
 pub use alloc::CountingAlloc;
 pub use gate::{Gate, Opener};
+pub use isolate::isolated;
 pub use ledger::{JobId, Ledger, Outcome, Tally, Token};
 pub use panics::{
     expected_panic, is_expected, quiet_expected_panics, PanicOnDrop, EXPECTED, EXPECTED_TO_FAIL,
