@@ -14,6 +14,8 @@
 //! - [`Shutdown`] modes and the [`ShutdownReport`] whose numbers always add up.
 //! - [`worker`]: the hook that makes waiting inside a worker *help* instead of block, so
 //!   nested waits cannot deadlock a pool.
+//! - [`lifecycle`]: the life cycle every pool shares (starting workers, their exit, the three
+//!   shutdown modes, the report); a pool supplies only its [`Mechanics`](lifecycle::Mechanics).
 //! - [`unwind`]: the rules that keep a panicking destructor from breaking a pool, and the
 //!   guards that enforce them.
 //! - [`sync`]: the one module that names std, loom or shuttle primitives.
@@ -64,6 +66,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod lifecycle;
 pub mod spawn;
 pub mod sync;
 pub mod unwind;

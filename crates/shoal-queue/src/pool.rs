@@ -1,12 +1,12 @@
 //! `SharedQueuePool`, its builder, and the state its workers share.
 
 use std::fmt;
-use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
+use shoal_core::lifecycle::{Lifecycle, Mechanics, Starter};
 use shoal_core::spawn::{self, SpawnHook, SpawnInfo};
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex};
+use shoal_core::sync::{thread, Arc};
 use shoal_core::{
     check_resize, check_workers, worker, BuildError, BuildErrorKind, Counters, Event, Executor,
     Job, Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport,
@@ -14,33 +14,6 @@ use shoal_core::{
 
 use crate::queue::{JobQueue, PushError};
 use crate::worker::spawn_worker;
-
-/// Where the pool is in its life. Changes only under `Inner::control`.
-pub(crate) enum Phase {
-    Running,
-    /// Intake is closed; workers are draining (or cancelling) the queue.
-    Stopping,
-    /// Every worker has exited; the final report.
-    Stopped(ShutdownReport),
-}
-
-pub(crate) struct Control {
-    pub(crate) phase: Phase,
-    /// Threads started and not yet joined (retired ones included until pruned).
-    pub(crate) threads: Vec<thread::JoinHandle<()>>,
-    /// Workers that have not exited yet (retiring ones included).
-    pub(crate) alive: usize,
-    /// When the first shutdown call began.
-    pub(crate) started: Option<Instant>,
-    /// A deadline passed with jobs still running: later shutdown calls (and the drop) return
-    /// at once instead of waiting for jobs that may never return.
-    pub(crate) abandoned: bool,
-    /// Shutdown calls cancelling queued jobs right now. A job they took off the queue is
-    /// counted as cancelled a moment later, so the final report waits for them too: it is
-    /// written by whoever brings `alive` and `cancellers` both to zero.
-    cancellers: usize,
-    next_index: usize,
-}
 
 /// Thread settings the builder collected.
 #[derive(Clone, Default)]
@@ -83,9 +56,8 @@ pub(crate) struct Inner {
     /// submit, so it sits alone in its cache line: the submit path never writes a line that
     /// workers read on every job (`cancel`, `target`, `live`).
     pub(crate) submitting: CachePadded<AtomicUsize>,
-    pub(crate) control: Mutex<Control>,
-    /// Signalled when a worker exits (under `control`).
-    pub(crate) exited: Condvar,
+    /// Phases, worker threads, shutdown and its report (shared by every pool).
+    pub(crate) life: Lifecycle,
 }
 
 impl Inner {
@@ -162,9 +134,16 @@ impl Inner {
             }
         }
     }
+}
+
+/// The steps of the shared life cycle that depend on the queue.
+impl Mechanics for Inner {
+    fn id(&self) -> usize {
+        Inner::id(self)
+    }
 
     /// Closes intake and waits until no submission is still on its way in; then seals.
-    fn close_and_seal(&self, cancel: bool) {
+    fn close(&self, cancel: bool) {
         // ORDERING: see `submit`.
         self.closed.store(true, Ordering::SeqCst);
         if cancel {
@@ -180,152 +159,28 @@ impl Inner {
         self.sealed.store(true, Ordering::SeqCst);
     }
 
-    /// Drops every queued job unrun (counted as cancelled). Registered in `control` while it
-    /// runs: the last worker may find the queue empty and exit while a job this call popped is
-    /// not counted yet, and the final report must not be written in that gap (it would call
-    /// the job still running, for good).
+    /// Drops every queued job unrun (counted as cancelled), and cancels the jobs workers
+    /// take from now on.
     fn cancel_queued(&self) {
-        lock(&self.control).cancellers += 1;
+        // ORDERING: SeqCst like every flag store; see `run`.
+        self.cancel.store(true, Ordering::SeqCst);
         while let Some(job) = self.queue.try_pop() {
             worker::cancel_job(job, &self.counters);
         }
-        let mut control = lock(&self.control);
-        control.cancellers -= 1;
-        self.finish_if_stopped(&mut control);
     }
 
-    /// Writes the final report once nothing can change it any more: shutdown began, every
-    /// worker exited and no call is cancelling jobs. Wakes the callers waiting for it.
-    fn finish_if_stopped(&self, control: &mut Control) {
-        if control.alive == 0 && control.cancellers == 0 {
-            if let Phase::Stopping = control.phase {
-                let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
-                control.phase = Phase::Stopped(self.report(elapsed));
-            }
-        }
-        self.exited.notify_all();
+    fn wake_all(&self, alive: usize) {
+        self.queue.wake(alive);
     }
 
-    /// Wakes every worker so it sees the new state.
-    pub(crate) fn wake_all(&self, control: &Control) {
-        self.queue.wake(control.alive);
-    }
-
-    pub(crate) fn report(&self, elapsed: Duration) -> ShutdownReport {
-        ShutdownReport::from_metrics(&self.counters.snapshot(0), elapsed)
-    }
-
-    /// Called by each worker as it exits, with `control` held.
-    pub(crate) fn worker_exited(&self, control: &mut Control) {
-        control.alive -= 1;
-        self.finish_if_stopped(control);
-    }
-
-    fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        let inside = worker::holds_up(self.id());
-        let mut control = lock(&self.control);
-        match control.phase {
-            Phase::Stopped(report) => return report,
-            Phase::Stopping => {
-                if let Shutdown::Now = mode {
-                    // A later, stricter call still cancels what is queued.
-                    drop(control);
-                    self.cancel.store(true, Ordering::SeqCst);
-                    self.cancel_queued();
-                    control = lock(&self.control);
-                }
-                return self.wait_stopped(control, inside, None);
-            }
-            Phase::Running => {}
-        }
-        control.phase = Phase::Stopping;
-        control.started = Some(Instant::now());
-        drop(control);
-
-        self.close_and_seal(matches!(mode, Shutdown::Now));
-        if let Shutdown::Now = mode {
-            self.cancel_queued();
-        }
-        let deadline = match mode {
-            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
-            Shutdown::Deadline(d) => Instant::now().checked_add(d),
-            _ => None,
-        };
-        let mut control = lock(&self.control);
-        self.wake_all(&control);
-        if control.alive == 0 && matches!(control.phase, Phase::Stopping) {
-            // No worker is left to finish the report: every start failed (a build that
-            // failed). Cancelling writes it (`finish_if_stopped`). When the workers all exited
-            // already, the report is written and must stay as it is, so that concurrent
-            // callers get the same one.
-            drop(control);
-            self.cancel_queued();
-            control = lock(&self.control);
-        }
-        self.wait_stopped(control, inside, deadline)
-    }
-
-    /// Waits until every worker exited (all but the caller, when called from a worker), or the
-    /// deadline passes; then joins the exited threads and returns the report.
-    fn wait_stopped(
-        &self,
-        mut control: shoal_core::sync::MutexGuard<'_, Control>,
-        inside: bool,
-        deadline: Option<Instant>,
-    ) -> ShutdownReport {
-        let started = control.started.unwrap_or_else(Instant::now);
-        loop {
-            if let Phase::Stopped(report) = control.phase {
-                let threads = std::mem::take(&mut control.threads);
-                drop(control);
-                for t in threads {
-                    let _ = t.join();
-                }
-                return report;
-            }
-            if inside || control.abandoned {
-                // We cannot wait for our own worker to exit, nor for jobs a deadline already
-                // gave up on: return what we know now.
-                return self.report(started.elapsed());
-            }
-            match deadline {
-                None => {
-                    control = self.exited.wait(control).unwrap_or_else(|p| p.into_inner());
-                }
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        drop(control);
-                        // Past the deadline: as `Now` for whatever is still queued.
-                        self.cancel.store(true, Ordering::SeqCst);
-                        self.cancel_queued();
-                        let mut control = lock(&self.control);
-                        if let Phase::Stopped(report) = control.phase {
-                            return report;
-                        }
-                        control.abandoned = true;
-                        // Workers still busy are not waited for; they exit when their job
-                        // returns and finish the report then.
-                        return self.report(started.elapsed());
-                    }
-                    control = self
-                        .exited
-                        .wait_timeout(control, deadline - now)
-                        .map(|(g, _)| g)
-                        .unwrap_or_else(|p| p.into_inner().0);
-                }
-            }
-        }
+    fn metrics(&self, workers: usize) -> Metrics {
+        self.counters.snapshot(workers)
     }
 }
 
-/// Starts one more worker thread. Called with `control` held.
-fn start_worker(inner: &Arc<Inner>, control: &mut Control) -> std::io::Result<()> {
-    let handle = spawn_worker(inner.clone(), control.next_index)?;
-    control.next_index += 1;
-    control.alive += 1;
-    control.threads.push(handle);
-    Ok(())
+/// Starts one more worker thread.
+fn start_worker(inner: &Arc<Inner>, starter: &mut Starter<'_>) -> std::io::Result<()> {
+    starter.start(|index| spawn_worker(inner.clone(), index))
 }
 
 /// A pool of worker threads that pull jobs from one shared queue.
@@ -377,13 +232,10 @@ impl Executor for SharedQueuePool {
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
         check_resize(workers)?;
         let inner = &self.inner;
-        let mut control = lock(&inner.control);
-        if !matches!(control.phase, Phase::Running) {
+        let Some(mut starter) = inner.life.starter() else {
             return Err(ResizeError::ShutDown);
-        }
-        // Neither model checker's JoinHandle can say whether its thread finished.
-        #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-        control.threads.retain(|t| !t.is_finished());
+        };
+        starter.prune();
         // ORDERING: `target` and `live` change under `control` on this side; workers read
         // them (SeqCst) when deciding to retire, see `Worker::should_retire`.
         inner.target.store(workers, Ordering::SeqCst);
@@ -391,7 +243,7 @@ impl Executor for SharedQueuePool {
         if workers > live {
             for started in 0..workers - live {
                 inner.live.fetch_add(1, Ordering::SeqCst);
-                if let Err(source) = start_worker(inner, &mut control) {
+                if let Err(source) = start_worker(inner, &mut starter) {
                     inner.live.fetch_sub(1, Ordering::SeqCst);
                     inner.target.store(live + started, Ordering::SeqCst);
                     return Err(ResizeError::Spawn { started, source });
@@ -405,19 +257,18 @@ impl Executor for SharedQueuePool {
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        self.inner.shutdown(mode)
+        self.inner.life.shutdown(&*self.inner, mode)
     }
 
     fn metrics(&self) -> Metrics {
-        let alive = lock(&self.inner.control).alive;
-        self.inner.counters.snapshot(alive)
+        self.inner.counters.snapshot(self.inner.life.alive())
     }
 }
 
 impl Drop for SharedQueuePool {
     /// Dropping the pool shuts it down gracefully: every queued job runs first.
     fn drop(&mut self) {
-        self.inner.shutdown(Shutdown::Graceful);
+        self.inner.life.shutdown(&*self.inner, Shutdown::Graceful);
     }
 }
 
@@ -551,28 +402,19 @@ impl Builder {
             cancel: AtomicBool::new(false),
             sealed: AtomicBool::new(false),
             submitting: CachePadded::new(AtomicUsize::new(0)),
-            control: Mutex::new(Control {
-                phase: Phase::Running,
-                threads: Vec::with_capacity(workers),
-                alive: 0,
-                started: None,
-                abandoned: false,
-                cancellers: 0,
-                next_index: 0,
-            }),
-            exited: Condvar::new(),
+            life: Lifecycle::new(),
         });
-        let mut control = lock(&inner.control);
+        let mut starter = inner.life.starter().expect("a new pool is running");
         for _ in 0..workers {
-            if let Err(err) = start_worker(&inner, &mut control) {
-                drop(control);
+            if let Err(err) = start_worker(&inner, &mut starter) {
+                drop(starter);
                 // Stop the workers that did start; no job was accepted yet.
                 let pool = SharedQueuePool { inner };
-                pool.inner.shutdown(Shutdown::Now);
+                pool.shutdown(Shutdown::Now);
                 return Err(BuildError::spawn(err));
             }
         }
-        drop(control);
+        drop(starter);
         Ok(SharedQueuePool { inner })
     }
 }

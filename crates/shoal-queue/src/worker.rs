@@ -18,7 +18,7 @@ use std::io;
 
 use shoal_core::spawn;
 use shoal_core::sync::atomic::Ordering;
-use shoal_core::sync::{lock, thread, Arc};
+use shoal_core::sync::{thread, Arc};
 use shoal_core::worker::{self, Helper};
 
 use crate::pool::Inner;
@@ -100,20 +100,11 @@ fn spin_for_job(inner: &Inner) -> Option<shoal_core::Job> {
     }
 }
 
-/// Reports the worker's exit when dropped: at the end of `run`, or by an unwind out of it, so
-/// shutdown never waits for a worker that is gone.
-struct ExitGuard(Arc<Inner>);
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        let mut control = lock(&self.0.control);
-        self.0.worker_exited(&mut control);
-    }
-}
-
 fn run(inner: Arc<Inner>) {
-    // Declared first, so dropped last: after the worker state below is restored.
-    let _exit = ExitGuard(inner.clone());
+    // Declared first, so dropped last, after the worker state below is restored: reports
+    // the exit however the loop ends (an unwind included), so shutdown never waits for a
+    // worker that is gone.
+    let _exit = inner.life.exit_guard(&*inner);
     let _worker = worker::enter(inner.id(), std::sync::Arc::new(QueueHelper(inner.clone())));
     loop {
         let job = match inner.queue.try_pop() {
@@ -139,6 +130,7 @@ fn run(inner: Arc<Inner>) {
             }
         };
         inner.run(job);
+        shoal_core::lifecycle::faults::fault_point();
         if retire(&inner) {
             break;
         }

@@ -1969,3 +1969,36 @@ adversarial!(LONG;
         }
     }
 );
+
+// ---- the pools' own worker code ---------------------------------------------------------------
+
+adversarial!(
+    LONG;
+    /// A panic in a pool's own worker code, between two jobs (injected through
+    /// `shoal_core::lifecycle::faults`), kills that worker thread. Its exit guard still reports the
+    /// exit, so `shutdown` returns instead of waiting for a worker that is gone, every pool's report
+    /// adds up, and the jobs nobody could run any more are reported cancelled, not lost.
+    fn worker_loop_fault_cannot_hang_shutdown() {
+    use shoal_core::lifecycle::faults;
+    for &kind in Strategy::all() {
+        for workers in [1, 2] {
+            let pool = build(kind, workers);
+            faults::arm(1);
+            let first = pool.spawn(|| 7).unwrap_or_else(|_| panic!("{kind}: spawn"));
+            assert_eq!(first.join().ok(), Some(7), "{kind}: the job ran");
+            eventually(&format!("{kind}: the faulty worker exited"), WAIT, || {
+                pool.metrics().workers == workers - 1
+            });
+            for _ in 0..3 {
+                pool.execute(Box::new(|| ()))
+                    .unwrap_or_else(|_| panic!("{kind}: execute"));
+            }
+            let report = pool.shutdown(Shutdown::Graceful);
+            assert!(report.adds_up(), "{kind}/{workers}: {report:?}");
+            assert_eq!(report.still_running, 0, "{kind}/{workers}: {report:?}");
+            assert_eq!(report.submitted, 4, "{kind}/{workers}: {report:?}");
+            drop(pool);
+        }
+    }
+}
+);

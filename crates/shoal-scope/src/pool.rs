@@ -3,8 +3,9 @@
 use std::fmt;
 use std::mem::MaybeUninit;
 
+use shoal_core::lifecycle::Starter;
 use shoal_core::sync::atomic::Ordering;
-use shoal_core::sync::{lock, Arc};
+use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
@@ -15,7 +16,7 @@ use shoal_core::{
 use crate::job::StackJob;
 use crate::join::join_in_worker;
 use crate::latch::Latch;
-use crate::registry::{Control, Phase, Registry, ThreadConfig};
+use crate::registry::{Registry, ThreadConfig};
 use crate::scope::{scope_in_worker, Scope};
 use crate::slice;
 use crate::worker::{current_parker, spawn_worker, WorkerThread};
@@ -329,13 +330,10 @@ impl Executor for ScopedPool {
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
         check_resize(workers)?;
         let registry = &self.registry;
-        let mut control = lock(&registry.control);
-        if !matches!(control.phase, Phase::Running) {
+        let Some(mut starter) = registry.life.starter() else {
             return Err(ResizeError::ShutDown);
-        }
-        // Neither model checker's JoinHandle can say whether its thread finished.
-        #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-        control.threads.retain(|t| !t.is_finished());
+        };
+        starter.prune();
         // ORDERING: `target` and `live` change under `control` on this side; workers read
         // them (SeqCst) when deciding to retire, see `Registry::retire`.
         registry.target.store(workers, Ordering::SeqCst);
@@ -344,7 +342,7 @@ impl Executor for ScopedPool {
             for started in 0..workers - live {
                 // ORDERING: as above.
                 registry.live.fetch_add(1, Ordering::SeqCst);
-                if let Err(source) = start_worker(registry, &mut control) {
+                if let Err(source) = start_worker(registry, &mut starter) {
                     // ORDERING: as above.
                     registry.live.fetch_sub(1, Ordering::SeqCst);
                     // ORDERING: as above.
@@ -360,36 +358,35 @@ impl Executor for ScopedPool {
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        self.registry.shutdown(mode)
+        self.registry.life.shutdown(&*self.registry, mode)
     }
 
     fn metrics(&self) -> Metrics {
-        let alive = lock(&self.registry.control).alive;
-        self.registry.counters.snapshot(alive)
+        self.registry.counters.snapshot(self.registry.life.alive())
     }
 }
 
 impl Drop for ScopedPool {
     /// Dropping the pool shuts it down gracefully: every queued job runs first.
     fn drop(&mut self) {
-        self.registry.shutdown(Shutdown::Graceful);
+        self.registry
+            .life
+            .shutdown(&*self.registry, Shutdown::Graceful);
     }
 }
 
-/// Starts one more worker thread. Called with `control` held.
-fn start_worker(registry: &Arc<Registry>, control: &mut Control) -> std::io::Result<()> {
+/// Starts one more worker thread.
+fn start_worker(registry: &Arc<Registry>, starter: &mut Starter<'_>) -> std::io::Result<()> {
     // A starting worker counts as hungry from now on, so work offered before its thread runs
     // waits in the injector for it; its first `search` takes the count over.
     // ORDERING: Relaxed, `demand` is a hint (see `registry`).
     registry.demand.fetch_add(1, Ordering::Relaxed);
-    let handle = spawn_worker(registry.clone(), control.next_index).inspect_err(|_| {
-        // ORDERING: as above.
-        registry.demand.fetch_sub(1, Ordering::Relaxed);
-    })?;
-    control.next_index += 1;
-    control.alive += 1;
-    control.threads.push(handle);
-    Ok(())
+    starter
+        .start(|index| spawn_worker(registry.clone(), index))
+        .inspect_err(|_| {
+            // ORDERING: as above.
+            registry.demand.fetch_sub(1, Ordering::Relaxed);
+        })
 }
 
 /// Settings for a [`ScopedPool`].
@@ -506,17 +503,17 @@ impl Builder {
             self.panic_handler,
             self.thread_config,
         ));
-        let mut control = lock(&registry.control);
+        let mut starter = registry.life.starter().expect("a new pool is running");
         for _ in 0..workers {
-            if let Err(err) = start_worker(&registry, &mut control) {
-                drop(control);
+            if let Err(err) = start_worker(&registry, &mut starter) {
+                drop(starter);
                 // Stop the workers that did start; no job was accepted yet.
                 let pool = ScopedPool { registry };
-                pool.registry.shutdown(Shutdown::Now);
+                pool.shutdown(Shutdown::Now);
                 return Err(BuildError::spawn(err));
             }
         }
-        drop(control);
+        drop(starter);
         Ok(ScopedPool { registry })
     }
 }

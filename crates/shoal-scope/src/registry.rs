@@ -20,15 +20,13 @@
 //! runs on its owner), never a lost job.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
+use shoal_core::lifecycle::{Lifecycle, Mechanics};
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
-use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex, MutexGuard};
+use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex};
 use shoal_core::worker::{drop_quietly, run_job};
-use shoal_core::{
-    Counters, Event, Job, PanicHandler, RejectReason, Rejected, Shutdown, ShutdownReport,
-};
+use shoal_core::{Counters, Event, Job, Metrics, PanicHandler, RejectReason, Rejected};
 
 use crate::job::JobRef;
 use crate::latch::{Latch, Parker};
@@ -55,27 +53,6 @@ struct Queues {
     closed: bool,
     /// Submitters blocked on a full external queue.
     full_waiters: usize,
-}
-
-/// Where the pool is in its life. Changes only under `Registry::control`.
-pub(crate) enum Phase {
-    Running,
-    /// Intake is closed; workers drain (or a `Now` cancelled) the external queue.
-    Stopping,
-    /// Every worker has exited; the final report.
-    Stopped(ShutdownReport),
-}
-
-pub(crate) struct Control {
-    pub(crate) phase: Phase,
-    /// Threads started and not yet joined (retired ones included until pruned).
-    pub(crate) threads: Vec<thread::JoinHandle<()>>,
-    /// Workers that have not exited yet (retiring ones included).
-    pub(crate) alive: usize,
-    started: Option<Instant>,
-    /// A deadline passed with jobs still running: later calls return at once.
-    abandoned: bool,
-    pub(crate) next_index: usize,
 }
 
 /// Thread settings the builder collected.
@@ -108,9 +85,8 @@ pub(crate) struct Registry {
     pub(crate) target: AtomicUsize,
     /// Workers that have not decided to retire.
     pub(crate) live: AtomicUsize,
-    pub(crate) control: Mutex<Control>,
-    /// Signalled when a worker exits (under `control`).
-    exited: Condvar,
+    /// Phases, worker threads, shutdown and its report (shared by every pool).
+    pub(crate) life: Lifecycle,
 }
 
 impl Registry {
@@ -138,15 +114,7 @@ impl Registry {
             closed: AtomicBool::new(false),
             target: AtomicUsize::new(workers),
             live: AtomicUsize::new(workers),
-            control: Mutex::new(Control {
-                phase: Phase::Running,
-                threads: Vec::with_capacity(workers),
-                alive: 0,
-                started: None,
-                abandoned: false,
-                next_index: 0,
-            }),
-            exited: Condvar::new(),
+            life: Lifecycle::new(),
         }
     }
 
@@ -373,9 +341,17 @@ impl Registry {
         // ORDERING: SeqCst, as in `retire`.
         self.live.load(Ordering::SeqCst) > self.target.load(Ordering::SeqCst)
     }
+}
+
+/// The steps of the shared life cycle that depend on the two queues. A shutdown cancels only
+/// external jobs: the owners of internal ones wait for them, so they always run.
+impl Mechanics for Registry {
+    fn id(&self) -> usize {
+        Registry::id(self)
+    }
 
     /// Closes intake: from now on external submissions and outside `install`s are refused.
-    fn close(&self) {
+    fn close(&self, _cancel: bool) {
         {
             let mut queues = lock(&self.queues);
             queues.closed = true;
@@ -407,113 +383,12 @@ impl Registry {
         }
     }
 
-    pub(crate) fn report(&self, elapsed: Duration) -> ShutdownReport {
-        ShutdownReport::from_metrics(&self.counters.snapshot(0), elapsed)
+    fn wake_all(&self, _alive: usize) {
+        self.sleep.notify_all();
     }
 
-    /// Called by each worker as it exits, with `control` held.
-    pub(crate) fn worker_exited(&self, control: &mut Control) {
-        control.alive -= 1;
-        if control.alive == 0 {
-            if let Phase::Stopping = control.phase {
-                let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
-                control.phase = Phase::Stopped(self.report(elapsed));
-            }
-        }
-        self.exited.notify_all();
-    }
-
-    pub(crate) fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        let inside = shoal_core::worker::holds_up(self.id());
-        let mut control = lock(&self.control);
-        match control.phase {
-            Phase::Stopped(report) => return report,
-            Phase::Stopping => {
-                if let Shutdown::Now = mode {
-                    // A later, stricter call still cancels what is queued.
-                    drop(control);
-                    self.cancel_queued();
-                    control = lock(&self.control);
-                }
-                return self.wait_stopped(control, inside, None);
-            }
-            Phase::Running => {}
-        }
-        control.phase = Phase::Stopping;
-        control.started = Some(Instant::now());
-        drop(control);
-
-        self.close();
-        if let Shutdown::Now = mode {
-            self.cancel_queued();
-        }
-        let deadline = match mode {
-            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
-            Shutdown::Deadline(d) => Instant::now().checked_add(d),
-            _ => None,
-        };
-        let mut control = lock(&self.control);
-        // Not when the workers all exited already: the last one wrote the final report, and
-        // rewriting it would give concurrent callers different `elapsed` times.
-        if control.alive == 0 && matches!(control.phase, Phase::Stopping) {
-            // Only possible if every start failed; nothing can run the queue.
-            drop(control);
-            self.cancel_queued();
-            control = lock(&self.control);
-            let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
-            control.phase = Phase::Stopped(self.report(elapsed));
-        }
-        self.wait_stopped(control, inside, deadline)
-    }
-
-    /// Waits until every worker exited (not at all when called from one of them), or the
-    /// deadline passed; joins the exited threads and returns the report.
-    fn wait_stopped(
-        &self,
-        mut control: MutexGuard<'_, Control>,
-        inside: bool,
-        deadline: Option<Instant>,
-    ) -> ShutdownReport {
-        let started = control.started.unwrap_or_else(Instant::now);
-        loop {
-            if let Phase::Stopped(report) = control.phase {
-                let threads = std::mem::take(&mut control.threads);
-                drop(control);
-                for t in threads {
-                    let _ = t.join();
-                }
-                return report;
-            }
-            if inside || control.abandoned {
-                // We cannot wait for our own worker to exit, nor for jobs a deadline already
-                // gave up on: return what we know now.
-                return self.report(started.elapsed());
-            }
-            match deadline {
-                None => {
-                    control = self.exited.wait(control).unwrap_or_else(|p| p.into_inner());
-                }
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        drop(control);
-                        // Past the deadline: as `Now` for whatever is still queued.
-                        self.cancel_queued();
-                        let mut control = lock(&self.control);
-                        if let Phase::Stopped(report) = control.phase {
-                            return report;
-                        }
-                        control.abandoned = true;
-                        return self.report(started.elapsed());
-                    }
-                    control = self
-                        .exited
-                        .wait_timeout(control, deadline - now)
-                        .map(|(g, _)| g)
-                        .unwrap_or_else(|p| p.into_inner().0);
-                }
-            }
-        }
+    fn metrics(&self, workers: usize) -> Metrics {
+        self.counters.snapshot(workers)
     }
 }
 

@@ -32,7 +32,7 @@ use std::io;
 use std::ptr;
 
 use shoal_core::sync::atomic::Ordering;
-use shoal_core::sync::{lock, thread, thread_local, Arc};
+use shoal_core::sync::{thread, thread_local, Arc};
 use shoal_core::worker::{self as core_worker, Helper};
 
 use crate::job::JobRef;
@@ -212,19 +212,10 @@ pub(crate) fn spawn_worker(
     }
 }
 
-/// Reports the worker's exit when dropped: at the end of `main_loop`, or by an unwind out of
-/// it, so shutdown never waits for a worker that is gone.
-struct ExitGuard(Arc<Registry>);
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        let mut control = lock(&self.0.control);
-        self.0.worker_exited(&mut control);
-    }
-}
-
 fn main_loop(registry: Arc<Registry>) {
-    let _exit = ExitGuard(registry.clone());
+    // Reports the exit however the loop ends (an unwind included), so shutdown never waits
+    // for a worker that is gone.
+    let _exit = registry.life.exit_guard(&*registry);
     WorkerThread::enter(&registry, |worker| {
         let stop = || registry.is_closed() || registry.surplus();
         // The first search takes over the count `start_worker` made for this worker.
@@ -235,6 +226,7 @@ fn main_loop(registry: Arc<Registry>) {
             match found {
                 Some(work) => {
                     registry.run(work);
+                    shoal_core::lifecycle::faults::fault_point();
                     if registry.retire() {
                         break;
                     }

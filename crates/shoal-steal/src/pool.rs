@@ -1,10 +1,10 @@
 //! `WorkStealingPool`, its builder, and the state its workers share.
 
 use std::fmt;
-use std::time::{Duration, Instant};
 
+use shoal_core::lifecycle::{Lifecycle, Mechanics};
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex, MutexGuard};
+use shoal_core::sync::{thread, Arc};
 use shoal_core::{
     check_resize, check_workers, worker as core_worker, BuildError, BuildErrorKind, Counters,
     Event, Executor, Job, Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Shutdown,
@@ -16,33 +16,6 @@ use crate::queue::{Injector, Steal};
 use crate::registry::Registry;
 use crate::sleep::Sleep;
 use crate::worker;
-
-/// Where the pool is in its life. Changes only under `Shared::control`.
-pub(crate) enum Phase {
-    Running,
-    /// Intake is closed; workers are draining (or cancelling) the queues.
-    Stopping,
-    /// Every worker has exited; the final report.
-    Stopped(ShutdownReport),
-}
-
-pub(crate) struct Control {
-    pub(crate) phase: Phase,
-    /// Threads started and not yet joined (retired ones included until pruned).
-    pub(crate) threads: Vec<thread::JoinHandle<()>>,
-    /// Worker threads that have not exited yet (retiring ones included).
-    pub(crate) alive: usize,
-    /// When the first shutdown call began.
-    started: Option<Instant>,
-    /// A deadline passed with jobs still running: later shutdown calls (and the drop) return
-    /// at once instead of waiting for jobs that may never return.
-    abandoned: bool,
-    /// The id the next worker gets (ids are never reused).
-    pub(crate) next_id: usize,
-    /// Shutdown calls cancelling queued jobs right now: jobs they took are in their hands, so
-    /// the final report waits for them too.
-    cancelling: usize,
-}
 
 /// Thread settings the builder collected.
 #[derive(Clone, Default)]
@@ -77,9 +50,8 @@ pub(crate) struct Shared {
     pub(crate) draining: AtomicBool,
     /// Jobs taken from now on are cancelled, not run (`Shutdown::Now`, or a passed deadline).
     cancel: AtomicBool,
-    pub(crate) control: Mutex<Control>,
-    /// Signalled when a worker exits (under `control`).
-    exited: Condvar,
+    /// Phases, worker threads, shutdown and its report (shared by every pool).
+    pub(crate) life: Lifecycle,
 }
 
 impl Shared {
@@ -176,33 +148,6 @@ impl Shared {
         }
     }
 
-    /// Drops every job still queued in the injector or a deque unrun, counted as cancelled.
-    /// Jobs in a busy worker's LIFO slot are cancelled by that worker when its job returns.
-    /// While this runs, the final report waits (a job taken here is neither queued nor counted
-    /// yet, like a job in a worker's hands).
-    fn cancel_queued(&self) {
-        lock(&self.control).cancelling += 1;
-        loop {
-            match self.injector.steal() {
-                Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
-                Steal::Empty => break,
-                Steal::Retry => shoal_core::sync::spin_loop(),
-            }
-        }
-        for entry in self.registry.snapshot().entries.iter() {
-            loop {
-                match entry.stealer.steal() {
-                    Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
-                    Steal::Empty => break,
-                    Steal::Retry => shoal_core::sync::spin_loop(),
-                }
-            }
-        }
-        let mut control = lock(&self.control);
-        control.cancelling -= 1;
-        self.finish_if_done(&mut control);
-    }
-
     /// The counters, with the submissions counted by the intake added in.
     fn snapshot(&self, workers: usize) -> Metrics {
         let mut m = self.counters.snapshot(workers);
@@ -213,149 +158,12 @@ impl Shared {
         m
     }
 
-    fn report(&self, elapsed: Duration) -> ShutdownReport {
-        ShutdownReport::from_metrics(&self.snapshot(0), elapsed)
-    }
-
-    /// Called by each worker as it exits, with `control` held.
-    pub(crate) fn worker_exited(&self, control: &mut Control) {
-        control.alive -= 1;
-        self.finish_if_done(control);
-    }
-
-    /// Writes the final report once shutdown is under way, every worker has exited and no
-    /// shutdown call is still cancelling (written once: concurrent callers all get the same
-    /// report); wakes whoever waits for it.
-    fn finish_if_done(&self, control: &mut Control) {
-        if control.alive == 0 && control.cancelling == 0 {
-            if let Phase::Stopping = control.phase {
-                let elapsed = control.started.map(|s| s.elapsed()).unwrap_or_default();
-                control.phase = Phase::Stopped(self.report(elapsed));
-            }
-        }
-        self.exited.notify_all();
-    }
-
-    fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        let inside = core_worker::holds_up(self.id());
-        let mut control = lock(&self.control);
-        match control.phase {
-            Phase::Stopped(report) => return report,
-            Phase::Stopping => {
-                if let Shutdown::Now = mode {
-                    // A later, stricter call still cancels what is queued.
-                    drop(control);
-                    // ORDERING: SeqCst like every flag store; see `run`.
-                    self.cancel.store(true, Ordering::SeqCst);
-                    self.cancel_queued();
-                    control = lock(&self.control);
-                }
-                return self.wait_stopped(control, inside, None);
-            }
-            Phase::Running => {}
-        }
-        control.phase = Phase::Stopping;
-        control.started = Some(Instant::now());
-        drop(control);
-
-        if inside {
-            // Our own LIFO slot is invisible to siblings and to `cancel_queued`: put its job
-            // where they can reach it while we finish the job that called us.
-            worker::flush_slot();
-        }
-        // 1. Stop intake and wait until no submission is in flight: every accepted job is in
-        //    a queue now, and the queues can only shrink.
-        self.intake.close();
-        if let Shutdown::Now = mode {
-            // ORDERING: SeqCst; see `run`.
-            self.cancel.store(true, Ordering::SeqCst);
-        }
-        // 2. Tell workers that an empty pool stays empty, and wake the parked ones to see it.
-        // ORDERING: SeqCst store read by workers (SeqCst) before their last scan; the intake
-        // drain above happens-before it, so that scan sees every accepted job.
-        self.draining.store(true, Ordering::SeqCst);
-        self.sleep.wake_all();
-        if let Shutdown::Now = mode {
-            self.cancel_queued();
-        }
-        let deadline = match mode {
-            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
-            Shutdown::Deadline(d) => Instant::now().checked_add(d),
-            _ => None,
-        };
-        let alive = lock(&self.control).alive;
-        if alive == 0 {
-            // Only possible if every start failed; nothing can run the queues. Cancelling
-            // writes the final report (unless the last worker already did).
-            self.cancel_queued();
-        }
-        let control = lock(&self.control);
-        self.wait_stopped(control, inside, deadline)
-    }
-
-    /// Waits until every worker exited (or, called from a worker, returns at once), or the
-    /// deadline passes; then joins the exited threads and returns the report.
-    fn wait_stopped(
-        &self,
-        mut control: MutexGuard<'_, Control>,
-        inside: bool,
-        deadline: Option<Instant>,
-    ) -> ShutdownReport {
-        let started = control.started.unwrap_or_else(Instant::now);
-        loop {
-            if let Phase::Stopped(report) = control.phase {
-                let threads = std::mem::take(&mut control.threads);
-                drop(control);
-                for t in threads {
-                    let _ = t.join();
-                }
-                return report;
-            }
-            if inside || control.abandoned {
-                // We cannot wait for our own worker to exit (nor for workers that may be
-                // waiting on our job), nor for jobs a deadline already gave up on: return
-                // what we know now; `still_running` counts what is not finished.
-                return self.report(started.elapsed());
-            }
-            match deadline {
-                None => {
-                    control = self.exited.wait(control).unwrap_or_else(|p| p.into_inner());
-                }
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        drop(control);
-                        // Past the deadline: as `Now` for whatever is still queued.
-                        // ORDERING: SeqCst; see `run`.
-                        self.cancel.store(true, Ordering::SeqCst);
-                        self.cancel_queued();
-                        let mut control = lock(&self.control);
-                        if let Phase::Stopped(report) = control.phase {
-                            return report;
-                        }
-                        control.abandoned = true;
-                        // Workers still busy are not waited for; they exit when their job
-                        // returns, and the last one writes the final report.
-                        return self.report(started.elapsed());
-                    }
-                    control = self
-                        .exited
-                        .wait_timeout(control, deadline - now)
-                        .map(|(g, _)| g)
-                        .unwrap_or_else(|p| p.into_inner().0);
-                }
-            }
-        }
-    }
-
     fn resize(this: &Arc<Shared>, workers: usize) -> Result<(), ResizeError> {
         check_resize(workers)?;
-        let mut control = lock(&this.control);
-        if !matches!(control.phase, Phase::Running) {
+        let Some(mut starter) = this.life.starter() else {
             return Err(ResizeError::ShutDown);
-        }
-        #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-        control.threads.retain(|t| !t.is_finished());
+        };
+        starter.prune();
         // ORDERING: `target` changes only under `control`; SeqCst for simplicity (rare).
         let current = this.target.load(Ordering::SeqCst);
         if workers > current {
@@ -375,7 +183,7 @@ impl Shared {
             }
             let kept = workers - current - needed;
             for started in 0..needed {
-                if let Err(source) = worker::spawn_worker(this, &mut control) {
+                if let Err(source) = starter.start(|id| worker::spawn_worker(this, id)) {
                     this.target
                         .store(current + kept + started, Ordering::SeqCst);
                     return Err(ResizeError::Spawn { started, source });
@@ -389,6 +197,66 @@ impl Shared {
         }
         this.target.store(workers, Ordering::SeqCst);
         Ok(())
+    }
+}
+
+/// The steps of the shared life cycle that depend on the injector, the deques and the sleep
+/// protocol.
+impl Mechanics for Shared {
+    fn id(&self) -> usize {
+        Shared::id(self)
+    }
+
+    fn close(&self, cancel: bool) {
+        if core_worker::is_worker_of(self.id()) {
+            // Our own LIFO slot is invisible to siblings and to `cancel_queued`: put its job
+            // where they can reach it while we finish the job that called us.
+            worker::flush_slot();
+        }
+        // 1. Stop intake and wait until no submission is in flight: every accepted job is in
+        //    a queue now, and the queues can only shrink.
+        self.intake.close();
+        if cancel {
+            // ORDERING: SeqCst; see `run`.
+            self.cancel.store(true, Ordering::SeqCst);
+        }
+        // 2. Tell workers that an empty pool stays empty, and wake the parked ones to see it.
+        // ORDERING: SeqCst store read by workers (SeqCst) before their last scan; the intake
+        // drain above happens-before it, so that scan sees every accepted job.
+        self.draining.store(true, Ordering::SeqCst);
+        self.sleep.wake_all();
+    }
+
+    /// Drops every job still queued in the injector or a deque unrun, counted as cancelled,
+    /// and cancels the jobs workers take from now on. Jobs in a busy worker's LIFO slot are
+    /// cancelled by that worker when its job returns.
+    fn cancel_queued(&self) {
+        // ORDERING: SeqCst like every flag store; see `run`.
+        self.cancel.store(true, Ordering::SeqCst);
+        loop {
+            match self.injector.steal() {
+                Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
+                Steal::Empty => break,
+                Steal::Retry => shoal_core::sync::spin_loop(),
+            }
+        }
+        for entry in self.registry.snapshot().entries.iter() {
+            loop {
+                match entry.stealer.steal() {
+                    Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
+                    Steal::Empty => break,
+                    Steal::Retry => shoal_core::sync::spin_loop(),
+                }
+            }
+        }
+    }
+
+    fn wake_all(&self, _alive: usize) {
+        self.sleep.wake_all();
+    }
+
+    fn metrics(&self, workers: usize) -> Metrics {
+        self.snapshot(workers)
     }
 }
 
@@ -449,12 +317,11 @@ impl Executor for WorkStealingPool {
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        self.shared.shutdown(mode)
+        self.shared.life.shutdown(&*self.shared, mode)
     }
 
     fn metrics(&self) -> Metrics {
-        let alive = lock(&self.shared.control).alive;
-        self.shared.snapshot(alive)
+        self.shared.snapshot(self.shared.life.alive())
     }
 }
 
@@ -462,7 +329,7 @@ impl Drop for WorkStealingPool {
     /// Dropping the pool shuts it down gracefully: every queued job runs first. Dropped from
     /// inside one of its own workers, it begins the shutdown and returns without joining.
     fn drop(&mut self) {
-        self.shared.shutdown(Shutdown::Graceful);
+        self.shared.life.shutdown(&*self.shared, Shutdown::Graceful);
     }
 }
 
@@ -599,28 +466,19 @@ impl Builder {
             retiring: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             cancel: AtomicBool::new(false),
-            control: Mutex::new(Control {
-                phase: Phase::Running,
-                threads: Vec::with_capacity(workers),
-                alive: 0,
-                started: None,
-                abandoned: false,
-                next_id: 0,
-                cancelling: 0,
-            }),
-            exited: Condvar::new(),
+            life: Lifecycle::new(),
         });
-        let mut control = lock(&shared.control);
+        let mut starter = shared.life.starter().expect("a new pool is running");
         for _ in 0..workers {
-            if let Err(err) = worker::spawn_worker(&shared, &mut control) {
-                drop(control);
+            if let Err(err) = starter.start(|id| worker::spawn_worker(&shared, id)) {
+                drop(starter);
                 // Stop the workers that did start; no job was accepted yet.
                 let pool = WorkStealingPool { shared };
-                pool.shared.shutdown(Shutdown::Now);
+                pool.shutdown(Shutdown::Now);
                 return Err(BuildError::spawn(err));
             }
         }
-        drop(control);
+        drop(starter);
         Ok(WorkStealingPool { shared })
     }
 }

@@ -19,11 +19,11 @@ use std::io;
 use std::rc::Rc;
 
 use shoal_core::sync::atomic::Ordering;
-use shoal_core::sync::{lock, thread, thread_local, Arc};
+use shoal_core::sync::{thread, thread_local, Arc};
 use shoal_core::worker::{self as core_worker, Helper};
 use shoal_core::{Event, Job};
 
-use crate::pool::{Control, Shared};
+use crate::pool::Shared;
 use crate::queue::{Local, Steal};
 use crate::registry::{Entry, Snapshot};
 
@@ -362,6 +362,7 @@ impl Context {
                 },
             };
             shared.run(job);
+            shoal_core::lifecycle::faults::fault_point();
             // ORDERING: a hint read after every job; the claim in `try_retire` decides.
             if shared.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
                 return;
@@ -378,10 +379,9 @@ enum Idle {
     Retired,
 }
 
-/// Starts one more worker: its deque, its entry in the stealer list, its thread. Every worker
-/// thread of the pool is started here. Called with `control` held.
-pub(crate) fn spawn_worker(shared: &Arc<Shared>, control: &mut Control) -> io::Result<()> {
-    let id = control.next_id;
+/// Starts worker `id`: its deque, its entry in the stealer list, its thread. Every worker
+/// thread of the pool is started here (through `Lifecycle::starter`, which counts it).
+pub(crate) fn spawn_worker(shared: &Arc<Shared>, id: usize) -> io::Result<thread::JoinHandle<()>> {
     let local = Local::new();
     shared.registry.add(Entry {
         id,
@@ -403,18 +403,9 @@ pub(crate) fn spawn_worker(shared: &Arc<Shared>, control: &mut Control) -> io::R
         builder = builder.stack_size(bytes);
     }
     let for_thread = shared.clone();
-    match builder.spawn(move || run(for_thread, local, id)) {
-        Ok(handle) => {
-            control.next_id += 1;
-            control.alive += 1;
-            control.threads.push(handle);
-            Ok(())
-        }
-        Err(err) => {
-            shared.registry.remove(id);
-            Err(err)
-        }
-    }
+    builder
+        .spawn(move || run(for_thread, local, id))
+        .inspect_err(|_| shared.registry.remove(id))
 }
 
 /// The body of a worker thread.
@@ -431,24 +422,29 @@ fn run(shared: Arc<Shared>, local: Local, id: usize) {
         rng: Cell::new((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
     });
     CONTEXT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
-    // Declared before the worker state, so dropped after it is restored.
-    let _exit = ExitGuard {
-        shared: shared.clone(),
-        ctx: Some(ctx.clone()),
+    // Declared before the worker state, so dropped after it is restored. It owns the
+    // thread's last handle on the context, so it can empty the deque and slot.
+    let exit = ExitGuard {
+        shared: &shared,
+        ctx: Some(ctx),
+        _life: shared.life.exit_guard(&*shared),
     };
     let _worker = core_worker::enter(pool_id, std::sync::Arc::new(StealHelper { pool_id }));
-    ctx.main_loop();
+    if let Some(ctx) = &exit.ctx {
+        ctx.main_loop();
+    }
 }
 
 /// Ends a worker when dropped, at the end of `run` or by an unwind out of it: accounts for any
-/// job left in its slot or deque, then reports the exit, so shutdown never waits for a worker
-/// that is gone.
-struct ExitGuard {
-    shared: Arc<Shared>,
+/// job left in its slot or deque, then (its `_life` field dropping last) reports the exit, so
+/// shutdown never waits for a worker that is gone.
+struct ExitGuard<'a> {
+    shared: &'a Shared,
     ctx: Option<Rc<Context>>,
+    _life: shoal_core::lifecycle::ExitGuard<'a>,
 }
 
-impl Drop for ExitGuard {
+impl Drop for ExitGuard<'_> {
     fn drop(&mut self) {
         let _ = CONTEXT.try_with(|c| c.borrow_mut().take());
         // The loop leaves only with an empty slot and deque (it found nothing, or it moved
@@ -465,7 +461,5 @@ impl Drop for ExitGuard {
                 core_worker::cancel_job(job, &self.shared.counters);
             }
         }
-        let mut control = lock(&self.shared.control);
-        self.shared.worker_exited(&mut control);
     }
 }
