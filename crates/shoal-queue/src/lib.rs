@@ -64,6 +64,7 @@
 
 mod pool;
 mod queue;
+mod registry;
 mod worker;
 
 pub use pool::{Builder, SharedQueuePool, MAX_QUEUE_CAPACITY};

@@ -1,28 +1,20 @@
-//! `SharedQueuePool`, its builder, and the state its workers share.
+//! `SharedQueuePool` and its builder: the public type, how it starts and resizes its workers.
 
 use std::fmt;
 
 use crossbeam_utils::CachePadded;
-use shoal_core::lifecycle::{Lifecycle, Mechanics, Starter};
+use shoal_core::lifecycle::{Lifecycle, Starter};
 use shoal_core::spawn::{self, SpawnHook, SpawnInfo};
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use shoal_core::sync::{thread, Arc};
+use shoal_core::sync::Arc;
 use shoal_core::{
-    check_resize, check_workers, worker, BuildError, BuildErrorKind, Counters, Event, Executor,
-    Job, Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport,
+    check_resize, check_workers, BuildError, BuildErrorKind, Counters, Executor, Job, Metrics,
+    PanicHandler, Rejected, ResizeError, Shutdown, ShutdownReport,
 };
 
-use crate::queue::{JobQueue, PushError};
+use crate::queue::JobQueue;
+use crate::registry::{Registry, ThreadConfig};
 use crate::worker::spawn_worker;
-
-/// Thread settings the builder collected.
-#[derive(Clone, Default)]
-pub(crate) struct ThreadConfig {
-    pub(crate) name: Option<String>,
-    pub(crate) stack_size: Option<usize>,
-    /// Asked before every thread start; see `shoal_core::spawn`.
-    pub(crate) spawn_hook: Option<SpawnHook>,
-}
 
 /// The largest `queue_capacity` the pool accepts: 2^20 = 1,048,576 jobs.
 ///
@@ -34,160 +26,16 @@ pub(crate) struct ThreadConfig {
 /// [`CapacityTooLarge`](BuildErrorKind::CapacityTooLarge).
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 
-/// What the pool and its workers share.
-pub(crate) struct Inner {
-    pub(crate) queue: JobQueue,
-    pub(crate) counters: Counters,
-    pub(crate) panic_handler: Option<PanicHandler>,
-    pub(crate) thread_config: ThreadConfig,
-    /// The worker count the pool is sized to.
-    pub(crate) target: AtomicUsize,
-    /// Workers that have not decided to retire. A worker retires by moving this from above
-    /// `target` down by one, so exactly `live - target` workers retire.
-    pub(crate) live: AtomicUsize,
-    /// Intake closed: submissions are refused from now on.
-    pub(crate) closed: AtomicBool,
-    /// Queued jobs are to be cancelled, not run (`Shutdown::Now`, or a passed deadline).
-    pub(crate) cancel: AtomicBool,
-    /// Set once no submission can still be on its way into the queue: from then on, an empty
-    /// queue stays empty and workers may exit.
-    pub(crate) sealed: AtomicBool,
-    /// Submissions between their `closed` check and the end of their push. Written twice per
-    /// submit, so it sits alone in its cache line: the submit path never writes a line that
-    /// workers read on every job (`cancel`, `target`, `live`).
-    pub(crate) submitting: CachePadded<AtomicUsize>,
-    /// Phases, worker threads, shutdown and its report (shared by every pool).
-    pub(crate) life: Lifecycle,
-}
-
-impl Inner {
-    /// The id under which workers register with `shoal_core::worker`.
-    pub(crate) fn id(&self) -> usize {
-        self as *const Inner as usize
-    }
-
-    /// Runs (or, when cancelling, drops) one job the way every path of this pool does.
-    #[inline]
-    pub(crate) fn run(&self, job: Job) {
-        // ORDERING: Relaxed is enough: `cancel` only decides between running and dropping a
-        // job; a job that misses the flag is run, which Shutdown::Now allows for jobs that
-        // were already taken off the queue.
-        if self.cancel.load(Ordering::Relaxed) {
-            worker::cancel_job(job, &self.counters);
-        } else {
-            worker::run_job(job, &self.counters, self.panic_handler.as_ref());
-        }
-    }
-
-    fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
-        // Announce the submission before checking `closed`; shutdown closes, then waits for
-        // `submitting` to reach zero before sealing. So a job either sees `closed` and is
-        // refused, or is in the queue before the queue is sealed: never lost in between.
-        // ORDERING: SeqCst on both sides (here: add, then load `closed`; shutdown: store
-        // `closed`, then load `submitting`) forbids the outcome where each misses the other.
-        self.submitting.fetch_add(1, Ordering::SeqCst);
-        let result = if self.closed.load(Ordering::SeqCst) {
-            Err(Rejected::new(RejectReason::ShutDown, job))
-        } else if blocking {
-            self.push_blocking(job)
-        } else {
-            self.queue.try_push(job).map_err(|e| match e {
-                PushError::Full(job) => Rejected::new(RejectReason::Full, job),
-                PushError::Closed(job) => Rejected::new(RejectReason::ShutDown, job),
-            })
-        };
-        if result.is_ok() {
-            self.counters.add(Event::Submitted, 1);
-        } else {
-            self.counters.add(Event::Rejected, 1);
-        }
-        // ORDERING: Release pairs with the SeqCst load in `seal`: the push (and its count)
-        // happen-before the shutdown's drain.
-        self.submitting.fetch_sub(1, Ordering::SeqCst);
-        result
-    }
-
-    fn push_blocking(&self, job: Job) -> Result<(), Rejected> {
-        if !worker::is_worker_of(self.id()) {
-            return self
-                .queue
-                .push_blocking(job)
-                .map_err(|job| Rejected::new(RejectReason::ShutDown, job));
-        }
-        // Inside our own worker, waiting for room could deadlock (every worker might be
-        // waiting): make room by running queued jobs instead.
-        let mut job = job;
-        loop {
-            match self.queue.try_push(job) {
-                Ok(()) => return Ok(()),
-                Err(PushError::Closed(j)) => return Err(Rejected::new(RejectReason::ShutDown, j)),
-                Err(PushError::Full(j)) => {
-                    job = j;
-                    if self.closed.load(Ordering::SeqCst) {
-                        return Err(Rejected::new(RejectReason::ShutDown, job));
-                    }
-                    match self.queue.try_pop() {
-                        Some(queued) => self.run(queued),
-                        None => thread::yield_now(),
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The steps of the shared life cycle that depend on the queue.
-impl Mechanics for Inner {
-    fn id(&self) -> usize {
-        Inner::id(self)
-    }
-
-    /// Closes intake and waits until no submission is still on its way in; then seals.
-    fn close(&self, cancel: bool) {
-        // ORDERING: see `submit`.
-        self.closed.store(true, Ordering::SeqCst);
-        if cancel {
-            self.cancel.store(true, Ordering::SeqCst);
-        }
-        // Blocked submitters give their jobs back now.
-        self.queue.close_intake();
-        while self.submitting.load(Ordering::SeqCst) != 0 {
-            shoal_core::sync::spin_loop();
-            thread::yield_now();
-        }
-        // ORDERING: SeqCst store, read by workers before they decide the queue stays empty.
-        self.sealed.store(true, Ordering::SeqCst);
-    }
-
-    /// Drops every queued job unrun (counted as cancelled), and cancels the jobs workers
-    /// take from now on.
-    fn cancel_queued(&self) {
-        // ORDERING: SeqCst like every flag store; see `run`.
-        self.cancel.store(true, Ordering::SeqCst);
-        while let Some(job) = self.queue.try_pop() {
-            worker::cancel_job(job, &self.counters);
-        }
-    }
-
-    fn wake_all(&self, alive: usize) {
-        self.queue.wake(alive);
-    }
-
-    fn metrics(&self, workers: usize) -> Metrics {
-        self.counters.snapshot(workers)
-    }
-}
-
 /// Starts one more worker thread.
-fn start_worker(inner: &Arc<Inner>, starter: &mut Starter<'_>) -> std::io::Result<()> {
-    starter.start(|index| spawn_worker(inner.clone(), index))
+fn start_worker(registry: &Arc<Registry>, starter: &mut Starter<'_>) -> std::io::Result<()> {
+    starter.start(|index| spawn_worker(registry.clone(), index))
 }
 
 /// A pool of worker threads that pull jobs from one shared queue.
 ///
 /// See the [crate docs](crate) for how it works and when to pick it.
 pub struct SharedQueuePool {
-    inner: Arc<Inner>,
+    registry: Arc<Registry>,
 }
 
 impl fmt::Debug for SharedQueuePool {
@@ -211,64 +59,66 @@ impl SharedQueuePool {
 
     /// Jobs waiting in the queue now.
     pub fn queued(&self) -> usize {
-        self.inner.queue.len()
+        self.registry.queue.len()
     }
 }
 
 impl Executor for SharedQueuePool {
     fn execute(&self, job: Job) -> Result<(), Rejected> {
-        self.inner.submit(job, true)
+        self.registry.submit(job, true)
     }
 
     fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-        self.inner.submit(job, false)
+        self.registry.submit(job, false)
     }
 
     fn workers(&self) -> usize {
         // ORDERING: a snapshot; Relaxed suffices.
-        self.inner.target.load(Ordering::Relaxed)
+        self.registry.target.load(Ordering::Relaxed)
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
         check_resize(workers)?;
-        let inner = &self.inner;
-        let Some(mut starter) = inner.life.starter() else {
+        let registry = &self.registry;
+        let Some(mut starter) = registry.life.starter() else {
             return Err(ResizeError::ShutDown);
         };
         starter.prune();
         // ORDERING: `target` and `live` change under `control` on this side; workers read
-        // them (SeqCst) when deciding to retire, see `Worker::should_retire`.
-        inner.target.store(workers, Ordering::SeqCst);
-        let live = inner.live.load(Ordering::SeqCst);
+        // them (SeqCst) when deciding to retire, see `retire` in `worker.rs`.
+        registry.target.store(workers, Ordering::SeqCst);
+        let live = registry.live.load(Ordering::SeqCst);
         if workers > live {
             for started in 0..workers - live {
-                inner.live.fetch_add(1, Ordering::SeqCst);
-                if let Err(source) = start_worker(inner, &mut starter) {
-                    inner.live.fetch_sub(1, Ordering::SeqCst);
-                    inner.target.store(live + started, Ordering::SeqCst);
+                registry.live.fetch_add(1, Ordering::SeqCst);
+                if let Err(source) = start_worker(registry, &mut starter) {
+                    registry.live.fetch_sub(1, Ordering::SeqCst);
+                    registry.target.store(live + started, Ordering::SeqCst);
                     return Err(ResizeError::Spawn { started, source });
                 }
             }
         } else if workers < live {
             // Idle workers are blocked in the queue: wake enough of them to retire.
-            inner.queue.wake(live - workers);
+            registry.queue.wake(live - workers);
         }
         Ok(())
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        self.inner.life.shutdown(&*self.inner, mode)
+        self.registry.life.shutdown(&*self.registry, mode)
     }
 
     fn metrics(&self) -> Metrics {
-        self.inner.counters.snapshot(self.inner.life.alive())
+        self.registry.counters.snapshot(self.registry.life.alive())
     }
 }
 
 impl Drop for SharedQueuePool {
     /// Dropping the pool shuts it down gracefully: every queued job runs first.
     fn drop(&mut self) {
-        self.inner.life.shutdown(&*self.inner, Shutdown::Graceful);
+        self.registry
+            .life
+            .shutdown(&*self.registry, Shutdown::Graceful);
     }
 }
 
@@ -391,7 +241,7 @@ impl Builder {
             self.thread_config.name.as_deref(),
             self.thread_config.stack_size,
         )?;
-        let inner = Arc::new(Inner {
+        let registry = Arc::new(Registry {
             queue: JobQueue::new(self.queue_capacity),
             counters: Counters::new(),
             panic_handler: self.panic_handler,
@@ -404,17 +254,17 @@ impl Builder {
             submitting: CachePadded::new(AtomicUsize::new(0)),
             life: Lifecycle::new(),
         });
-        let mut starter = inner.life.starter().expect("a new pool is running");
+        let mut starter = registry.life.starter().expect("a new pool is running");
         for _ in 0..workers {
-            if let Err(err) = start_worker(&inner, &mut starter) {
+            if let Err(err) = start_worker(&registry, &mut starter) {
                 drop(starter);
                 // Stop the workers that did start; no job was accepted yet.
-                let pool = SharedQueuePool { inner };
+                let pool = SharedQueuePool { registry };
                 pool.shutdown(Shutdown::Now);
                 return Err(BuildError::spawn(err));
             }
         }
         drop(starter);
-        Ok(SharedQueuePool { inner })
+        Ok(SharedQueuePool { registry })
     }
 }

@@ -21,14 +21,17 @@ use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::worker::{self, Helper};
 
-use crate::pool::Inner;
 use crate::queue::Popped;
+use crate::registry::Registry;
 
 /// Starts worker number `index`. Every worker thread of the pool is started here, so this is
 /// where the builder's spawn hook is asked first (`shoal_core::spawn`): a refusal, like the OS
 /// refusing a thread, comes back as the `Err` that `build` and `resize` turn into their errors.
-pub(crate) fn spawn_worker(inner: Arc<Inner>, index: usize) -> io::Result<thread::JoinHandle<()>> {
-    let config = &inner.thread_config;
+pub(crate) fn spawn_worker(
+    registry: Arc<Registry>,
+    index: usize,
+) -> io::Result<thread::JoinHandle<()>> {
+    let config = &registry.thread_config;
     let name = match &config.name {
         Some(prefix) => format!("{prefix}-{index}"),
         None => format!("shoal-queue-{index}"),
@@ -38,11 +41,11 @@ pub(crate) fn spawn_worker(inner: Arc<Inner>, index: usize) -> io::Result<thread
     if let Some(bytes) = config.stack_size {
         builder = builder.stack_size(bytes);
     }
-    builder.spawn(move || run(inner))
+    builder.spawn(move || run(registry))
 }
 
 /// Lets a thread that waits inside one of our workers run our queued jobs.
-struct QueueHelper(Arc<Inner>);
+struct QueueHelper(Arc<Registry>);
 
 impl Helper for QueueHelper {
     fn help_one(&self) -> bool {
@@ -58,10 +61,10 @@ impl Helper for QueueHelper {
 
 /// Retires this worker if the pool has more live workers than its target. Exactly
 /// `live - target` workers succeed, because each one moves `live` down by one atomically.
-fn retire(inner: &Inner) -> bool {
+fn retire(registry: &Registry) -> bool {
     // ORDERING: SeqCst pairs with `resize`, which stores `target` before reading `live`.
-    let target = inner.target.load(Ordering::SeqCst);
-    inner
+    let target = registry.target.load(Ordering::SeqCst);
+    registry
         .live
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |live| {
             (live > target).then(|| live - 1)
@@ -72,14 +75,14 @@ fn retire(inner: &Inner) -> bool {
 /// Before blocking, look for a job for a short while. A producer streaming jobs keeps
 /// spinning workers fed without a wake-up syscall per job (the channel only signals receivers
 /// that are blocked); after the spin the worker blocks, so an idle pool burns no CPU.
-fn spin_for_job(inner: &Inner) -> Option<shoal_core::Job> {
+fn spin_for_job(registry: &Registry) -> Option<shoal_core::Job> {
     #[cfg(not(any(shoal_loom, shoal_shuttle)))]
     {
         const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
         let backoff = crossbeam_utils::Backoff::new();
         let start = std::time::Instant::now();
         loop {
-            if let Some(job) = inner.queue.try_pop() {
+            if let Some(job) = registry.queue.try_pop() {
                 return Some(job);
             }
             if backoff.is_completed() {
@@ -96,42 +99,45 @@ fn spin_for_job(inner: &Inner) -> Option<shoal_core::Job> {
     {
         // Under a model checker the spin is only noise in the schedule space (and a spin
         // timed by the wall clock would make shuttle's schedules impossible to replay).
-        inner.queue.try_pop()
+        registry.queue.try_pop()
     }
 }
 
-fn run(inner: Arc<Inner>) {
+fn run(registry: Arc<Registry>) {
     // Declared first, so dropped last, after the worker state below is restored: reports
     // the exit however the loop ends (an unwind included), so shutdown never waits for a
     // worker that is gone.
-    let _exit = inner.life.exit_guard(&*inner);
-    let _worker = worker::enter(inner.id(), std::sync::Arc::new(QueueHelper(inner.clone())));
+    let _exit = registry.life.exit_guard(&*registry);
+    let _worker = worker::enter(
+        registry.id(),
+        std::sync::Arc::new(QueueHelper(registry.clone())),
+    );
     loop {
-        let job = match inner.queue.try_pop() {
+        let job = match registry.queue.try_pop() {
             Some(job) => job,
             None => {
-                // ORDERING: SeqCst pairs with the store in `close_and_seal`; every push that
+                // ORDERING: SeqCst pairs with the store of `sealed` in `Registry::close`; every push that
                 // happened before the seal is visible to the pop below.
-                if inner.sealed.load(Ordering::SeqCst) {
-                    match inner.queue.try_pop() {
+                if registry.sealed.load(Ordering::SeqCst) {
+                    match registry.queue.try_pop() {
                         Some(job) => job,
                         None => break,
                     }
-                } else if retire(&inner) {
+                } else if retire(&registry) {
                     break;
-                } else if let Some(job) = spin_for_job(&inner) {
+                } else if let Some(job) = spin_for_job(&registry) {
                     job
                 } else {
-                    match inner.queue.pop() {
+                    match registry.queue.pop() {
                         Popped::Job(job) => job,
                         Popped::Wake => continue,
                     }
                 }
             }
         };
-        inner.run(job);
+        registry.run(job);
         shoal_core::lifecycle::faults::fault_point();
-        if retire(&inner) {
+        if retire(&registry) {
             break;
         }
     }
