@@ -74,10 +74,12 @@
 //!
 //! [`RateLimited`] wraps any executor and starts at most R jobs per second (token bucket with
 //! a burst) with an optional cap on jobs in flight; see its docs and `examples/rate_limit.rs`.
+//! It and its settings and clocks ([`RateLimit`], [`Clock`], [`ManualClock`], ...) are
+//! re-exported from `shoal-rate`.
 //!
 //! ## The contract
 //!
-//! Everything below is re-exported from `shoal-core`; every pool implements [`Executor`], and
+//! Everything else below is re-exported from `shoal-core`; every pool implements [`Executor`], and
 //! every executor gets [`ExecutorExt`] (`spawn`, `map`, `map_unordered`, and `scope` for tasks
 //! that borrow from the caller's stack).
 #![deny(missing_docs)]
@@ -95,10 +97,14 @@ pub use strategy::{Strategy, StrategyBuilder, StrategyError, StrategyErrorKind};
 
 pub use shoal_core::{
     check_resize, check_workers, default_workers, handle_pair, panic_message, BuildError,
-    BuildErrorKind, Clock, Completer, Counters, Event, Executor, ExecutorExt, Job, JoinHandle,
-    ManualClock, Map, MapUnordered, Metrics, PanicHandler, RateLimit, RateLimitError,
-    RateLimitErrorKind, RateLimited, RejectReason, Rejected, ResizeError, Scope, ScopedJoinHandle,
-    Shutdown, ShutdownReport, SystemClock, TaskError, CANCELLED_TASK_MESSAGE, MAX_WORKERS,
+    BuildErrorKind, Completer, Counters, Event, Executor, ExecutorExt, Job, JoinHandle, Map,
+    MapUnordered, Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Scope,
+    ScopedJoinHandle, Shutdown, ShutdownReport, TaskError, CANCELLED_TASK_MESSAGE, MAX_WORKERS,
+};
+
+// The rate limiter (`shoal-rate`): a layer over any executor, not a strategy.
+pub use shoal_rate::{
+    Clock, ManualClock, RateLimit, RateLimitError, RateLimitErrorKind, RateLimited, SystemClock,
 };
 
 /// The core crate itself, for the parts of the contract a pool implementer needs

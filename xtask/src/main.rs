@@ -140,9 +140,10 @@ fn nightly() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// The tests AddressSanitizer watches: every pool's unit, conformance and integration tests, and
-/// the adversarial unwind-safety suite. std is not instrumented (no rust-src), our code is: it
-/// finds a scope or join frame freed while another thread still uses it, which loom cannot see.
+/// The tests AddressSanitizer watches: every pool's unit, conformance and integration tests, the
+/// rate limiter's, and the adversarial unwind-safety suite. std is not instrumented (no
+/// rust-src), our code is: it finds a scope or join frame freed while another thread still uses
+/// it, which loom cannot see.
 fn asan() -> bool {
     eprintln!("asan with {}", nightly().unwrap_or_default());
     let runs: &[&[&str]] = &[
@@ -155,6 +156,8 @@ fn asan() -> bool {
             "shoal-steal",
             "-p",
             "shoal-scope",
+            "-p",
+            "shoal-rate",
             "--lib",
             "--tests",
         ],

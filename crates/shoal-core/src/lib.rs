@@ -83,8 +83,6 @@ mod scope;
 mod shutdown;
 mod wait;
 
-pub mod rate;
-
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -97,9 +95,6 @@ pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use job::{Job, PanicHandler};
 pub use map::{Map, MapUnordered};
 pub use metrics::{Counters, Event, Metrics};
-pub use rate::{
-    Clock, ManualClock, RateLimit, RateLimitError, RateLimitErrorKind, RateLimited, SystemClock,
-};
 pub use scope::{Scope, ScopedJoinHandle, CANCELLED_TASK_MESSAGE};
 pub use shutdown::{Shutdown, ShutdownReport};
 

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use shoal_core::spawn::MIN_STACK_SIZE;
 use shoal_core::{
-    BuildErrorKind, Executor, ExecutorExt, RateLimit, RateLimitErrorKind, RateLimited,
-    RejectReason, ResizeError, Shutdown, TaskError, MAX_WORKERS,
+    BuildErrorKind, Executor, ExecutorExt, RejectReason, ResizeError, Shutdown, TaskError,
+    MAX_WORKERS,
 };
+use shoal_rate::{RateLimit, RateLimitErrorKind, RateLimited};
 use shoal_reliability::{quiet_expected_panics, Gate, Ledger, PoolSpec, Strategy};
 
 const LIMIT: Duration = Duration::from_secs(60);

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use shoal_core::{
-    Executor, Job, ManualClock, Metrics, RateLimit, RateLimitErrorKind, RateLimited, RejectReason,
-    Rejected, ResizeError, Shutdown, ShutdownReport,
+    Executor, Job, Metrics, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport,
 };
+use shoal_rate::{ManualClock, RateLimit, RateLimitErrorKind, RateLimited};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
