@@ -31,7 +31,6 @@ use shoal_core::{Counters, Event, Job, Metrics, PanicHandler, RejectReason, Reje
 use crate::job::JobRef;
 use crate::latch::{Latch, Parker};
 use crate::sleep::Sleep;
-use crate::worker::WorkerThread;
 
 /// Rounds an idle thread spins (then yields) before it sleeps.
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
@@ -125,9 +124,7 @@ impl Registry {
 
     /// `true` when the calling thread is a worker of this pool.
     pub(crate) fn is_own_worker(&self) -> bool {
-        let worker = WorkerThread::current();
-        // SAFETY: a non-null current worker is alive on this thread's stack.
-        !worker.is_null() && unsafe { (*worker).registry.id() } == self.id()
+        shoal_core::worker::is_worker_of(self.id())
     }
 
     /// Intake closed?

@@ -137,6 +137,7 @@ mod pool;
 mod queue;
 mod registry;
 mod sleep;
+mod stealers;
 mod worker;
 
 pub use pool::{Builder, WorkStealingPool};

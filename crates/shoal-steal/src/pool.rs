@@ -1,109 +1,41 @@
-//! `WorkStealingPool`, its builder, and the state its workers share.
+//! `WorkStealingPool` and its builder: the public type, how jobs are submitted (from outside
+//! to the injector, from inside to the own deque), and how it starts and resizes its workers.
 
 use std::fmt;
 
-use shoal_core::lifecycle::{Lifecycle, Mechanics};
+use shoal_core::lifecycle::Lifecycle;
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
-    check_resize, check_workers, worker as core_worker, BuildError, BuildErrorKind, Counters,
-    Event, Executor, Job, Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Shutdown,
-    ShutdownReport,
+    check_resize, check_workers, BuildError, BuildErrorKind, Counters, Event, Executor, Job,
+    Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport,
 };
 
 use crate::intake::{Intake, Reserve};
-use crate::queue::{Injector, Steal};
-use crate::registry::Registry;
+use crate::queue::Injector;
+use crate::registry::{Registry, ThreadConfig};
 use crate::sleep::Sleep;
+use crate::stealers::Stealers;
 use crate::worker;
 
-/// Thread settings the builder collected.
-#[derive(Clone, Default)]
-pub(crate) struct ThreadConfig {
-    pub(crate) name: Option<String>,
-    pub(crate) stack_size: Option<usize>,
-    /// Asked before every thread start; see `shoal_core::spawn`.
-    pub(crate) spawn_hook: Option<shoal_core::spawn::SpawnHook>,
-}
-
-/// What the pool and its workers share.
-pub(crate) struct Shared {
-    /// Jobs submitted from outside the pool.
-    pub(crate) injector: Injector,
-    /// Every worker's stealer, for siblings to steal from.
-    pub(crate) registry: Registry,
-    /// The parking protocol (see `sleep.rs`).
-    pub(crate) sleep: Sleep,
-    /// Closed flag, in-flight submissions, capacity (see `intake.rs`).
-    pub(crate) intake: Intake,
-    pub(crate) counters: Counters,
-    pub(crate) panic_handler: Option<PanicHandler>,
-    pub(crate) thread_config: ThreadConfig,
-    /// Jobs spawned from inside a worker go to a one-job LIFO slot first.
-    pub(crate) lifo_slot: bool,
-    /// The worker count the pool is sized to.
-    target: AtomicUsize,
-    /// Retirements requested by a shrink and not yet claimed by a worker.
-    pub(crate) retiring: AtomicUsize,
-    /// Set once no submission can still be on its way in: from then on a worker that finds
-    /// every queue empty exits.
-    pub(crate) draining: AtomicBool,
-    /// Jobs taken from now on are cancelled, not run (`Shutdown::Now`, or a passed deadline).
-    cancel: AtomicBool,
-    /// Phases, worker threads, shutdown and its report (shared by every pool).
-    pub(crate) life: Lifecycle,
-}
-
-impl Shared {
-    /// The id under which workers register with `shoal_core::worker`.
-    #[inline]
-    pub(crate) fn id(&self) -> usize {
-        self as *const Shared as usize
-    }
-
-    /// Runs (or, when cancelling, drops) a job just taken from a queue. Every path that takes
-    /// a job to run it comes through here.
-    #[inline]
-    pub(crate) fn run(&self, job: Job) {
-        self.intake.release();
-        // ORDERING: Relaxed is enough: `cancel` only decides between running and dropping a
-        // job already taken off a queue; either is allowed for such a job under `Now`, and the
-        // final accounting comes after the workers are joined.
-        if self.cancel.load(Ordering::Relaxed) {
-            core_worker::cancel_job(job, &self.counters);
-        } else {
-            core_worker::run_job(job, &self.counters, self.panic_handler.as_ref());
-        }
-    }
-
-    /// `true` when a parked worker must wake up and look at the flags.
-    #[inline]
-    pub(crate) fn must_look(&self) -> bool {
-        // ORDERING: SeqCst loads of flags stored (SeqCst) before `Sleep::wake_all`; checked
-        // under the sleep lock, which orders them with the wake-up anyway.
-        self.draining.load(Ordering::SeqCst) || self.retiring.load(Ordering::SeqCst) > 0
-    }
-
-    fn reject(&self, reason: RejectReason, job: Job) -> Result<(), Rejected> {
-        self.counters.add(Event::Rejected, 1);
-        Err(Rejected::new(reason, job))
-    }
-
+/// Submitting and resizing: the registry's side plus the worker's thread-local side (a job
+/// submitted from inside a worker goes to its own deque).
+impl WorkStealingPool {
     fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
-        let inside = worker::is_worker_of(self.id());
-        if self.intake.is_bounded() {
-            match self.intake.try_reserve() {
+        let inside = worker::is_worker_of(self.registry.id());
+        if self.registry.intake.is_bounded() {
+            match self.registry.intake.try_reserve() {
                 Reserve::Ok => {}
-                Reserve::Closed => return self.reject(RejectReason::ShutDown, job),
-                Reserve::Full if !blocking => return self.reject(RejectReason::Full, job),
+                Reserve::Closed => return self.registry.reject(RejectReason::ShutDown, job),
+                Reserve::Full if !blocking => return self.registry.reject(RejectReason::Full, job),
                 Reserve::Full => {
                     let reserved = if inside {
                         self.reserve_helping()
                     } else {
-                        self.intake.reserve_blocking()
+                        self.registry.intake.reserve_blocking()
                     };
                     if !reserved {
-                        return self.reject(RejectReason::ShutDown, job);
+                        return self.registry.reject(RejectReason::ShutDown, job);
                     }
                 }
             }
@@ -111,21 +43,21 @@ impl Shared {
         if inside {
             // No gate needed: this worker is running (it is the caller) and empties its own
             // deque before it exits; see `intake.rs`.
-            if self.intake.is_closed() {
-                self.intake.release();
-                return self.reject(RejectReason::ShutDown, job);
+            if self.registry.intake.is_closed() {
+                self.registry.intake.release();
+                return self.registry.reject(RejectReason::ShutDown, job);
             }
-            self.counters.add(Event::Submitted, 1);
+            self.registry.counters.add(Event::Submitted, 1);
             worker::push_local(job);
         } else {
-            let Some(in_flight) = self.intake.enter() else {
-                self.intake.release();
-                return self.reject(RejectReason::ShutDown, job);
+            let Some(in_flight) = self.registry.intake.enter() else {
+                self.registry.intake.release();
+                return self.registry.reject(RejectReason::ShutDown, job);
             };
             // Counted as submitted when `in_flight` drops (see `Intake::accepted`).
-            self.injector.push(job);
+            self.registry.injector.push(job);
             drop(in_flight);
-            self.sleep.notify_new_job();
+            self.registry.sleep.notify_new_job();
         }
         Ok(())
     }
@@ -134,11 +66,11 @@ impl Shared {
     /// waiting): make room by running queued jobs instead.
     fn reserve_helping(&self) -> bool {
         loop {
-            match self.intake.try_reserve() {
+            match self.registry.intake.try_reserve() {
                 Reserve::Ok => return true,
                 Reserve::Closed => return false,
                 Reserve::Full => {
-                    if !worker::help(self.id()) {
+                    if !worker::help(self.registry.id()) {
                         // Nothing we can take (the queued jobs are in flight between queues,
                         // or in another worker's LIFO slot): let their owners move.
                         thread::yield_now();
@@ -147,18 +79,62 @@ impl Shared {
             }
         }
     }
+}
 
-    /// The counters, with the submissions counted by the intake added in.
-    fn snapshot(&self, workers: usize) -> Metrics {
-        let mut m = self.counters.snapshot(workers);
-        m.submitted += self.intake.accepted();
-        m.queued = m
-            .submitted
-            .saturating_sub(m.running + m.completed + m.panicked + m.cancelled);
-        m
+/// A pool of worker threads with one deque each, a global injector, and work stealing.
+///
+/// See the [crate docs](crate) for how a job travels and when to pick it.
+pub struct WorkStealingPool {
+    registry: Arc<Registry>,
+}
+
+impl fmt::Debug for WorkStealingPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (searching, sleepy) = self.registry.sleep.counts();
+        f.debug_struct("WorkStealingPool")
+            .field("workers", &self.workers())
+            .field("searching", &searching)
+            .field("sleepy", &sleepy)
+            .field("injected", &self.registry.injector.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkStealingPool {
+    /// A pool of `workers` threads with an unbounded injector.
+    pub fn new(workers: usize) -> Result<WorkStealingPool, BuildError> {
+        Builder::new().workers(workers).build()
     }
 
-    fn resize(this: &Arc<Shared>, workers: usize) -> Result<(), ResizeError> {
+    /// A builder for every setting.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Jobs accepted and not yet started, when the pool has a bounded queue (`None` when
+    /// unbounded: counting them would cost a registry atomic per job; see
+    /// [`Metrics::queued`](shoal_core::Metrics) for an estimate).
+    pub fn queued(&self) -> Option<usize> {
+        self.registry.intake.queued()
+    }
+}
+
+impl Executor for WorkStealingPool {
+    fn execute(&self, job: Job) -> Result<(), Rejected> {
+        self.submit(job, true)
+    }
+
+    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+        self.submit(job, false)
+    }
+
+    fn workers(&self) -> usize {
+        // ORDERING: a snapshot; Relaxed suffices.
+        self.registry.target.load(Ordering::Relaxed)
+    }
+
+    fn resize(&self, workers: usize) -> Result<(), ResizeError> {
+        let this = &self.registry;
         check_resize(workers)?;
         let Some(mut starter) = this.life.starter() else {
             return Err(ResizeError::ShutDown);
@@ -198,130 +174,18 @@ impl Shared {
         this.target.store(workers, Ordering::SeqCst);
         Ok(())
     }
-}
 
-/// The steps of the shared life cycle that depend on the injector, the deques and the sleep
-/// protocol.
-impl Mechanics for Shared {
-    fn id(&self) -> usize {
-        Shared::id(self)
-    }
-
-    fn close(&self, cancel: bool) {
-        if core_worker::is_worker_of(self.id()) {
+    fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
+        if worker::is_worker_of(self.registry.id()) {
             // Our own LIFO slot is invisible to siblings and to `cancel_queued`: put its job
             // where they can reach it while we finish the job that called us.
             worker::flush_slot();
         }
-        // 1. Stop intake and wait until no submission is in flight: every accepted job is in
-        //    a queue now, and the queues can only shrink.
-        self.intake.close();
-        if cancel {
-            // ORDERING: SeqCst; see `run`.
-            self.cancel.store(true, Ordering::SeqCst);
-        }
-        // 2. Tell workers that an empty pool stays empty, and wake the parked ones to see it.
-        // ORDERING: SeqCst store read by workers (SeqCst) before their last scan; the intake
-        // drain above happens-before it, so that scan sees every accepted job.
-        self.draining.store(true, Ordering::SeqCst);
-        self.sleep.wake_all();
-    }
-
-    /// Drops every job still queued in the injector or a deque unrun, counted as cancelled,
-    /// and cancels the jobs workers take from now on. Jobs in a busy worker's LIFO slot are
-    /// cancelled by that worker when its job returns.
-    fn cancel_queued(&self) {
-        // ORDERING: SeqCst like every flag store; see `run`.
-        self.cancel.store(true, Ordering::SeqCst);
-        loop {
-            match self.injector.steal() {
-                Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
-                Steal::Empty => break,
-                Steal::Retry => shoal_core::sync::spin_loop(),
-            }
-        }
-        for entry in self.registry.snapshot().entries.iter() {
-            loop {
-                match entry.stealer.steal() {
-                    Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
-                    Steal::Empty => break,
-                    Steal::Retry => shoal_core::sync::spin_loop(),
-                }
-            }
-        }
-    }
-
-    fn wake_all(&self, _alive: usize) {
-        self.sleep.wake_all();
-    }
-
-    fn metrics(&self, workers: usize) -> Metrics {
-        self.snapshot(workers)
-    }
-}
-
-/// A pool of worker threads with one deque each, a global injector, and work stealing.
-///
-/// See the [crate docs](crate) for how a job travels and when to pick it.
-pub struct WorkStealingPool {
-    shared: Arc<Shared>,
-}
-
-impl fmt::Debug for WorkStealingPool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (searching, sleepy) = self.shared.sleep.counts();
-        f.debug_struct("WorkStealingPool")
-            .field("workers", &self.workers())
-            .field("searching", &searching)
-            .field("sleepy", &sleepy)
-            .field("injected", &self.shared.injector.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl WorkStealingPool {
-    /// A pool of `workers` threads with an unbounded injector.
-    pub fn new(workers: usize) -> Result<WorkStealingPool, BuildError> {
-        Builder::new().workers(workers).build()
-    }
-
-    /// A builder for every setting.
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
-    /// Jobs accepted and not yet started, when the pool has a bounded queue (`None` when
-    /// unbounded: counting them would cost a shared atomic per job; see
-    /// [`Metrics::queued`](shoal_core::Metrics) for an estimate).
-    pub fn queued(&self) -> Option<usize> {
-        self.shared.intake.queued()
-    }
-}
-
-impl Executor for WorkStealingPool {
-    fn execute(&self, job: Job) -> Result<(), Rejected> {
-        self.shared.submit(job, true)
-    }
-
-    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-        self.shared.submit(job, false)
-    }
-
-    fn workers(&self) -> usize {
-        // ORDERING: a snapshot; Relaxed suffices.
-        self.shared.target.load(Ordering::Relaxed)
-    }
-
-    fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        Shared::resize(&self.shared, workers)
-    }
-
-    fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        self.shared.life.shutdown(&*self.shared, mode)
+        self.registry.life.shutdown(&*self.registry, mode)
     }
 
     fn metrics(&self) -> Metrics {
-        self.shared.snapshot(self.shared.life.alive())
+        self.registry.snapshot(self.registry.life.alive())
     }
 }
 
@@ -329,7 +193,9 @@ impl Drop for WorkStealingPool {
     /// Dropping the pool shuts it down gracefully: every queued job runs first. Dropped from
     /// inside one of its own workers, it begins the shutdown and returns without joining.
     fn drop(&mut self) {
-        self.shared.life.shutdown(&*self.shared, Shutdown::Graceful);
+        self.registry
+            .life
+            .shutdown(&*self.registry, Shutdown::Graceful);
     }
 }
 
@@ -453,9 +319,9 @@ impl Builder {
             self.thread_config.name.as_deref(),
             self.thread_config.stack_size,
         )?;
-        let shared = Arc::new(Shared {
+        let registry = Arc::new(Registry {
             injector: Injector::new(),
-            registry: Registry::new(),
+            stealers: Stealers::new(),
             sleep: Sleep::new(),
             intake: Intake::new(self.queue_capacity),
             counters: Counters::new(),
@@ -468,17 +334,17 @@ impl Builder {
             cancel: AtomicBool::new(false),
             life: Lifecycle::new(),
         });
-        let mut starter = shared.life.starter().expect("a new pool is running");
+        let mut starter = registry.life.starter().expect("a new pool is running");
         for _ in 0..workers {
-            if let Err(err) = starter.start(|id| worker::spawn_worker(&shared, id)) {
+            if let Err(err) = starter.start(|id| worker::spawn_worker(&registry, id)) {
                 drop(starter);
                 // Stop the workers that did start; no job was accepted yet.
-                let pool = WorkStealingPool { shared };
+                let pool = WorkStealingPool { registry };
                 pool.shutdown(Shutdown::Now);
                 return Err(BuildError::spawn(err));
             }
         }
         drop(starter);
-        Ok(WorkStealingPool { shared })
+        Ok(WorkStealingPool { registry })
     }
 }

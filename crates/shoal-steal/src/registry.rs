@@ -1,87 +1,152 @@
-//! The list of stealers that lets every worker see its siblings, and changes at runtime.
-//!
-//! Resizing adds and removes deques while workers steal, so the list is published as an
-//! immutable snapshot (`Arc<[Entry]>`) with a version number. A worker keeps its own copy of
-//! the snapshot and, before each round of stealing, compares one read-mostly atomic (the
-//! version) with the one it holds; only when a resize happened does it take the lock to copy
-//! the new list. So stealing costs no lock and no shared write, and a grown worker is seen by
-//! every sibling at its next steal attempt.
-//!
-//! A removed worker's stealer may live on in an old snapshot for a moment: stealing from it is
-//! harmless, because a retiring worker empties its deque into the injector before it leaves.
+//! What the pool and its workers share: the injector, the stealer list, the sleep protocol,
+//! the intake, the counters and the pool's life cycle; how a taken job is run; the steps of
+//! the shared life cycle (`shoal_core::lifecycle`) that depend on the queues.
 
-use shoal_core::sync::atomic::{AtomicUsize, Ordering};
-use shoal_core::sync::{lock, Mutex};
-// The snapshot is immutable data shared by reference counting, not part of any protocol loom
-// models (the version and the lock are); std's `Arc` also builds `Arc<[T]>`, loom's cannot.
-use std::sync::Arc;
+use shoal_core::lifecycle::{Lifecycle, Mechanics};
+use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use shoal_core::{
+    worker as core_worker, Counters, Event, Job, Metrics, PanicHandler, RejectReason, Rejected,
+};
 
-use crate::queue::Stealer;
+use crate::intake::Intake;
+use crate::queue::{Injector, Steal};
+use crate::sleep::Sleep;
+use crate::stealers::Stealers;
 
-/// One worker's public face: its id and the stealer of its deque.
-#[derive(Clone)]
-pub(crate) struct Entry {
-    pub(crate) id: usize,
-    pub(crate) stealer: Stealer,
+/// Thread settings the builder collected.
+#[derive(Clone, Default)]
+pub(crate) struct ThreadConfig {
+    pub(crate) name: Option<String>,
+    pub(crate) stack_size: Option<usize>,
+    /// Asked before every thread start; see `shoal_core::spawn`.
+    pub(crate) spawn_hook: Option<shoal_core::spawn::SpawnHook>,
 }
 
-/// A published list and the version it was published under.
-pub(crate) struct Snapshot {
-    pub(crate) version: usize,
-    pub(crate) entries: Arc<[Entry]>,
-}
-
+/// What the pool and its workers share.
 pub(crate) struct Registry {
-    version: AtomicUsize,
-    current: Mutex<Snapshot>,
+    /// Jobs submitted from outside the pool.
+    pub(crate) injector: Injector,
+    /// Every worker's stealer, for siblings to steal from.
+    pub(crate) stealers: Stealers,
+    /// The parking protocol (see `sleep.rs`).
+    pub(crate) sleep: Sleep,
+    /// Closed flag, in-flight submissions, capacity (see `intake.rs`).
+    pub(crate) intake: Intake,
+    pub(crate) counters: Counters,
+    pub(crate) panic_handler: Option<PanicHandler>,
+    pub(crate) thread_config: ThreadConfig,
+    /// Jobs spawned from inside a worker go to a one-job LIFO slot first.
+    pub(crate) lifo_slot: bool,
+    /// The worker count the pool is sized to.
+    pub(crate) target: AtomicUsize,
+    /// Retirements requested by a shrink and not yet claimed by a worker.
+    pub(crate) retiring: AtomicUsize,
+    /// Set once no submission can still be on its way in: from then on a worker that finds
+    /// every queue empty exits.
+    pub(crate) draining: AtomicBool,
+    /// Jobs taken from now on are cancelled, not run (`Shutdown::Now`, or a passed deadline).
+    pub(crate) cancel: AtomicBool,
+    /// Phases, worker threads, shutdown and its report (shared by every pool).
+    pub(crate) life: Lifecycle,
 }
 
 impl Registry {
-    pub(crate) fn new() -> Registry {
-        Registry {
-            version: AtomicUsize::new(0),
-            current: Mutex::new(Snapshot {
-                version: 0,
-                entries: Arc::from(Vec::new()),
-            }),
-        }
-    }
-
-    /// The version now; compare with [`Snapshot::version`] to see whether a copy is stale.
+    /// The id under which workers register with `shoal_core::worker`.
     #[inline]
-    pub(crate) fn version(&self) -> usize {
-        // ORDERING: Acquire pairs with the Release store in `publish`; a worker that sees the
-        // new number and then locks `current` copies a list at least that new (the lock
-        // orders it anyway; Acquire keeps the hint honest).
-        self.version.load(Ordering::Acquire)
+    pub(crate) fn id(&self) -> usize {
+        self as *const Registry as usize
     }
 
-    /// A copy of the current list.
-    pub(crate) fn snapshot(&self) -> Snapshot {
-        let current = lock(&self.current);
-        Snapshot {
-            version: current.version,
-            entries: current.entries.clone(),
+    /// Runs (or, when cancelling, drops) a job just taken from a queue. Every path that takes
+    /// a job to run it comes through here.
+    #[inline]
+    pub(crate) fn run(&self, job: Job) {
+        self.intake.release();
+        // ORDERING: Relaxed is enough: `cancel` only decides between running and dropping a
+        // job already taken off a queue; either is allowed for such a job under `Now`, and the
+        // final accounting comes after the workers are joined.
+        if self.cancel.load(Ordering::Relaxed) {
+            core_worker::cancel_job(job, &self.counters);
+        } else {
+            core_worker::run_job(job, &self.counters, self.panic_handler.as_ref());
         }
     }
 
-    /// Adds a worker's stealer.
-    pub(crate) fn add(&self, entry: Entry) {
-        self.publish(|list| list.push(entry));
+    /// `true` when a parked worker must wake up and look at the flags.
+    #[inline]
+    pub(crate) fn must_look(&self) -> bool {
+        // ORDERING: SeqCst loads of flags stored (SeqCst) before `Sleep::wake_all`; checked
+        // under the sleep lock, which orders them with the wake-up anyway.
+        self.draining.load(Ordering::SeqCst) || self.retiring.load(Ordering::SeqCst) > 0
     }
 
-    /// Removes worker `id`'s stealer.
-    pub(crate) fn remove(&self, id: usize) {
-        self.publish(|list| list.retain(|e| e.id != id));
+    pub(crate) fn reject(&self, reason: RejectReason, job: Job) -> Result<(), Rejected> {
+        self.counters.add(Event::Rejected, 1);
+        Err(Rejected::new(reason, job))
     }
 
-    fn publish(&self, change: impl FnOnce(&mut Vec<Entry>)) {
-        let mut current = lock(&self.current);
-        let mut list: Vec<Entry> = current.entries.iter().cloned().collect();
-        change(&mut list);
-        current.entries = Arc::from(list);
-        current.version += 1;
-        // ORDERING: Release; see `version`.
-        self.version.store(current.version, Ordering::Release);
+    /// The counters, with the submissions counted by the intake added in.
+    pub(crate) fn snapshot(&self, workers: usize) -> Metrics {
+        let mut m = self.counters.snapshot(workers);
+        m.submitted += self.intake.accepted();
+        m.queued = m
+            .submitted
+            .saturating_sub(m.running + m.completed + m.panicked + m.cancelled);
+        m
+    }
+}
+
+/// The steps of the shared life cycle that depend on the injector, the deques and the sleep
+/// protocol.
+impl Mechanics for Registry {
+    fn id(&self) -> usize {
+        Registry::id(self)
+    }
+
+    fn close(&self, cancel: bool) {
+        // 1. Stop intake and wait until no submission is in flight: every accepted job is in
+        //    a queue now, and the queues can only shrink.
+        self.intake.close();
+        if cancel {
+            // ORDERING: SeqCst; see `run`.
+            self.cancel.store(true, Ordering::SeqCst);
+        }
+        // 2. Tell workers that an empty pool stays empty, and wake the parked ones to see it.
+        // ORDERING: SeqCst store read by workers (SeqCst) before their last scan; the intake
+        // drain above happens-before it, so that scan sees every accepted job.
+        self.draining.store(true, Ordering::SeqCst);
+        self.sleep.wake_all();
+    }
+
+    /// Drops every job still queued in the injector or a deque unrun, counted as cancelled,
+    /// and cancels the jobs workers take from now on. Jobs in a busy worker's LIFO slot are
+    /// cancelled by that worker when its job returns.
+    fn cancel_queued(&self) {
+        // ORDERING: SeqCst like every flag store; see `run`.
+        self.cancel.store(true, Ordering::SeqCst);
+        loop {
+            match self.injector.steal() {
+                Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
+                Steal::Empty => break,
+                Steal::Retry => shoal_core::sync::spin_loop(),
+            }
+        }
+        for entry in self.stealers.snapshot().entries.iter() {
+            loop {
+                match entry.stealer.steal() {
+                    Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
+                    Steal::Empty => break,
+                    Steal::Retry => shoal_core::sync::spin_loop(),
+                }
+            }
+        }
+    }
+
+    fn wake_all(&self, _alive: usize) {
+        self.sleep.wake_all();
+    }
+
+    fn metrics(&self, workers: usize) -> Metrics {
+        self.snapshot(workers)
     }
 }

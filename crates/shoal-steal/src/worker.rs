@@ -23,9 +23,9 @@ use shoal_core::sync::{thread, thread_local, Arc};
 use shoal_core::worker::{self as core_worker, Helper};
 use shoal_core::{Event, Job};
 
-use crate::pool::Shared;
 use crate::queue::{Local, Steal};
-use crate::registry::{Entry, Snapshot};
+use crate::registry::Registry;
+use crate::stealers::{Entry, Snapshot};
 
 /// Spin rounds before a searching worker announces that it is going to sleep: rounds 0-5
 /// spin 2^round hints, later rounds yield the thread; every round re-scans every queue.
@@ -38,12 +38,12 @@ const SPIN_ROUNDS: u32 = 0;
 
 /// One worker's private state, reachable from its thread (and jobs running on it).
 pub(crate) struct Context {
-    shared: Arc<Shared>,
+    registry: Arc<Registry>,
     pool_id: usize,
     id: usize,
     local: Local,
     slot: Cell<Option<Job>>,
-    /// This worker's copy of the stealer list (see `registry.rs`).
+    /// This worker's copy of the stealer list (see `stealers.rs`).
     siblings: RefCell<Snapshot>,
     rng: Cell<u64>,
 }
@@ -126,7 +126,7 @@ impl Helper for StealHelper {
 impl Context {
     #[inline]
     fn push(&self, job: Job) {
-        if self.shared.lifo_slot {
+        if self.registry.lifo_slot {
             match self.slot.replace(Some(job)) {
                 // The slot was empty: we run it next ourselves, nobody needs waking.
                 None => return,
@@ -136,13 +136,13 @@ impl Context {
         } else {
             self.local.push(job);
         }
-        self.shared.sleep.notify_new_job();
+        self.registry.sleep.notify_new_job();
     }
 
     fn help(&self) -> bool {
         match self.find_job() {
             Some(job) => {
-                self.shared.run(job);
+                self.registry.run(job);
                 true
             }
             None => false,
@@ -179,17 +179,17 @@ impl Context {
     #[inline]
     fn announce_batch(&self) {
         if self.local.len() > 0 {
-            self.shared.sleep.notify_new_job();
+            self.registry.sleep.notify_new_job();
         }
     }
 
     /// Takes a batch from the injector or, failing that, from a sibling. Returns `None` only
     /// after a full pass in which every queue was seen empty (no lost race).
     fn steal(&self) -> Option<Job> {
-        let shared = &*self.shared;
+        let registry = &*self.registry;
         loop {
             let mut retry = false;
-            match shared.injector.steal_batch_and_pop(&self.local) {
+            match registry.injector.steal_batch_and_pop(&self.local) {
                 Steal::Success(job) => {
                     self.announce_batch();
                     return Some(job);
@@ -214,7 +214,7 @@ impl Context {
                     match victim.stealer.steal_batch_and_pop(&self.local) {
                         Steal::Success(job) => {
                             let taken = 1 + self.local.len() as u64;
-                            shared.counters.add(Event::Steal, taken);
+                            registry.counters.add(Event::Steal, taken);
                             drop(siblings);
                             self.announce_batch();
                             return Some(job);
@@ -237,9 +237,9 @@ impl Context {
     #[inline]
     fn siblings(&self) -> std::cell::RefMut<'_, Snapshot> {
         let mut siblings = self.siblings.borrow_mut();
-        let registry = &self.shared.registry;
-        if siblings.version != registry.version() {
-            *siblings = registry.snapshot();
+        let stealers = &self.registry.stealers;
+        if siblings.version != stealers.version() {
+            *siblings = stealers.snapshot();
         }
         siblings
     }
@@ -247,8 +247,8 @@ impl Context {
     /// `true` if some queue (our deque, the injector, a sibling's deque) holds a job: the
     /// last searcher's test before it hands the search on (see sleep.rs, step 5).
     fn work_visible(&self) -> bool {
-        let shared = &*self.shared;
-        if self.local.len() > 0 || !shared.injector.is_empty() {
+        let registry = &*self.registry;
+        if self.local.len() > 0 || !registry.injector.is_empty() {
             return true;
         }
         let siblings = self.siblings();
@@ -262,10 +262,10 @@ impl Context {
     /// stealer leaves the list. `false` if there was none to claim, or shutdown began (the
     /// shutdown drains every deque; we stay and help).
     fn try_retire(&self) -> bool {
-        let shared = &*self.shared;
+        let registry = &*self.registry;
         // ORDERING: SeqCst CAS against `resize`'s take-back CAS: each retirement is claimed
         // by exactly one worker or taken back.
-        if shared
+        if registry
             .retiring
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |r| {
                 (r > 0).then(|| r - 1)
@@ -276,37 +276,37 @@ impl Context {
         }
         // Moving jobs is a submission: in flight until they are in the injector, so that a
         // shutdown starting now waits for them before workers may conclude "all empty".
-        let Some(in_flight) = shared.intake.enter() else {
+        let Some(in_flight) = registry.intake.enter() else {
             return false;
         };
         let mut moved = 0usize;
         if let Some(job) = self.slot.take() {
-            shared.injector.push(job);
+            registry.injector.push(job);
             moved += 1;
         }
         while let Some(job) = self.local.pop() {
-            shared.injector.push(job);
+            registry.injector.push(job);
             moved += 1;
         }
         in_flight.leave_uncounted();
-        shared.registry.remove(self.id);
+        registry.stealers.remove(self.id);
         if moved > 0 {
             // We are their submitter now (see the proof in sleep.rs).
-            shared.sleep.notify_new_job();
+            registry.sleep.notify_new_job();
         }
         true
     }
 
     /// Step 3: nothing found. Search, announce, re-check, park; see sleep.rs.
     fn idle(&self) -> Idle {
-        let shared = &*self.shared;
-        let sleep = &shared.sleep;
+        let registry = &*self.registry;
+        let sleep = &registry.sleep;
         sleep.start_searching();
         let mut round = 0;
         loop {
-            // ORDERING: SeqCst, paired with the store in `Shared::shutdown`, which follows the
+            // ORDERING: SeqCst, paired with the store in `Registry::shutdown`, which follows the
             // intake drain: the scan below sees every job accepted before the shutdown.
-            if shared.draining.load(Ordering::SeqCst) {
+            if registry.draining.load(Ordering::SeqCst) {
                 let found = self.find_job();
                 sleep.stop_searching(|| self.work_visible());
                 return match found {
@@ -315,7 +315,7 @@ impl Context {
                 };
             }
             // ORDERING: a hint; the claim in `try_retire` is the CAS that decides.
-            if shared.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
+            if registry.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
                 sleep.stop_searching(|| self.work_visible());
                 return Idle::Retired;
             }
@@ -341,18 +341,18 @@ impl Context {
                 sleep.stop_searching(|| self.work_visible());
                 return Idle::Job(job);
             }
-            if shared.must_look() {
+            if registry.must_look() {
                 sleep.cancel_sleepy();
                 continue;
             }
             // Step 4: park until a token or a flag; we come back searching.
-            sleep.park(&shared.counters, || shared.must_look());
+            sleep.park(&registry.counters, || registry.must_look());
             round = 0;
         }
     }
 
     fn main_loop(&self) {
-        let shared = &*self.shared;
+        let registry = &*self.registry;
         loop {
             let job = match self.find_job() {
                 Some(job) => job,
@@ -361,10 +361,10 @@ impl Context {
                     Idle::Exit | Idle::Retired => return,
                 },
             };
-            shared.run(job);
+            registry.run(job);
             shoal_core::lifecycle::faults::fault_point();
             // ORDERING: a hint read after every job; the claim in `try_retire` decides.
-            if shared.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
+            if registry.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
                 return;
             }
         }
@@ -381,39 +381,42 @@ enum Idle {
 
 /// Starts worker `id`: its deque, its entry in the stealer list, its thread. Every worker
 /// thread of the pool is started here (through `Lifecycle::starter`, which counts it).
-pub(crate) fn spawn_worker(shared: &Arc<Shared>, id: usize) -> io::Result<thread::JoinHandle<()>> {
+pub(crate) fn spawn_worker(
+    registry: &Arc<Registry>,
+    id: usize,
+) -> io::Result<thread::JoinHandle<()>> {
     let local = Local::new();
-    shared.registry.add(Entry {
+    registry.stealers.add(Entry {
         id,
         stealer: local.stealer(),
     });
-    let name = match &shared.thread_config.name {
+    let name = match &registry.thread_config.name {
         Some(prefix) => format!("{prefix}-{id}"),
         None => format!("shoal-steal-{id}"),
     };
     // The builder's spawn hook may refuse the start as the OS would (`shoal_core::spawn`).
     if let Err(err) =
-        shoal_core::spawn::before_spawn(shared.thread_config.spawn_hook.as_ref(), &name, id)
+        shoal_core::spawn::before_spawn(registry.thread_config.spawn_hook.as_ref(), &name, id)
     {
-        shared.registry.remove(id);
+        registry.stealers.remove(id);
         return Err(err);
     }
     let mut builder = thread::Builder::new().name(name);
-    if let Some(bytes) = shared.thread_config.stack_size {
+    if let Some(bytes) = registry.thread_config.stack_size {
         builder = builder.stack_size(bytes);
     }
-    let for_thread = shared.clone();
+    let for_thread = registry.clone();
     builder
         .spawn(move || run(for_thread, local, id))
-        .inspect_err(|_| shared.registry.remove(id))
+        .inspect_err(|_| registry.stealers.remove(id))
 }
 
 /// The body of a worker thread.
-fn run(shared: Arc<Shared>, local: Local, id: usize) {
-    let pool_id = shared.id();
+fn run(registry: Arc<Registry>, local: Local, id: usize) {
+    let pool_id = registry.id();
     let ctx = Rc::new(Context {
-        siblings: RefCell::new(shared.registry.snapshot()),
-        shared: shared.clone(),
+        siblings: RefCell::new(registry.stealers.snapshot()),
+        registry: registry.clone(),
         pool_id,
         id,
         local,
@@ -425,9 +428,9 @@ fn run(shared: Arc<Shared>, local: Local, id: usize) {
     // Declared before the worker state, so dropped after it is restored. It owns the
     // thread's last handle on the context, so it can empty the deque and slot.
     let exit = ExitGuard {
-        shared: &shared,
+        registry: &registry,
         ctx: Some(ctx),
-        _life: shared.life.exit_guard(&*shared),
+        _life: registry.life.exit_guard(&*registry),
     };
     let _worker = core_worker::enter(pool_id, std::sync::Arc::new(StealHelper { pool_id }));
     if let Some(ctx) = &exit.ctx {
@@ -439,7 +442,7 @@ fn run(shared: Arc<Shared>, local: Local, id: usize) {
 /// job left in its slot or deque, then (its `_life` field dropping last) reports the exit, so
 /// shutdown never waits for a worker that is gone.
 struct ExitGuard<'a> {
-    shared: &'a Shared,
+    registry: &'a Registry,
     ctx: Option<Rc<Context>>,
     _life: shoal_core::lifecycle::ExitGuard<'a>,
 }
@@ -455,10 +458,10 @@ impl Drop for ExitGuard<'_> {
                 "a worker exited with queued jobs"
             );
             if let Some(job) = ctx.slot.take() {
-                core_worker::cancel_job(job, &self.shared.counters);
+                core_worker::cancel_job(job, &self.registry.counters);
             }
             while let Some(job) = ctx.local.pop() {
-                core_worker::cancel_job(job, &self.shared.counters);
+                core_worker::cancel_job(job, &self.registry.counters);
             }
         }
     }
