@@ -14,6 +14,7 @@
 //! - [`Shutdown`] modes and the [`ShutdownReport`] whose numbers always add up.
 //! - [`worker`]: the hook that makes waiting inside a worker *help* instead of block, so
 //!   nested waits cannot deadlock a pool.
+//! - [`config`]: [`PoolConfig`], the settings every pool has, their limits and validation.
 //! - [`lifecycle`]: the life cycle every pool shares (starting workers, their exit, the three
 //!   shutdown modes, the report); a pool supplies only its [`Mechanics`](lifecycle::Mechanics).
 //! - [`unwind`]: the rules that keep a panicking destructor from breaking a pool, and the
@@ -66,6 +67,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod lifecycle;
 pub mod spawn;
 pub mod sync;
@@ -86,6 +88,7 @@ mod wait;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use config::PoolConfig;
 pub use error::{
     check_resize, check_workers, panic_message, BuildError, BuildErrorKind, RejectReason, Rejected,
     ResizeError, TaskError,

@@ -67,5 +67,6 @@ mod queue;
 mod registry;
 mod worker;
 
-pub use pool::{Builder, SharedQueuePool, MAX_QUEUE_CAPACITY};
+pub use pool::{Builder, SharedQueuePool};
+pub use shoal_core::config::MAX_QUEUE_CAPACITY;
 pub use shoal_core::{Executor, ExecutorExt};

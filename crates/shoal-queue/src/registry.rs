@@ -4,28 +4,19 @@
 
 use crossbeam_utils::CachePadded;
 use shoal_core::lifecycle::{Lifecycle, Mechanics};
-use shoal_core::spawn::SpawnHook;
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::thread;
-use shoal_core::{worker, Counters, Event, Job, Metrics, PanicHandler, RejectReason, Rejected};
+use shoal_core::PoolConfig;
+use shoal_core::{worker, Counters, Event, Job, Metrics, RejectReason, Rejected};
 
 use crate::queue::{JobQueue, PushError};
-
-/// Thread settings the builder collected.
-#[derive(Clone, Default)]
-pub(crate) struct ThreadConfig {
-    pub(crate) name: Option<String>,
-    pub(crate) stack_size: Option<usize>,
-    /// Asked before every thread start; see `shoal_core::spawn`.
-    pub(crate) spawn_hook: Option<SpawnHook>,
-}
 
 /// What the pool and its workers share.
 pub(crate) struct Registry {
     pub(crate) queue: JobQueue,
     pub(crate) counters: Counters,
-    pub(crate) panic_handler: Option<PanicHandler>,
-    pub(crate) thread_config: ThreadConfig,
+    /// The settings the pool was built with (thread names, stack size, hooks).
+    pub(crate) config: PoolConfig,
     /// The worker count the pool is sized to.
     pub(crate) target: AtomicUsize,
     /// Workers that have not decided to retire. A worker retires by moving this from above
@@ -61,7 +52,7 @@ impl Registry {
         if self.cancel.load(Ordering::Relaxed) {
             worker::cancel_job(job, &self.counters);
         } else {
-            worker::run_job(job, &self.counters, self.panic_handler.as_ref());
+            worker::run_job(job, &self.counters, self.config.handler());
         }
     }
 

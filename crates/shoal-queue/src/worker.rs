@@ -16,7 +16,6 @@
 
 use std::io;
 
-use shoal_core::spawn;
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::worker::{self, Helper};
@@ -31,17 +30,10 @@ pub(crate) fn spawn_worker(
     registry: Arc<Registry>,
     index: usize,
 ) -> io::Result<thread::JoinHandle<()>> {
-    let config = &registry.thread_config;
-    let name = match &config.name {
-        Some(prefix) => format!("{prefix}-{index}"),
-        None => format!("shoal-queue-{index}"),
-    };
-    spawn::before_spawn(config.spawn_hook.as_ref(), &name, index)?;
-    let mut builder = thread::Builder::new().name(name);
-    if let Some(bytes) = config.stack_size {
-        builder = builder.stack_size(bytes);
-    }
-    builder.spawn(move || run(registry))
+    let for_thread = registry.clone();
+    registry
+        .config
+        .spawn("shoal-queue", index, move || run(for_thread))
 }
 
 /// Lets a thread that waits inside one of our workers run our queued jobs.

@@ -9,14 +9,14 @@ use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
-    check_resize, check_workers, BuildError, BuildErrorKind, Executor, Job, Metrics, PanicHandler,
-    Rejected, ResizeError, Shutdown, ShutdownReport,
+    check_resize, BuildError, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
+    ShutdownReport,
 };
 
 use crate::job::StackJob;
 use crate::join::join_in_worker;
 use crate::latch::Latch;
-use crate::registry::{Registry, ThreadConfig};
+use crate::registry::Registry;
 use crate::scope::{scope_in_worker, Scope};
 use crate::slice;
 use crate::worker::{current_parker, spawn_worker, WorkerThread};
@@ -389,120 +389,26 @@ fn start_worker(registry: &Arc<Registry>, starter: &mut Starter<'_>) -> std::io:
         })
 }
 
-/// Settings for a [`ScopedPool`].
-#[derive(Clone)]
+/// Settings for a [`ScopedPool`]: the [`PoolConfig`] every pool has, nothing more. A bounded
+/// queue (`queue_capacity`) bounds only the jobs submitted through
+/// [`Executor`](shoal_core::Executor); join halves and scope tasks are never refused.
+#[derive(Clone, Debug, Default)]
 pub struct Builder {
-    workers: Option<usize>,
-    queue_capacity: Option<usize>,
-    thread_config: ThreadConfig,
-    panic_handler: Option<PanicHandler>,
-}
-
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("workers", &self.workers)
-            .field("queue_capacity", &self.queue_capacity)
-            .field("thread_name", &self.thread_config.name)
-            .field("stack_size", &self.thread_config.stack_size)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Self::new()
-    }
+    config: PoolConfig,
 }
 
 impl Builder {
-    /// Defaults: one worker per logical CPU, unbounded external queue.
+    /// Defaults: one worker per logical CPU, unbounded queue.
     pub fn new() -> Builder {
-        Builder {
-            workers: None,
-            queue_capacity: None,
-            thread_config: ThreadConfig::default(),
-            panic_handler: None,
-        }
+        Builder::default()
     }
 
-    /// The number of worker threads (default: logical CPUs).
-    pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = Some(workers);
-        self
-    }
-
-    /// Bounds the queue of [`Executor`] jobs to `capacity`: `execute` then waits for room
-    /// and `try_execute` returns `Full`. Joins and scope tasks never wait for room. Default:
-    /// unbounded.
-    pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = Some(capacity);
-        self
-    }
-
-    /// Names worker threads `{prefix}-{index}` (default `shoal-scope-{index}`).
-    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
-        self.thread_config.name = Some(prefix.into());
-        self
-    }
-
-    /// The stack size of each worker thread, in bytes (default: std's). Deep recursion with
-    /// `join` uses the stack of whichever worker runs it.
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.thread_config.stack_size = Some(bytes);
-        self
-    }
-
-    /// Called with the payload of every [`Executor`] job that panics. (Panics in joins and
-    /// scope tasks go to their caller instead.)
-    pub fn panic_handler<H>(mut self, handler: H) -> Self
-    where
-        H: Fn(&(dyn std::any::Any + Send)) + Send + Sync + 'static,
-    {
-        self.panic_handler = Some(std::sync::Arc::new(handler));
-        self
-    }
-
-    /// Asked before every worker-thread start (at build and when `resize` grows the pool): an
-    /// `Err` refuses the start exactly as the OS refusing a thread would (`build` gives a
-    /// [`BuildError`] of kind `Spawn`, `resize` a `ResizeError::Spawn`). For fault injection,
-    /// capping threads, or logging; see [`shoal_core::spawn`]. It runs with the pool's internal
-    /// lock held: keep it quick and do not call into this pool from it.
-    pub fn spawn_hook<H>(mut self, hook: H) -> Self
-    where
-        H: Fn(&shoal_core::spawn::SpawnInfo<'_>) -> std::io::Result<()> + Send + Sync + 'static,
-    {
-        self.thread_config.spawn_hook = Some(shoal_core::spawn::SpawnHook::new(hook));
-        self
-    }
+    shoal_core::pool_settings!();
 
     /// Starts the workers.
     pub fn build(self) -> Result<ScopedPool, BuildError> {
-        let workers = self.workers.unwrap_or_else(shoal_core::default_workers);
-        check_workers(workers)?;
-        if self.queue_capacity == Some(0) {
-            return Err(BuildError::new(
-                BuildErrorKind::ZeroCapacity,
-                "queue_capacity(0): a bounded queue needs room for at least one job",
-            ));
-        }
-        if self.thread_config.stack_size == Some(0) {
-            return Err(BuildError::new(
-                BuildErrorKind::InvalidThreadConfig,
-                "stack_size(0): a thread needs a stack",
-            ));
-        }
-        // A NUL byte in the name prefix (std would panic inside spawn).
-        shoal_core::spawn::check_thread_config(
-            self.thread_config.name.as_deref(),
-            self.thread_config.stack_size,
-        )?;
-        let registry = Arc::new(Registry::new(
-            workers,
-            self.queue_capacity,
-            self.panic_handler,
-            self.thread_config,
-        ));
+        let workers = self.config.validate()?;
+        let registry = Arc::new(Registry::new(workers, self.config));
         let mut starter = registry.life.starter().expect("a new pool is running");
         for _ in 0..workers {
             if let Err(err) = start_worker(&registry, &mut starter) {

@@ -26,7 +26,8 @@ use shoal_core::lifecycle::{Lifecycle, Mechanics};
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex};
 use shoal_core::worker::{drop_quietly, run_job};
-use shoal_core::{Counters, Event, Job, Metrics, PanicHandler, RejectReason, Rejected};
+use shoal_core::PoolConfig;
+use shoal_core::{Counters, Event, Job, Metrics, RejectReason, Rejected};
 
 use crate::job::JobRef;
 use crate::latch::{Latch, Parker};
@@ -54,15 +55,6 @@ struct Queues {
     full_waiters: usize,
 }
 
-/// Thread settings the builder collected.
-#[derive(Clone, Default)]
-pub(crate) struct ThreadConfig {
-    pub(crate) name: Option<String>,
-    pub(crate) stack_size: Option<usize>,
-    /// Asked before every thread start; see `shoal_core::spawn`.
-    pub(crate) spawn_hook: Option<shoal_core::spawn::SpawnHook>,
-}
-
 /// What the pool and its workers share.
 pub(crate) struct Registry {
     /// Looking threads − queued internal jobs; see the module docs.
@@ -75,9 +67,8 @@ pub(crate) struct Registry {
     capacity: Option<usize>,
     pub(crate) sleep: Sleep,
     pub(crate) counters: Counters,
-    panic_handler: Option<PanicHandler>,
-    #[cfg_attr(shoal_loom, allow(dead_code))]
-    pub(crate) thread_config: ThreadConfig,
+    /// The settings the pool was built with (thread names, stack size, hooks).
+    pub(crate) config: PoolConfig,
     /// Intake closed (mirror of `Queues::closed`, readable without the lock).
     closed: AtomicBool,
     /// The worker count the pool is sized to.
@@ -89,12 +80,8 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub(crate) fn new(
-        workers: usize,
-        capacity: Option<usize>,
-        panic_handler: Option<PanicHandler>,
-        thread_config: ThreadConfig,
-    ) -> Registry {
+    /// `workers` is the validated worker count `config` asks for.
+    pub(crate) fn new(workers: usize, config: PoolConfig) -> Registry {
         Registry {
             demand: CachePadded::new(AtomicIsize::new(0)),
             queued: CachePadded::new(AtomicUsize::new(0)),
@@ -105,11 +92,10 @@ impl Registry {
                 full_waiters: 0,
             }),
             not_full: Condvar::new(),
-            capacity,
+            capacity: config.capacity(),
             sleep: Sleep::new(),
             counters: Counters::new(),
-            panic_handler,
-            thread_config,
+            config,
             closed: AtomicBool::new(false),
             target: AtomicUsize::new(workers),
             live: AtomicUsize::new(workers),
@@ -253,7 +239,7 @@ impl Registry {
             // SAFETY: a JobRef in the injector is live and leaves it exactly once (here).
             Work::Internal(job) => unsafe { job.execute() },
             Work::External(job) => {
-                run_job(job, &self.counters, self.panic_handler.as_ref());
+                run_job(job, &self.counters, self.config.handler());
             }
         }
     }

@@ -190,26 +190,10 @@ pub(crate) fn spawn_worker(
     registry: Arc<Registry>,
     index: usize,
 ) -> io::Result<thread::JoinHandle<()>> {
-    #[cfg(not(shoal_loom))]
-    {
-        let name = match &registry.thread_config.name {
-            Some(prefix) => format!("{prefix}-{index}"),
-            None => format!("shoal-scope-{index}"),
-        };
-        // The builder's spawn hook may refuse the start as the OS would (`shoal_core::spawn`).
-        shoal_core::spawn::before_spawn(registry.thread_config.spawn_hook.as_ref(), &name, index)?;
-        // The shim's builder: std's, or shuttle's under `shoal_shuttle`.
-        let mut builder = thread::Builder::new().name(name);
-        if let Some(bytes) = registry.thread_config.stack_size {
-            builder = builder.stack_size(bytes);
-        }
-        builder.spawn(move || main_loop(registry))
-    }
-    #[cfg(shoal_loom)]
-    {
-        let _ = index;
-        Ok(thread::spawn(move || main_loop(registry)))
-    }
+    let for_thread = registry.clone();
+    registry
+        .config
+        .spawn("shoal-scope", index, move || main_loop(for_thread))
 }
 
 fn main_loop(registry: Arc<Registry>) {

@@ -7,13 +7,13 @@ use shoal_core::lifecycle::Lifecycle;
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
-    check_resize, check_workers, BuildError, BuildErrorKind, Counters, Event, Executor, Job,
-    Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport,
+    check_resize, BuildError, Counters, Event, Executor, Job, Metrics, PoolConfig, RejectReason,
+    Rejected, ResizeError, Shutdown, ShutdownReport,
 };
 
 use crate::intake::{Intake, Reserve};
 use crate::queue::Injector;
-use crate::registry::{Registry, ThreadConfig};
+use crate::registry::Registry;
 use crate::sleep::Sleep;
 use crate::stealers::Stealers;
 use crate::worker;
@@ -199,80 +199,20 @@ impl Drop for WorkStealingPool {
     }
 }
 
-/// Settings for a [`WorkStealingPool`].
-#[derive(Clone)]
+/// Settings for a [`WorkStealingPool`]: the [`PoolConfig`] every pool has, plus the LIFO slot.
+#[derive(Clone, Debug, Default)]
 pub struct Builder {
-    workers: Option<usize>,
-    queue_capacity: Option<usize>,
-    thread_config: ThreadConfig,
-    panic_handler: Option<PanicHandler>,
+    config: PoolConfig,
     lifo_slot: bool,
-}
-
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("workers", &self.workers)
-            .field("queue_capacity", &self.queue_capacity)
-            .field("thread_name", &self.thread_config.name)
-            .field("stack_size", &self.thread_config.stack_size)
-            .field("lifo_slot", &self.lifo_slot)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl Builder {
     /// Defaults: one worker per logical CPU, unbounded injector, no LIFO slot.
     pub fn new() -> Builder {
-        Builder {
-            workers: None,
-            queue_capacity: None,
-            thread_config: ThreadConfig::default(),
-            panic_handler: None,
-            lifo_slot: false,
-        }
+        Builder::default()
     }
 
-    /// The number of worker threads (default: logical CPUs).
-    pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = Some(workers);
-        self
-    }
-
-    /// Bounds the jobs accepted and not yet started (wherever they wait) to `capacity`:
-    /// `execute` then waits for room (inside a worker of this pool, it runs queued jobs while
-    /// it waits) and `try_execute` returns `Full`. Default: unbounded.
-    pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = Some(capacity);
-        self
-    }
-
-    /// Names worker threads `{prefix}-{id}` (default `shoal-steal-{id}`).
-    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
-        self.thread_config.name = Some(prefix.into());
-        self
-    }
-
-    /// The stack size of each worker thread, in bytes (default: std's).
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.thread_config.stack_size = Some(bytes);
-        self
-    }
-
-    /// Called with the payload of every job that panics.
-    pub fn panic_handler<H>(mut self, handler: H) -> Self
-    where
-        H: Fn(&(dyn std::any::Any + Send)) + Send + Sync + 'static,
-    {
-        self.panic_handler = Some(std::sync::Arc::new(handler));
-        self
-    }
+    shoal_core::pool_settings!();
 
     /// Puts the job spawned last from inside a worker in a one-job slot that only its owner
     /// takes (the way tokio's scheduler does), instead of on the stealable deque. It saves the
@@ -285,48 +225,16 @@ impl Builder {
         self
     }
 
-    /// Asked before every worker-thread start (at build and when `resize` grows the pool): an
-    /// `Err` refuses the start exactly as the OS refusing a thread would (`build` gives a
-    /// [`BuildError`] of kind `Spawn`, `resize` a `ResizeError::Spawn`). For fault injection,
-    /// capping threads, or logging; see [`shoal_core::spawn`]. It runs with the pool's internal
-    /// lock held: keep it quick and do not call into this pool from it.
-    pub fn spawn_hook<H>(mut self, hook: H) -> Self
-    where
-        H: Fn(&shoal_core::spawn::SpawnInfo<'_>) -> std::io::Result<()> + Send + Sync + 'static,
-    {
-        self.thread_config.spawn_hook = Some(shoal_core::spawn::SpawnHook::new(hook));
-        self
-    }
-
     /// Starts the workers.
     pub fn build(self) -> Result<WorkStealingPool, BuildError> {
-        let workers = self.workers.unwrap_or_else(shoal_core::default_workers);
-        check_workers(workers)?;
-        if self.queue_capacity == Some(0) {
-            return Err(BuildError::new(
-                BuildErrorKind::ZeroCapacity,
-                "queue_capacity(0): a bounded queue needs room for at least one job",
-            ));
-        }
-        if self.thread_config.stack_size == Some(0) {
-            return Err(BuildError::new(
-                BuildErrorKind::InvalidThreadConfig,
-                "stack_size(0): a thread needs a stack",
-            ));
-        }
-        // A NUL byte in the name prefix (std would panic inside spawn).
-        shoal_core::spawn::check_thread_config(
-            self.thread_config.name.as_deref(),
-            self.thread_config.stack_size,
-        )?;
+        let workers = self.config.validate()?;
         let registry = Arc::new(Registry {
             injector: Injector::new(),
             stealers: Stealers::new(),
             sleep: Sleep::new(),
-            intake: Intake::new(self.queue_capacity),
+            intake: Intake::new(self.config.capacity()),
             counters: Counters::new(),
-            panic_handler: self.panic_handler,
-            thread_config: self.thread_config,
+            config: self.config,
             lifo_slot: self.lifo_slot,
             target: AtomicUsize::new(workers),
             retiring: AtomicUsize::new(0),

@@ -4,23 +4,13 @@
 
 use shoal_core::lifecycle::{Lifecycle, Mechanics};
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use shoal_core::{
-    worker as core_worker, Counters, Event, Job, Metrics, PanicHandler, RejectReason, Rejected,
-};
+use shoal_core::PoolConfig;
+use shoal_core::{worker as core_worker, Counters, Event, Job, Metrics, RejectReason, Rejected};
 
 use crate::intake::Intake;
 use crate::queue::{Injector, Steal};
 use crate::sleep::Sleep;
 use crate::stealers::Stealers;
-
-/// Thread settings the builder collected.
-#[derive(Clone, Default)]
-pub(crate) struct ThreadConfig {
-    pub(crate) name: Option<String>,
-    pub(crate) stack_size: Option<usize>,
-    /// Asked before every thread start; see `shoal_core::spawn`.
-    pub(crate) spawn_hook: Option<shoal_core::spawn::SpawnHook>,
-}
 
 /// What the pool and its workers share.
 pub(crate) struct Registry {
@@ -33,8 +23,8 @@ pub(crate) struct Registry {
     /// Closed flag, in-flight submissions, capacity (see `intake.rs`).
     pub(crate) intake: Intake,
     pub(crate) counters: Counters,
-    pub(crate) panic_handler: Option<PanicHandler>,
-    pub(crate) thread_config: ThreadConfig,
+    /// The settings the pool was built with (thread names, stack size, hooks).
+    pub(crate) config: PoolConfig,
     /// Jobs spawned from inside a worker go to a one-job LIFO slot first.
     pub(crate) lifo_slot: bool,
     /// The worker count the pool is sized to.
@@ -68,7 +58,7 @@ impl Registry {
         if self.cancel.load(Ordering::Relaxed) {
             core_worker::cancel_job(job, &self.counters);
         } else {
-            core_worker::run_job(job, &self.counters, self.panic_handler.as_ref());
+            core_worker::run_job(job, &self.counters, self.config.handler());
         }
     }
 

@@ -390,24 +390,10 @@ pub(crate) fn spawn_worker(
         id,
         stealer: local.stealer(),
     });
-    let name = match &registry.thread_config.name {
-        Some(prefix) => format!("{prefix}-{id}"),
-        None => format!("shoal-steal-{id}"),
-    };
-    // The builder's spawn hook may refuse the start as the OS would (`shoal_core::spawn`).
-    if let Err(err) =
-        shoal_core::spawn::before_spawn(registry.thread_config.spawn_hook.as_ref(), &name, id)
-    {
-        registry.stealers.remove(id);
-        return Err(err);
-    }
-    let mut builder = thread::Builder::new().name(name);
-    if let Some(bytes) = registry.thread_config.stack_size {
-        builder = builder.stack_size(bytes);
-    }
     let for_thread = registry.clone();
-    builder
-        .spawn(move || run(for_thread, local, id))
+    registry
+        .config
+        .spawn("shoal-steal", id, move || run(for_thread, local, id))
         .inspect_err(|_| registry.stealers.remove(id))
 }
 
