@@ -140,15 +140,18 @@ fn nightly() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// The tests AddressSanitizer watches: every pool's unit, conformance and integration tests, and
-/// the adversarial unwind-safety suite. std is not instrumented (no rust-src), our code is: it
-/// finds a scope or join frame freed while another thread still uses it, which loom cannot see.
+/// The tests AddressSanitizer watches: every pool's unit, conformance and integration tests, the
+/// suite against shoal-testkit's reference pool, and the adversarial unwind-safety suite. std is
+/// not instrumented (no rust-src), our code is: it finds a scope or join frame freed while
+/// another thread still uses it, which loom cannot see.
 fn asan() -> bool {
     eprintln!("asan with {}", nightly().unwrap_or_default());
     let runs: &[&[&str]] = &[
         &[
             "-p",
             "shoal-core",
+            "-p",
+            "shoal-testkit",
             "-p",
             "shoal-queue",
             "-p",

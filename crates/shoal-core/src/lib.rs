@@ -82,9 +82,6 @@ mod wait;
 
 pub mod rate;
 
-#[cfg(feature = "testkit")]
-pub mod testkit;
-
 pub use error::{
     check_resize, check_workers, panic_message, BuildError, BuildErrorKind, RejectReason, Rejected,
     ResizeError, TaskError,

@@ -10,10 +10,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::error::panic_message;
-use crate::job::PanicHandler;
+use shoal_core::{panic_message, PanicHandler};
 
-use super::watchdog::give_up_after;
+use crate::watchdog::give_up_after;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking scenario may poison a tool's lock; the value inside is still meaningful.
@@ -211,7 +210,7 @@ pub struct PanicRecorder {
     changed: Condvar,
 }
 
-/// A panic handler for [`PoolConfig::panic_handler`](super::PoolConfig::panic_handler) and
+/// A panic handler for [`PoolConfig::panic_handler`](crate::PoolConfig::panic_handler) and
 /// the recorder it reports to.
 pub fn panic_recorder() -> (PanicHandler, Arc<PanicRecorder>) {
     let recorder = Arc::new(PanicRecorder {

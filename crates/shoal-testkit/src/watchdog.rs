@@ -27,8 +27,8 @@ pub fn timeout() -> Duration {
         .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
 }
 
-/// How long a helper wait ([`Tally::wait_for`](super::Tally::wait_for),
-/// [`wait_until`](super::wait_until)) keeps trying before it fails with its own message: a
+/// How long a helper wait ([`Tally::wait_for`](crate::Tally::wait_for),
+/// [`wait_until`](crate::wait_until)) keeps trying before it fails with its own message: a
 /// little less than the watchdog's limit, so the more precise message wins.
 pub(crate) fn give_up_after() -> Duration {
     timeout() * 3 / 4
