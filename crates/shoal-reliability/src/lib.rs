@@ -55,7 +55,7 @@ pub use panics::{
     expected_panic, is_expected, quiet_expected_panics, PanicOnDrop, EXPECTED, EXPECTED_TO_FAIL,
 };
 pub use strategy::{PoolSpec, Strategy};
-pub use watchdog::{eventually, watchdog};
+pub use watchdog::{eventually, limit_or_env, watchdog};
 
 use shoal_core::ShutdownReport;
 

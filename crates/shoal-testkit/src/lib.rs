@@ -12,7 +12,7 @@
 //! | [`scenarios`] | the 63 scenarios, one `pub fn name<F: Factory>(f: &F)` each, grouped by theme |
 //! | [`conformance_suite!`] | the macro that turns every scenario into a `#[test]` in a pool crate |
 //! | [`Factory`], [`PoolConfig`] | what a pool crate writes: how to build its pool from a config |
-//! | tools | [`Gate`], [`Tally`], [`poll`], [`panic_recorder`], [`Alive`], [`signal_on_thread_exit`]: ordering and counting without sleeps |
+//! | tools | [`Gate`], [`Tally`], [`poll`], [`eventually`], [`panic_recorder`], [`Alive`], [`signal_on_thread_exit`]: ordering and counting without sleeps |
 //! | watchdog | [`watchdog`]: a test that hangs fails with its name instead of hanging the run |
 //!
 //! A deliberately plain reference pool (one `Mutex<VecDeque>`, three condition variables) runs
@@ -78,6 +78,14 @@
 //!
 //! The tools use `std` threads and locks directly, not shoal-core's `sync` shim: the suite
 //! runs real threads against a real pool and is never part of a loom model.
+//!
+//! ## One watchdog for every test
+//!
+//! [`watchdog`] is the only watchdog in the workspace: the scenarios run under it with
+//! [`SCENARIO_LIMIT`] (30 s), the reliability campaign re-exports it as
+//! `shoal_reliability::watchdog` with limits of its own.
+//! One variable, `SHOAL_WATCHDOG_SECS` ([`WATCHDOG_ENV`]), overrides every limit on a slow
+//! machine; it replaces the suite's former `SHOAL_TESTKIT_TIMEOUT_SECS`.
 #![deny(missing_docs)]
 
 mod factory;
@@ -93,7 +101,7 @@ mod reference;
 pub use factory::{Factory, PoolConfig};
 pub use suite::SCENARIOS;
 pub use tools::{
-    panic_recorder, poll, signal_on_thread_exit, wait_until, Alive, Gate, PanicRecorder, SeenPanic,
-    Tally, Tracked, Waiter,
+    eventually, panic_recorder, poll, signal_on_thread_exit, wait_until, Alive, Gate,
+    PanicRecorder, SeenPanic, Tally, Tracked, Waiter,
 };
-pub use watchdog::{timeout, watchdog, TIMEOUT_ENV};
+pub use watchdog::{limit_or_env, timeout, watchdog, SCENARIO_LIMIT, WATCHDOG_ENV};

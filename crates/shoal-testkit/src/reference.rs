@@ -447,8 +447,9 @@ mod kit {
         use crate::watchdog::watch;
         use std::panic::catch_unwind;
         use std::time::Duration;
-        assert_eq!(watchdog("value", || 5), 5);
-        let panicked = catch_unwind(|| watchdog("boom", || panic!("inner message")));
+        let limit = Duration::from_secs(30);
+        assert_eq!(watchdog("value", limit, || 5), 5);
+        let panicked = catch_unwind(|| watchdog("boom", limit, || panic!("inner message")));
         let payload = panicked.expect_err("the body panicked");
         assert_eq!(
             shoal_core::panic_message(payload.as_ref()),

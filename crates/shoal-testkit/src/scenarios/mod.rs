@@ -41,7 +41,7 @@ use std::time::Instant;
 use shoal_core::{Executor, Job, Metrics, ShutdownReport};
 
 use crate::tools::{poll, Gate, Tally};
-use crate::watchdog::{give_up_after, watchdog};
+use crate::watchdog::{give_up_after, watchdog, SCENARIO_LIMIT};
 use crate::{Factory, PoolConfig};
 
 /// The message for a submission that must succeed.
@@ -56,13 +56,14 @@ fn build<F: Factory>(f: &F, config: PoolConfig) -> F::Pool {
     }
 }
 
-/// Runs `body` with `input` (usually the pools, built beforehand) under the watchdog.
+/// Runs `body` with `input` (usually the pools, built beforehand) under the watchdog, with the
+/// scenarios' limit.
 fn scenario<T, R>(name: &str, input: T, body: impl FnOnce(T) -> R + Send + 'static) -> R
 where
     T: Send + 'static,
     R: Send + 'static,
 {
-    watchdog(name, move || body(input))
+    watchdog(name, SCENARIO_LIMIT, move || body(input))
 }
 
 /// A job that counts one on `tally`.
