@@ -501,10 +501,9 @@ impl Builder {
     /// Asked before every worker-thread start (at build and when `resize` grows the pool): an
     /// `Err` refuses the start exactly as the OS refusing a thread would, so `build` returns a
     /// [`BuildError`] of kind [`Spawn`](BuildErrorKind::Spawn) and `resize` a
-    /// [`ResizeError::Spawn`], and no job is lost. For fault injection
-    /// ([`SpawnFaults`](shoal_core::spawn::SpawnFaults)), capping threads, or logging; see
-    /// [`shoal_core::spawn`]. It runs with the pool's internal lock held: keep it quick and do
-    /// not call into this pool from it.
+    /// [`ResizeError::Spawn`], and no job is lost. For fault injection (shoal-testkit's
+    /// `SpawnFaults`), capping threads, or logging; see [`shoal_core::spawn`]. It runs with the
+    /// pool's internal lock held: keep it quick and do not call into this pool from it.
     pub fn spawn_hook<H>(mut self, hook: H) -> Self
     where
         H: Fn(&SpawnInfo<'_>) -> std::io::Result<()> + Send + Sync + 'static,

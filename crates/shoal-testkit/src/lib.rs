@@ -14,6 +14,7 @@
 //! | [`Factory`], [`PoolConfig`] | what a pool crate writes: how to build its pool from a config |
 //! | tools | [`Gate`], [`Tally`], [`poll`], [`eventually`], [`panic_recorder`], [`Alive`], [`signal_on_thread_exit`]: ordering and counting without sleeps |
 //! | watchdog | [`watchdog`]: a test that hangs fails with its name instead of hanging the run |
+//! | [`faults`] | [`SpawnFaults`](faults::SpawnFaults): worker-thread starts refused on demand, through a builder's `spawn_hook` |
 //!
 //! A deliberately plain reference pool (one `Mutex<VecDeque>`, three condition variables) runs
 //! the whole suite in this crate's own tests, so the scenarios are checked before any real
@@ -93,6 +94,7 @@ mod suite;
 mod tools;
 mod watchdog;
 
+pub mod faults;
 pub mod scenarios;
 
 #[cfg(all(test, not(shoal_loom)))]
