@@ -80,13 +80,14 @@
 //! The tools use `std` threads and locks directly, not shoal-core's `sync` shim: the suite
 //! runs real threads against a real pool and is never part of a loom model.
 //!
-//! ## One watchdog for every test
+//! ## One watchdog
 //!
-//! [`watchdog`] is the only watchdog in the workspace: the scenarios run under it with
-//! [`SCENARIO_LIMIT`] (30 s), the reliability campaign re-exports it as
-//! `shoal_reliability::watchdog` with limits of its own.
-//! One variable, `SHOAL_WATCHDOG_SECS` ([`WATCHDOG_ENV`]), overrides every limit on a slow
-//! machine; it replaces the suite's former `SHOAL_TESTKIT_TIMEOUT_SECS`.
+//! [`watchdog`] is the one watchdog of the suite, the reliability campaign and the pools' own
+//! tests: the scenarios run under it with [`SCENARIO_LIMIT`] (30 s), the campaign re-exports it
+//! as `shoal_reliability::watchdog` with limits of its own, and shoal-steal's and shoal-scope's
+//! tests run under it with 60 s. One variable, `SHOAL_WATCHDOG_SECS` ([`WATCHDOG_ENV`]),
+//! overrides every limit on a slow machine; it replaces the suite's former
+//! `SHOAL_TESTKIT_TIMEOUT_SECS`, which is no longer read.
 #![deny(missing_docs)]
 
 mod factory;

@@ -1,8 +1,8 @@
 //! The watchdog: a test that hangs fails with its name instead of hanging the test run.
 //!
-//! This is the workspace's one watchdog: the conformance scenarios, the reliability campaign
-//! (which re-exports it as `shoal_reliability::watchdog`) and the pools' own tests run under
-//! it, and one environment variable, [`WATCHDOG_ENV`], overrides every limit.
+//! One watchdog for the conformance scenarios, the reliability campaign (which re-exports it
+//! as `shoal_reliability::watchdog`) and the pools' own tests; one environment variable,
+//! [`WATCHDOG_ENV`], overrides every limit.
 //!
 //! The body runs on a fresh thread that owns everything it needs (the pools were built before
 //! and moved in), and the caller waits for it with a limit. So a hang anywhere in the body,
