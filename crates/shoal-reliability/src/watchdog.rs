@@ -1,5 +1,6 @@
-//! The watchdog every campaign test runs under: shoal-testkit's, the workspace's one watchdog,
-//! re-exported here so the campaign's tests name it through this crate.
+//! The watchdog every campaign test runs under: shoal-testkit's, the same one the conformance
+//! suite and the pools' own tests use, re-exported here so the campaign's tests name it through
+//! this crate.
 //!
 //! A test that hangs fails with its name instead of hanging the run: the body runs on a fresh
 //! thread, the caller waits for it with a limit, and a panic in the body reaches the caller
