@@ -141,15 +141,17 @@ fn nightly() -> Option<String> {
 }
 
 /// The tests AddressSanitizer watches: every pool's unit, conformance and integration tests, the
-/// rate limiter's, and the adversarial unwind-safety suite. std is not instrumented (no
-/// rust-src), our code is: it finds a scope or join frame freed while another thread still uses
-/// it, which loom cannot see.
+/// rate limiter's, the suite against shoal-testkit's reference pool, and the adversarial
+/// unwind-safety suite. std is not instrumented (no rust-src), our code is: it finds a scope or
+/// join frame freed while another thread still uses it, which loom cannot see.
 fn asan() -> bool {
     eprintln!("asan with {}", nightly().unwrap_or_default());
     let runs: &[&[&str]] = &[
         &[
             "-p",
             "shoal-core",
+            "-p",
+            "shoal-testkit",
             "-p",
             "shoal-queue",
             "-p",

@@ -13,7 +13,7 @@ use crate::shutdown::{Shutdown, ShutdownReport};
 ///
 /// Object-safe: `Box<dyn Executor>` and `Arc<dyn Executor>` work, and every executor, sized or
 /// not, gets [`ExecutorExt`]. The semantics every implementation must show (the conformance
-/// suite in `testkit` checks them) are in the crate docs.
+/// suite in the shoal-testkit crate checks them) are in the crate docs.
 pub trait Executor: Send + Sync {
     /// Queues a job. On a bounded queue that is full, waits for room (from inside a worker of
     /// this pool, it runs queued jobs while it waits). Fails only when shutdown has begun; the

@@ -85,9 +85,6 @@ mod scope;
 mod shutdown;
 mod wait;
 
-#[cfg(feature = "testkit")]
-pub mod testkit;
-
 pub use config::PoolConfig;
 pub use error::{
     check_resize, check_workers, panic_message, BuildError, BuildErrorKind, RejectReason, Rejected,

@@ -1,9 +1,9 @@
-//! The shared conformance suite (`shoal_core::testkit`), run against SharedQueuePool.
+//! The shared conformance suite (`shoal-testkit`), run against SharedQueuePool.
 #![cfg(not(shoal_loom))]
 
-use shoal_core::testkit::{Factory, PoolConfig};
 use shoal_core::BuildError;
 use shoal_queue::SharedQueuePool;
+use shoal_testkit::{Factory, PoolConfig};
 
 struct Queue;
 
@@ -22,4 +22,4 @@ impl Factory for Queue {
     }
 }
 
-shoal_core::conformance_suite!(Queue);
+shoal_testkit::conformance_suite!(Queue);

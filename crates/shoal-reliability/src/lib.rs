@@ -15,7 +15,7 @@
 //! | `model.rs` | random operation sequences (submit, try_execute, spawn+join, map, resize up and down, panicking jobs, filling a bounded queue until `Full`, shutdown in every mode, drop) | proptest, checked step by step against a reference model of the accounting; shrinking gives the minimal failing sequence |
 //! | `shuttle.rs` | concurrent submitters, resizers and a shutdown, 4–8 threads | shuttle's randomized schedules, under `--cfg shoal_shuttle` |
 //! | `stress.rs` | millions of jobs with 10% panicking, resize storms under load, shutdown racing submitters, joins and scopes thousands deep | `#[ignore]`d; sized by `STRESS_SCALE` |
-//! | `faults.rs` | the OS refusing threads (at build and at resize), a panicking `panic_handler`, jobs whose destructor panics (run and cancelled), a job that never returns during `Shutdown::Deadline` | [`shoal_core::spawn::SpawnFaults`] through each builder's `spawn_hook` |
+//! | `faults.rs` | the OS refusing threads (at build and at resize), a panicking `panic_handler`, jobs whose destructor panics (run and cancelled), a job that never returns during `Shutdown::Deadline` | [`shoal_testkit::faults::SpawnFaults`] through each builder's `spawn_hook` |
 //! | `bad_input.rs` | every public entry point with zero, huge and conflicting arguments | one test per input: a clear error or a documented behaviour |
 //! | `adversarial.rs` | panicking destructors everywhere a pool touches user values: panic payloads whose drop panics (a second panic in a scope, both halves of a join, nested 20 deep), closures that capture such a value, results whose drop panics with their handle gone, cancelled tasks and refused `map` items that carry one, forgotten handles and iterators, shutdown from inside a job, a scope task and two nested `install`s | each test in a child process of its own ([`isolated`]), so an abort or a crash fails that test with its signal instead of killing the run |
 //! | `memory.rs` | bytes per queued job and per worker; a bounded queue stays flat while producers outrun workers | a counting global allocator ([`CountingAlloc`]) |
@@ -55,7 +55,7 @@ pub use panics::{
     expected_panic, is_expected, quiet_expected_panics, PanicOnDrop, EXPECTED, EXPECTED_TO_FAIL,
 };
 pub use strategy::{PoolSpec, Strategy};
-pub use watchdog::{eventually, watchdog};
+pub use watchdog::{eventually, limit_or_env, watchdog};
 
 use shoal_core::ShutdownReport;
 

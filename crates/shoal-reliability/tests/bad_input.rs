@@ -49,32 +49,22 @@ fn zero_and_huge_workers(kind: Strategy) {
 fn capacities(kind: Strategy) {
     let err = kind.build_error(&PoolSpec::workers(1).capacity(0));
     assert_eq!(err.kind(), BuildErrorKind::ZeroCapacity, "{kind}");
-    // A bound near usize::MAX: the shared-queue pool reserves its slots up front and refuses
-    // a bound it cannot reserve; the others bound a count and accept it.
+    // A bound near usize::MAX is refused by every pool, with one limit for all
+    // (`shoal_core::config::MAX_QUEUE_CAPACITY`): a bound that large bounds nothing useful.
     for huge in [usize::MAX, 1 << 40] {
-        match kind {
-            Strategy::Queue => {
-                let err = kind.build_error(&PoolSpec::workers(1).capacity(huge));
-                assert_eq!(
-                    err.kind(),
-                    BuildErrorKind::CapacityTooLarge,
-                    "{kind}: {err}"
-                );
-                assert!(err.to_string().contains("unbounded"), "{err}");
-            }
-            _ => {
-                let p = pool(kind, PoolSpec::workers(1).capacity(huge));
-                assert_eq!(p.spawn(|| 3).unwrap().join().unwrap(), 3);
-            }
-        }
+        let err = kind.build_error(&PoolSpec::workers(1).capacity(huge));
+        assert_eq!(
+            err.kind(),
+            BuildErrorKind::CapacityTooLarge,
+            "{kind}: {err}"
+        );
+        assert!(err.to_string().contains("unbounded"), "{err}");
     }
-    if kind == Strategy::Queue {
-        let max = shoal_queue::MAX_QUEUE_CAPACITY;
-        let p = pool(kind, PoolSpec::workers(1).capacity(max));
-        assert_eq!(p.spawn(|| 4).unwrap().join().unwrap(), 4);
-        let err = kind.build_error(&PoolSpec::workers(1).capacity(max + 1));
-        assert_eq!(err.kind(), BuildErrorKind::CapacityTooLarge);
-    }
+    let max = shoal_core::config::MAX_QUEUE_CAPACITY;
+    let p = pool(kind, PoolSpec::workers(1).capacity(max));
+    assert_eq!(p.spawn(|| 4).unwrap().join().unwrap(), 4);
+    let err = kind.build_error(&PoolSpec::workers(1).capacity(max + 1));
+    assert_eq!(err.kind(), BuildErrorKind::CapacityTooLarge, "{kind}");
     // Conflicting: a one-slot queue in front of 64 workers still runs everything.
     let p = pool(kind, PoolSpec::workers(64).capacity(1));
     let ledger = Ledger::with_capacity(2_000);

@@ -16,12 +16,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use shoal_core::spawn::{SpawnFaults, SpawnHook, SpawnInfo};
+use shoal_core::spawn::{SpawnHook, SpawnInfo};
 use shoal_core::{BuildErrorKind, Executor, ExecutorExt, ResizeError, Shutdown};
 use shoal_reliability::{
     check_final_report, eventually, expected_panic, quiet_expected_panics, watchdog, Gate, Ledger,
     Outcome, PanicOnDrop, PoolSpec, Strategy, EXPECTED,
 };
+use shoal_testkit::faults::SpawnFaults;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

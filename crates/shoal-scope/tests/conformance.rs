@@ -1,9 +1,9 @@
-//! The shared conformance suite (`shoal_core::testkit`), run against ScopedPool.
+//! The shared conformance suite (`shoal-testkit`), run against ScopedPool.
 #![cfg(not(shoal_loom))]
 
-use shoal_core::testkit::{Factory, PoolConfig};
 use shoal_core::BuildError;
 use shoal_scope::ScopedPool;
+use shoal_testkit::{Factory, PoolConfig};
 
 struct Scoped;
 
@@ -22,4 +22,4 @@ impl Factory for Scoped {
     }
 }
 
-shoal_core::conformance_suite!(Scoped);
+shoal_testkit::conformance_suite!(Scoped);

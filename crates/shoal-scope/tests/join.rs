@@ -27,141 +27,152 @@ fn fib_seq(n: u64) -> u64 {
 
 #[test]
 fn smoke() {
-    let _w = watchdog("smoke");
-    let pool = ScopedPool::new(2).unwrap();
-    let (a, b) = pool.join(|| 1 + 1, || "two");
-    assert_eq!((a, b), (2, "two"));
+    watchdog("smoke", || {
+        let pool = ScopedPool::new(2).unwrap();
+        let (a, b) = pool.join(|| 1 + 1, || "two");
+        assert_eq!((a, b), (2, "two"));
+    });
 }
 
 #[test]
 fn deep_recursion_matches_sequential() {
-    let _w = watchdog("deep_recursion_matches_sequential");
-    for workers in [1, 2, 4] {
-        let pool = ScopedPool::new(workers).unwrap();
-        assert_eq!(pool.install(|| fib(24)), fib_seq(24), "{workers} workers");
-    }
+    watchdog("deep_recursion_matches_sequential", || {
+        for workers in [1, 2, 4] {
+            let pool = ScopedPool::new(workers).unwrap();
+            assert_eq!(pool.install(|| fib(24)), fib_seq(24), "{workers} workers");
+        }
+    });
 }
 
 #[test]
 fn join_from_outside_uses_the_pool() {
-    let _w = watchdog("join_from_outside_uses_the_pool");
-    let pool = ScopedPool::builder()
-        .workers(2)
-        .thread_name("outside-join")
-        .build()
-        .unwrap();
-    let (a, b) = pool.join(
-        || std::thread::current().name().map(str::to_owned),
-        || fib(15),
-    );
-    assert!(a.unwrap().starts_with("outside-join"));
-    assert_eq!(b, 610);
+    watchdog("join_from_outside_uses_the_pool", || {
+        let pool = ScopedPool::builder()
+            .workers(2)
+            .thread_name("outside-join")
+            .build()
+            .unwrap();
+        let (a, b) = pool.join(
+            || std::thread::current().name().map(str::to_owned),
+            || fib(15),
+        );
+        assert!(a.unwrap().starts_with("outside-join"));
+        assert_eq!(b, 610);
+    });
 }
 
 #[test]
 fn free_join_outside_uses_default_pool() {
-    let _w = watchdog("free_join_outside_uses_default_pool");
-    assert_eq!(fib(18), fib_seq(18));
+    watchdog("free_join_outside_uses_default_pool", || {
+        assert_eq!(fib(18), fib_seq(18));
+    });
 }
 
 #[test]
 fn join_borrows_from_the_stack() {
-    let _w = watchdog("join_borrows_from_the_stack");
-    let pool = ScopedPool::new(2).unwrap();
-    let mut v: Vec<u32> = (0..1000).collect();
-    let (left, right) = v.split_at_mut(500);
-    pool.join(
-        || left.iter_mut().for_each(|x| *x *= 2),
-        || right.iter_mut().for_each(|x| *x += 1),
-    );
-    assert_eq!(v[499], 998);
-    assert_eq!(v[500], 501);
+    watchdog("join_borrows_from_the_stack", || {
+        let pool = ScopedPool::new(2).unwrap();
+        let mut v: Vec<u32> = (0..1000).collect();
+        let (left, right) = v.split_at_mut(500);
+        pool.join(
+            || left.iter_mut().for_each(|x| *x *= 2),
+            || right.iter_mut().for_each(|x| *x += 1),
+        );
+        assert_eq!(v[499], 998);
+        assert_eq!(v[500], 501);
+    });
 }
 
 #[test]
 fn panic_in_b_is_resumed_after_a() {
-    let _w = watchdog("panic_in_b_is_resumed_after_a");
-    let pool = ScopedPool::new(2).unwrap();
-    let a_done = AtomicUsize::new(0);
-    for _ in 0..50 {
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            pool.join(
-                || {
-                    fib(12);
-                    a_done.fetch_add(1, Ordering::SeqCst);
-                },
-                || panic!("b failed"),
-            )
-        }));
-        let payload = r.expect_err("b's panic propagates");
-        assert_eq!(payload.downcast_ref::<&str>(), Some(&"b failed"));
-    }
-    assert_eq!(a_done.load(Ordering::SeqCst), 50);
-    // The pool still works.
-    assert_eq!(pool.install(|| fib(16)), 987);
+    watchdog("panic_in_b_is_resumed_after_a", || {
+        let pool = ScopedPool::new(2).unwrap();
+        let a_done = AtomicUsize::new(0);
+        for _ in 0..50 {
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                pool.join(
+                    || {
+                        fib(12);
+                        a_done.fetch_add(1, Ordering::SeqCst);
+                    },
+                    || panic!("b failed"),
+                )
+            }));
+            let payload = r.expect_err("b's panic propagates");
+            assert_eq!(payload.downcast_ref::<&str>(), Some(&"b failed"));
+        }
+        assert_eq!(a_done.load(Ordering::SeqCst), 50);
+        // The pool still works.
+        assert_eq!(pool.install(|| fib(16)), 987);
+    });
 }
 
 #[test]
 fn panic_in_a_waits_for_a_taken_b() {
-    let _w = watchdog("panic_in_a_waits_for_a_taken_b");
-    let pool = ScopedPool::new(2).unwrap();
-    let b_running = AtomicUsize::new(0);
-    for _ in 0..50 {
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            pool.join(
-                || {
-                    fib(14);
-                    panic!("a failed")
-                },
-                || {
-                    b_running.fetch_add(1, Ordering::SeqCst);
-                    fib(14);
-                    b_running.fetch_sub(1, Ordering::SeqCst);
-                },
-            )
-        }));
-        assert!(r.is_err());
-        // If b ran, it finished before join unwound.
-        assert_eq!(b_running.load(Ordering::SeqCst), 0);
-    }
+    watchdog("panic_in_a_waits_for_a_taken_b", || {
+        let pool = ScopedPool::new(2).unwrap();
+        let b_running = AtomicUsize::new(0);
+        for _ in 0..50 {
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                pool.join(
+                    || {
+                        fib(14);
+                        panic!("a failed")
+                    },
+                    || {
+                        b_running.fetch_add(1, Ordering::SeqCst);
+                        fib(14);
+                        b_running.fetch_sub(1, Ordering::SeqCst);
+                    },
+                )
+            }));
+            assert!(r.is_err());
+            // If b ran, it finished before join unwound.
+            assert_eq!(b_running.load(Ordering::SeqCst), 0);
+        }
+    });
 }
 
 #[test]
 fn install_returns_value_and_resumes_panic() {
-    let _w = watchdog("install_returns_value_and_resumes_panic");
-    let pool = ScopedPool::new(2).unwrap();
-    assert_eq!(pool.install(|| 7), 7);
-    let r = catch_unwind(AssertUnwindSafe(|| pool.install(|| panic!("inside"))));
-    assert!(r.is_err());
-    assert_eq!(pool.install(|| fib(10)), 55);
+    watchdog("install_returns_value_and_resumes_panic", || {
+        let pool = ScopedPool::new(2).unwrap();
+        assert_eq!(pool.install(|| 7), 7);
+        let r = catch_unwind(AssertUnwindSafe(|| pool.install(|| panic!("inside"))));
+        assert!(r.is_err());
+        assert_eq!(pool.install(|| fib(10)), 55);
+    });
 }
 
 #[test]
 fn nested_pools_do_not_deadlock() {
-    let _w = watchdog("nested_pools_do_not_deadlock");
-    let outer = ScopedPool::new(2).unwrap();
-    let inner = ScopedPool::new(2).unwrap();
-    let total: u64 = outer.install(|| {
-        let (a, b) = shoal_scope::join(|| inner.install(|| fib(16)), || inner.install(|| fib(15)));
-        a + b
+    watchdog("nested_pools_do_not_deadlock", || {
+        let outer = ScopedPool::new(2).unwrap();
+        let inner = ScopedPool::new(2).unwrap();
+        let total: u64 = outer.install(|| {
+            let (a, b) =
+                shoal_scope::join(|| inner.install(|| fib(16)), || inner.install(|| fib(15)));
+            a + b
+        });
+        assert_eq!(total, 987 + 610);
     });
-    assert_eq!(total, 987 + 610);
 }
 
 #[test]
 fn join_after_shutdown_runs_on_caller() {
-    let _w = watchdog("join_after_shutdown_runs_on_caller");
-    use shoal_core::{Executor, Shutdown};
-    let pool = ScopedPool::new(2).unwrap();
-    pool.shutdown(Shutdown::Graceful);
-    assert_eq!(pool.install(|| fib(15)), 610);
-    let hits = AtomicUsize::new(0);
-    pool.scope(|s| {
-        for _ in 0..10 {
-            s.spawn(|_| {
-                hits.fetch_add(1, Ordering::SeqCst);
-            });
-        }
+    watchdog("join_after_shutdown_runs_on_caller", || {
+        use shoal_core::{Executor, Shutdown};
+        let pool = ScopedPool::new(2).unwrap();
+        pool.shutdown(Shutdown::Graceful);
+        assert_eq!(pool.install(|| fib(15)), 610);
+        let hits = AtomicUsize::new(0);
+        pool.scope(|s| {
+            for _ in 0..10 {
+                s.spawn(|_| {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        assert_eq!(hits.load(Ordering::SeqCst), 10);
     });
-    assert_eq!(hits.load(Ordering::SeqCst), 10);
 }

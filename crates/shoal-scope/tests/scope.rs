@@ -12,15 +12,16 @@ use shoal_scope::{Scope, ScopedPool};
 
 #[test]
 fn smoke() {
-    let _w = watchdog("smoke");
-    let pool = ScopedPool::new(2).unwrap();
-    let mut v = vec![0u32; 64];
-    pool.scope(|s| {
-        for (i, x) in v.iter_mut().enumerate() {
-            s.spawn(move |_| *x = i as u32 * 2);
-        }
+    watchdog("smoke", || {
+        let pool = ScopedPool::new(2).unwrap();
+        let mut v = vec![0u32; 64];
+        pool.scope(|s| {
+            for (i, x) in v.iter_mut().enumerate() {
+                s.spawn(move |_| *x = i as u32 * 2);
+            }
+        });
+        assert!(v.iter().enumerate().all(|(i, x)| *x == i as u32 * 2));
     });
-    assert!(v.iter().enumerate().all(|(i, x)| *x == i as u32 * 2));
 }
 
 fn spawn_tree<'scope>(s: &Scope<'scope>, depth: u32, count: &'scope AtomicUsize) {
@@ -33,139 +34,151 @@ fn spawn_tree<'scope>(s: &Scope<'scope>, depth: u32, count: &'scope AtomicUsize)
 
 #[test]
 fn tasks_spawned_by_tasks_complete_before_return() {
-    let _w = watchdog("tasks_spawned_by_tasks_complete_before_return");
-    for workers in [1, 2, 3] {
-        let pool = ScopedPool::new(workers).unwrap();
-        let count = AtomicUsize::new(0);
-        pool.scope(|s| spawn_tree(s, 10, &count));
-        assert_eq!(count.load(Ordering::SeqCst), (1 << 11) - 1);
-    }
+    watchdog("tasks_spawned_by_tasks_complete_before_return", || {
+        for workers in [1, 2, 3] {
+            let pool = ScopedPool::new(workers).unwrap();
+            let count = AtomicUsize::new(0);
+            pool.scope(|s| spawn_tree(s, 10, &count));
+            assert_eq!(count.load(Ordering::SeqCst), (1 << 11) - 1);
+        }
+    });
 }
 
 #[test]
 fn first_panic_resumed_after_every_task() {
-    let _w = watchdog("first_panic_resumed_after_every_task");
-    let pool = ScopedPool::new(2).unwrap();
-    let finished = AtomicUsize::new(0);
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        pool.scope(|s| {
-            s.spawn(|_| panic!("task failed"));
-            for _ in 0..20 {
-                s.spawn(|_| {
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                    finished.fetch_add(1, Ordering::SeqCst);
-                });
-            }
-        })
-    }));
-    assert_eq!(finished.load(Ordering::SeqCst), 20);
-    let payload = r.unwrap_err();
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"task failed"));
-    // The pool survives.
-    assert_eq!(pool.install(|| 5), 5);
+    watchdog("first_panic_resumed_after_every_task", || {
+        let pool = ScopedPool::new(2).unwrap();
+        let finished = AtomicUsize::new(0);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            pool.scope(|s| {
+                s.spawn(|_| panic!("task failed"));
+                for _ in 0..20 {
+                    s.spawn(|_| {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                        finished.fetch_add(1, Ordering::SeqCst);
+                    });
+                }
+            })
+        }));
+        assert_eq!(finished.load(Ordering::SeqCst), 20);
+        let payload = r.unwrap_err();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"task failed"));
+        // The pool survives.
+        assert_eq!(pool.install(|| 5), 5);
+    });
 }
 
 #[test]
 fn body_panic_still_waits_for_tasks() {
-    let _w = watchdog("body_panic_still_waits_for_tasks");
-    let pool = ScopedPool::new(2).unwrap();
-    let finished = AtomicUsize::new(0);
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        pool.scope(|s| {
-            for _ in 0..10 {
-                s.spawn(|_| {
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                    finished.fetch_add(1, Ordering::SeqCst);
-                });
-            }
-            panic!("body failed");
-        })
-    }));
-    assert_eq!(finished.load(Ordering::SeqCst), 10);
-    assert!(r.is_err());
+    watchdog("body_panic_still_waits_for_tasks", || {
+        let pool = ScopedPool::new(2).unwrap();
+        let finished = AtomicUsize::new(0);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            pool.scope(|s| {
+                for _ in 0..10 {
+                    s.spawn(|_| {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                        finished.fetch_add(1, Ordering::SeqCst);
+                    });
+                }
+                panic!("body failed");
+            })
+        }));
+        assert_eq!(finished.load(Ordering::SeqCst), 10);
+        assert!(r.is_err());
+    });
 }
 
 #[test]
 fn scope_returns_the_body_value_and_nests_with_join() {
-    let _w = watchdog("scope_returns_the_body_value_and_nests_with_join");
-    let pool = ScopedPool::new(2).unwrap();
-    let total = AtomicUsize::new(0);
-    let r = pool.scope(|s| {
-        s.spawn(|_| {
-            let (a, b) = shoal_scope::join(|| 1, || 2);
-            total.fetch_add(a + b, Ordering::SeqCst);
+    watchdog("scope_returns_the_body_value_and_nests_with_join", || {
+        let pool = ScopedPool::new(2).unwrap();
+        let total = AtomicUsize::new(0);
+        let r = pool.scope(|s| {
+            s.spawn(|_| {
+                let (a, b) = shoal_scope::join(|| 1, || 2);
+                total.fetch_add(a + b, Ordering::SeqCst);
+            });
+            "body"
         });
-        "body"
+        assert_eq!(r, "body");
+        assert_eq!(total.load(Ordering::SeqCst), 3);
     });
-    assert_eq!(r, "body");
-    assert_eq!(total.load(Ordering::SeqCst), 3);
 }
 
 #[test]
 fn free_scope_outside_uses_default_pool() {
-    let _w = watchdog("free_scope_outside_uses_default_pool");
-    let hits = AtomicUsize::new(0);
-    shoal_scope::scope(|s| {
-        for _ in 0..8 {
-            s.spawn(|_| {
-                hits.fetch_add(1, Ordering::SeqCst);
-            });
-        }
+    watchdog("free_scope_outside_uses_default_pool", || {
+        let hits = AtomicUsize::new(0);
+        shoal_scope::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|_| {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        assert_eq!(hits.load(Ordering::SeqCst), 8);
     });
-    assert_eq!(hits.load(Ordering::SeqCst), 8);
 }
 
 #[test]
 fn core_scope_on_scoped_pool_from_outside() {
-    let _w = watchdog("core_scope_on_scoped_pool_from_outside");
-    let pool = ScopedPool::new(2).unwrap();
-    let data = [1u64, 2, 3, 4];
-    let sum = ExecutorExt::scope(&pool, |s| {
-        let handles: Vec<_> = data.iter().map(|x| s.spawn(move |_| x * 10)).collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+    watchdog("core_scope_on_scoped_pool_from_outside", || {
+        let pool = ScopedPool::new(2).unwrap();
+        let data = [1u64, 2, 3, 4];
+        let sum = ExecutorExt::scope(&pool, |s| {
+            let handles: Vec<_> = data.iter().map(|x| s.spawn(move |_| x * 10)).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+        });
+        assert_eq!(sum, 100);
     });
-    assert_eq!(sum, 100);
 }
 
 #[test]
 fn core_scope_inside_the_only_worker_helps() {
-    let _w = watchdog("core_scope_inside_the_only_worker_helps");
-    // One worker: the scope's tasks can only run if the waiting worker runs them itself.
-    let pool = std::sync::Arc::new(ScopedPool::new(1).unwrap());
-    let inner = pool.clone();
-    let handle = pool
-        .spawn(move || {
-            let local = [1, 2, 3];
-            ExecutorExt::scope(&*inner, |s| {
-                let h = s.spawn(|_| local.iter().sum::<i32>());
-                s.spawn(|s| s.spawn(|_| ()).join().unwrap());
-                h.join().unwrap()
+    watchdog("core_scope_inside_the_only_worker_helps", || {
+        // One worker: the scope's tasks can only run if the waiting worker runs them itself.
+        let pool = std::sync::Arc::new(ScopedPool::new(1).unwrap());
+        let inner = pool.clone();
+        let handle = pool
+            .spawn(move || {
+                let local = [1, 2, 3];
+                ExecutorExt::scope(&*inner, |s| {
+                    let h = s.spawn(|_| local.iter().sum::<i32>());
+                    s.spawn(|s| s.spawn(|_| ()).join().unwrap());
+                    h.join().unwrap()
+                })
             })
-        })
-        .unwrap();
-    assert_eq!(handle.join().unwrap(), 6);
+            .unwrap();
+        assert_eq!(handle.join().unwrap(), 6);
+    });
 }
 
 #[test]
 fn core_scope_task_panic_reaches_its_handle_and_the_pool() {
-    let _w = watchdog("core_scope_task_panic_reaches_its_handle_and_the_pool");
-    let pool = ScopedPool::new(2).unwrap();
-    ExecutorExt::scope(&pool, |s| {
-        let err = s.spawn(|_| -> () { panic!("boom") }).join().unwrap_err();
-        assert_eq!(err.panic_message(), Some("boom"));
-    });
-    let report = pool.shutdown(Shutdown::Graceful);
-    assert_eq!(report.panicked, 1, "the pool counted the task's panic");
+    watchdog(
+        "core_scope_task_panic_reaches_its_handle_and_the_pool",
+        || {
+            let pool = ScopedPool::new(2).unwrap();
+            ExecutorExt::scope(&pool, |s| {
+                let err = s.spawn(|_| -> () { panic!("boom") }).join().unwrap_err();
+                assert_eq!(err.panic_message(), Some("boom"));
+            });
+            let report = pool.shutdown(Shutdown::Graceful);
+            assert_eq!(report.panicked, 1, "the pool counted the task's panic");
+        },
+    );
 }
 
 #[test]
 fn core_scope_after_shutdown_runs_tasks_inline() {
-    let _w = watchdog("core_scope_after_shutdown_runs_tasks_inline");
-    let pool = ScopedPool::new(2).unwrap();
-    pool.shutdown(Shutdown::Graceful);
-    let here = std::thread::current().id();
-    let ran_on = ExecutorExt::scope(&pool, |s| s.spawn(|_| std::thread::current().id()).join());
-    assert_eq!(ran_on.unwrap(), here);
+    watchdog("core_scope_after_shutdown_runs_tasks_inline", || {
+        let pool = ScopedPool::new(2).unwrap();
+        pool.shutdown(Shutdown::Graceful);
+        let here = std::thread::current().id();
+        let ran_on = ExecutorExt::scope(&pool, |s| s.spawn(|_| std::thread::current().id()).join());
+        assert_eq!(ran_on.unwrap(), here);
+    });
 }
 
 /// A panic payload whose destructor panics (unless already unwinding).
@@ -184,36 +197,40 @@ impl Drop for Bomb {
 /// returned while a third task still read the borrowed vector (a use after free).
 #[test]
 fn payload_that_panics_on_drop_keeps_the_scope_waiting() {
-    let _w = watchdog("payload_that_panics_on_drop_keeps_the_scope_waiting");
-    for workers in [1, 2] {
-        let pool = ScopedPool::new(workers).unwrap();
-        let data = vec![7usize; 4096];
-        let finished = AtomicUsize::new(0);
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            pool.scope(|s| {
-                s.spawn(|_| panic!("first"));
-                s.spawn(|_| std::panic::panic_any(Bomb));
-                s.spawn(|_| {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                    finished.fetch_add(data.iter().sum::<usize>(), Ordering::SeqCst);
-                });
-            })
-        }));
-        assert_eq!(
-            finished.load(Ordering::SeqCst),
-            7 * 4096,
-            "the scope returned before its last task ended ({workers} workers)"
-        );
-        let payload = r.expect_err("the scope resumes a task's panic");
-        let message = shoal_core::panic_message(payload.as_ref()).map(str::to_owned);
-        // The payload may be the bomb (2 workers: whichever panicked first): drop it quietly.
-        shoal_core::worker::drop_quietly(payload);
-        if workers == 1 {
-            assert_eq!(message.as_deref(), Some("first"));
-        }
-        // The pool still works, with every worker.
-        assert_eq!(pool.join(|| 1, || 2), (1, 2));
-        assert_eq!(pool.workers(), workers);
-        drop(data);
-    }
+    watchdog(
+        "payload_that_panics_on_drop_keeps_the_scope_waiting",
+        || {
+            for workers in [1, 2] {
+                let pool = ScopedPool::new(workers).unwrap();
+                let data = vec![7usize; 4096];
+                let finished = AtomicUsize::new(0);
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    pool.scope(|s| {
+                        s.spawn(|_| panic!("first"));
+                        s.spawn(|_| std::panic::panic_any(Bomb));
+                        s.spawn(|_| {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            finished.fetch_add(data.iter().sum::<usize>(), Ordering::SeqCst);
+                        });
+                    })
+                }));
+                assert_eq!(
+                    finished.load(Ordering::SeqCst),
+                    7 * 4096,
+                    "the scope returned before its last task ended ({workers} workers)"
+                );
+                let payload = r.expect_err("the scope resumes a task's panic");
+                let message = shoal_core::panic_message(payload.as_ref()).map(str::to_owned);
+                // The payload may be the bomb (2 workers: whichever panicked first): drop it quietly.
+                shoal_core::worker::drop_quietly(payload);
+                if workers == 1 {
+                    assert_eq!(message.as_deref(), Some("first"));
+                }
+                // The pool still works, with every worker.
+                assert_eq!(pool.join(|| 1, || 2), (1, 2));
+                assert_eq!(pool.workers(), workers);
+                drop(data);
+            }
+        },
+    );
 }

@@ -1,10 +1,10 @@
-//! The shared conformance suite (`shoal_core::testkit`), run against WorkStealingPool: once
+//! The shared conformance suite (`shoal-testkit`), run against WorkStealingPool: once
 //! with the defaults, and once with the LIFO slot on (`lifo` module).
 #![cfg(not(shoal_loom))]
 
-use shoal_core::testkit::{Factory, PoolConfig};
 use shoal_core::BuildError;
 use shoal_steal::{Builder, WorkStealingPool};
+use shoal_testkit::{Factory, PoolConfig};
 
 fn builder(config: PoolConfig) -> Builder {
     let mut builder = WorkStealingPool::builder().workers(config.workers);
@@ -27,7 +27,7 @@ impl Factory for Steal {
     }
 }
 
-shoal_core::conformance_suite!(Steal);
+shoal_testkit::conformance_suite!(Steal);
 
 /// The same suite with the one-job LIFO slot enabled.
 mod lifo {
@@ -43,5 +43,5 @@ mod lifo {
         }
     }
 
-    shoal_core::conformance_suite!(StealLifo);
+    shoal_testkit::conformance_suite!(StealLifo);
 }

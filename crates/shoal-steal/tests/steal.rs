@@ -13,22 +13,10 @@ use std::time::{Duration, Instant};
 use shoal_core::{Executor, ExecutorExt, Shutdown, TaskError};
 use shoal_steal::WorkStealingPool;
 
-/// Runs `body` on a fresh thread and fails with `name` if it does not finish in 60 s.
+/// Runs `body` under shoal-testkit's watchdog: it fails with `name` if it does not finish in
+/// 60 s (`SHOAL_WATCHDOG_SECS` overrides).
 fn watchdog(name: &str, body: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        body();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(()) => worker.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = worker.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{name}: still running after 60 s (hang)"),
-    }
+    shoal_testkit::watchdog(name, Duration::from_secs(60), body);
 }
 
 /// Spins (yielding) until `cond` holds; panics with `what` after 30 s.

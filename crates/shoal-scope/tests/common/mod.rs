@@ -1,35 +1,13 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Aborts the test process with a message if the guard is still alive after 60 s, so a
-/// deadlock fails the test instead of hanging CI.
-pub struct Watchdog {
-    done: Arc<AtomicBool>,
-}
+/// How long one test may run before the watchdog fails it (`SHOAL_WATCHDOG_SECS` overrides).
+pub const LIMIT: Duration = Duration::from_secs(60);
 
-pub fn watchdog(name: &'static str) -> Watchdog {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = done.clone();
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(60) {
-            if flag.load(Ordering::SeqCst) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        eprintln!("watchdog: test `{name}` still running after 60 s: deadlock?");
-        std::process::abort();
-    });
-    Watchdog { done }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.done.store(true, Ordering::SeqCst);
-    }
+/// Runs `body` under shoal-testkit's watchdog with [`LIMIT`], so a deadlock fails the test
+/// with its name instead of hanging CI.
+pub fn watchdog(name: &str, body: impl FnOnce() + Send + 'static) {
+    shoal_testkit::watchdog(name, LIMIT, body);
 }

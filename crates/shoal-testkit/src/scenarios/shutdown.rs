@@ -5,11 +5,10 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use crate::error::RejectReason;
-use crate::executor::{Executor, ExecutorExt};
-use crate::shutdown::Shutdown;
-use crate::testkit::tools::{signal_on_thread_exit, wait_until, Gate, Tally};
-use crate::testkit::{Factory, PoolConfig};
+use shoal_core::{Executor, ExecutorExt, RejectReason, Shutdown};
+
+use crate::tools::{signal_on_thread_exit, wait_until, Gate, Tally};
+use crate::{Factory, PoolConfig};
 
 use super::{
     await_intake_closed, build, check_report, counting_job, joined, occupy, scenario, wait_metrics,

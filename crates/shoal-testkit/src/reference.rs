@@ -1,5 +1,5 @@
 //! A deliberately plain pool (one `Mutex<VecDeque>`, three condition variables) that the suite
-//! runs against in shoal-core's own tests, so the scenarios are checked before any real pool
+//! runs against in shoal-testkit's own tests, so the scenarios are checked before any real pool
 //! exists and a failing scenario can be told apart from a failing pool. Not a public API and
 //! not fast: every state change takes the one lock.
 
@@ -8,15 +8,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Instant;
 
-use crate::error::{check_resize, check_workers, BuildError, BuildErrorKind, RejectReason};
-use crate::executor::Executor;
-use crate::job::{Job, PanicHandler};
-use crate::metrics::{Counters, Event, Metrics};
-use crate::shutdown::{Shutdown, ShutdownReport};
-use crate::worker::{self, Helper};
-use crate::{Rejected, ResizeError};
+use shoal_core::worker::{self, Helper};
+use shoal_core::{
+    check_resize, check_workers, BuildError, BuildErrorKind, Counters, Event, Executor, Job,
+    Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport,
+};
 
-use super::{Factory, PoolConfig};
+use crate::{Factory, PoolConfig};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -94,14 +92,15 @@ impl Shared {
     }
 
     fn report(st: &State, still_running: u64) -> ShutdownReport {
-        ShutdownReport {
-            submitted: st.submitted,
-            completed: st.completed,
-            panicked: st.panicked,
-            cancelled: st.cancelled,
-            still_running,
-            elapsed: st.started_at.map(|t| t.elapsed()).unwrap_or_default(),
-        }
+        // `ShutdownReport` is non-exhaustive: outside shoal-core it is filled in field by field.
+        let mut report = ShutdownReport::default();
+        report.submitted = st.submitted;
+        report.completed = st.completed;
+        report.panicked = st.panicked;
+        report.cancelled = st.cancelled;
+        report.still_running = still_running;
+        report.elapsed = st.started_at.map(|t| t.elapsed()).unwrap_or_default();
+        report
     }
 }
 
@@ -408,7 +407,7 @@ mod suite {
 }
 
 mod kit {
-    use crate::testkit::SCENARIOS;
+    use crate::SCENARIOS;
 
     /// Every `pub fn name<F: Factory>` in the scenario files is in the suite's list, once.
     #[test]
@@ -444,15 +443,16 @@ mod kit {
     /// that hangs with a message naming the scenario.
     #[test]
     fn watchdog_catches_hangs_and_panics() {
-        use crate::testkit::watchdog;
-        use crate::testkit::watchdog::watch;
+        use crate::watchdog;
+        use crate::watchdog::watch;
         use std::panic::catch_unwind;
         use std::time::Duration;
-        assert_eq!(watchdog("value", || 5), 5);
-        let panicked = catch_unwind(|| watchdog("boom", || panic!("inner message")));
+        let limit = Duration::from_secs(30);
+        assert_eq!(watchdog("value", limit, || 5), 5);
+        let panicked = catch_unwind(|| watchdog("boom", limit, || panic!("inner message")));
         let payload = panicked.expect_err("the body panicked");
         assert_eq!(
-            crate::panic_message(payload.as_ref()),
+            shoal_core::panic_message(payload.as_ref()),
             Some("inner message")
         );
         let hung = catch_unwind(|| {
@@ -461,7 +461,7 @@ mod kit {
             })
         });
         let payload = hung.expect_err("the watchdog fired");
-        let message = crate::panic_message(payload.as_ref()).unwrap_or("");
+        let message = shoal_core::panic_message(payload.as_ref()).unwrap_or("");
         assert!(message.contains("hangs_forever"), "{message}");
     }
 }

@@ -5,11 +5,10 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use crate::error::RejectReason;
-use crate::executor::{Executor, ExecutorExt};
-use crate::shutdown::Shutdown;
-use crate::testkit::tools::{Gate, Tally};
-use crate::testkit::{Factory, PoolConfig};
+use shoal_core::{Executor, ExecutorExt, RejectReason, Shutdown};
+
+use crate::tools::{Gate, Tally};
+use crate::{Factory, PoolConfig};
 
 use super::{
     await_intake_closed, build, check_report, counting_job, joined, occupy, scenario, wait_metrics,
@@ -117,7 +116,7 @@ pub fn bounded_execute_blocks_until_room<F: Factory>(f: &F) {
 /// Checks what a submitter blocked on a full queue got when shutdown began: either its job
 /// was queued (then the pool ran it or cancelled it) or it was refused with `ShutDown` and
 /// handed back. Returns 1 if the job was accepted.
-fn settle_blocked_submit(result: Result<(), crate::error::Rejected>, blocked_ran: &Tally) -> u64 {
+fn settle_blocked_submit(result: Result<(), shoal_core::Rejected>, blocked_ran: &Tally) -> u64 {
     match result {
         Ok(()) => 1,
         Err(refused) => {

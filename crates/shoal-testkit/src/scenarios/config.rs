@@ -2,9 +2,9 @@
 
 use std::thread;
 
-use crate::error::BuildErrorKind;
-use crate::testkit::{Factory, PoolConfig};
-use crate::MAX_WORKERS;
+use shoal_core::{BuildErrorKind, MAX_WORKERS};
+
+use crate::{Factory, PoolConfig};
 
 fn expect_build_error<F: Factory>(f: &F, scenario: &str, config: PoolConfig, want: BuildErrorKind) {
     let shown = format!("{config:?}");

@@ -3,12 +3,10 @@
 
 use std::sync::{Arc, Barrier};
 
-use crate::error::TaskError;
-use crate::executor::{Executor, ExecutorExt};
-use crate::job::PanicHandler;
-use crate::shutdown::Shutdown;
-use crate::testkit::tools::{panic_recorder, Tally};
-use crate::testkit::{Factory, PoolConfig};
+use shoal_core::{Executor, ExecutorExt, PanicHandler, Shutdown, TaskError};
+
+use crate::tools::{panic_recorder, Tally};
+use crate::{Factory, PoolConfig};
 
 use super::{build, check_report, counting_job, scenario, wait_metrics, Counts, ACCEPT};
 

@@ -4,11 +4,10 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
 
-use crate::error::RejectReason;
-use crate::executor::{Executor, ExecutorExt};
-use crate::shutdown::Shutdown;
-use crate::testkit::tools::{Gate, Tally};
-use crate::testkit::{Factory, PoolConfig};
+use shoal_core::{Executor, ExecutorExt, RejectReason, Shutdown};
+
+use crate::tools::{Gate, Tally};
+use crate::{Factory, PoolConfig};
 
 use super::{build, check_report, counting_job, scenario, Counts, ACCEPT};
 

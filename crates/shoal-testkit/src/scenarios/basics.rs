@@ -4,10 +4,10 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use crate::executor::{Executor, ExecutorExt};
-use crate::shutdown::Shutdown;
-use crate::testkit::tools::{wait_until, Gate, Tally};
-use crate::testkit::{Factory, PoolConfig};
+use shoal_core::{Executor, ExecutorExt, Shutdown};
+
+use crate::tools::{wait_until, Gate, Tally};
+use crate::{Factory, PoolConfig};
 
 use super::{
     build, check_report, counting_job, joined, occupy, scenario, wait_metrics, Counts, ACCEPT,

@@ -1,5 +1,5 @@
 //! The scenarios, one `pub fn name<F: Factory>(f: &F)` each, grouped by theme. Each doc line
-//! says what the scenario proves; [`SCENARIOS`](super::SCENARIOS) lists them all and
+//! says what the scenario proves; [`SCENARIOS`](crate::SCENARIOS) lists them all and
 //! [`conformance_suite!`](crate::conformance_suite) turns each into a `#[test]`.
 //!
 //! | file | rows of the semantics table |
@@ -38,14 +38,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
-use crate::executor::Executor;
-use crate::job::Job;
-use crate::metrics::Metrics;
-use crate::shutdown::ShutdownReport;
+use shoal_core::{Executor, Job, Metrics, ShutdownReport};
 
-use super::tools::{poll, Gate, Tally};
-use super::watchdog::{give_up_after, watchdog};
-use super::{Factory, PoolConfig};
+use crate::tools::{poll, Gate, Tally};
+use crate::watchdog::{give_up_after, watchdog, SCENARIO_LIMIT};
+use crate::{Factory, PoolConfig};
 
 /// The message for a submission that must succeed.
 const ACCEPT: &str = "a running pool must accept this job";
@@ -59,13 +56,14 @@ fn build<F: Factory>(f: &F, config: PoolConfig) -> F::Pool {
     }
 }
 
-/// Runs `body` with `input` (usually the pools, built beforehand) under the watchdog.
+/// Runs `body` with `input` (usually the pools, built beforehand) under the watchdog, with the
+/// scenarios' limit.
 fn scenario<T, R>(name: &str, input: T, body: impl FnOnce(T) -> R + Send + 'static) -> R
 where
     T: Send + 'static,
     R: Send + 'static,
 {
-    watchdog(name, move || body(input))
+    watchdog(name, SCENARIO_LIMIT, move || body(input))
 }
 
 /// A job that counts one on `tally`.
@@ -122,7 +120,7 @@ fn joined<T>(handle: thread::JoinHandle<T>, what: &str) -> T {
         Ok(value) => value,
         Err(payload) => panic!(
             "{what} panicked: {}",
-            crate::error::panic_message(payload.as_ref()).unwrap_or("<non-string payload>")
+            shoal_core::panic_message(payload.as_ref()).unwrap_or("<non-string payload>")
         ),
     }
 }

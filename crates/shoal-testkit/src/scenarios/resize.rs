@@ -4,12 +4,10 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use crate::error::ResizeError;
-use crate::executor::{Executor, ExecutorExt};
-use crate::shutdown::Shutdown;
-use crate::testkit::tools::{signal_on_thread_exit, wait_until, Gate, Tally};
-use crate::testkit::{Factory, PoolConfig};
-use crate::MAX_WORKERS;
+use shoal_core::{Executor, ExecutorExt, ResizeError, Shutdown, MAX_WORKERS};
+
+use crate::tools::{signal_on_thread_exit, wait_until, Gate, Tally};
+use crate::{Factory, PoolConfig};
 
 use super::{build, check_report, counting_job, joined, scenario, wait_metrics, Counts, ACCEPT};
 

@@ -2,10 +2,10 @@
 
 use std::thread;
 
-use crate::executor::{Executor, ExecutorExt};
-use crate::shutdown::Shutdown;
-use crate::testkit::tools::{Gate, Tally};
-use crate::testkit::{Factory, PoolConfig};
+use shoal_core::{Executor, ExecutorExt, Shutdown};
+
+use crate::tools::{Gate, Tally};
+use crate::{Factory, PoolConfig};
 
 use super::{build, counting_job, joined, occupy, scenario, wait_metrics, ACCEPT};
 
@@ -51,7 +51,7 @@ pub fn metrics_track_running_and_queued<F: Factory>(f: &F) {
         for _ in 0..5 {
             pool.execute(counting_job(&ran)).expect(ACCEPT);
         }
-        crate::testkit::poll("metrics to show 2 running and 5 queued", || {
+        crate::poll("metrics to show 2 running and 5 queued", || {
             let m = pool.metrics();
             if m.running == 2 && m.queued == 5 && m.submitted == 7 {
                 Ok(())

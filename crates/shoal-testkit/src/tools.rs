@@ -2,7 +2,8 @@
 //! that count arrivals, a recorder for the panic handler, a tracker of live items, a signal on
 //! thread exit, and bounded polling for conditions that settle eventually.
 //!
-//! They are public so that pool crates can write their own tests the same way.
+//! They are public so that pool crates and the reliability campaign can write their own tests
+//! the same way.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -10,10 +11,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::error::panic_message;
-use crate::job::PanicHandler;
+use shoal_core::{panic_message, PanicHandler};
 
-use super::watchdog::give_up_after;
+use crate::watchdog::give_up_after;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking scenario may poison a tool's lock; the value inside is still meaningful.
@@ -168,32 +168,43 @@ impl fmt::Debug for Tally {
 ///
 /// For conditions that settle eventually but signal nothing, such as a metrics snapshot; a
 /// condition a job can signal is better waited for with a [`Tally`].
-pub fn poll<T>(what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
-    let give_up = Instant::now() + give_up_after();
+pub fn poll<T>(what: &str, probe: impl FnMut() -> Result<T, String>) -> T {
+    poll_within(what, give_up_after(), probe)
+}
+
+/// [`poll`] for a plain condition.
+pub fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    eventually(what, give_up_after(), done);
+}
+
+/// [`wait_until`] with an explicit `limit`: polls `cond` until it holds, or panics with
+/// `what` after `limit`. For conditions that settle eventually (a thread that exits after a
+/// shutdown returned); never a timing assertion.
+pub fn eventually(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    poll_within(what, limit, || {
+        if cond() {
+            Ok(())
+        } else {
+            Err("the condition is still false".to_owned())
+        }
+    });
+}
+
+fn poll_within<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Result<T, String>) -> T {
+    let give_up = Instant::now() + limit;
     let mut nap = Duration::from_micros(50);
     loop {
         match probe() {
             Ok(value) => return value,
             Err(detail) => {
                 if Instant::now() >= give_up {
-                    panic!("gave up waiting for {what}; last seen: {detail}");
+                    panic!("gave up after {limit:?} waiting for {what}; last seen: {detail}");
                 }
             }
         }
         thread::sleep(nap);
         nap = (nap * 2).min(Duration::from_millis(5));
     }
-}
-
-/// [`poll`] for a plain condition.
-pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    poll(what, || {
-        if done() {
-            Ok(())
-        } else {
-            Err("the condition is still false".to_owned())
-        }
-    });
 }
 
 /// One call of a recording panic handler.
@@ -211,7 +222,7 @@ pub struct PanicRecorder {
     changed: Condvar,
 }
 
-/// A panic handler for [`PoolConfig::panic_handler`](super::PoolConfig::panic_handler) and
+/// A panic handler for [`PoolConfig::panic_handler`](crate::PoolConfig::panic_handler) and
 /// the recorder it reports to.
 pub fn panic_recorder() -> (PanicHandler, Arc<PanicRecorder>) {
     let recorder = Arc::new(PanicRecorder {

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::thread;
 
-use crate::executor::{Executor, ExecutorExt};
-use crate::shutdown::Shutdown;
-use crate::testkit::tools::{Alive, Tally, Tracked};
-use crate::testkit::{Factory, PoolConfig};
+use shoal_core::{Executor, ExecutorExt, Shutdown};
+
+use crate::tools::{Alive, Tally, Tracked};
+use crate::{Factory, PoolConfig};
 
 use super::{build, check_report, scenario, Counts};
 

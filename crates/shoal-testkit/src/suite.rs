@@ -1,0 +1,110 @@
+//! The suite itself: the list of every scenario, once, and the macro that turns it into one
+//! `#[test]` per scenario in a pool crate.
+//!
+//! The list lives in the macro so that [`SCENARIOS`] and the generated tests cannot disagree;
+//! a test in the reference pool's module checks that every `pub fn name<F: Factory>` in
+//! `scenarios/` is listed exactly once.
+
+/// The names of every scenario in [`scenarios`](crate::scenarios), in the order the suite
+/// declares them.
+pub const SCENARIOS: &[&str] = crate::conformance_suite!(@list @names);
+
+/// Expands to one `#[test]` per conformance scenario, each running
+/// `shoal_testkit::scenarios::<name>(&$factory)`.
+///
+/// Use it once, in an integration test of the pool crate, with an expression that builds a
+/// [`Factory`](crate::Factory) (usually a unit struct); see the [crate docs](crate). The
+/// `@`-prefixed forms are internal.
+#[macro_export]
+macro_rules! conformance_suite {
+    (@tests $factory:expr ; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::scenarios::$name(&$factory);
+            }
+        )*
+    };
+    (@names ; $($name:ident),* $(,)?) => {
+        &[$(stringify!($name)),*]
+    };
+    (@list $($head:tt)*) => {
+        $crate::conformance_suite! { $($head)* ;
+            // basics
+            smoke,
+            spawn_returns_values,
+            workers_match_config,
+            try_join_and_is_finished,
+            dropped_handle_detaches,
+            dyn_executor_box_and_arc,
+            job_submits_jobs,
+            stampede_many_submitters,
+            unbounded_queue_accepts_everything,
+            // config
+            zero_workers_is_error,
+            too_many_workers_is_error,
+            zero_capacity_is_error,
+            // panics
+            panic_keeps_workers,
+            panic_message_via_handle,
+            panic_counted_in_metrics,
+            panic_handler_sees_execute_payload,
+            panic_handler_sees_spawn_message_copy,
+            panicking_panic_handler_is_contained,
+            panic_in_map_item,
+            // shutdown
+            shutdown_idle_pool,
+            shutdown_graceful_drains_queue,
+            shutdown_now_cancels_queued,
+            shutdown_deadline_cancels_after_deadline,
+            shutdown_deadline_met_is_graceful,
+            shutdown_twice_same_report,
+            concurrent_shutdowns,
+            concurrent_shutdowns_mixed_modes,
+            submit_after_shutdown_rejected,
+            shutdown_joins_workers,
+            drop_is_graceful,
+            cancelled_job_with_panicking_drop,
+            shutdown_report_matches_metrics,
+            // bounded queue
+            bounded_try_execute_full,
+            bounded_try_spawn_full,
+            bounded_execute_blocks_until_room,
+            bounded_blocked_execute_on_graceful_shutdown,
+            bounded_blocked_execute_on_shutdown_now,
+            bounded_execute_from_worker_helps,
+            bounded_backpressure_stampede,
+            // resize
+            resize_grow,
+            resize_shrink_after_current_job,
+            resize_under_load_no_job_lost,
+            resize_invalid_counts_are_errors,
+            resize_after_shutdown_is_error,
+            resize_shrink_retires_threads,
+            resize_inside_worker,
+            // waits and calls from inside workers
+            join_inside_worker,
+            nested_join_chain,
+            nested_join_tree,
+            map_inside_worker,
+            cross_pool_nested_join,
+            shutdown_inside_worker,
+            shutdown_now_inside_worker,
+            drop_inside_worker,
+            // the result queue
+            map_preserves_order,
+            map_bounded_in_flight,
+            map_unordered_yields_every_result,
+            map_unordered_bounded_in_flight,
+            map_after_shutdown_yields_cancelled,
+            map_lazy_input,
+            // metrics
+            metrics_consistent_after_quiescence,
+            metrics_track_running_and_queued,
+            metrics_count_rejections,
+        }
+    };
+    ($factory:expr) => {
+        $crate::conformance_suite!(@list @tests $factory);
+    };
+}
