@@ -5,12 +5,10 @@
 //! `Box<dyn Executor>`. Only the strategies whose cargo features are on can be built; asking
 //! for another one is an error that names the feature to enable.
 
-use std::any::Any;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
-use shoal_core::{BuildError, Executor, PanicHandler};
+use shoal_core::{BuildError, Executor, PoolConfig};
 
 /// A scheduling strategy: which pool to build.
 ///
@@ -155,11 +153,8 @@ impl Strategy {
     pub fn builder(self) -> StrategyBuilder {
         StrategyBuilder {
             strategy: self,
-            workers: None,
-            queue_capacity: None,
-            thread_name: None,
-            stack_size: None,
-            panic_handler: None,
+            config: PoolConfig::new(),
+            lifo_slot: false,
         }
     }
 
@@ -261,60 +256,20 @@ fn names(strategies: impl Iterator<Item = Strategy>) -> String {
 /// assert!(pool.shutdown(Shutdown::Graceful).adds_up());
 /// # Ok::<(), shoal::StrategyError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct StrategyBuilder {
     strategy: Strategy,
-    workers: Option<usize>,
-    queue_capacity: Option<usize>,
-    thread_name: Option<String>,
-    stack_size: Option<usize>,
-    panic_handler: Option<PanicHandler>,
-}
-
-impl fmt::Debug for StrategyBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StrategyBuilder")
-            .field("strategy", &self.strategy)
-            .field("workers", &self.workers)
-            .field("queue_capacity", &self.queue_capacity)
-            .field("thread_name", &self.thread_name)
-            .field("stack_size", &self.stack_size)
-            .field("panic_handler", &self.panic_handler.is_some())
-            .finish()
-    }
+    config: PoolConfig,
+    lifo_slot: bool,
 }
 
 impl StrategyBuilder {
-    /// The number of worker threads (default: logical CPUs).
-    pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = Some(workers);
-        self
-    }
+    shoal_core::pool_settings!();
 
-    /// Bounds the queue to `capacity` waiting jobs (default: unbounded).
-    pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = Some(capacity);
-        self
-    }
-
-    /// Names worker threads `{prefix}-{index}`.
-    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
-        self.thread_name = Some(prefix.into());
-        self
-    }
-
-    /// The stack size of each worker thread, in bytes.
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = Some(bytes);
-        self
-    }
-
-    /// Called with the payload of every job that panics.
-    pub fn panic_handler<H>(mut self, handler: H) -> Self
-    where
-        H: Fn(&(dyn Any + Send)) + Send + Sync + 'static,
-    {
-        self.panic_handler = Some(Arc::new(handler));
+    /// The work-stealing pool's LIFO slot (see `shoal_steal::Builder::lifo_slot`). The other
+    /// strategies have no such slot and ignore the setting.
+    pub fn lifo_slot(mut self, enabled: bool) -> Self {
+        self.lifo_slot = enabled;
         self
     }
 
@@ -323,40 +278,35 @@ impl StrategyBuilder {
     /// ([`StrategyErrorKind::Build`], with the pool's [`BuildError`] as the source).
     pub fn build(self) -> Result<Box<dyn Executor>, StrategyError> {
         let strategy = self.strategy.check_enabled()?;
-        // One arm per pool; each pool's builder has the same shape, so the arms only differ
-        // in the type they name.
-        // Unused only in a build with no strategy, which lib.rs's compile_error! stops anyway.
-        #[allow(unused_macros)]
-        macro_rules! build_with {
-            ($builder:expr) => {{
-                let mut b = $builder;
-                if let Some(n) = self.workers {
-                    b = b.workers(n);
-                }
-                if let Some(n) = self.queue_capacity {
-                    b = b.queue_capacity(n);
-                }
-                if let Some(name) = self.thread_name {
-                    b = b.thread_name(name);
-                }
-                if let Some(bytes) = self.stack_size {
-                    b = b.stack_size(bytes);
-                }
-                if let Some(handler) = self.panic_handler {
-                    b = b.panic_handler(move |p: &(dyn Any + Send)| handler(p));
-                }
-                b.build()
-                    .map(|pool| Box::new(pool) as Box<dyn Executor>)
-                    .map_err(StrategyError::from)
-            }};
+        /// Every pool's builder takes the same configuration.
+        #[allow(dead_code)] // unused only in a build with no strategy (a compile_error! anyway)
+        fn boxed<P: Executor + 'static>(
+            built: Result<P, BuildError>,
+        ) -> Result<Box<dyn Executor>, StrategyError> {
+            built
+                .map(|pool| Box::new(pool) as Box<dyn Executor>)
+                .map_err(StrategyError::from)
         }
         match strategy {
             #[cfg(feature = "queue")]
-            Strategy::Queue => build_with!(shoal_queue::SharedQueuePool::builder()),
+            Strategy::Queue => boxed(
+                shoal_queue::SharedQueuePool::builder()
+                    .config(self.config)
+                    .build(),
+            ),
             #[cfg(feature = "steal")]
-            Strategy::Steal => build_with!(shoal_steal::WorkStealingPool::builder()),
+            Strategy::Steal => boxed(
+                shoal_steal::WorkStealingPool::builder()
+                    .config(self.config)
+                    .lifo_slot(self.lifo_slot)
+                    .build(),
+            ),
             #[cfg(feature = "scope")]
-            Strategy::Scope => build_with!(shoal_scope::ScopedPool::builder()),
+            Strategy::Scope => boxed(
+                shoal_scope::ScopedPool::builder()
+                    .config(self.config)
+                    .build(),
+            ),
             #[allow(unreachable_patterns)]
             other => unreachable!("check_enabled let a disabled strategy through: {other}"),
         }

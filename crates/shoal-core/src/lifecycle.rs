@@ -35,8 +35,10 @@
 use std::io;
 use std::time::Instant;
 
+use crate::error::ResizeError;
 use crate::metrics::Metrics;
 use crate::shutdown::{Shutdown, ShutdownReport};
+use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{lock, thread, Condvar, Mutex, MutexGuard};
 use crate::worker;
 
@@ -344,6 +346,83 @@ impl Drop for ExitGuard<'_> {
         let mut control = lock(&self.life.control);
         control.alive -= 1;
         self.life.finish_if_stopped(self.pool, &mut control);
+    }
+}
+
+/// The worker count a pool is sized to, and the retire protocol that shrinks it: `target` is
+/// the count asked for, `live` the workers that have not decided to retire. A worker retires
+/// (between jobs, or when woken idle) by moving `live` down by one while it is above `target`,
+/// so exactly `live - target` workers retire, whoever gets there first. The shared-queue and
+/// fork-join pools use it; the work-stealing pool counts retirements instead, because its
+/// retiring workers must first move their own deques out.
+#[derive(Debug)]
+pub struct Sizing {
+    target: AtomicUsize,
+    live: AtomicUsize,
+}
+
+impl Sizing {
+    /// Sized to `workers`, all of them live (started by the builder).
+    pub fn new(workers: usize) -> Sizing {
+        Sizing {
+            target: AtomicUsize::new(workers),
+            live: AtomicUsize::new(workers),
+        }
+    }
+
+    /// The worker count the pool is sized to now.
+    pub fn target(&self) -> usize {
+        // ORDERING: a snapshot; Relaxed suffices.
+        self.target.load(Ordering::Relaxed)
+    }
+
+    /// Retires the calling worker if the pool has more live workers than its target.
+    pub fn retire(&self) -> bool {
+        // ORDERING: SeqCst pairs with `resize`, which stores `target` before reading `live`.
+        let target = self.target.load(Ordering::SeqCst);
+        self.live
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |live| {
+                (live > target).then(|| live - 1)
+            })
+            .is_ok()
+    }
+
+    /// A cheap check for an idle loop: should some worker retire?
+    pub fn surplus(&self) -> bool {
+        // ORDERING: SeqCst, as in `retire`.
+        self.live.load(Ordering::SeqCst) > self.target.load(Ordering::SeqCst)
+    }
+
+    /// Resizes to `workers` (already checked with `check_resize`), holding the life cycle's
+    /// lock through `starter`: grows at once by calling `start` once per missing worker, or
+    /// shrinks by lowering the target and calling `wake(surplus)` so that idle workers notice.
+    /// A failed start leaves the pool with the workers it had plus those that did start, and
+    /// `target` says so.
+    pub fn resize(
+        &self,
+        starter: &mut Starter<'_>,
+        workers: usize,
+        mut start: impl FnMut(&mut Starter<'_>) -> io::Result<()>,
+        wake: impl FnOnce(usize),
+    ) -> Result<(), ResizeError> {
+        starter.prune();
+        // ORDERING: `target` and `live` change under the life cycle's lock on this side;
+        // workers read them (SeqCst) when deciding to retire, see `retire`.
+        self.target.store(workers, Ordering::SeqCst);
+        let live = self.live.load(Ordering::SeqCst);
+        if workers > live {
+            for started in 0..workers - live {
+                self.live.fetch_add(1, Ordering::SeqCst);
+                if let Err(source) = start(starter) {
+                    self.live.fetch_sub(1, Ordering::SeqCst);
+                    self.target.store(live + started, Ordering::SeqCst);
+                    return Err(ResizeError::Spawn { started, source });
+                }
+            }
+        } else if workers < live {
+            wake(live - workers);
+        }
+        Ok(())
     }
 }
 

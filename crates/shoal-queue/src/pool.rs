@@ -3,8 +3,8 @@
 use std::fmt;
 
 use crossbeam_utils::CachePadded;
-use shoal_core::lifecycle::{Lifecycle, Starter};
-use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use shoal_core::lifecycle::{Lifecycle, Sizing, Starter};
+use shoal_core::sync::atomic::{AtomicBool, AtomicUsize};
 use shoal_core::sync::Arc;
 use shoal_core::{
     check_resize, BuildError, Counters, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError,
@@ -62,8 +62,7 @@ impl Executor for SharedQueuePool {
     }
 
     fn workers(&self) -> usize {
-        // ORDERING: a snapshot; Relaxed suffices.
-        self.registry.target.load(Ordering::Relaxed)
+        self.registry.sizing.target()
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
@@ -72,25 +71,13 @@ impl Executor for SharedQueuePool {
         let Some(mut starter) = registry.life.starter() else {
             return Err(ResizeError::ShutDown);
         };
-        starter.prune();
-        // ORDERING: `target` and `live` change under `control` on this side; workers read
-        // them (SeqCst) when deciding to retire, see `retire` in `worker.rs`.
-        registry.target.store(workers, Ordering::SeqCst);
-        let live = registry.live.load(Ordering::SeqCst);
-        if workers > live {
-            for started in 0..workers - live {
-                registry.live.fetch_add(1, Ordering::SeqCst);
-                if let Err(source) = start_worker(registry, &mut starter) {
-                    registry.live.fetch_sub(1, Ordering::SeqCst);
-                    registry.target.store(live + started, Ordering::SeqCst);
-                    return Err(ResizeError::Spawn { started, source });
-                }
-            }
-        } else if workers < live {
-            // Idle workers are blocked in the queue: wake enough of them to retire.
-            registry.queue.wake(live - workers);
-        }
-        Ok(())
+        // Idle workers are blocked in the queue: wake enough of them to retire.
+        registry.sizing.resize(
+            &mut starter,
+            workers,
+            |starter| start_worker(registry, starter),
+            |surplus| registry.queue.wake(surplus),
+        )
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
@@ -134,8 +121,7 @@ impl Builder {
             queue: JobQueue::new(self.config.capacity()),
             counters: Counters::new(),
             config: self.config,
-            target: AtomicUsize::new(workers),
-            live: AtomicUsize::new(workers),
+            sizing: Sizing::new(workers),
             closed: AtomicBool::new(false),
             cancel: AtomicBool::new(false),
             sealed: AtomicBool::new(false),

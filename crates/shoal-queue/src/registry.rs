@@ -3,7 +3,7 @@
 //! (`shoal_core::lifecycle`) that depend on the queue.
 
 use crossbeam_utils::CachePadded;
-use shoal_core::lifecycle::{Lifecycle, Mechanics};
+use shoal_core::lifecycle::{Lifecycle, Mechanics, Sizing};
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::thread;
 use shoal_core::PoolConfig;
@@ -17,11 +17,8 @@ pub(crate) struct Registry {
     pub(crate) counters: Counters,
     /// The settings the pool was built with (thread names, stack size, hooks).
     pub(crate) config: PoolConfig,
-    /// The worker count the pool is sized to.
-    pub(crate) target: AtomicUsize,
-    /// Workers that have not decided to retire. A worker retires by moving this from above
-    /// `target` down by one, so exactly `live - target` workers retire.
-    pub(crate) live: AtomicUsize,
+    /// The worker count and the retire protocol (`shoal_core::lifecycle::Sizing`).
+    pub(crate) sizing: Sizing,
     /// Intake closed: submissions are refused from now on.
     pub(crate) closed: AtomicBool,
     /// Queued jobs are to be cancelled, not run (`Shutdown::Now`, or a passed deadline).
@@ -31,7 +28,7 @@ pub(crate) struct Registry {
     pub(crate) sealed: AtomicBool,
     /// Submissions between their `closed` check and the end of their push. Written twice per
     /// submit, so it sits alone in its cache line: the submit path never writes a line that
-    /// workers read on every job (`cancel`, `target`, `live`).
+    /// workers read on every job (`cancel`, `sizing`).
     pub(crate) submitting: CachePadded<AtomicUsize>,
     /// Phases, worker threads, shutdown and its report (shared by every pool).
     pub(crate) life: Lifecycle,

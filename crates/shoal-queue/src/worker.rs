@@ -51,19 +51,6 @@ impl Helper for QueueHelper {
     }
 }
 
-/// Retires this worker if the pool has more live workers than its target. Exactly
-/// `live - target` workers succeed, because each one moves `live` down by one atomically.
-fn retire(registry: &Registry) -> bool {
-    // ORDERING: SeqCst pairs with `resize`, which stores `target` before reading `live`.
-    let target = registry.target.load(Ordering::SeqCst);
-    registry
-        .live
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |live| {
-            (live > target).then(|| live - 1)
-        })
-        .is_ok()
-}
-
 /// Before blocking, look for a job for a short while. A producer streaming jobs keeps
 /// spinning workers fed without a wake-up syscall per job (the channel only signals receivers
 /// that are blocked); after the spin the worker blocks, so an idle pool burns no CPU.
@@ -115,7 +102,7 @@ fn run(registry: Arc<Registry>) {
                         Some(job) => job,
                         None => break,
                     }
-                } else if retire(&registry) {
+                } else if registry.sizing.retire() {
                     break;
                 } else if let Some(job) = spin_for_job(&registry) {
                     job
@@ -129,7 +116,7 @@ fn run(registry: Arc<Registry>) {
         };
         registry.run(job);
         shoal_core::lifecycle::faults::fault_point();
-        if retire(&registry) {
+        if registry.sizing.retire() {
             break;
         }
     }

@@ -323,8 +323,7 @@ impl Executor for ScopedPool {
     }
 
     fn workers(&self) -> usize {
-        // ORDERING: a snapshot; Relaxed suffices.
-        self.registry.target.load(Ordering::Relaxed)
+        self.registry.sizing.target()
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
@@ -333,28 +332,13 @@ impl Executor for ScopedPool {
         let Some(mut starter) = registry.life.starter() else {
             return Err(ResizeError::ShutDown);
         };
-        starter.prune();
-        // ORDERING: `target` and `live` change under `control` on this side; workers read
-        // them (SeqCst) when deciding to retire, see `Registry::retire`.
-        registry.target.store(workers, Ordering::SeqCst);
-        let live = registry.live.load(Ordering::SeqCst);
-        if workers > live {
-            for started in 0..workers - live {
-                // ORDERING: as above.
-                registry.live.fetch_add(1, Ordering::SeqCst);
-                if let Err(source) = start_worker(registry, &mut starter) {
-                    // ORDERING: as above.
-                    registry.live.fetch_sub(1, Ordering::SeqCst);
-                    // ORDERING: as above.
-                    registry.target.store(live + started, Ordering::SeqCst);
-                    return Err(ResizeError::Spawn { started, source });
-                }
-            }
-        } else if workers < live {
-            // Sleeping workers check `surplus` when woken.
-            registry.sleep.notify_all();
-        }
-        Ok(())
+        // Sleeping workers check `surplus` when woken.
+        registry.sizing.resize(
+            &mut starter,
+            workers,
+            |starter| start_worker(registry, starter),
+            |_| registry.sleep.notify_all(),
+        )
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {

@@ -22,7 +22,7 @@
 use std::collections::VecDeque;
 
 use crossbeam_utils::CachePadded;
-use shoal_core::lifecycle::{Lifecycle, Mechanics};
+use shoal_core::lifecycle::{Lifecycle, Mechanics, Sizing};
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex};
 use shoal_core::worker::{drop_quietly, run_job};
@@ -71,10 +71,8 @@ pub(crate) struct Registry {
     pub(crate) config: PoolConfig,
     /// Intake closed (mirror of `Queues::closed`, readable without the lock).
     closed: AtomicBool,
-    /// The worker count the pool is sized to.
-    pub(crate) target: AtomicUsize,
-    /// Workers that have not decided to retire.
-    pub(crate) live: AtomicUsize,
+    /// The worker count and the retire protocol (`shoal_core::lifecycle::Sizing`).
+    pub(crate) sizing: Sizing,
     /// Phases, worker threads, shutdown and its report (shared by every pool).
     pub(crate) life: Lifecycle,
 }
@@ -97,8 +95,7 @@ impl Registry {
             counters: Counters::new(),
             config,
             closed: AtomicBool::new(false),
-            target: AtomicUsize::new(workers),
-            live: AtomicUsize::new(workers),
+            sizing: Sizing::new(workers),
             life: Lifecycle::new(),
         }
     }
@@ -306,24 +303,6 @@ impl Registry {
     }
 
     // ---- life cycle ------------------------------------------------------------------------
-
-    /// Retires the calling worker if the pool has more live workers than its target. Exactly
-    /// `live - target` workers succeed, because each moves `live` down by one atomically.
-    pub(crate) fn retire(&self) -> bool {
-        // ORDERING: SeqCst pairs with `resize`, which stores `target` before reading `live`.
-        let target = self.target.load(Ordering::SeqCst);
-        self.live
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |live| {
-                (live > target).then(|| live - 1)
-            })
-            .is_ok()
-    }
-
-    /// A cheap check for the idle loop: should some worker retire?
-    pub(crate) fn surplus(&self) -> bool {
-        // ORDERING: SeqCst, as in `retire`.
-        self.live.load(Ordering::SeqCst) > self.target.load(Ordering::SeqCst)
-    }
 }
 
 /// The steps of the shared life cycle that depend on the two queues. A shutdown cancels only

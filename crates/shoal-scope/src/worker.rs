@@ -201,7 +201,7 @@ fn main_loop(registry: Arc<Registry>) {
     // for a worker that is gone.
     let _exit = registry.life.exit_guard(&*registry);
     WorkerThread::enter(&registry, |worker| {
-        let stop = || registry.is_closed() || registry.surplus();
+        let stop = || registry.is_closed() || registry.sizing.surplus();
         // The first search takes over the count `start_worker` made for this worker.
         let mut counted = true;
         loop {
@@ -211,7 +211,7 @@ fn main_loop(registry: Arc<Registry>) {
                 Some(work) => {
                     registry.run(work);
                     shoal_core::lifecycle::faults::fault_point();
-                    if registry.retire() {
+                    if registry.sizing.retire() {
                         break;
                     }
                 }
@@ -223,7 +223,7 @@ fn main_loop(registry: Arc<Registry>) {
                     }
                 }
                 None => {
-                    if registry.retire() {
+                    if registry.sizing.retire() {
                         break;
                     }
                 }
