@@ -37,8 +37,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let workers = cores();
     let iters = calibrate(Duration::from_micros(50));
     println!(
-        "pick_by_feature: shoal::Pool = {}; running {:?} with {workers} workers",
-        std::any::type_name::<shoal::Pool>(),
+        "pick_by_feature: shoal::Pool runs {}; running {:?} with {workers} workers",
+        Strategy::default().pool_name(),
         strategies.iter().map(|s| s.name()).collect::<Vec<_>>()
     );
     println!("(set SHOAL_STRATEGY=queue|steal|scope to pick one)\n");

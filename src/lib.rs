@@ -95,11 +95,13 @@ mod strategy;
 
 pub use strategy::{Strategy, StrategyBuilder, StrategyError, StrategyErrorKind};
 
+// What users of a pool need. Implementer helpers (`check_workers`, `handle_pair`, `Counters`,
+// `Event`, the life cycle, the sync shim) stay under `shoal::core`.
 pub use shoal_core::{
-    check_resize, check_workers, default_workers, handle_pair, panic_message, BuildError,
-    BuildErrorKind, Completer, Counters, Event, Executor, ExecutorExt, Job, JoinHandle, Map,
-    MapUnordered, Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Scope,
-    ScopedJoinHandle, Shutdown, ShutdownReport, TaskError, CANCELLED_TASK_MESSAGE, MAX_WORKERS,
+    default_workers, panic_message, BuildError, BuildErrorKind, Executor, ExecutorExt, Job,
+    JoinHandle, Map, MapUnordered, Metrics, PanicHandler, PoolConfig, RejectReason, Rejected,
+    ResizeError, Scope, ScopedJoinHandle, Shutdown, ShutdownReport, TaskError,
+    CANCELLED_TASK_MESSAGE, MAX_WORKERS,
 };
 
 // The rate limiter (`shoal-rate`): a layer over any executor, not a strategy.
@@ -108,7 +110,8 @@ pub use shoal_rate::{
 };
 
 /// The core crate itself, for the parts of the contract a pool implementer needs
-/// (`shoal::core::worker`, `shoal::core::sync`, `Counters`).
+/// (`shoal::core::lifecycle`, `shoal::core::worker`, `shoal::core::sync`, `Counters`,
+/// `check_workers`, `handle_pair`).
 pub use shoal_core as core;
 
 /// The shared-queue strategy (`shoal-queue`): N workers pulling from one FIFO queue.
@@ -129,31 +132,9 @@ pub use shoal_scope as scope;
 #[cfg(feature = "scope")]
 pub use shoal_scope::ScopedPool;
 
-// `Pool` and `PoolBuilder`: the first enabled of steal, queue, scope.
-
-/// The pool this build uses: the first enabled of `steal`, `queue`, `scope`
-/// (in this build: the work-stealing pool, [`WorkStealingPool`]).
-#[cfg(feature = "steal")]
-pub type Pool = shoal_steal::WorkStealingPool;
-/// The builder of [`Pool`].
-#[cfg(feature = "steal")]
-pub type PoolBuilder = shoal_steal::Builder;
-
-/// The pool this build uses: the first enabled of `steal`, `queue`, `scope`
-/// (in this build: the shared-queue pool, [`SharedQueuePool`]).
-#[cfg(all(feature = "queue", not(feature = "steal")))]
-pub type Pool = shoal_queue::SharedQueuePool;
-/// The builder of [`Pool`].
-#[cfg(all(feature = "queue", not(feature = "steal")))]
-pub type PoolBuilder = shoal_queue::Builder;
-
-/// The pool this build uses: the first enabled of `steal`, `queue`, `scope`
-/// (in this build: the fork-join pool, [`ScopedPool`]).
-#[cfg(all(feature = "scope", not(any(feature = "steal", feature = "queue"))))]
-pub type Pool = shoal_scope::ScopedPool;
-/// The builder of [`Pool`].
-#[cfg(all(feature = "scope", not(any(feature = "steal", feature = "queue"))))]
-pub type PoolBuilder = shoal_scope::Builder;
+// `Pool` and `PoolBuilder`: the first enabled of steal, queue, scope, behind one type.
+mod pool;
+pub use pool::{Pool, PoolBuilder};
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]

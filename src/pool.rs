@@ -1,0 +1,121 @@
+//! `shoal::Pool`: the pool this build uses, with one API in every feature set.
+//!
+//! Which strategy runs behind it is fixed when the program is compiled (the first enabled of
+//! `steal`, `queue`, `scope`, see [`Strategy::default`]), but its type and its methods are the
+//! same in every build: enabling a feature somewhere else in the dependency graph changes what
+//! runs, never what compiles. The strategy-specific APIs (`ScopedPool::join`, the LIFO slot)
+//! are on the strategies' own types.
+
+use std::fmt;
+
+use shoal_core::{
+    BuildError, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError, Shutdown, ShutdownReport,
+};
+
+use crate::Strategy;
+
+/// The pool this build uses: the first enabled strategy of `steal`, `queue`, `scope`, behind
+/// one type whose API does not depend on the features. Everything [`Executor`] and
+/// [`ExecutorExt`](crate::ExecutorExt) offer works on it.
+///
+/// ```
+/// use shoal::{ExecutorExt, Pool};
+/// let pool = Pool::builder().workers(2).thread_name("app").build()?;
+/// assert_eq!(pool.spawn(|| 6 * 7).unwrap().join().unwrap(), 42);
+/// println!("running on the {} strategy", pool.strategy());
+/// # Ok::<(), shoal::BuildError>(())
+/// ```
+pub struct Pool {
+    strategy: Strategy,
+    inner: Box<dyn Executor>,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("strategy", &self.strategy)
+            .field("workers", &self.inner.workers())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// A pool of `workers` threads with every other setting at its default.
+    pub fn new(workers: usize) -> Result<Pool, BuildError> {
+        Pool::builder().workers(workers).build()
+    }
+
+    /// A builder for every setting every pool has.
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    /// The strategy running behind this pool.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// Jobs accepted and not yet started (from the pool's counters).
+    pub fn queued(&self) -> usize {
+        usize::try_from(self.inner.metrics().queued).unwrap_or(usize::MAX)
+    }
+}
+
+impl Executor for Pool {
+    fn execute(&self, job: Job) -> Result<(), Rejected> {
+        self.inner.execute(job)
+    }
+    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+        self.inner.try_execute(job)
+    }
+    fn workers(&self) -> usize {
+        self.inner.workers()
+    }
+    fn resize(&self, workers: usize) -> Result<(), ResizeError> {
+        self.inner.resize(workers)
+    }
+    fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
+        self.inner.shutdown(mode)
+    }
+    fn metrics(&self) -> Metrics {
+        self.inner.metrics()
+    }
+}
+
+/// Settings for a [`Pool`]: the [`PoolConfig`] every pool has.
+#[derive(Clone, Debug, Default)]
+pub struct PoolBuilder {
+    config: PoolConfig,
+}
+
+impl PoolBuilder {
+    shoal_core::pool_settings!();
+
+    /// Starts the workers of this build's strategy.
+    pub fn build(self) -> Result<Pool, BuildError> {
+        let strategy = Strategy::default();
+        let inner: Box<dyn Executor> = match strategy {
+            #[cfg(feature = "steal")]
+            Strategy::Steal => Box::new(
+                shoal_steal::WorkStealingPool::builder()
+                    .config(self.config)
+                    .build()?,
+            ),
+            #[cfg(feature = "queue")]
+            Strategy::Queue => Box::new(
+                shoal_queue::SharedQueuePool::builder()
+                    .config(self.config)
+                    .build()?,
+            ),
+            #[cfg(feature = "scope")]
+            Strategy::Scope => Box::new(
+                shoal_scope::ScopedPool::builder()
+                    .config(self.config)
+                    .build()?,
+            ),
+            #[allow(unreachable_patterns)]
+            other => unreachable!("the default strategy is always enabled: {other}"),
+        };
+        Ok(Pool { strategy, inner })
+    }
+}
