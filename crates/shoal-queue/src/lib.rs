@@ -53,10 +53,14 @@
 //! ```
 //!
 //! ## Shutdown, resize and nesting
-//! Shutdown closes intake, waits until no submission is in flight (so a racing submit is either
-//! refused with its job handed back, or queued and then run or cancelled), *seals* the queue, and
-//! wakes every worker. Workers exit only when the sealed queue is empty. `resize` grows by
-//! starting threads and shrinks by letting surplus workers retire after their current job.
+//! The life cycle (phases, worker threads, the three shutdown modes, the report) is shoal's
+//! shared one (`shoal_core::lifecycle`, see docs/strategies.md); this pool adds its queue's
+//! steps. *Close* waits until no submission is in flight (so a racing submit is either refused
+//! with its job handed back, or queued and then run or cancelled), then *seals* the queue;
+//! workers exit only when the sealed queue is empty. *Cancel* drains the queue, counting each
+//! job cancelled. *Wake* sends one wake token per worker through the channel. `resize` is the
+//! shared `Sizing`: it grows by starting threads and shrinks by letting surplus workers retire
+//! after their current job.
 //! A worker that waits on a handle, a `map` or a scope runs queued jobs meanwhile, and a worker
 //! that submits to its own full queue runs a queued job to make room, so nested waits cannot
 //! deadlock the pool.

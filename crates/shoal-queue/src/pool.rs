@@ -46,7 +46,7 @@ impl SharedQueuePool {
         Builder::new()
     }
 
-    /// Jobs waiting in the queue now.
+    /// Jobs accepted and not yet started: the jobs waiting in the queue now.
     pub fn queued(&self) -> usize {
         self.registry.queue.len()
     }

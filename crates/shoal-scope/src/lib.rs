@@ -124,9 +124,11 @@
 //!
 //! ## As an `Executor`
 //! `ScopedPool` implements [`Executor`] for `'static` jobs with everything the contract asks
-//! (bounded queue, panics per job, the shutdown modes, resize, metrics). A shutdown refuses new
-//! external jobs and outside `install`s (those then run on the caller), and never cancels
-//! join halves or scope tasks: their owners are waiting for them.
+//! (bounded queue, panics per job, the shutdown modes, resize, metrics), on shoal's shared life
+//! cycle (`shoal_core::lifecycle`, see docs/strategies.md). What this pool adds to it: *close*
+//! refuses new external jobs and outside `install`s (those then run on the caller), and
+//! *cancel* drops only external jobs, never join halves or scope tasks: their owners are
+//! waiting for them.
 //!
 //! The borrowing scope every executor gets, [`ExecutorExt::scope`], works here too (its tasks
 //! are `Executor` jobs, with a handle each that returns the task's value or panic). The

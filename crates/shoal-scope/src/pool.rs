@@ -307,9 +307,9 @@ impl ScopedPool {
         self.install(|| slice::reduce(items, &identity, &fold, &combine))
     }
 
-    /// External jobs waiting in the queue now.
-    pub fn queued(&self) -> u64 {
-        self.registry.counters.snapshot(0).queued
+    /// Jobs submitted through [`Executor`] and not yet started (from the pool's counters).
+    pub fn queued(&self) -> usize {
+        usize::try_from(self.registry.counters.snapshot(0).queued).unwrap_or(usize::MAX)
     }
 }
 

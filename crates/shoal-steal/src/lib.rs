@@ -122,7 +122,9 @@
 //! ```
 //!
 //! ## Shutdown, resize and nesting
-//! Shutdown closes intake, waits until no submission is in flight, then sets *draining*: a
+//! The life cycle (phases, worker threads, the three shutdown modes, the report) is shoal's
+//! shared one (`shoal_core::lifecycle`, see docs/strategies.md); this pool adds its queues'
+//! steps. *Close* waits until no submission is in flight, then sets *draining*: a
 //! worker that then finds every queue (its own deque included) empty exits. `Graceful` runs
 //! everything still queued, `Now` cancels the injector and every deque (a busy worker cancels
 //! its own LIFO slot when its job returns), `Deadline` is graceful until the deadline and then

@@ -111,11 +111,14 @@ impl WorkStealingPool {
         Builder::new()
     }
 
-    /// Jobs accepted and not yet started, when the pool has a bounded queue (`None` when
-    /// unbounded: counting them would cost a registry atomic per job; see
-    /// [`Metrics::queued`](shoal_core::Metrics) for an estimate).
-    pub fn queued(&self) -> Option<usize> {
-        self.registry.intake.queued()
+    /// Jobs accepted and not yet started. Exact with a bounded queue (the intake counts them);
+    /// unbounded, an estimate from the counters (counting exactly would cost a shared atomic
+    /// per job), the same as [`Metrics::queued`](shoal_core::Metrics).
+    pub fn queued(&self) -> usize {
+        match self.registry.intake.queued() {
+            Some(exact) => exact,
+            None => usize::try_from(self.registry.snapshot(0).queued).unwrap_or(usize::MAX),
+        }
     }
 }
 

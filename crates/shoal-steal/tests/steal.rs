@@ -395,14 +395,14 @@ fn bounded_inside_worker_helps() {
                     r.fetch_add(1, Ordering::Relaxed);
                 }))
                 .unwrap();
-                assert!(p.queued().unwrap() <= 4);
+                assert!(p.queued() <= 4);
             }
         })
         .unwrap()
         .join()
         .unwrap();
         wait_for("all ran", || ran.load(Ordering::Relaxed) == 100);
-        assert_eq!(pool.queued(), Some(0));
+        assert_eq!(pool.queued(), 0);
         pool.shutdown(Shutdown::Graceful);
     });
 }
