@@ -94,28 +94,7 @@ impl PoolBuilder {
     /// Starts the workers of this build's strategy.
     pub fn build(self) -> Result<Pool, BuildError> {
         let strategy = Strategy::default();
-        let inner: Box<dyn Executor> = match strategy {
-            #[cfg(feature = "steal")]
-            Strategy::Steal => Box::new(
-                shoal_steal::WorkStealingPool::builder()
-                    .config(self.config)
-                    .build()?,
-            ),
-            #[cfg(feature = "queue")]
-            Strategy::Queue => Box::new(
-                shoal_queue::SharedQueuePool::builder()
-                    .config(self.config)
-                    .build()?,
-            ),
-            #[cfg(feature = "scope")]
-            Strategy::Scope => Box::new(
-                shoal_scope::ScopedPool::builder()
-                    .config(self.config)
-                    .build()?,
-            ),
-            #[allow(unreachable_patterns)]
-            other => unreachable!("the default strategy is always enabled: {other}"),
-        };
+        let inner = crate::strategy::build_enabled(strategy, self.config, false)?;
         Ok(Pool { strategy, inner })
     }
 }

@@ -278,39 +278,38 @@ impl StrategyBuilder {
     /// ([`StrategyErrorKind::Build`], with the pool's [`BuildError`] as the source).
     pub fn build(self) -> Result<Box<dyn Executor>, StrategyError> {
         let strategy = self.strategy.check_enabled()?;
-        /// Every pool's builder takes the same configuration.
-        #[allow(dead_code)] // unused only in a build with no strategy (a compile_error! anyway)
-        fn boxed<P: Executor + 'static>(
-            built: Result<P, BuildError>,
-        ) -> Result<Box<dyn Executor>, StrategyError> {
-            built
-                .map(|pool| Box::new(pool) as Box<dyn Executor>)
-                .map_err(StrategyError::from)
-        }
-        match strategy {
-            #[cfg(feature = "queue")]
-            Strategy::Queue => boxed(
-                shoal_queue::SharedQueuePool::builder()
-                    .config(self.config)
-                    .build(),
-            ),
-            #[cfg(feature = "steal")]
-            Strategy::Steal => boxed(
-                shoal_steal::WorkStealingPool::builder()
-                    .config(self.config)
-                    .lifo_slot(self.lifo_slot)
-                    .build(),
-            ),
-            #[cfg(feature = "scope")]
-            Strategy::Scope => boxed(
-                shoal_scope::ScopedPool::builder()
-                    .config(self.config)
-                    .build(),
-            ),
-            #[allow(unreachable_patterns)]
-            other => unreachable!("check_enabled let a disabled strategy through: {other}"),
-        }
+        Ok(build_enabled(strategy, self.config, self.lifo_slot)?)
     }
+}
+
+/// Builds an enabled strategy's pool from one configuration: every pool's builder takes the
+/// same [`PoolConfig`]. `shoal::Pool` builds through here too.
+pub(crate) fn build_enabled(
+    strategy: Strategy,
+    config: PoolConfig,
+    lifo_slot: bool,
+) -> Result<Box<dyn Executor>, BuildError> {
+    // Unused only in a build with no strategy, which lib.rs's compile_error! stops anyway.
+    let _ = (&config, lifo_slot);
+    Ok(match strategy {
+        #[cfg(feature = "queue")]
+        Strategy::Queue => Box::new(
+            shoal_queue::SharedQueuePool::builder()
+                .config(config)
+                .build()?,
+        ),
+        #[cfg(feature = "steal")]
+        Strategy::Steal => Box::new(
+            shoal_steal::WorkStealingPool::builder()
+                .config(config)
+                .lifo_slot(lifo_slot)
+                .build()?,
+        ),
+        #[cfg(feature = "scope")]
+        Strategy::Scope => Box::new(shoal_scope::ScopedPool::builder().config(config).build()?),
+        #[allow(unreachable_patterns)]
+        other => unreachable!("a disabled strategy reached the builder: {other}"),
+    })
 }
 
 /// What kind of problem a [`StrategyError`] reports.
