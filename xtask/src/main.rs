@@ -5,8 +5,8 @@ use std::env;
 use std::process::{exit, Command};
 use std::time::Instant;
 
-/// Crates with loom models in `tests/loom.rs`.
-const LOOM_CRATES: &[&str] = &["shoal-queue", "shoal-steal", "shoal-scope"];
+/// Crates with loom models in `tests/loom.rs` (shoal-core: the shared life cycle).
+const LOOM_CRATES: &[&str] = &["shoal-core", "shoal-queue", "shoal-steal", "shoal-scope"];
 
 /// Every combination of the facade's strategy features that must build and pass its tests.
 /// (A build with none must fail with a clear `compile_error!`; `facade_none` checks that.)
