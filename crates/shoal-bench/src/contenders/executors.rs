@@ -5,7 +5,7 @@ use executors::parker::DynParker;
 use executors::Executor as _;
 
 use crate::contender::{
-    channel_map, spawn_batch, Batch, Capability, Contender, Family, Info, OrderedMap, Spawn,
+    channel_map, spawn_batch, Batch, Capability, Contender, Family, Info, MapFn, OrderedMap, Spawn,
 };
 
 /// A handle of either `executors` pool; both are `Clone` handles on shared state.
@@ -40,11 +40,10 @@ macro_rules! executors_contender {
         }
 
         impl OrderedMap for $name {
-            fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+            fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
             where
                 T: Clone + Send + Sync + 'static,
                 R: Send + 'static,
-                F: Fn(T) -> R + Send + Sync + 'static,
             {
                 channel_map(&self.pool, items, f)
             }

@@ -4,7 +4,9 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use rayon::prelude::*;
 
-use crate::contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
+use crate::contender::{
+    Batch, Branch, Capability, Contender, Family, ForkJoin, Info, MapFn, OrderedMap, Spawn,
+};
 
 /// A dedicated `rayon::ThreadPool`, used the way its docs suggest for each shape of work:
 /// `spawn` for fire-and-forget, `join` for fork-join, `par_iter` for batches and maps.
@@ -28,13 +30,7 @@ impl ForkJoin for Rayon {
     }
 
     #[inline]
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
+    fn join<RA: Send, RB: Send>(&self, a: impl Branch<RA>, b: impl Branch<RB>) -> (RA, RB) {
         rayon::join(a, b)
     }
 }
@@ -46,11 +42,10 @@ impl Batch for Rayon {
 }
 
 impl OrderedMap for Rayon {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         self.pool.install(|| items.into_par_iter().map(f).collect())
     }

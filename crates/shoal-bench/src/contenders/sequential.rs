@@ -3,7 +3,9 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
-use crate::contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
+use crate::contender::{
+    Batch, Branch, Capability, Contender, Family, ForkJoin, Info, MapFn, OrderedMap, Spawn,
+};
 
 /// Runs everything on the caller's thread. Spawning queues the job in a thread-local run
 /// queue that the outermost `spawn` drains, so a chain of a million spawns is a loop, not a
@@ -39,13 +41,7 @@ impl ForkJoin for Sequential {
     }
 
     #[inline]
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
+    fn join<RA: Send, RB: Send>(&self, a: impl Branch<RA>, b: impl Branch<RB>) -> (RA, RB) {
         (a(), b())
     }
 }
@@ -57,11 +53,10 @@ impl Batch for Sequential {
 }
 
 impl OrderedMap for Sequential {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         items.into_iter().map(f).collect()
     }

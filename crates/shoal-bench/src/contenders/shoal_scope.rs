@@ -2,7 +2,9 @@
 
 use shoal_scope::ScopedPool;
 
-use crate::contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
+use crate::contender::{
+    Batch, Branch, Capability, Contender, Family, ForkJoin, Info, MapFn, OrderedMap, Spawn,
+};
 
 /// `ScopedPool` in its own idiom: `join` and `install` for fork-join, `par_for_each` and
 /// `par_map` for batches and maps, and the `Executor` contract for fire-and-forget jobs.
@@ -17,13 +19,7 @@ impl ForkJoin for ShoalScope {
     }
 
     #[inline]
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
+    fn join<RA: Send, RB: Send>(&self, a: impl Branch<RA>, b: impl Branch<RB>) -> (RA, RB) {
         // Inside a worker this joins on that worker's pool, as rayon::join does.
         shoal_scope::join(a, b)
     }
@@ -37,11 +33,10 @@ impl Batch for ShoalScope {
 }
 
 impl OrderedMap for ShoalScope {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         // par_map borrows its input; the workload's items are `u64`, so the clone is a copy.
         self.pool.0.par_map(&items, |x| f(x.clone()))

@@ -1,6 +1,6 @@
 //! `std::thread::scope`: no pool at all, the work split into one static chunk per thread.
 
-use crate::contender::{Batch, Capability, Contender, Family, Info, OrderedMap};
+use crate::contender::{Batch, Capability, Contender, Family, Info, MapFn, OrderedMap};
 
 /// Scoped threads from the standard library, started per call. Work is split into `workers`
 /// contiguous chunks up front (static partitioning): nothing to steal when a chunk runs long.
@@ -28,11 +28,10 @@ impl Batch for StdScope {
 }
 
 impl OrderedMap for StdScope {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         let n = items.len();
         let parts = self.workers.min(n.max(1));

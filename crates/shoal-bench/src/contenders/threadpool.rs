@@ -1,7 +1,7 @@
 //! The `threadpool` crate: the classic shared-queue pool (an mpsc channel behind a mutex).
 
 use crate::contender::{
-    channel_map, spawn_batch, Batch, Capability, Contender, Family, Info, OrderedMap, Spawn,
+    channel_map, spawn_batch, Batch, Capability, Contender, Family, Info, MapFn, OrderedMap, Spawn,
 };
 
 /// A `threadpool::ThreadPool`: `execute` only; batches wait on a latch, maps use the classic
@@ -28,11 +28,10 @@ impl Batch for ThreadPool {
 }
 
 impl OrderedMap for ThreadPool {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         channel_map(&Handle(self.pool.clone()), items, f)
     }
