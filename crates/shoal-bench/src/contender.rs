@@ -120,7 +120,8 @@ pub trait OrderedMap: Sync {
 /// A pool (or the sequential baseline) under test.
 ///
 /// `build` happens outside the timed region; `close` joins the pool's threads where the
-/// library allows it, so one contender's threads never steal time from the next.
+/// library allows it, so one contender's threads never steal time from the next. The
+/// contenders of this crate write `INFO` and the views with one `offers!` list.
 pub trait Contender: Sized + Send + Sync + 'static {
     /// Name, family and capabilities.
     const INFO: Info;
@@ -151,6 +152,62 @@ pub trait Contender: Sized + Send + Sync + 'static {
     /// Shuts the pool down and waits for its threads where the library can.
     fn close(self) {}
 }
+
+/// Writes, inside `impl Contender for ...`, the contender's `INFO` and one view method per
+/// capability it offers, from one list: so the capabilities a contender claims in
+/// [`Info::caps`] are exactly the views it has. `self` comes first because a macro can only use
+/// the `self` it is handed; each capability names the value its view returns.
+///
+/// ```text
+/// offers! {
+///     self,
+///     id: "rayon",
+///     about: "rayon::ThreadPool: spawn, join, par_iter().for_each, par_iter().map().collect()",
+///     family: Peer,
+///     Spawn: self.pool.clone(),
+///     ForkJoin: self,
+///     Batch: self,
+///     OrderedMap: self,
+/// }
+/// ```
+macro_rules! offers {
+    (
+        $this:ident,
+        id: $id:expr,
+        about: $about:expr,
+        family: $family:ident,
+        $($cap:ident: $view:expr),+ $(,)?
+    ) => {
+        const INFO: $crate::contender::Info = $crate::contender::Info {
+            id: $id,
+            about: $about,
+            family: $crate::contender::Family::$family,
+            caps: &[$($crate::contender::Capability::$cap),+],
+        };
+        $($crate::contender::offers!(@view $this, $cap, $view);)+
+    };
+    (@view $this:ident, Spawn, $view:expr) => {
+        fn spawner(&$this) -> Option<impl $crate::contender::Spawn> {
+            Some($view)
+        }
+    };
+    (@view $this:ident, ForkJoin, $view:expr) => {
+        fn fork_join(&$this) -> Option<&impl $crate::contender::ForkJoin> {
+            Some($view)
+        }
+    };
+    (@view $this:ident, Batch, $view:expr) => {
+        fn batch(&$this) -> Option<&impl $crate::contender::Batch> {
+            Some($view)
+        }
+    };
+    (@view $this:ident, OrderedMap, $view:expr) => {
+        fn mapper(&$this) -> Option<&impl $crate::contender::OrderedMap> {
+            Some($view)
+        }
+    };
+}
+pub(crate) use offers;
 
 /// The type behind a capability a contender does not have. It has no values, so its methods
 /// can never run.

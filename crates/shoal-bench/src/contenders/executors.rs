@@ -5,7 +5,7 @@ use executors::parker::DynParker;
 use executors::Executor as _;
 
 use crate::contender::{
-    channel_map, spawn_batch, Batch, Capability, Contender, Family, Info, MapFn, OrderedMap, Spawn,
+    channel_map, offers, spawn_batch, Batch, Contender, MapFn, OrderedMap, Spawn,
 };
 
 /// A handle of either `executors` pool; both are `Clone` handles on shared state.
@@ -50,12 +50,15 @@ macro_rules! executors_contender {
         }
 
         impl Contender for $name {
-            const INFO: Info = Info {
+            offers! {
+                self,
                 id: $id,
                 about: $about,
-                family: Family::Peer,
-                caps: &[Capability::Spawn, Capability::Batch, Capability::OrderedMap],
-            };
+                family: Peer,
+                Spawn: self.pool.clone(),
+                Batch: self,
+                OrderedMap: self,
+            }
 
             fn build(workers: usize) -> Result<Self, String> {
                 if workers == 0 {
@@ -65,18 +68,6 @@ macro_rules! executors_contender {
                 Ok($name {
                     pool: Handle(make(workers)),
                 })
-            }
-
-            fn spawner(&self) -> Option<impl Spawn> {
-                Some(self.pool.clone())
-            }
-
-            fn batch(&self) -> Option<&impl Batch> {
-                Some(self)
-            }
-
-            fn mapper(&self) -> Option<&impl OrderedMap> {
-                Some(self)
             }
 
             fn close(self) {

@@ -4,9 +4,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use rayon::prelude::*;
 
-use crate::contender::{
-    Batch, Branch, Capability, Contender, Family, ForkJoin, Info, MapFn, OrderedMap, Spawn,
-};
+use crate::contender::{offers, Batch, Branch, Contender, ForkJoin, MapFn, OrderedMap, Spawn};
 
 /// A dedicated `rayon::ThreadPool`, used the way its docs suggest for each shape of work:
 /// `spawn` for fire-and-forget, `join` for fork-join, `par_iter` for batches and maps.
@@ -52,17 +50,16 @@ impl OrderedMap for Rayon {
 }
 
 impl Contender for Rayon {
-    const INFO: Info = Info {
+    offers! {
+        self,
         id: "rayon",
         about: "rayon::ThreadPool: spawn, join, par_iter().for_each, par_iter().map().collect()",
-        family: Family::Peer,
-        caps: &[
-            Capability::Spawn,
-            Capability::ForkJoin,
-            Capability::Batch,
-            Capability::OrderedMap,
-        ],
-    };
+        family: Peer,
+        Spawn: self.pool.clone(),
+        ForkJoin: self,
+        Batch: self,
+        OrderedMap: self,
+    }
 
     fn build(workers: usize) -> Result<Self, String> {
         let exited = Arc::new((Mutex::new(0usize), Condvar::new()));
@@ -82,22 +79,6 @@ impl Contender for Rayon {
             exited,
             workers,
         })
-    }
-
-    fn spawner(&self) -> Option<impl Spawn> {
-        Some(self.pool.clone())
-    }
-
-    fn fork_join(&self) -> Option<&impl ForkJoin> {
-        Some(self)
-    }
-
-    fn batch(&self) -> Option<&impl Batch> {
-        Some(self)
-    }
-
-    fn mapper(&self) -> Option<&impl OrderedMap> {
-        Some(self)
     }
 
     /// rayon's pool has no join: dropping it only asks the threads to stop. The exit handler

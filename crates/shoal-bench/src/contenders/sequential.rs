@@ -3,9 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
-use crate::contender::{
-    Batch, Branch, Capability, Contender, Family, ForkJoin, Info, MapFn, OrderedMap, Spawn,
-};
+use crate::contender::{offers, Batch, Branch, Contender, ForkJoin, MapFn, OrderedMap, Spawn};
 
 /// Runs everything on the caller's thread. Spawning queues the job in a thread-local run
 /// queue that the outermost `spawn` drains, so a chain of a million spawns is a loop, not a
@@ -63,36 +61,18 @@ impl OrderedMap for Sequential {
 }
 
 impl Contender for Sequential {
-    const INFO: Info = Info {
+    offers! {
+        self,
         id: "sequential",
-        about:
-            "one thread, no pool: plain calls, a loop, iter().map(); spawn drains a local run queue",
-        family: Family::Sequential,
-        caps: &[
-            Capability::Spawn,
-            Capability::ForkJoin,
-            Capability::Batch,
-            Capability::OrderedMap,
-        ],
-    };
+        about: "one thread, no pool: plain calls, a loop, iter().map(); spawn drains a local run queue",
+        family: Sequential,
+        Spawn: Sequential,
+        ForkJoin: self,
+        Batch: self,
+        OrderedMap: self,
+    }
 
     fn build(_workers: usize) -> Result<Self, String> {
         Ok(Sequential)
-    }
-
-    fn spawner(&self) -> Option<impl Spawn> {
-        Some(Sequential)
-    }
-
-    fn fork_join(&self) -> Option<&impl ForkJoin> {
-        Some(self)
-    }
-
-    fn batch(&self) -> Option<&impl Batch> {
-        Some(self)
-    }
-
-    fn mapper(&self) -> Option<&impl OrderedMap> {
-        Some(self)
     }
 }

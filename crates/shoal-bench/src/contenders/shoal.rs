@@ -7,7 +7,7 @@ use std::sync::Arc;
 use shoal_core::{BuildError, Executor, PoolConfig};
 
 use super::shoal_exec::ExecHandle;
-use crate::contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
+use crate::contender::{offers, Batch, Contender, ForkJoin, OrderedMap};
 
 /// What tells one shoal pool from another as a contender. The views default to the
 /// `Executor` contract ([`ExecHandle`]); a pool with an idiom of its own returns that instead.
@@ -45,17 +45,16 @@ pub struct Shoal<P> {
 }
 
 impl<P: ShoalPool> Contender for Shoal<P> {
-    const INFO: Info = Info {
+    offers! {
+        self,
         id: P::ID,
         about: P::ABOUT,
-        family: Family::Shoal,
-        caps: &[
-            Capability::Spawn,
-            Capability::ForkJoin,
-            Capability::Batch,
-            Capability::OrderedMap,
-        ],
-    };
+        family: Shoal,
+        Spawn: self.pool.clone(),
+        ForkJoin: P::fork_join(&self.pool),
+        Batch: P::batch(&self.pool),
+        OrderedMap: P::mapper(&self.pool),
+    }
 
     fn build(workers: usize) -> Result<Self, String> {
         let config = PoolConfig::new().workers(workers).thread_name(P::ID);
@@ -63,22 +62,6 @@ impl<P: ShoalPool> Contender for Shoal<P> {
         Ok(Shoal {
             pool: ExecHandle(Arc::new(pool)),
         })
-    }
-
-    fn spawner(&self) -> Option<impl Spawn> {
-        Some(self.pool.clone())
-    }
-
-    fn fork_join(&self) -> Option<&impl ForkJoin> {
-        Some(P::fork_join(&self.pool))
-    }
-
-    fn batch(&self) -> Option<&impl Batch> {
-        Some(P::batch(&self.pool))
-    }
-
-    fn mapper(&self) -> Option<&impl OrderedMap> {
-        Some(P::mapper(&self.pool))
     }
 
     fn close(self) {

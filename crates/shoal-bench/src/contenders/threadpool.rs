@@ -1,7 +1,7 @@
 //! The `threadpool` crate: the classic shared-queue pool (an mpsc channel behind a mutex).
 
 use crate::contender::{
-    channel_map, spawn_batch, Batch, Capability, Contender, Family, Info, MapFn, OrderedMap, Spawn,
+    channel_map, offers, spawn_batch, Batch, Contender, MapFn, OrderedMap, Spawn,
 };
 
 /// A `threadpool::ThreadPool`: `execute` only; batches wait on a latch, maps use the classic
@@ -38,13 +38,15 @@ impl OrderedMap for ThreadPool {
 }
 
 impl Contender for ThreadPool {
-    const INFO: Info = Info {
+    offers! {
+        self,
         id: "threadpool",
-        about:
-            "threadpool crate: execute + latch; map = one job per item, results on an mpsc channel",
-        family: Family::Peer,
-        caps: &[Capability::Spawn, Capability::Batch, Capability::OrderedMap],
-    };
+        about: "threadpool crate: execute + latch; map = one job per item, results on an mpsc channel",
+        family: Peer,
+        Spawn: Handle(self.pool.clone()),
+        Batch: self,
+        OrderedMap: self,
+    }
 
     fn build(workers: usize) -> Result<Self, String> {
         if workers == 0 {
@@ -56,18 +58,6 @@ impl Contender for ThreadPool {
                 .thread_name("threadpool".into())
                 .build(),
         })
-    }
-
-    fn spawner(&self) -> Option<impl Spawn> {
-        Some(Handle(self.pool.clone()))
-    }
-
-    fn batch(&self) -> Option<&impl Batch> {
-        Some(self)
-    }
-
-    fn mapper(&self) -> Option<&impl OrderedMap> {
-        Some(self)
     }
 
     fn close(self) {
