@@ -42,4 +42,4 @@ pub mod workloads;
 pub use contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
 pub use contenders::{ContenderId, ContenderVisitor};
 pub use measure::{measure_one, prepare_any, AnyPrepared, Cell, Plan, Prepared, Status};
-pub use workload::{Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor};
+pub use workload::{Answer, Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor};

@@ -2,8 +2,8 @@
 //! that has the [`Capability`] it needs.
 //!
 //! A workload is prepared once (buffers allocated, a tree built, expected answers computed)
-//! and then run many times; every run returns a checksum that must equal
-//! [`Workload::expected`], so a contender that loses or repeats work fails loudly instead of
+//! and then run many times; every run returns a checksum that must equal the one in
+//! [`Workload::answer`], so a contender that loses or repeats work fails loudly instead of
 //! looking fast.
 
 use std::fmt;
@@ -102,6 +102,25 @@ pub enum Timing {
     Window,
 }
 
+/// What a correct run of a workload returns, and how much work that run is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer {
+    /// The checksum a correct run returns.
+    pub checksum: u64,
+    /// Units of work in one run (jobs, calls, nodes, MiB, items), for throughput.
+    pub units: f64,
+}
+
+impl Answer {
+    /// A workload whose checksum counts its jobs: the answer is `jobs`, and so is the work.
+    pub fn count(jobs: usize) -> Answer {
+        Answer {
+            checksum: jobs as u64,
+            units: jobs as f64,
+        }
+    }
+}
+
 /// One shape of work, prepared for a size and run on any admitted contender.
 pub trait Workload: Sized + Send + Sync + 'static {
     /// Which workload this is.
@@ -114,11 +133,8 @@ pub trait Workload: Sized + Send + Sync + 'static {
     /// contenders.
     fn run<C: Contender>(&self, c: &C) -> u64;
 
-    /// The checksum a correct run returns.
-    fn expected(&self) -> u64;
-
-    /// Units of work in one run (jobs, calls, nodes, MiB, items), for throughput.
-    fn units(&self) -> f64;
+    /// The checksum a correct run returns, and the units of work it counts for.
+    fn answer(&self) -> Answer;
 
     /// The parameters in words, for the report ("200000 jobs").
     fn describe(&self) -> String;

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::contender::{Contender, Spawn};
 use crate::latch::Latch;
-use crate::workload::{Size, Workload, WorkloadId};
+use crate::workload::{Answer, Size, Workload, WorkloadId};
 
 /// The gap between two jobs.
 pub const IDLE_INTERVAL: Duration = Duration::from_millis(5);
@@ -43,12 +43,8 @@ impl Workload for Idle {
         self.jobs as u64
     }
 
-    fn expected(&self) -> u64 {
-        self.jobs as u64
-    }
-
-    fn units(&self) -> f64 {
-        self.jobs as f64
+    fn answer(&self) -> Answer {
+        Answer::count(self.jobs)
     }
 
     fn describe(&self) -> String {

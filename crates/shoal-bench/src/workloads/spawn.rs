@@ -2,7 +2,7 @@
 
 use crate::contender::{Contender, Spawn};
 use crate::latch::Latch;
-use crate::workload::{Size, Workload, WorkloadId};
+use crate::workload::{Answer, Size, Workload, WorkloadId};
 
 /// Submit cost: many tiny jobs pushed from a thread outside the pool. Each job only counts
 /// down a latch, so what is measured is the queue push, the wake-up and the pop.
@@ -31,12 +31,8 @@ impl Workload for SpawnOutside {
         (self.jobs - latch.remaining()) as u64
     }
 
-    fn expected(&self) -> u64 {
-        self.jobs as u64
-    }
-
-    fn units(&self) -> f64 {
-        self.jobs as f64
+    fn answer(&self) -> Answer {
+        Answer::count(self.jobs)
     }
 
     fn describe(&self) -> String {
@@ -77,12 +73,8 @@ impl Workload for SpawnInside {
         (self.jobs - latch.remaining()) as u64
     }
 
-    fn expected(&self) -> u64 {
-        self.jobs as u64
-    }
-
-    fn units(&self) -> f64 {
-        self.jobs as f64
+    fn answer(&self) -> Answer {
+        Answer::count(self.jobs)
     }
 
     fn describe(&self) -> String {
@@ -123,12 +115,8 @@ impl Workload for Chain {
         self.hops as u64 * (1 - latch.remaining() as u64)
     }
 
-    fn expected(&self) -> u64 {
-        self.hops as u64
-    }
-
-    fn units(&self) -> f64 {
-        self.hops as f64
+    fn answer(&self) -> Answer {
+        Answer::count(self.hops)
     }
 
     fn describe(&self) -> String {
