@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::contender::{Contender, Spawn};
-use crate::latch::Latch;
+use super::spawn::{counted, tiny_job};
+use crate::contender::Contender;
 use crate::workload::{Answer, Size, Workload, WorkloadId};
 
 /// The gap between two jobs.
@@ -29,18 +29,16 @@ impl Workload for Idle {
 
     fn run<C: Contender>(&self, c: &C) -> u64 {
         let spawner = c.spawner().expect("admitted contenders can spawn");
-        let latch = Latch::new(self.jobs);
-        let start = Instant::now();
-        for k in 0..self.jobs {
-            let latch = latch.clone();
-            spawner.spawn(move || latch.count_down());
-            let next = start + IDLE_INTERVAL * (k as u32 + 1);
-            if let Some(wait) = next.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
+        counted(self.jobs, |latch| {
+            let start = Instant::now();
+            for k in 0..self.jobs {
+                tiny_job(&spawner, latch);
+                let next = start + IDLE_INTERVAL * (k as u32 + 1);
+                if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
             }
-        }
-        latch.wait();
-        self.jobs as u64
+        })
     }
 
     fn answer(&self) -> Answer {
