@@ -52,7 +52,7 @@ mod harness {
                 Err(e) => panic!("{} failed to build: {e}", C::INFO.id),
             };
             let workload = self.workload;
-            let expected = workload.expected();
+            let expected = workload.answer().checksum;
             self.group.bench_function(C::INFO.id, |b| {
                 b.iter(|| {
                     let got = workload.run(&pool);
@@ -80,7 +80,7 @@ mod harness {
             };
             let workload = W::prepare(self.size, workers);
             self.group
-                .throughput(Throughput::Elements(workload.units().round() as u64));
+                .throughput(Throughput::Elements(workload.answer().units.round() as u64));
             for &c in ContenderId::ALL {
                 if W::ID.admits(&c.info()) {
                     c.visit(OnContender {

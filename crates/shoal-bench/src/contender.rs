@@ -82,18 +82,19 @@ pub trait Spawn: Clone + Send + 'static {
     fn spawn<F: FnOnce() + Send + 'static>(&self, job: F);
 }
 
+/// One side of a [`ForkJoin::join`]: runs once, possibly on another thread, and may borrow
+/// from the caller's stack.
+pub trait Branch<R>: FnOnce() -> R + Send {}
+
+impl<R, F: FnOnce() -> R + Send> Branch<R> for F {}
+
 /// Fork-join: `join` runs two closures, potentially in parallel, and returns both results.
 pub trait ForkJoin: Sync {
     /// Runs `f` inside the pool (on one of its workers) and returns its result.
     fn install<R: Send, F: FnOnce() -> R + Send>(&self, f: F) -> R;
 
     /// Runs `a` and `b`, potentially in parallel. Called from inside [`install`](ForkJoin::install).
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send;
+    fn join<RA: Send, RB: Send>(&self, a: impl Branch<RA>, b: impl Branch<RB>) -> (RA, RB);
 }
 
 /// A batch of independent jobs: `job(i)` for each `i` in `0..n`, returning when all ran.
@@ -102,20 +103,25 @@ pub trait Batch: Sync {
     fn for_each_index<F: Fn(usize) + Send + Sync + 'static>(&self, n: usize, job: F);
 }
 
+/// The function of an [`OrderedMap`]: shared by every job of the map, so `Sync` and `'static`.
+pub trait MapFn<T, R>: Fn(T) -> R + Send + Sync + 'static {}
+
+impl<T, R, F: Fn(T) -> R + Send + Sync + 'static> MapFn<T, R> for F {}
+
 /// The result queue: `f` over every item, results in input order.
 pub trait OrderedMap: Sync {
     /// Maps `items` through `f` on the pool.
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
-        R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static;
+        R: Send + 'static;
 }
 
 /// A pool (or the sequential baseline) under test.
 ///
 /// `build` happens outside the timed region; `close` joins the pool's threads where the
-/// library allows it, so one contender's threads never steal time from the next.
+/// library allows it, so one contender's threads never steal time from the next. The
+/// contenders of this crate write `INFO` and the views with one `offers!` list.
 pub trait Contender: Sized + Send + Sync + 'static {
     /// Name, family and capabilities.
     const INFO: Info;
@@ -147,6 +153,62 @@ pub trait Contender: Sized + Send + Sync + 'static {
     fn close(self) {}
 }
 
+/// Writes, inside `impl Contender for ...`, the contender's `INFO` and one view method per
+/// capability it offers, from one list: so the capabilities a contender claims in
+/// [`Info::caps`] are exactly the views it has. `self` comes first because a macro can only use
+/// the `self` it is handed; each capability names the value its view returns.
+///
+/// ```text
+/// offers! {
+///     self,
+///     id: "rayon",
+///     about: "rayon::ThreadPool: spawn, join, par_iter().for_each, par_iter().map().collect()",
+///     family: Peer,
+///     Spawn: self.pool.clone(),
+///     ForkJoin: self,
+///     Batch: self,
+///     OrderedMap: self,
+/// }
+/// ```
+macro_rules! offers {
+    (
+        $this:ident,
+        id: $id:expr,
+        about: $about:expr,
+        family: $family:ident,
+        $($cap:ident: $view:expr),+ $(,)?
+    ) => {
+        const INFO: $crate::contender::Info = $crate::contender::Info {
+            id: $id,
+            about: $about,
+            family: $crate::contender::Family::$family,
+            caps: &[$($crate::contender::Capability::$cap),+],
+        };
+        $($crate::contender::offers!(@view $this, $cap, $view);)+
+    };
+    (@view $this:ident, Spawn, $view:expr) => {
+        fn spawner(&$this) -> Option<impl $crate::contender::Spawn> {
+            Some($view)
+        }
+    };
+    (@view $this:ident, ForkJoin, $view:expr) => {
+        fn fork_join(&$this) -> Option<&impl $crate::contender::ForkJoin> {
+            Some($view)
+        }
+    };
+    (@view $this:ident, Batch, $view:expr) => {
+        fn batch(&$this) -> Option<&impl $crate::contender::Batch> {
+            Some($view)
+        }
+    };
+    (@view $this:ident, OrderedMap, $view:expr) => {
+        fn mapper(&$this) -> Option<&impl $crate::contender::OrderedMap> {
+            Some($view)
+        }
+    };
+}
+pub(crate) use offers;
+
 /// The type behind a capability a contender does not have. It has no values, so its methods
 /// can never run.
 #[derive(Debug, Clone, Copy)]
@@ -162,13 +224,7 @@ impl ForkJoin for Unsupported {
     fn install<R: Send, F: FnOnce() -> R + Send>(&self, _: F) -> R {
         match *self {}
     }
-    fn join<A, B, RA, RB>(&self, _: A, _: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
+    fn join<RA: Send, RB: Send>(&self, _: impl Branch<RA>, _: impl Branch<RB>) -> (RA, RB) {
         match *self {}
     }
 }
@@ -180,11 +236,10 @@ impl Batch for Unsupported {
 }
 
 impl OrderedMap for Unsupported {
-    fn map_ordered<T, R, F>(&self, _: Vec<T>, _: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, _: Vec<T>, _: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         match *self {}
     }
@@ -212,12 +267,11 @@ where
 
 /// [`OrderedMap`] for a pool that only spawns: the classic worker-pool pattern, one job per
 /// item sending `(index, result)` back on a channel, and the caller putting results in place.
-pub fn channel_map<S, T, R, F>(spawner: &S, items: Vec<T>, f: F) -> Vec<R>
+pub fn channel_map<S, T, R>(spawner: &S, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
 where
     S: Spawn,
     T: Send + 'static,
     R: Send + 'static,
-    F: Fn(T) -> R + Send + Sync + 'static,
 {
     let n = items.len();
     let f = Arc::new(f);

@@ -3,9 +3,10 @@
 //! This crate is the benchmark harness behind `cargo run --release -p shoal-bench -- compare`
 //! and `benches/compare.rs`. Three ideas hold it together:
 //!
-//! - **One trait over every contender.** [`Contender`] is implemented once per library:
-//!   shoal's `SharedQueuePool`, `WorkStealingPool` and `ScopedPool`, and the peers a user would
-//!   pick instead (rayon, `threadpool`, the `executors` crate's two pools,
+//! - **One trait over every contender.** [`Contender`] is implemented once per library: once
+//!   for all of shoal's pools ([`Shoal`](contenders::Shoal), driven through the `Executor`
+//!   contract; a [`ShoalPool`](contenders::ShoalPool) says what differs), once per peer a user
+//!   would pick instead (rayon, `threadpool`, the `executors` crate's two pools,
 //!   `std::thread::scope`, tokio's `spawn_blocking`), plus a [`Sequential`](contenders::Sequential)
 //!   baseline. A contender offers the [`Capability`]s its library really has, each in that
 //!   library's own idiom; a workload that needs one it lacks is reported as skipped.
@@ -41,4 +42,4 @@ pub mod workloads;
 pub use contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
 pub use contenders::{ContenderId, ContenderVisitor};
 pub use measure::{measure_one, prepare_any, AnyPrepared, Cell, Plan, Prepared, Status};
-pub use workload::{Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor};
+pub use workload::{Answer, Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor};

@@ -223,10 +223,6 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     print!("{}", report::table(&rows, args.show_skipped));
     print!("{}", report::targets_text(&targets));
 
-    std::fs::create_dir_all(&args.common.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.common.out.display()))?;
-    let json_path = args.common.out.join("compare.json");
-    let svg_path = args.common.out.join("compare.svg");
     let json = serde_json::json!({
         "tool": "shoal-bench compare",
         "meta": meta(plan.size),
@@ -236,15 +232,15 @@ fn compare(args: CompareArgs) -> Result<(), String> {
         "rows": rows,
         "targets": targets,
     });
-    write_json(&json_path, &json)?;
     let title = format!(
         "shoal-bench compare: size {}, {} workers, {} CPUs",
         plan.size,
         plan.cpu_workers,
         shoal_core::default_workers()
     );
-    chart::compare_svg(&rows, &svg_path, &title)?;
-    println!("\nwrote {} and {}", json_path.display(), svg_path.display());
+    write_results(&args.common.out, "compare", &json, |svg| {
+        chart::compare_svg(&rows, svg, &title)
+    })?;
     failures(&cells)
 }
 
@@ -277,10 +273,6 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
         w.teaches()
     );
     print!("{}", sweep_table(&cells, &workers));
-    std::fs::create_dir_all(&args.common.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.common.out.display()))?;
-    let json_path = args.common.out.join(format!("sweep-{w}.json"));
-    let svg_path = args.common.out.join(format!("sweep-{w}.svg"));
     let json = serde_json::json!({
         "tool": "shoal-bench sweep",
         "workload": w.name(),
@@ -288,14 +280,14 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
         "workers": workers,
         "cells": cells,
     });
-    write_json(&json_path, &json)?;
     let title = format!(
         "{w}: throughput vs workers (size {}, {} CPUs)",
         args.size,
         shoal_core::default_workers()
     );
-    chart::sweep_svg(&cells, &svg_path, &title)?;
-    println!("\nwrote {} and {}", json_path.display(), svg_path.display());
+    write_results(&args.common.out, &format!("sweep-{w}"), &json, |svg| {
+        chart::sweep_svg(&cells, svg, &title)
+    })?;
     failures(&cells)
 }
 
@@ -419,9 +411,23 @@ fn meta(size: Size) -> serde_json::Value {
     })
 }
 
-fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+/// Writes a run's results into `out`: `json` as `{stem}.json`, and the chart that `draw` makes
+/// as `{stem}.svg`; then says where they went.
+fn write_results(
+    out: &Path,
+    stem: &str,
+    json: &serde_json::Value,
+    draw: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let json_path = out.join(format!("{stem}.json"));
+    let svg_path = out.join(format!("{stem}.svg"));
+    let text = serde_json::to_string_pretty(json).map_err(|e| e.to_string())?;
+    std::fs::write(&json_path, text)
+        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    draw(&svg_path)?;
+    println!("\nwrote {} and {}", json_path.display(), svg_path.display());
+    Ok(())
 }
 
 /// A failed cell (wrong answer, panic, build error) fails the whole run, after the report.

@@ -182,7 +182,7 @@ impl<W: Workload> Prepared<W> {
         let id = contender_id::<C>();
         let mut cell = Cell::empty(W::ID, id, self.workers, Status::Ok);
         cell.params = self.workload.describe();
-        cell.units = self.workload.units();
+        cell.units = self.workload.answer().units;
         cell.ideal_secs = self.workload.ideal_secs();
         if !W::ID.admits(&C::INFO) {
             cell.status = Status::Skipped(format!(
@@ -223,8 +223,8 @@ impl<W: Workload> Prepared<W> {
     /// each timed run and the CPU seconds they used together.
     fn time<C: Contender>(&self) -> Result<(Vec<f64>, f64), String> {
         let c = C::build(self.workers).map_err(|e| format!("build failed: {e}"))?;
+        let want = self.workload.answer().checksum;
         let check = |got: u64| {
-            let want = self.workload.expected();
             if got == want {
                 Ok(())
             } else {

@@ -2,8 +2,8 @@
 //! that has the [`Capability`] it needs.
 //!
 //! A workload is prepared once (buffers allocated, a tree built, expected answers computed)
-//! and then run many times; every run returns a checksum that must equal
-//! [`Workload::expected`], so a contender that loses or repeats work fails loudly instead of
+//! and then run many times; every run returns a checksum that must equal the one in
+//! [`Workload::answer`], so a contender that loses or repeats work fails loudly instead of
 //! looking fast.
 
 use std::fmt;
@@ -102,6 +102,25 @@ pub enum Timing {
     Window,
 }
 
+/// What a correct run of a workload returns, and how much work that run is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer {
+    /// The checksum a correct run returns.
+    pub checksum: u64,
+    /// Units of work in one run (jobs, calls, nodes, MiB, items), for throughput.
+    pub units: f64,
+}
+
+impl Answer {
+    /// A workload whose checksum counts its jobs: the answer is `jobs`, and so is the work.
+    pub fn count(jobs: usize) -> Answer {
+        Answer {
+            checksum: jobs as u64,
+            units: jobs as f64,
+        }
+    }
+}
+
 /// One shape of work, prepared for a size and run on any admitted contender.
 pub trait Workload: Sized + Send + Sync + 'static {
     /// Which workload this is.
@@ -114,11 +133,8 @@ pub trait Workload: Sized + Send + Sync + 'static {
     /// contenders.
     fn run<C: Contender>(&self, c: &C) -> u64;
 
-    /// The checksum a correct run returns.
-    fn expected(&self) -> u64;
-
-    /// Units of work in one run (jobs, calls, nodes, MiB, items), for throughput.
-    fn units(&self) -> f64;
+    /// The checksum a correct run returns, and the units of work it counts for.
+    fn answer(&self) -> Answer;
 
     /// The parameters in words, for the report ("200000 jobs").
     fn describe(&self) -> String;
@@ -137,87 +153,82 @@ pub trait WorkloadVisitor {
     fn visit<W: Workload>(self) -> Self::Output;
 }
 
+/// Writes [`WorkloadId`] and its table from one row per workload: the type (also the variant's
+/// name), then its name, unit, capability, worker kind, timing and what it teaches.
 macro_rules! workload_ids {
-    ($($(#[$doc:meta])* $variant:ident => $ty:ident, $name:literal, $unit:literal, $needs:ident,
-       $workers:ident, $timing:ident, $teaches:literal;)*) => {
+    ($($ty:ident, $name:literal, $unit:literal, $needs:ident, $workers:ident, $timing:ident,
+       $teaches:literal;)*) => {
         /// A workload chosen by name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum WorkloadId {
-            $($(#[$doc])* $variant,)*
+            $(
+                #[doc = concat!("[`", stringify!($ty), "`](crate::workloads::", stringify!($ty), ").")]
+                $ty,
+            )*
         }
 
         impl WorkloadId {
             /// Every workload, in report order.
-            pub const ALL: &'static [WorkloadId] = &[$(WorkloadId::$variant,)*];
+            pub const ALL: &'static [WorkloadId] = &[$(WorkloadId::$ty,)*];
 
             /// The command-line name.
             pub fn name(self) -> &'static str {
-                match self { $(WorkloadId::$variant => $name,)* }
+                match self { $(WorkloadId::$ty => $name,)* }
             }
 
             /// What the workload teaches, in one line.
             pub fn teaches(self) -> &'static str {
-                match self { $(WorkloadId::$variant => $teaches,)* }
+                match self { $(WorkloadId::$ty => $teaches,)* }
             }
 
             /// The unit its throughput is counted in.
             pub fn unit(self) -> &'static str {
-                match self { $(WorkloadId::$variant => $unit,)* }
+                match self { $(WorkloadId::$ty => $unit,)* }
             }
 
             /// The capability a contender needs to take part.
             pub fn needs(self) -> Capability {
-                match self { $(WorkloadId::$variant => Capability::$needs,)* }
+                match self { $(WorkloadId::$ty => Capability::$needs,)* }
             }
 
             /// Which worker count its pool gets.
             pub fn worker_kind(self) -> WorkerKind {
-                match self { $(WorkloadId::$variant => WorkerKind::$workers,)* }
+                match self { $(WorkloadId::$ty => WorkerKind::$workers,)* }
             }
 
             /// How it is timed.
             pub fn timing(self) -> Timing {
-                match self { $(WorkloadId::$variant => Timing::$timing,)* }
+                match self { $(WorkloadId::$ty => Timing::$timing,)* }
             }
 
             /// Calls `v` with the concrete type.
             pub fn visit<V: WorkloadVisitor>(self, v: V) -> V::Output {
-                match self { $(WorkloadId::$variant => v.visit::<$ty>(),)* }
+                match self { $(WorkloadId::$ty => v.visit::<$ty>(),)* }
             }
         }
     };
 }
 
 workload_ids! {
-    /// [`SpawnOutside`].
-    SpawnOutside => SpawnOutside, "spawn-outside", "jobs", Spawn, Cpu, Repeat,
+    SpawnOutside, "spawn-outside", "jobs", Spawn, Cpu, Repeat,
         "submit cost: many tiny jobs pushed from a thread outside the pool";
-    /// [`SpawnInside`].
-    SpawnInside => SpawnInside, "spawn-inside", "jobs", Spawn, Cpu, Repeat,
+    SpawnInside, "spawn-inside", "jobs", Spawn, Cpu, Repeat,
         "local queues: one job inside a worker spawns many tiny jobs";
-    /// [`Chain`].
-    Chain => Chain, "chain", "hops", Spawn, Cpu, Repeat,
+    Chain, "chain", "hops", Spawn, Cpu, Repeat,
         "hand-off latency: each job spawns the next, one job in flight at a time";
-    /// [`Fib`].
-    Fib => Fib, "fib", "calls", ForkJoin, Cpu, Repeat,
+    Fib, "fib", "calls", ForkJoin, Cpu, Repeat,
         "join overhead: recursive fib with no cutoff, two tiny tasks per call";
-    /// [`TreeSum`].
-    TreeSum => TreeSum, "tree-sum", "nodes", ForkJoin, Cpu, Repeat,
+    TreeSum, "tree-sum", "nodes", ForkJoin, Cpu, Repeat,
         "join over borrowed data: sum a binary tree of boxed nodes, no cutoff";
-    /// [`Hash`](struct@crate::workloads::Hash).
-    Hash => Hash, "hash", "MiB", Batch, Cpu, Repeat,
+    Hash, "hash", "MiB", Batch, Cpu, Repeat,
         "parallel efficiency: SHA-256 of many 16 KiB buffers, coarse independent jobs";
-    /// [`Io`].
-    Io => Io, "io", "jobs", Batch, Io, Repeat,
+    Io, "io", "jobs", Batch, Io, Repeat,
         "blocking IO: jobs that sleep 10 ms, many more workers than cores";
-    /// [`Unbalanced`].
-    Unbalanced => Unbalanced, "unbalanced", "jobs", Batch, Cpu, Repeat,
+    Unbalanced, "unbalanced", "jobs", Batch, Cpu, Repeat,
         "load balance: a few huge jobs among many small ones; static splits lose";
-    /// [`ResultQueue`].
-    ResultQueue => ResultQueue, "map", "items", OrderedMap, Cpu, Repeat,
+    ResultQueue, "map", "items", OrderedMap, Cpu, Repeat,
         "the result queue: map over a large input, results in input order";
-    /// [`Idle`].
-    Idle => Idle, "idle", "jobs", Spawn, Cpu, Window,
+    Idle, "idle", "jobs", Spawn, Cpu, Window,
         "idle burn: one job every 5 ms; CPU time a mostly idle pool burns per second";
 }
 

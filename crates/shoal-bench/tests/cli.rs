@@ -1,6 +1,6 @@
 //! The command line: good runs write their files, bad arguments fail with a clear message.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn shoal_bench(args: &[&str]) -> Output {
@@ -20,29 +20,52 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The arguments of a command line written as one string, separated by spaces.
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// Runs the command line `line` with its files going to `dir` and no progress bar, and checks
+/// that it succeeded.
+fn run_into(dir: &Path, line: &str) -> Output {
+    let mut args = words(line);
+    args.extend(["--no-progress", "--out", dir.to_str().unwrap()]);
+    let o = shoal_bench(&args);
+    assert!(o.status.success(), "{line}: {}", stderr(&o));
+    o
+}
+
+/// Runs the command line `line`, which must succeed, and checks that its output names each of
+/// `names` (separated by spaces).
+fn prints_each(line: &str, names: &str) {
+    let o = shoal_bench(&words(line));
+    assert!(o.status.success(), "{line}: {}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for name in words(names) {
+        assert!(
+            stdout.contains(name),
+            "{name} missing from `{line}`:\n{stdout}"
+        );
+    }
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 #[test]
 fn compare_tiny_writes_table_json_and_svg() {
     let dir = out_dir("compare");
-    let o = shoal_bench(&[
-        "compare",
-        "--size",
-        "tiny",
-        "--workloads",
-        "fib,hash,idle",
-        "--contenders",
-        "sequential,rayon,threadpool",
-        "--no-progress",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    let o = run_into(
+        &dir,
+        "compare --size tiny --workloads fib,hash,idle --contenders sequential,rayon,threadpool",
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("fib: fib(20)"), "{stdout}");
     assert!(stdout.contains("targets"), "{stdout}");
     // threadpool cannot join: it is left out of the fib block, not shown as a failure.
     assert!(!stdout.contains("FAILED"), "{stdout}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("compare.json")).unwrap()).unwrap();
+    let json = read_json(&dir.join("compare.json"));
     let rows = json["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 9, "3 workloads x 3 contenders");
     let skipped = rows.iter().filter(|r| r["status"] == "skipped").count();
@@ -72,24 +95,11 @@ fn compare_tiny_writes_table_json_and_svg() {
 #[test]
 fn sweep_writes_a_line_chart() {
     let dir = out_dir("sweep");
-    let o = shoal_bench(&[
-        "sweep",
-        "--workload",
-        "hash",
-        "--workers",
-        "1,2",
-        "--size",
-        "tiny",
-        "--contenders",
-        "rayon,std-scope",
-        "--no-progress",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "stderr: {}", stderr(&o));
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep-hash.json")).unwrap())
-            .unwrap();
+    run_into(
+        &dir,
+        "sweep --workload hash --workers 1,2 --size tiny --contenders rayon,std-scope",
+    );
+    let json = read_json(&dir.join("sweep-hash.json"));
     assert_eq!(json["cells"].as_array().unwrap().len(), 4);
     assert!(std::fs::read_to_string(dir.join("sweep-hash.svg"))
         .unwrap()
@@ -99,67 +109,41 @@ fn sweep_writes_a_line_chart() {
 
 #[test]
 fn list_names_every_workload() {
-    let o = shoal_bench(&["list"]);
-    assert!(o.status.success());
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    for w in [
-        "spawn-outside",
-        "spawn-inside",
-        "chain",
-        "fib",
-        "tree-sum",
-        "hash",
-        "io",
-        "unbalanced",
-        "map",
-        "idle",
-    ] {
-        assert!(stdout.contains(w), "{w} missing from:\n{stdout}");
-    }
+    prints_each(
+        "list",
+        "spawn-outside spawn-inside chain fib tree-sum hash io unbalanced map idle",
+    );
 }
 
 #[test]
 fn bad_arguments_fail_with_a_clear_message() {
-    let cases: &[(&[&str], &str)] = &[
-        (&["compare", "--size", "huge"], "invalid size"),
-        (&["compare", "--size", "0"], "invalid size"),
-        (&["compare", "--workers", "0"], "out of range"),
-        (&["compare", "--workers", "many"], "not a worker count"),
-        (&["compare", "--workloads", "fibonacci"], "unknown workload"),
-        (&["compare", "--contenders", "go"], "unknown contender"),
-        (&["sweep"], "--workload"),
-        (
-            &["sweep", "--workload", "fib", "--workers", "1,0"],
-            "out of range",
-        ),
-        (&["compare", "--timeout", "0"], "timeout"),
-        (&["frobnicate"], "unrecognized subcommand"),
+    let cases = [
+        ("compare --size huge", "invalid size"),
+        ("compare --size 0", "invalid size"),
+        ("compare --workers 0", "out of range"),
+        ("compare --workers many", "not a worker count"),
+        ("compare --workloads fibonacci", "unknown workload"),
+        ("compare --contenders go", "unknown contender"),
+        ("sweep", "--workload"),
+        ("sweep --workload fib --workers 1,0", "out of range"),
+        ("compare --timeout 0", "timeout"),
+        ("frobnicate", "unrecognized subcommand"),
     ];
-    for (args, needle) in cases {
-        let o = shoal_bench(args);
-        assert!(!o.status.success(), "{args:?} should fail");
+    for (line, needle) in cases {
+        let o = shoal_bench(&words(line));
+        assert!(!o.status.success(), "`{line}` should fail");
         let err = stderr(&o);
         assert!(
             err.contains(needle),
-            "{args:?}: expected `{needle}` in:\n{err}"
+            "`{line}`: expected `{needle}` in:\n{err}"
         );
     }
 }
 
 #[test]
 fn help_explains_each_option() {
-    let o = shoal_bench(&["compare", "--help"]);
-    assert!(o.status.success());
-    let text = String::from_utf8_lossy(&o.stdout);
-    for opt in [
-        "--workloads",
-        "--contenders",
-        "--size",
-        "--workers",
-        "--io-workers",
-        "--out",
-        "--timeout",
-    ] {
-        assert!(text.contains(opt), "{opt} missing from --help:\n{text}");
-    }
+    prints_each(
+        "compare --help",
+        "--workloads --contenders --size --workers --io-workers --out --timeout",
+    );
 }

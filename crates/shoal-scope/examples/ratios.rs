@@ -9,83 +9,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use shoal_scope::ScopedPool;
 
-fn fib_seq(n: u32) -> u64 {
-    if n < 2 {
-        return n as u64;
-    }
-    fib_seq(n - 1) + fib_seq(n - 2)
-}
-
-fn fib_scoped(n: u32) -> u64 {
-    if n < 2 {
-        return n as u64;
-    }
-    let (a, b) = shoal_scope::join(|| fib_scoped(n - 1), || fib_scoped(n - 2));
-    a + b
-}
-
-fn fib_rayon(n: u32) -> u64 {
-    if n < 2 {
-        return n as u64;
-    }
-    let (a, b) = rayon::join(|| fib_rayon(n - 1), || fib_rayon(n - 2));
-    a + b
-}
-
-struct Node {
-    value: u64,
-    left: Option<Box<Node>>,
-    right: Option<Box<Node>>,
-}
-
-fn build(depth: u32, next: &mut u64) -> Option<Box<Node>> {
-    if depth == 0 {
-        return None;
-    }
-    let left = build(depth - 1, next);
-    *next += 1;
-    let value = *next;
-    let right = build(depth - 1, next);
-    Some(Box::new(Node { value, left, right }))
-}
-
-fn sum_seq(node: &Option<Box<Node>>) -> u64 {
-    match node {
-        None => 0,
-        Some(n) => n.value + sum_seq(&n.left) + sum_seq(&n.right),
-    }
-}
-
-fn sum_scoped(node: &Option<Box<Node>>) -> u64 {
-    match node {
-        None => 0,
-        Some(n) => {
-            let (l, r) = shoal_scope::join(|| sum_scoped(&n.left), || sum_scoped(&n.right));
-            n.value + l + r
-        }
-    }
-}
-
-fn sum_rayon(node: &Option<Box<Node>>) -> u64 {
-    match node {
-        None => 0,
-        Some(n) => {
-            let (l, r) = rayon::join(|| sum_rayon(&n.left), || sum_rayon(&n.right));
-            n.value + l + r
-        }
-    }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
+#[path = "../benches/workloads/mod.rs"]
+mod workloads;
+use workloads::{buffers, build, fib, fib_seq, fnv1a, pools, sum, sum_seq, Rayon, Scoped};
 
 fn time<R>(f: impl FnOnce() -> R) -> Duration {
     let start = Instant::now();
@@ -125,42 +52,31 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(15);
     let threads = shoal_core::default_workers();
-    let scoped = ScopedPool::new(threads).expect("ScopedPool starts");
-    let rayon = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("rayon starts");
+    let (scoped, rayon) = pools(threads);
     println!("{threads} threads each, minimum of {rounds} interleaved rounds");
 
-    assert_eq!(scoped.install(|| fib_scoped(30)), fib_seq(30));
-    let fib = measure(rounds, || {
+    assert_eq!(scoped.install(|| fib::<Scoped>(30)), fib_seq(30));
+    let fib30 = measure(rounds, || {
         [
             time(|| fib_seq(black_box(30))),
-            time(|| scoped.install(|| fib_scoped(black_box(30)))),
-            time(|| rayon.install(|| fib_rayon(black_box(30)))),
+            time(|| scoped.install(|| fib::<Scoped>(black_box(30)))),
+            time(|| rayon.install(|| fib::<Rayon>(black_box(30)))),
         ]
     });
-    report("fib(30), no cutoff", threads, fib);
+    report("fib(30), no cutoff", threads, fib30);
 
-    let mut next = 0;
-    let root = build(20, &mut next);
-    assert_eq!(scoped.install(|| sum_scoped(&root)), sum_seq(&root));
+    let root = build(20, &mut 0);
+    assert_eq!(scoped.install(|| sum::<Scoped>(&root)), sum_seq(&root));
     let tree = measure(rounds, || {
         [
             time(|| sum_seq(&root)),
-            time(|| scoped.install(|| sum_scoped(&root))),
-            time(|| rayon.install(|| sum_rayon(&root))),
+            time(|| scoped.install(|| sum::<Scoped>(&root))),
+            time(|| rayon.install(|| sum::<Rayon>(&root))),
         ]
     });
     report("tree sum, 2^20 nodes", threads, tree);
 
-    let buffers: Vec<Vec<u8>> = (0..4096u32)
-        .map(|i| {
-            (0..16 * 1024u32)
-                .map(|j| (i.wrapping_mul(31).wrapping_add(j) % 251) as u8)
-                .collect()
-        })
-        .collect();
+    let buffers = buffers();
     let hash = measure(rounds, || {
         [
             time(|| buffers.iter().map(|b| fnv1a(b)).collect::<Vec<u64>>()),

@@ -23,7 +23,10 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use crossbeam_utils::CachePadded;
 use shoal_core::Executor;
 use shoal_queue::SharedQueuePool;
@@ -36,33 +39,23 @@ trait Spawn: Clone + Send + Sync + 'static {
     fn spawn<F: FnOnce() + Send + 'static>(&self, f: F);
 }
 
-#[derive(Clone)]
-struct Steal(Arc<WorkStealingPool>);
-impl Spawn for Steal {
+/// A shoal pool (`WorkStealingPool`, `SharedQueuePool`) through the `Executor` contract.
+impl<P: Executor + 'static> Spawn for Arc<P> {
     #[inline]
     fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) {
-        self.0.execute(Box::new(f)).expect("running");
+        self.execute(Box::new(f)).expect("running");
     }
 }
 
-#[derive(Clone)]
-struct Queue(Arc<SharedQueuePool>);
-impl Spawn for Queue {
+impl Spawn for threadpool::ThreadPool {
     #[inline]
     fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) {
-        self.0.execute(Box::new(f)).expect("running");
+        self.execute(f);
     }
 }
 
-#[derive(Clone)]
-struct ThreadPool(threadpool::ThreadPool);
-impl Spawn for ThreadPool {
-    #[inline]
-    fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) {
-        self.0.execute(f);
-    }
-}
-
+/// rayon's pool, in a newtype: the impl for `Arc<P: Executor>` leaves no room for one on
+/// `Arc<rayon::ThreadPool>`.
 #[derive(Clone)]
 struct Rayon(Arc<rayon::ThreadPool>);
 impl Spawn for Rayon {
@@ -163,18 +156,25 @@ fn run<S: Spawn>(pool: &S, w: Workload) {
     }
 }
 
+/// One benchmark: workload `w` on `pool`, named `name` within the workload's group.
+fn bench<S: Spawn>(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, pool: &S, w: Workload) {
+    group.bench_function(BenchmarkId::from_parameter(name), |b| {
+        b.iter(|| run(pool, w))
+    });
+}
+
 fn spawn_benches(c: &mut Criterion) {
     let workers = shoal_core::default_workers();
-    let steal = Steal(Arc::new(WorkStealingPool::new(workers).unwrap()));
-    let steal_lifo = Steal(Arc::new(
+    let steal = Arc::new(WorkStealingPool::new(workers).unwrap());
+    let steal_lifo = Arc::new(
         WorkStealingPool::builder()
             .workers(workers)
             .lifo_slot(true)
             .build()
             .unwrap(),
-    ));
-    let queue = Queue(Arc::new(SharedQueuePool::new(workers).unwrap()));
-    let tp = ThreadPool(threadpool::ThreadPool::new(workers));
+    );
+    let queue = Arc::new(SharedQueuePool::new(workers).unwrap());
+    let tp = threadpool::ThreadPool::new(workers);
     let rayon = Rayon(Arc::new(
         rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
@@ -189,24 +189,12 @@ fn spawn_benches(c: &mut Criterion) {
     ] {
         let mut group = c.benchmark_group(label);
         group.throughput(Throughput::Elements(N as u64));
-        group.bench_function(BenchmarkId::from_parameter("steal"), |b| {
-            b.iter(|| run(&steal, w))
-        });
-        group.bench_function(BenchmarkId::from_parameter("steal-lifo"), |b| {
-            b.iter(|| run(&steal_lifo, w))
-        });
-        group.bench_function(BenchmarkId::from_parameter("shared-queue"), |b| {
-            b.iter(|| run(&queue, w))
-        });
-        group.bench_function(BenchmarkId::from_parameter("threadpool"), |b| {
-            b.iter(|| run(&tp, w))
-        });
-        group.bench_function(BenchmarkId::from_parameter("rayon"), |b| {
-            b.iter(|| run(&rayon, w))
-        });
-        group.bench_function(BenchmarkId::from_parameter("sequential"), |b| {
-            b.iter(|| run(&Inline, w))
-        });
+        bench(&mut group, "steal", &steal, w);
+        bench(&mut group, "steal-lifo", &steal_lifo, w);
+        bench(&mut group, "shared-queue", &queue, w);
+        bench(&mut group, "threadpool", &tp, w);
+        bench(&mut group, "rayon", &rayon, w);
+        bench(&mut group, "sequential", &Inline, w);
         group.finish();
     }
 }

@@ -5,7 +5,7 @@ use executors::parker::DynParker;
 use executors::Executor as _;
 
 use crate::contender::{
-    channel_map, spawn_batch, Batch, Capability, Contender, Family, Info, OrderedMap, Spawn,
+    channel_map, offers, spawn_batch, Batch, Contender, MapFn, OrderedMap, Spawn,
 };
 
 /// A handle of either `executors` pool; both are `Clone` handles on shared state.
@@ -40,23 +40,25 @@ macro_rules! executors_contender {
         }
 
         impl OrderedMap for $name {
-            fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+            fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
             where
                 T: Clone + Send + Sync + 'static,
                 R: Send + 'static,
-                F: Fn(T) -> R + Send + Sync + 'static,
             {
                 channel_map(&self.pool, items, f)
             }
         }
 
         impl Contender for $name {
-            const INFO: Info = Info {
+            offers! {
+                self,
                 id: $id,
                 about: $about,
-                family: Family::Peer,
-                caps: &[Capability::Spawn, Capability::Batch, Capability::OrderedMap],
-            };
+                family: Peer,
+                Spawn: self.pool.clone(),
+                Batch: self,
+                OrderedMap: self,
+            }
 
             fn build(workers: usize) -> Result<Self, String> {
                 if workers == 0 {
@@ -66,18 +68,6 @@ macro_rules! executors_contender {
                 Ok($name {
                     pool: Handle(make(workers)),
                 })
-            }
-
-            fn spawner(&self) -> Option<impl Spawn> {
-                Some(self.pool.clone())
-            }
-
-            fn batch(&self) -> Option<&impl Batch> {
-                Some(self)
-            }
-
-            fn mapper(&self) -> Option<&impl OrderedMap> {
-                Some(self)
             }
 
             fn close(self) {

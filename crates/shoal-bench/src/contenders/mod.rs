@@ -27,13 +27,11 @@ mod threadpool;
 mod tokio;
 
 #[cfg(any(feature = "queue", feature = "steal", feature = "scope"))]
+mod shoal;
+#[cfg(any(feature = "queue", feature = "steal", feature = "scope"))]
 mod shoal_exec;
-#[cfg(feature = "queue")]
-mod shoal_queue;
 #[cfg(feature = "scope")]
 mod shoal_scope;
-#[cfg(feature = "steal")]
-mod shoal_steal;
 
 pub use self::executors::{ExecutorsChannel, ExecutorsSteal, Handle as ExecutorsHandle};
 pub use self::rayon::Rayon;
@@ -42,13 +40,20 @@ pub use self::std_scope::StdScope;
 pub use self::threadpool::{Handle as ThreadPoolHandle, ThreadPool};
 pub use self::tokio::TokioBlocking;
 #[cfg(any(feature = "queue", feature = "steal", feature = "scope"))]
+pub use shoal::{Shoal, ShoalPool};
+#[cfg(any(feature = "queue", feature = "steal", feature = "scope"))]
 pub use shoal_exec::ExecHandle;
+
+/// `SharedQueuePool` through the `Executor` contract.
 #[cfg(feature = "queue")]
-pub use shoal_queue::ShoalQueue;
-#[cfg(feature = "scope")]
-pub use shoal_scope::ShoalScope;
+pub type ShoalQueue = Shoal<shoal_queue::SharedQueuePool>;
+/// `WorkStealingPool` through the `Executor` contract.
 #[cfg(feature = "steal")]
-pub use shoal_steal::ShoalSteal;
+pub type ShoalSteal = Shoal<shoal_steal::WorkStealingPool>;
+/// `ScopedPool` in its own idiom (`join`, `par_for_each`, `par_map`); spawning through the
+/// `Executor` contract.
+#[cfg(feature = "scope")]
+pub type ShoalScope = Shoal<::shoal_scope::ScopedPool>;
 
 /// Something to do with a concrete contender type, chosen at run time by [`ContenderId`].
 pub trait ContenderVisitor {

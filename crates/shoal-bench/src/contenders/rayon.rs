@@ -4,7 +4,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use rayon::prelude::*;
 
-use crate::contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
+use crate::contender::{offers, Batch, Branch, Contender, ForkJoin, MapFn, OrderedMap, Spawn};
 
 /// A dedicated `rayon::ThreadPool`, used the way its docs suggest for each shape of work:
 /// `spawn` for fire-and-forget, `join` for fork-join, `par_iter` for batches and maps.
@@ -28,13 +28,7 @@ impl ForkJoin for Rayon {
     }
 
     #[inline]
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
+    fn join<RA: Send, RB: Send>(&self, a: impl Branch<RA>, b: impl Branch<RB>) -> (RA, RB) {
         rayon::join(a, b)
     }
 }
@@ -46,28 +40,26 @@ impl Batch for Rayon {
 }
 
 impl OrderedMap for Rayon {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         self.pool.install(|| items.into_par_iter().map(f).collect())
     }
 }
 
 impl Contender for Rayon {
-    const INFO: Info = Info {
+    offers! {
+        self,
         id: "rayon",
         about: "rayon::ThreadPool: spawn, join, par_iter().for_each, par_iter().map().collect()",
-        family: Family::Peer,
-        caps: &[
-            Capability::Spawn,
-            Capability::ForkJoin,
-            Capability::Batch,
-            Capability::OrderedMap,
-        ],
-    };
+        family: Peer,
+        Spawn: self.pool.clone(),
+        ForkJoin: self,
+        Batch: self,
+        OrderedMap: self,
+    }
 
     fn build(workers: usize) -> Result<Self, String> {
         let exited = Arc::new((Mutex::new(0usize), Condvar::new()));
@@ -87,22 +79,6 @@ impl Contender for Rayon {
             exited,
             workers,
         })
-    }
-
-    fn spawner(&self) -> Option<impl Spawn> {
-        Some(self.pool.clone())
-    }
-
-    fn fork_join(&self) -> Option<&impl ForkJoin> {
-        Some(self)
-    }
-
-    fn batch(&self) -> Option<&impl Batch> {
-        Some(self)
-    }
-
-    fn mapper(&self) -> Option<&impl OrderedMap> {
-        Some(self)
     }
 
     /// rayon's pool has no join: dropping it only asks the threads to stop. The exit handler

@@ -3,7 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
-use crate::contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
+use crate::contender::{offers, Batch, Branch, Contender, ForkJoin, MapFn, OrderedMap, Spawn};
 
 /// Runs everything on the caller's thread. Spawning queues the job in a thread-local run
 /// queue that the outermost `spawn` drains, so a chain of a million spawns is a loop, not a
@@ -39,13 +39,7 @@ impl ForkJoin for Sequential {
     }
 
     #[inline]
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
+    fn join<RA: Send, RB: Send>(&self, a: impl Branch<RA>, b: impl Branch<RB>) -> (RA, RB) {
         (a(), b())
     }
 }
@@ -57,47 +51,28 @@ impl Batch for Sequential {
 }
 
 impl OrderedMap for Sequential {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         items.into_iter().map(f).collect()
     }
 }
 
 impl Contender for Sequential {
-    const INFO: Info = Info {
+    offers! {
+        self,
         id: "sequential",
-        about:
-            "one thread, no pool: plain calls, a loop, iter().map(); spawn drains a local run queue",
-        family: Family::Sequential,
-        caps: &[
-            Capability::Spawn,
-            Capability::ForkJoin,
-            Capability::Batch,
-            Capability::OrderedMap,
-        ],
-    };
+        about: "one thread, no pool: plain calls, a loop, iter().map(); spawn drains a local run queue",
+        family: Sequential,
+        Spawn: Sequential,
+        ForkJoin: self,
+        Batch: self,
+        OrderedMap: self,
+    }
 
     fn build(_workers: usize) -> Result<Self, String> {
         Ok(Sequential)
-    }
-
-    fn spawner(&self) -> Option<impl Spawn> {
-        Some(Sequential)
-    }
-
-    fn fork_join(&self) -> Option<&impl ForkJoin> {
-        Some(self)
-    }
-
-    fn batch(&self) -> Option<&impl Batch> {
-        Some(self)
-    }
-
-    fn mapper(&self) -> Option<&impl OrderedMap> {
-        Some(self)
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use shoal_core::{Executor, ExecutorExt, Shutdown, TaskError};
 
-use crate::contender::{spawn_batch, Batch, ForkJoin, OrderedMap, Spawn};
+use crate::contender::{spawn_batch, Batch, Branch, ForkJoin, MapFn, OrderedMap, Spawn};
 
 /// A shoal pool behind the `Executor` trait, shared with the jobs that spawn into it.
 #[derive(Debug)]
@@ -34,11 +34,10 @@ impl<P: Executor + 'static> Batch for ExecHandle<P> {
 }
 
 impl<P: Executor + 'static> OrderedMap for ExecHandle<P> {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         self.0
             .map(items, f)
@@ -64,13 +63,7 @@ impl<P: Executor + 'static> ForkJoin for ExecHandle<P> {
         take(self.0.scope(|s| s.spawn(move |_| f()).join()))
     }
 
-    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
-    where
-        A: FnOnce() -> RA + Send,
-        B: FnOnce() -> RB + Send,
-        RA: Send,
-        RB: Send,
-    {
+    fn join<RA: Send, RB: Send>(&self, a: impl Branch<RA>, b: impl Branch<RB>) -> (RA, RB) {
         self.0.scope(|s| {
             let b = s.spawn(move |_| b());
             let ra = a();

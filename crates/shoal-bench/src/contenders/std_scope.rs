@@ -1,6 +1,6 @@
 //! `std::thread::scope`: no pool at all, the work split into one static chunk per thread.
 
-use crate::contender::{Batch, Capability, Contender, Family, Info, OrderedMap};
+use crate::contender::{offers, Batch, Contender, MapFn, OrderedMap};
 
 /// Scoped threads from the standard library, started per call. Work is split into `workers`
 /// contiguous chunks up front (static partitioning): nothing to steal when a chunk runs long.
@@ -28,11 +28,10 @@ impl Batch for StdScope {
 }
 
 impl OrderedMap for StdScope {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         let n = items.len();
         let parts = self.workers.min(n.max(1));
@@ -63,26 +62,20 @@ impl OrderedMap for StdScope {
 }
 
 impl Contender for StdScope {
-    const INFO: Info = Info {
+    offers! {
+        self,
         id: "std-scope",
         about: "std::thread::scope per call, one static chunk of the input per thread",
-        family: Family::Peer,
-        caps: &[Capability::Batch, Capability::OrderedMap],
-    };
+        family: Peer,
+        Batch: self,
+        OrderedMap: self,
+    }
 
     fn build(workers: usize) -> Result<Self, String> {
         if workers == 0 {
             return Err("std-scope needs at least one thread".into());
         }
         Ok(StdScope { workers })
-    }
-
-    fn batch(&self) -> Option<&impl Batch> {
-        Some(self)
-    }
-
-    fn mapper(&self) -> Option<&impl OrderedMap> {
-        Some(self)
     }
 }
 

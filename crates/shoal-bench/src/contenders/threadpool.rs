@@ -1,7 +1,7 @@
 //! The `threadpool` crate: the classic shared-queue pool (an mpsc channel behind a mutex).
 
 use crate::contender::{
-    channel_map, spawn_batch, Batch, Capability, Contender, Family, Info, OrderedMap, Spawn,
+    channel_map, offers, spawn_batch, Batch, Contender, MapFn, OrderedMap, Spawn,
 };
 
 /// A `threadpool::ThreadPool`: `execute` only; batches wait on a latch, maps use the classic
@@ -28,24 +28,25 @@ impl Batch for ThreadPool {
 }
 
 impl OrderedMap for ThreadPool {
-    fn map_ordered<T, R, F>(&self, items: Vec<T>, f: F) -> Vec<R>
+    fn map_ordered<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
-        F: Fn(T) -> R + Send + Sync + 'static,
     {
         channel_map(&Handle(self.pool.clone()), items, f)
     }
 }
 
 impl Contender for ThreadPool {
-    const INFO: Info = Info {
+    offers! {
+        self,
         id: "threadpool",
-        about:
-            "threadpool crate: execute + latch; map = one job per item, results on an mpsc channel",
-        family: Family::Peer,
-        caps: &[Capability::Spawn, Capability::Batch, Capability::OrderedMap],
-    };
+        about: "threadpool crate: execute + latch; map = one job per item, results on an mpsc channel",
+        family: Peer,
+        Spawn: Handle(self.pool.clone()),
+        Batch: self,
+        OrderedMap: self,
+    }
 
     fn build(workers: usize) -> Result<Self, String> {
         if workers == 0 {
@@ -57,18 +58,6 @@ impl Contender for ThreadPool {
                 .thread_name("threadpool".into())
                 .build(),
         })
-    }
-
-    fn spawner(&self) -> Option<impl Spawn> {
-        Some(Handle(self.pool.clone()))
-    }
-
-    fn batch(&self) -> Option<&impl Batch> {
-        Some(self)
-    }
-
-    fn mapper(&self) -> Option<&impl OrderedMap> {
-        Some(self)
     }
 
     fn close(self) {

@@ -1,6 +1,6 @@
 //! tokio's blocking pool: `spawn_blocking`, what async code uses for blocking IO.
 
-use crate::contender::{spawn_batch, Batch, Capability, Contender, Family, Info, Spawn};
+use crate::contender::{offers, spawn_batch, Batch, Contender, Spawn};
 
 /// A current-thread tokio runtime used only for its blocking pool, capped at `workers`
 /// threads (`max_blocking_threads`). Jobs go through `Handle::spawn_blocking`; the returned
@@ -23,13 +23,14 @@ impl Batch for TokioBlocking {
 }
 
 impl Contender for TokioBlocking {
-    const INFO: Info = Info {
+    offers! {
+        self,
         id: "tokio-blocking",
-        about:
-            "tokio runtime's blocking pool (max_blocking_threads = workers): spawn_blocking + latch",
-        family: Family::Peer,
-        caps: &[Capability::Spawn, Capability::Batch],
-    };
+        about: "tokio runtime's blocking pool (max_blocking_threads = workers): spawn_blocking + latch",
+        family: Peer,
+        Spawn: self.runtime.handle().clone(),
+        Batch: self,
+    }
 
     fn build(workers: usize) -> Result<Self, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -38,14 +39,6 @@ impl Contender for TokioBlocking {
             .build()
             .map_err(|e| e.to_string())?;
         Ok(TokioBlocking { runtime })
-    }
-
-    fn spawner(&self) -> Option<impl Spawn> {
-        Some(self.runtime.handle().clone())
-    }
-
-    fn batch(&self) -> Option<&impl Batch> {
-        Some(self)
     }
 
     fn close(self) {

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::burn;
 use crate::contender::{Batch, Contender};
-use crate::workload::{Size, Workload, WorkloadId};
+use crate::workload::{Answer, Size, Workload, WorkloadId};
 
 /// The bytes of a SHA-256 digest that the checksum keeps.
 fn digest_word(buf: &[u8]) -> u64 {
@@ -78,12 +78,11 @@ impl Workload for Hash {
         sum_batch(b, self.buffers.len(), move |i| digest_word(&buffers[i]))
     }
 
-    fn expected(&self) -> u64 {
-        self.expected
-    }
-
-    fn units(&self) -> f64 {
-        (self.buffers.len() * HASH_BUFFER) as f64 / (1024.0 * 1024.0)
+    fn answer(&self) -> Answer {
+        Answer {
+            checksum: self.expected,
+            units: (self.buffers.len() * HASH_BUFFER) as f64 / (1024.0 * 1024.0),
+        }
     }
 
     fn describe(&self) -> String {
@@ -121,12 +120,8 @@ impl Workload for Io {
         })
     }
 
-    fn expected(&self) -> u64 {
-        self.jobs as u64
-    }
-
-    fn units(&self) -> f64 {
-        self.jobs as f64
+    fn answer(&self) -> Answer {
+        Answer::count(self.jobs)
     }
 
     fn describe(&self) -> String {
@@ -188,12 +183,11 @@ impl Workload for Unbalanced {
         sum_batch(b, self.jobs, move |i| burn(i as u64, Self::cost(huge, i)))
     }
 
-    fn expected(&self) -> u64 {
-        self.expected
-    }
-
-    fn units(&self) -> f64 {
-        self.jobs as f64
+    fn answer(&self) -> Answer {
+        Answer {
+            checksum: self.expected,
+            units: self.jobs as f64,
+        }
     }
 
     fn describe(&self) -> String {

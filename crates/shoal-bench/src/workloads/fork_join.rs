@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::contender::{Contender, ForkJoin};
-use crate::workload::{Size, Workload, WorkloadId};
+use crate::workload::{Answer, Size, Workload, WorkloadId};
 
 /// Join overhead: recursive Fibonacci, `join(fib(n-1), fib(n-2))` at every level down to
 /// `n < 2`. Sequential code does the same calls without `join`, so `sequential / pool` is
@@ -56,12 +56,11 @@ impl Workload for Fib {
         j.install(|| fib(j, n))
     }
 
-    fn expected(&self) -> u64 {
-        fib_value(self.n)
-    }
-
-    fn units(&self) -> f64 {
-        fib_calls(self.n) as f64
+    fn answer(&self) -> Answer {
+        Answer {
+            checksum: fib_value(self.n),
+            units: fib_calls(self.n) as f64,
+        }
     }
 
     fn describe(&self) -> String {
@@ -135,13 +134,13 @@ impl Workload for TreeSum {
         j.install(|| root.sum(j))
     }
 
-    fn expected(&self) -> u64 {
+    fn answer(&self) -> Answer {
+        // Nodes are numbered 0 to n - 1.
         let n = self.nodes();
-        n * (n - 1) / 2
-    }
-
-    fn units(&self) -> f64 {
-        self.nodes() as f64
+        Answer {
+            checksum: n * (n - 1) / 2,
+            units: n as f64,
+        }
     }
 
     fn describe(&self) -> String {

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::contender::{Contender, Spawn};
-use crate::latch::Latch;
-use crate::workload::{Size, Workload, WorkloadId};
+use super::spawn::{counted, tiny_job};
+use crate::contender::Contender;
+use crate::workload::{Answer, Size, Workload, WorkloadId};
 
 /// The gap between two jobs.
 pub const IDLE_INTERVAL: Duration = Duration::from_millis(5);
@@ -29,26 +29,20 @@ impl Workload for Idle {
 
     fn run<C: Contender>(&self, c: &C) -> u64 {
         let spawner = c.spawner().expect("admitted contenders can spawn");
-        let latch = Latch::new(self.jobs);
-        let start = Instant::now();
-        for k in 0..self.jobs {
-            let latch = latch.clone();
-            spawner.spawn(move || latch.count_down());
-            let next = start + IDLE_INTERVAL * (k as u32 + 1);
-            if let Some(wait) = next.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
+        counted(self.jobs, |latch| {
+            let start = Instant::now();
+            for k in 0..self.jobs {
+                tiny_job(&spawner, latch);
+                let next = start + IDLE_INTERVAL * (k as u32 + 1);
+                if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
             }
-        }
-        latch.wait();
-        self.jobs as u64
+        })
     }
 
-    fn expected(&self) -> u64 {
-        self.jobs as u64
-    }
-
-    fn units(&self) -> f64 {
-        self.jobs as f64
+    fn answer(&self) -> Answer {
+        Answer::count(self.jobs)
     }
 
     fn describe(&self) -> String {

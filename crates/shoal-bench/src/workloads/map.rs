@@ -2,7 +2,7 @@
 
 use super::burn;
 use crate::contender::{Contender, OrderedMap};
-use crate::workload::{Size, Workload, WorkloadId};
+use crate::workload::{Answer, Size, Workload, WorkloadId};
 
 /// Rounds of [`burn`] per item: well under a microsecond, so per-item overhead shows.
 const ITEM_COST: u32 = 500;
@@ -43,12 +43,11 @@ impl Workload for ResultQueue {
             .fold(0u64, u64::wrapping_add)
     }
 
-    fn expected(&self) -> u64 {
-        self.expected
-    }
-
-    fn units(&self) -> f64 {
-        self.items as f64
+    fn answer(&self) -> Answer {
+        Answer {
+            checksum: self.expected,
+            units: self.items as f64,
+        }
     }
 
     fn describe(&self) -> String {

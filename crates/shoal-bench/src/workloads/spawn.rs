@@ -1,92 +1,89 @@
 //! The spawn workloads: what one job costs to submit, to spawn locally, and to hand off.
+//!
+//! Every job here only counts down a [`Latch`]; [`counted`] and [`tiny_jobs`] are the loop
+//! they share (with the idle workload too).
+
+use std::sync::Arc;
 
 use crate::contender::{Contender, Spawn};
 use crate::latch::Latch;
-use crate::workload::{Size, Workload, WorkloadId};
+use crate::workload::{Answer, Size, Workload, WorkloadId};
 
-/// Submit cost: many tiny jobs pushed from a thread outside the pool. Each job only counts
-/// down a latch, so what is measured is the queue push, the wake-up and the pop.
+/// Makes a latch for `count` jobs, hands it to `submit`, waits for it, and returns how many
+/// jobs counted down: how a spawn workload learns that every job it fired off has run.
+pub(super) fn counted(count: usize, submit: impl FnOnce(&Arc<Latch>)) -> u64 {
+    let latch = Latch::new(count);
+    submit(&latch);
+    latch.wait();
+    (count - latch.remaining()) as u64
+}
+
+/// Spawns one tiny job: it only counts `latch` down.
+#[inline]
+pub(super) fn tiny_job<S: Spawn>(spawner: &S, latch: &Arc<Latch>) {
+    let latch = latch.clone();
+    spawner.spawn(move || latch.count_down());
+}
+
+/// Spawns `jobs` tiny jobs, back to back.
+fn tiny_jobs<S: Spawn>(spawner: &S, latch: &Arc<Latch>, jobs: usize) {
+    for _ in 0..jobs {
+        tiny_job(spawner, latch);
+    }
+}
+
+/// A burst of tiny jobs, each only counting down a latch, so what is measured is the queue
+/// push, the wake-up and the pop. `FROM_WORKER` says who spawns them: the bench thread
+/// ([`SpawnOutside`]) or one job running inside a worker ([`SpawnInside`]).
 #[derive(Debug)]
-pub struct SpawnOutside {
+pub struct Burst<const FROM_WORKER: bool> {
     jobs: usize,
 }
 
-impl Workload for SpawnOutside {
-    const ID: WorkloadId = WorkloadId::SpawnOutside;
-
-    fn prepare(size: Size, _workers: usize) -> Self {
-        SpawnOutside {
-            jobs: size.count(200_000, 100),
-        }
-    }
-
-    fn run<C: Contender>(&self, c: &C) -> u64 {
-        let spawner = c.spawner().expect("admitted contenders can spawn");
-        let latch = Latch::new(self.jobs);
-        for _ in 0..self.jobs {
-            let latch = latch.clone();
-            spawner.spawn(move || latch.count_down());
-        }
-        latch.wait();
-        (self.jobs - latch.remaining()) as u64
-    }
-
-    fn expected(&self) -> u64 {
-        self.jobs as u64
-    }
-
-    fn units(&self) -> f64 {
-        self.jobs as f64
-    }
-
-    fn describe(&self) -> String {
-        format!("{} tiny jobs from outside", self.jobs)
-    }
-}
+/// Submit cost: many tiny jobs pushed from a thread outside the pool.
+pub type SpawnOutside = Burst<false>;
 
 /// Local queues: one job, running inside a worker, spawns many tiny jobs. A pool with
 /// per-worker deques keeps them local; a shared queue sends every one through the contended
 /// global queue.
-#[derive(Debug)]
-pub struct SpawnInside {
-    jobs: usize,
-}
+pub type SpawnInside = Burst<true>;
 
-impl Workload for SpawnInside {
-    const ID: WorkloadId = WorkloadId::SpawnInside;
+impl<const FROM_WORKER: bool> Workload for Burst<FROM_WORKER> {
+    const ID: WorkloadId = if FROM_WORKER {
+        WorkloadId::SpawnInside
+    } else {
+        WorkloadId::SpawnOutside
+    };
 
     fn prepare(size: Size, _workers: usize) -> Self {
-        SpawnInside {
+        Burst {
             jobs: size.count(200_000, 100),
         }
     }
 
     fn run<C: Contender>(&self, c: &C) -> u64 {
         let spawner = c.spawner().expect("admitted contenders can spawn");
-        let latch = Latch::new(self.jobs);
         let jobs = self.jobs;
-        let inner = spawner.clone();
-        let root_latch = latch.clone();
-        spawner.spawn(move || {
-            for _ in 0..jobs {
-                let latch = root_latch.clone();
-                inner.spawn(move || latch.count_down());
+        counted(jobs, |latch| {
+            if FROM_WORKER {
+                let (inner, latch) = (spawner.clone(), latch.clone());
+                spawner.spawn(move || tiny_jobs(&inner, &latch, jobs));
+            } else {
+                tiny_jobs(&spawner, latch, jobs);
             }
-        });
-        latch.wait();
-        (self.jobs - latch.remaining()) as u64
+        })
     }
 
-    fn expected(&self) -> u64 {
-        self.jobs as u64
-    }
-
-    fn units(&self) -> f64 {
-        self.jobs as f64
+    fn answer(&self) -> Answer {
+        Answer::count(self.jobs)
     }
 
     fn describe(&self) -> String {
-        format!("1 job spawning {} tiny jobs", self.jobs)
+        if FROM_WORKER {
+            format!("1 job spawning {} tiny jobs", self.jobs)
+        } else {
+            format!("{} tiny jobs from outside", self.jobs)
+        }
     }
 }
 
@@ -97,7 +94,7 @@ pub struct Chain {
     hops: usize,
 }
 
-fn hop<S: Spawn>(spawner: S, left: usize, latch: std::sync::Arc<Latch>) {
+fn hop<S: Spawn>(spawner: S, left: usize, latch: Arc<Latch>) {
     if left == 0 {
         latch.count_down();
         return;
@@ -117,18 +114,12 @@ impl Workload for Chain {
 
     fn run<C: Contender>(&self, c: &C) -> u64 {
         let spawner = c.spawner().expect("admitted contenders can spawn");
-        let latch = Latch::new(1);
-        hop(spawner, self.hops, latch.clone());
-        latch.wait();
-        self.hops as u64 * (1 - latch.remaining() as u64)
+        // One latch count for the whole chain: the last hop counts it down.
+        self.hops as u64 * counted(1, |latch| hop(spawner, self.hops, latch.clone()))
     }
 
-    fn expected(&self) -> u64 {
-        self.hops as u64
-    }
-
-    fn units(&self) -> f64 {
-        self.hops as f64
+    fn answer(&self) -> Answer {
+        Answer::count(self.hops)
     }
 
     fn describe(&self) -> String {

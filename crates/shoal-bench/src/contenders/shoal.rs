@@ -1,0 +1,90 @@
+//! shoal's three pools as one contender: [`Shoal`] drives any of them through the `Executor`
+//! contract, and [`ShoalPool`] holds what differs between them: the name, the builder, and
+//! (for `ScopedPool`) the fork-join idiom a pool has of its own.
+
+use std::sync::Arc;
+
+use shoal_core::{BuildError, Executor, PoolConfig};
+
+use super::shoal_exec::ExecHandle;
+use crate::contender::{offers, Batch, Contender, ForkJoin, OrderedMap};
+
+/// What tells one shoal pool from another as a contender. The views default to the
+/// `Executor` contract ([`ExecHandle`]); a pool with an idiom of its own returns that instead.
+pub trait ShoalPool: Executor + Sized + 'static {
+    /// The contender's id, also the name of its worker threads.
+    const ID: &'static str;
+    /// One line: which API each capability maps to.
+    const ABOUT: &'static str;
+
+    /// Starts the pool from `config`, through the pool's own builder.
+    fn start(config: PoolConfig) -> Result<Self, BuildError>;
+
+    /// The fork-join view: by default a join built on `ExecutorExt::scope`.
+    fn fork_join(pool: &ExecHandle<Self>) -> &impl ForkJoin {
+        pool
+    }
+
+    /// The batch view: by default `execute` and a latch.
+    fn batch(pool: &ExecHandle<Self>) -> &impl Batch {
+        pool
+    }
+
+    /// The ordered-map view: by default `ExecutorExt::map`, the result queue.
+    fn mapper(pool: &ExecHandle<Self>) -> &impl OrderedMap {
+        pool
+    }
+}
+
+/// A shoal pool under test: fire-and-forget jobs go through `Executor::execute`, the other
+/// capabilities through the [`ShoalPool`] views. [`ShoalQueue`](super::ShoalQueue),
+/// [`ShoalSteal`](super::ShoalSteal) and [`ShoalScope`](super::ShoalScope) name the three.
+#[derive(Debug)]
+pub struct Shoal<P> {
+    pool: ExecHandle<P>,
+}
+
+impl<P: ShoalPool> Contender for Shoal<P> {
+    offers! {
+        self,
+        id: P::ID,
+        about: P::ABOUT,
+        family: Shoal,
+        Spawn: self.pool.clone(),
+        ForkJoin: P::fork_join(&self.pool),
+        Batch: P::batch(&self.pool),
+        OrderedMap: P::mapper(&self.pool),
+    }
+
+    fn build(workers: usize) -> Result<Self, String> {
+        let config = PoolConfig::new().workers(workers).thread_name(P::ID);
+        let pool = P::start(config).map_err(|e| e.to_string())?;
+        Ok(Shoal {
+            pool: ExecHandle(Arc::new(pool)),
+        })
+    }
+
+    fn close(self) {
+        self.pool.close();
+    }
+}
+
+#[cfg(feature = "queue")]
+impl ShoalPool for shoal_queue::SharedQueuePool {
+    const ID: &'static str = "shoal-queue";
+    const ABOUT: &'static str = "SharedQueuePool: execute + latch; join = ExecutorExt::scope; map = ExecutorExt::map (the result queue)";
+
+    fn start(config: PoolConfig) -> Result<Self, BuildError> {
+        Self::builder().config(config).build()
+    }
+}
+
+#[cfg(feature = "steal")]
+impl ShoalPool for shoal_steal::WorkStealingPool {
+    const ID: &'static str = "shoal-steal";
+    const ABOUT: &'static str = "WorkStealingPool: execute + latch (spawns inside a worker stay on its deque); join = ExecutorExt::scope; map = ExecutorExt::map";
+
+    fn start(config: PoolConfig) -> Result<Self, BuildError> {
+        Self::builder().config(config).build()
+    }
+}
