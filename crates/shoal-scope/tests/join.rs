@@ -113,8 +113,8 @@ fn panicking_joins(panicking: Half, its_work: u64, other_work: u64) -> (ScopedPo
     };
     for _ in 0..50 {
         let r = catch_unwind(AssertUnwindSafe(|| match panicking {
-            Half::A => pool.join(&fails, &other),
-            Half::B => pool.join(&other, &fails),
+            Half::A => pool.join(fails, other),
+            Half::B => pool.join(other, fails),
         }));
         let payload = r.expect_err("a half panicked, so the join panics");
         assert_eq!(payload.downcast_ref::<&str>(), Some(&message));

@@ -94,9 +94,9 @@ pub fn submit_races_shutdown<P: Executor + 'static>(new: New<P>, workers: usize)
     });
 }
 
-/// `jobs` jobs submitted to a pool of `workers` whose workers may be asleep (or about to sleep) all run:
-/// the push/sleep handshake loses no wake-up, and a graceful shutdown drains and accounts
-/// every one of them.
+/// `jobs` jobs submitted to a pool of `workers` whose workers may be asleep (or about to
+/// sleep) all run: the push/sleep handshake loses no wake-up, and a graceful shutdown drains
+/// and accounts every one of them.
 pub fn queued_jobs_all_run<P: Executor + 'static>(new: New<P>, workers: usize, jobs: usize) {
     model(move || {
         let pool = new(workers).expect("build");
@@ -126,8 +126,8 @@ pub fn panic_is_counted_once<P: Executor + 'static>(new: New<P>, workers: usize)
     });
 }
 
-/// With a single worker (`workers` is 1), a job that spawns a child and joins it finishes: the waiting worker
-/// finds the child and runs it itself.
+/// With a single worker (`workers` is 1), a job that spawns a child and joins it finishes:
+/// the waiting worker finds the child and runs it itself.
 pub fn join_from_worker<P: Executor + 'static>(new: New<P>, workers: usize) {
     model(move || {
         let pool = Arc::new(new(workers).expect("build"));
