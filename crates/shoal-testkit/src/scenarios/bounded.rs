@@ -12,8 +12,9 @@ use crate::{Factory, PoolConfig};
 
 use super::steps::{
     await_intake_closed, blocked, build, check_report, counting_job, graceful_completes, joined,
-    scenario, shared_scenario, stampede, stopper, wait_metrics, Counts, ACCEPT,
+    scenario, shared_scenario, stampede, stopper, wait_metrics, ACCEPT,
 };
+use super::Counts;
 
 /// With every worker inside a gated job and the queue filled to its capacity, `try_execute`
 /// answers `Full` and hands the job back (it runs when called); the queued jobs all run later.

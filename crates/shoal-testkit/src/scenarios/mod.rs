@@ -15,7 +15,9 @@
 //! | `metrics` | counters after quiescence |
 //!
 //! `steps` holds what the scenarios are written from: building pools under the watchdog,
-//! jobs that count or hold a worker, shutdown on a thread of its own, report checks.
+//! jobs that count or hold a worker, shutdown on a thread of its own, report checks. The
+//! counts a report is checked against (`Counts`, here) stay private to the scenarios, which
+//! name their fields.
 
 mod basics;
 mod bounded;
@@ -37,3 +39,46 @@ pub use nesting::*;
 pub use panics::*;
 pub use resize::*;
 pub use shutdown::*;
+
+use shoal_core::ShutdownReport;
+
+/// The counts of a [`ShutdownReport`], to compare in one assertion.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    submitted: u64,
+    completed: u64,
+    panicked: u64,
+    cancelled: u64,
+    still_running: u64,
+}
+
+impl Counts {
+    fn of(report: &ShutdownReport) -> Counts {
+        Counts {
+            submitted: report.submitted,
+            completed: report.completed,
+            panicked: report.panicked,
+            cancelled: report.cancelled,
+            still_running: report.still_running,
+        }
+    }
+
+    /// `n` jobs submitted and completed.
+    fn completed(n: u64) -> Counts {
+        Counts {
+            submitted: n,
+            completed: n,
+            ..Counts::default()
+        }
+    }
+
+    /// `submitted` jobs: `completed` of them completed, the rest cancelled.
+    fn cancelled(submitted: u64, completed: u64) -> Counts {
+        Counts {
+            submitted,
+            completed,
+            cancelled: submitted - completed,
+            ..Counts::default()
+        }
+    }
+}

@@ -11,8 +11,9 @@ use crate::{Factory, PoolConfig};
 
 use super::steps::{
     build, check_report, execute_counting, graceful_completes, join_cancelled, join_numbered,
-    on_worker, scenario, shared_scenario, spawn_counted, spawn_numbered, Counts, ACCEPT,
+    on_worker, scenario, shared_scenario, spawn_counted, spawn_numbered, ACCEPT,
 };
+use super::Counts;
 
 /// Spawns a job that spawns a child and joins it, `depth` levels down; returns the depth.
 fn chain<P: Executor + 'static>(pool: &Arc<P>, depth: usize) -> usize {

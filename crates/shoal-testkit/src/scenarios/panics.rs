@@ -10,8 +10,9 @@ use crate::{Factory, PoolConfig};
 
 use super::steps::{
     build, check_report, execute_counting, panicking_job, run_together, scenario, submit_mixed,
-    wait_metrics, Counts, ACCEPT,
+    wait_metrics, ACCEPT,
 };
+use super::Counts;
 
 /// The message of [`run_together`] after panics.
 const ALIVE: &str = "jobs that need every worker at once (did a panic kill a worker?)";

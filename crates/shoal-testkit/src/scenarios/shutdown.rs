@@ -13,9 +13,9 @@ use crate::{Factory, PoolConfig};
 use super::steps::{
     await_intake_closed, blocked, build, check_report, counting_job, execute_counting,
     graceful_completes, join_cancelled, join_numbered, joined, occupy, scenario, shared_scenario,
-    spawn_counted, spawn_numbered, stopper, submit_mixed, wait_metrics, watch_worker_exits, Counts,
-    ACCEPT,
+    spawn_counted, spawn_numbered, stopper, submit_mixed, wait_metrics, watch_worker_exits, ACCEPT,
 };
+use super::Counts;
 
 /// A deadline far beyond the watchdog: a call that waited for it would be caught.
 const FAR: Duration = Duration::from_secs(3600);

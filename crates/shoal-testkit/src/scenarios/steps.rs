@@ -12,6 +12,8 @@ use crate::tools::{poll, signal_on_thread_exit, Gate, Tally};
 use crate::watchdog::{give_up_after, watchdog, SCENARIO_LIMIT};
 use crate::{Factory, PoolConfig};
 
+use super::Counts;
+
 /// The message for a submission that must succeed.
 pub(super) const ACCEPT: &str = "a running pool must accept this job";
 
@@ -253,47 +255,6 @@ pub(super) fn joined<T>(handle: thread::JoinHandle<T>, what: &str) -> T {
             "{what} panicked: {}",
             shoal_core::panic_message(payload.as_ref()).unwrap_or("<non-string payload>")
         ),
-    }
-}
-
-/// The counts of a [`ShutdownReport`], to compare in one assertion.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Counts {
-    pub(super) submitted: u64,
-    pub(super) completed: u64,
-    pub(super) panicked: u64,
-    pub(super) cancelled: u64,
-    pub(super) still_running: u64,
-}
-
-impl Counts {
-    fn of(report: &ShutdownReport) -> Counts {
-        Counts {
-            submitted: report.submitted,
-            completed: report.completed,
-            panicked: report.panicked,
-            cancelled: report.cancelled,
-            still_running: report.still_running,
-        }
-    }
-
-    /// `n` jobs submitted and completed.
-    pub(super) fn completed(n: u64) -> Counts {
-        Counts {
-            submitted: n,
-            completed: n,
-            ..Counts::default()
-        }
-    }
-
-    /// `submitted` jobs: `completed` of them completed, the rest cancelled.
-    pub(super) fn cancelled(submitted: u64, completed: u64) -> Counts {
-        Counts {
-            submitted,
-            completed,
-            cancelled: submitted - completed,
-            ..Counts::default()
-        }
     }
 }
 
