@@ -23,11 +23,36 @@ fn watchdog(name: &'static str, body: impl FnOnce() + Send + 'static) {
     }
 }
 
+/// Runs `check` under the watchdog, once per strategy of this build, each time with a fresh
+/// pool of `workers` workers.
+fn on_every_strategy(
+    name: &'static str,
+    workers: usize,
+    check: impl Fn(Strategy, Arc<dyn Executor>) + Send + 'static,
+) {
+    watchdog(name, move || {
+        for &strategy in Strategy::enabled() {
+            let pool: Arc<dyn Executor> = Arc::from(strategy.build(workers).unwrap());
+            check(strategy, pool);
+        }
+    });
+}
+
+/// `pool` behind `limit` on a clock that never moves: only the burst is ever released.
+fn on_still_clock(
+    pool: Arc<dyn Executor>,
+    limit: RateLimit,
+) -> Arc<RateLimited<Arc<dyn Executor>>> {
+    let clock = Arc::new(ManualClock::new());
+    Arc::new(RateLimited::with_clock(pool, limit, clock).unwrap())
+}
+
 #[test]
 fn map_through_a_limiter_on_every_strategy() {
-    watchdog("map_through_a_limiter_on_every_strategy", || {
-        for strategy in Strategy::enabled() {
-            let pool = strategy.build(2).unwrap();
+    on_every_strategy(
+        "map_through_a_limiter_on_every_strategy",
+        2,
+        |strategy, pool| {
             let limit = RateLimit::per_second(100_000).burst(64).max_in_flight(3);
             let limited = RateLimited::new(pool, limit).unwrap();
             let running = Arc::new(AtomicUsize::new(0));
@@ -48,8 +73,8 @@ fn map_through_a_limiter_on_every_strategy() {
             let report = limited.shutdown(Shutdown::Graceful);
             assert!(report.adds_up(), "{strategy}: {report:?}");
             assert_eq!(report.completed, 200, "{strategy}");
-        }
-    });
+        },
+    );
 }
 
 #[test]
@@ -57,45 +82,41 @@ fn a_worker_waiting_for_a_slot_helps_instead_of_deadlocking() {
     // One worker. A job on it submits to a limiter whose only slot is held by a job queued
     // behind it in the same pool: waiting plainly would deadlock; the waiting worker runs the
     // queued job, which frees the slot.
-    watchdog("a_worker_waiting_for_a_slot_helps", || {
-        for strategy in Strategy::enabled() {
-            let pool: Arc<dyn Executor> = Arc::from(strategy.build(1).unwrap());
-            let limit = RateLimit::per_second(1).burst(10).max_in_flight(1);
-            let clock = Arc::new(ManualClock::new());
-            let limited = Arc::new(RateLimited::with_clock(pool.clone(), limit, clock).unwrap());
-            let ran = Arc::new(AtomicUsize::new(0));
-            let (l, r) = (limited.clone(), ran.clone());
-            let outer = pool
-                .spawn(move || {
-                    let r1 = r.clone();
-                    // Takes the only slot; queued behind this job on the one worker.
-                    l.execute(Box::new(move || {
-                        r1.fetch_add(1, Ordering::SeqCst);
-                    }))
-                    .unwrap();
-                    let r2 = r.clone();
-                    // Must wait for that slot.
-                    l.execute(Box::new(move || {
-                        r2.fetch_add(1, Ordering::SeqCst);
-                    }))
-                    .unwrap();
-                })
+    on_every_strategy("a_worker_waiting_for_a_slot_helps", 1, |strategy, pool| {
+        let limit = RateLimit::per_second(1).burst(10).max_in_flight(1);
+        let limited = on_still_clock(pool.clone(), limit);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (l, r) = (limited.clone(), ran.clone());
+        let outer = pool
+            .spawn(move || {
+                let r1 = r.clone();
+                // Takes the only slot; queued behind this job on the one worker.
+                l.execute(Box::new(move || {
+                    r1.fetch_add(1, Ordering::SeqCst);
+                }))
                 .unwrap();
-            outer.join().unwrap();
-            limited.shutdown(Shutdown::Graceful);
-            assert_eq!(ran.load(Ordering::SeqCst), 2, "{strategy}");
-        }
+                let r2 = r.clone();
+                // Must wait for that slot.
+                l.execute(Box::new(move || {
+                    r2.fetch_add(1, Ordering::SeqCst);
+                }))
+                .unwrap();
+            })
+            .unwrap();
+        outer.join().unwrap();
+        limited.shutdown(Shutdown::Graceful);
+        assert_eq!(ran.load(Ordering::SeqCst), 2, "{strategy}");
     });
 }
 
 #[test]
 fn shutdown_report_adds_up_with_inline_jobs() {
-    watchdog("shutdown_report_adds_up_with_inline_jobs", || {
-        for strategy in Strategy::enabled() {
-            let pool = strategy.build(2).unwrap();
+    on_every_strategy(
+        "shutdown_report_adds_up_with_inline_jobs",
+        2,
+        |strategy, pool| {
             let limit = RateLimit::per_second(1).burst(100).max_in_flight(1);
-            let clock = Arc::new(ManualClock::new());
-            let limited = Arc::new(RateLimited::with_clock(pool, limit, clock).unwrap());
+            let limited = on_still_clock(pool, limit);
             let l = limited.clone();
             // The parent holds the only slot; its children run inline, inside that slot.
             let parent = limited
@@ -109,6 +130,6 @@ fn shutdown_report_adds_up_with_inline_jobs() {
             assert_eq!(report.submitted, 6, "{strategy}: {report:?}");
             assert_eq!(report.completed, 6, "{strategy}: {report:?}");
             assert!(report.adds_up());
-        }
-    });
+        },
+    );
 }

@@ -106,6 +106,15 @@ fn resize_under_load() {
     assert_eq!(sum, 499 * 500 / 2);
 }
 
+/// Runs `f` in a job on a fresh 2-worker pool, handing it the pool: a recursion that starts
+/// on a worker. Returns the pool and what `f` returned.
+fn on_a_worker(f: fn(&Arc<SharedQueuePool>) -> u64) -> (Arc<SharedQueuePool>, u64) {
+    let pool = Arc::new(SharedQueuePool::new(2).unwrap());
+    let p = pool.clone();
+    let value = pool.spawn(move || f(&p)).unwrap().join().unwrap();
+    (pool, value)
+}
+
 fn fib_spawn(pool: &Arc<SharedQueuePool>, n: u64) -> u64 {
     if n < 2 {
         return n;
@@ -121,13 +130,7 @@ fn fib_spawn(pool: &Arc<SharedQueuePool>, n: u64) -> u64 {
 /// first (depth-first), so the stack grows with the recursion depth only.
 #[test]
 fn deep_spawn_join_recursion_does_not_overflow() {
-    let pool = Arc::new(SharedQueuePool::new(2).unwrap());
-    let p = pool.clone();
-    let value = pool
-        .spawn(move || fib_spawn(&p, 22))
-        .unwrap()
-        .join()
-        .unwrap();
+    let (pool, value) = on_a_worker(|pool| fib_spawn(pool, 22));
     assert_eq!(value, 17_711);
     let report = pool.shutdown(Shutdown::Graceful);
     assert!(report.adds_up(), "{report:?}");
@@ -148,13 +151,7 @@ fn fib_scope(pool: &SharedQueuePool, n: u64) -> u64 {
 /// The same regression through borrowing scopes (`join` built on `scope`).
 #[test]
 fn deep_scope_recursion_does_not_overflow() {
-    let pool = Arc::new(SharedQueuePool::new(2).unwrap());
-    let p = pool.clone();
-    let value = pool
-        .spawn(move || fib_scope(&p, 20))
-        .unwrap()
-        .join()
-        .unwrap();
+    let (pool, value) = on_a_worker(|pool| fib_scope(pool, 20));
     assert_eq!(value, 6_765);
     assert_eq!(fib_scope(&pool, 18), 2_584);
 }

@@ -1,7 +1,11 @@
 //! `RateLimited` on a `ManualClock`: time moves only when a test moves it, so every assertion
 //! is about counts, never about how long something took.
 
+#[path = "common/bad_limits.rs"]
+mod bad_limits;
+
 use std::collections::VecDeque;
+use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -9,9 +13,11 @@ use std::time::Duration;
 use shoal_core::{
     Executor, Job, Metrics, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport,
 };
-use shoal_rate::{ManualClock, RateLimit, RateLimitErrorKind, RateLimited};
+use shoal_rate::{ManualClock, RateLimit, RateLimited};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+
+use bad_limits::bad_limits;
 
 const MS: Duration = Duration::from_millis(1);
 const NS: Duration = Duration::from_nanos(1);
@@ -44,8 +50,47 @@ fn until(mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// An executor that holds jobs until the test runs or drops them, so the test decides
-/// when each job finishes.
+/// What a test executor decides for itself: where a submitted job goes, and what shutdown
+/// does. [`Stub`] makes an `Executor` of it.
+trait Behaviour: Send + Sync {
+    fn submit(&self, job: Job) -> Result<(), Rejected>;
+    fn stop(&self) -> ShutdownReport;
+}
+
+/// An `Executor` made of a [`Behaviour`]: `execute` and `try_execute` both submit, it claims
+/// one worker, `resize` does nothing, its metrics are all zero. Derefs to the behaviour.
+#[derive(Default)]
+struct Stub<B>(B);
+
+impl<B> Deref for Stub<B> {
+    type Target = B;
+    fn deref(&self) -> &B {
+        &self.0
+    }
+}
+
+impl<B: Behaviour> Executor for Stub<B> {
+    fn execute(&self, job: Job) -> Result<(), Rejected> {
+        self.0.submit(job)
+    }
+    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+        self.0.submit(job)
+    }
+    fn workers(&self) -> usize {
+        1
+    }
+    fn resize(&self, _: usize) -> Result<(), ResizeError> {
+        Ok(())
+    }
+    fn shutdown(&self, _: Shutdown) -> ShutdownReport {
+        self.0.stop()
+    }
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
+    }
+}
+
+/// Holds jobs until the test runs or drops them, so the test decides when each job finishes.
 #[derive(Default)]
 struct Held {
     jobs: Mutex<VecDeque<Job>>,
@@ -69,8 +114,8 @@ impl Held {
     }
 }
 
-impl Executor for Held {
-    fn execute(&self, job: Job) -> Result<(), Rejected> {
+impl Behaviour for Held {
+    fn submit(&self, job: Job) -> Result<(), Rejected> {
         if *lock(&self.shut) {
             return Err(Rejected::new(RejectReason::ShutDown, job));
         }
@@ -80,33 +125,26 @@ impl Executor for Held {
         lock(&self.jobs).push_back(job);
         Ok(())
     }
-    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-        self.execute(job)
-    }
-    fn workers(&self) -> usize {
-        1
-    }
-    fn resize(&self, _: usize) -> Result<(), ResizeError> {
-        Ok(())
-    }
-    fn shutdown(&self, _: Shutdown) -> ShutdownReport {
+    fn stop(&self) -> ShutdownReport {
         *lock(&self.shut) = true;
         ShutdownReport::default()
     }
-    fn metrics(&self) -> Metrics {
-        Metrics::default()
-    }
 }
 
-/// An executor that runs every job on a new thread, joined at shutdown.
+/// An executor that holds jobs until the test runs or drops them.
+fn held() -> Stub<Held> {
+    Stub::default()
+}
+
+/// Runs every job on a new thread, joined at shutdown.
 #[derive(Default)]
 struct ThreadPerJob {
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     done: Arc<AtomicUsize>,
 }
 
-impl Executor for ThreadPerJob {
-    fn execute(&self, job: Job) -> Result<(), Rejected> {
+impl Behaviour for ThreadPerJob {
+    fn submit(&self, job: Job) -> Result<(), Rejected> {
         let done = self.done.clone();
         let t = std::thread::spawn(move || {
             let _ = catch_unwind(AssertUnwindSafe(job));
@@ -115,16 +153,7 @@ impl Executor for ThreadPerJob {
         lock(&self.threads).push(t);
         Ok(())
     }
-    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-        self.execute(job)
-    }
-    fn workers(&self) -> usize {
-        1
-    }
-    fn resize(&self, _: usize) -> Result<(), ResizeError> {
-        Ok(())
-    }
-    fn shutdown(&self, _: Shutdown) -> ShutdownReport {
+    fn stop(&self) -> ShutdownReport {
         loop {
             let batch: Vec<_> = lock(&self.threads).drain(..).collect();
             if batch.is_empty() {
@@ -140,9 +169,11 @@ impl Executor for ThreadPerJob {
         r.completed = n;
         r
     }
-    fn metrics(&self) -> Metrics {
-        Metrics::default()
-    }
+}
+
+/// An executor that runs every job on a new thread, joined at shutdown.
+fn thread_per_job() -> Stub<ThreadPerJob> {
+    Stub::default()
 }
 
 fn limited<E: Executor>(inner: E, limit: RateLimit) -> (RateLimited<E>, Arc<ManualClock>) {
@@ -155,6 +186,13 @@ fn noop() -> Job {
     Box::new(|| ())
 }
 
+/// Shuts `l` down gracefully; the report adds up and counts `n` jobs, all completed.
+fn graceful_completes(l: &impl Executor, n: u64) {
+    let report = l.shutdown(Shutdown::Graceful);
+    assert!(report.adds_up(), "{report:?}");
+    assert_eq!((report.submitted, report.completed), (n, n), "{report:?}");
+}
+
 /// A job that counts its runs in `counter`.
 fn counting(counter: &Arc<AtomicUsize>) -> Job {
     let c = counter.clone();
@@ -165,23 +203,8 @@ fn counting(counter: &Arc<AtomicUsize>) -> Job {
 
 #[test]
 fn bad_config_is_a_clear_error() {
-    let cases = [
-        (RateLimit::per_second(0), RateLimitErrorKind::ZeroRate),
-        (
-            RateLimit::per(1, Duration::ZERO),
-            RateLimitErrorKind::ZeroPeriod,
-        ),
-        (
-            RateLimit::per_second(5).burst(0),
-            RateLimitErrorKind::ZeroBurst,
-        ),
-        (
-            RateLimit::per_second(5).max_in_flight(0),
-            RateLimitErrorKind::ZeroInFlight,
-        ),
-    ];
-    for (limit, kind) in cases {
-        let err = RateLimited::new(Held::default(), limit).unwrap_err();
+    for (limit, kind) in bad_limits() {
+        let err = RateLimited::new(held(), limit).unwrap_err();
         assert_eq!(err.kind(), kind);
         let text = err.to_string();
         assert!(text.starts_with("invalid rate limit: "), "{text}");
@@ -196,7 +219,7 @@ fn bad_config_is_a_clear_error() {
 #[test]
 fn burst_then_one_token_per_interval_exactly() {
     // 10 per second, burst 3: a token every 100 ms.
-    let (l, clock) = limited(Held::default(), RateLimit::per_second(10).burst(3));
+    let (l, clock) = limited(held(), RateLimit::per_second(10).burst(3));
     for _ in 0..3 {
         l.try_execute(noop()).expect("the burst");
     }
@@ -212,7 +235,7 @@ fn burst_then_one_token_per_interval_exactly() {
 
 #[test]
 fn idle_time_refills_at_most_burst() {
-    let (l, clock) = limited(Held::default(), RateLimit::per_second(10).burst(4));
+    let (l, clock) = limited(held(), RateLimit::per_second(10).burst(4));
     clock.advance(Duration::from_secs(3600));
     for _ in 0..4 {
         l.try_execute(noop()).expect("a full bucket");
@@ -224,7 +247,7 @@ fn idle_time_refills_at_most_burst() {
 fn fractional_rates_are_exact() {
     // 3 per second: a token every 333_333_333.3 ns, so the first refill lands at
     // 333_333_334 ns.
-    let (l, clock) = limited(Held::default(), RateLimit::per_second(3));
+    let (l, clock) = limited(held(), RateLimit::per_second(3));
     l.try_execute(noop()).expect("the initial token");
     clock.advance(Duration::from_nanos(333_333_333));
     assert!(l.try_execute(noop()).is_err());
@@ -233,7 +256,7 @@ fn fractional_rates_are_exact() {
 
     // With room for a second's worth of tokens, every simulated second releases exactly 3:
     // no rounding drift, however long it runs.
-    let (l, clock) = limited(Held::default(), RateLimit::per_second(3).burst(3));
+    let (l, clock) = limited(held(), RateLimit::per_second(3).burst(3));
     while l.try_execute(noop()).is_ok() {}
     let mut released = 0;
     for _ in 0..1000 {
@@ -250,7 +273,7 @@ fn achieved_rate_matches_configured_rate() {
     // 7 per 2 s with a burst of 5: over any window of T, at most 5 + 3.5/s × T releases,
     // and a limiter kept busy achieves exactly that.
     let limit = RateLimit::per(7, Duration::from_secs(2)).burst(5);
-    let (l, clock) = limited(Held::default(), limit);
+    let (l, clock) = limited(held(), limit);
     let mut released_at = Vec::new();
     for step in 0..=20_000u64 {
         let now = Duration::from_millis(step);
@@ -273,10 +296,7 @@ fn achieved_rate_matches_configured_rate() {
 
 #[test]
 fn in_flight_cap_holds_and_frees_on_finish() {
-    let (l, _clock) = limited(
-        Held::default(),
-        RateLimit::per_second(1).burst(10).max_in_flight(2),
-    );
+    let (l, _clock) = limited(held(), RateLimit::per_second(1).burst(10).max_in_flight(2));
     l.try_execute(noop()).unwrap();
     l.try_execute(noop()).unwrap();
     assert_eq!(l.in_flight(), 2);
@@ -299,10 +319,7 @@ fn in_flight_cap_holds_and_frees_on_finish() {
 
 #[test]
 fn panicking_and_cancelled_jobs_free_their_slots() {
-    let (l, _clock) = limited(
-        Held::default(),
-        RateLimit::per_second(1).burst(10).max_in_flight(1),
-    );
+    let (l, _clock) = limited(held(), RateLimit::per_second(1).burst(10).max_in_flight(1));
     l.try_execute(Box::new(|| panic!("boom"))).unwrap();
     assert_eq!(l.in_flight(), 1);
     l.inner().run_one();
@@ -314,7 +331,7 @@ fn panicking_and_cancelled_jobs_free_their_slots() {
 
 #[test]
 fn refused_by_inner_hands_back_the_original_job_and_refunds() {
-    let (l, _clock) = limited(Held::default(), RateLimit::per_second(1).max_in_flight(1));
+    let (l, _clock) = limited(held(), RateLimit::per_second(1).max_in_flight(1));
     let runs = Arc::new(AtomicUsize::new(0));
     l.inner().refuse(Some(RejectReason::Full));
     let rejected = l.try_execute(counting(&runs)).unwrap_err();
@@ -329,7 +346,7 @@ fn refused_by_inner_hands_back_the_original_job_and_refunds() {
 #[test]
 fn execute_waits_for_a_token() {
     watchdog("execute_waits_for_a_token", || {
-        let (l, clock) = limited(Held::default(), RateLimit::per_second(10));
+        let (l, clock) = limited(held(), RateLimit::per_second(10));
         let l = Arc::new(l);
         l.execute(noop()).expect("the initial token");
         let runs = Arc::new(AtomicUsize::new(0));
@@ -349,10 +366,7 @@ fn execute_waits_for_a_token() {
 #[test]
 fn execute_waits_for_a_slot() {
     watchdog("execute_waits_for_a_slot", || {
-        let (l, _clock) = limited(
-            Held::default(),
-            RateLimit::per_second(1).burst(5).max_in_flight(1),
-        );
+        let (l, _clock) = limited(held(), RateLimit::per_second(1).burst(5).max_in_flight(1));
         let l = Arc::new(l);
         l.execute(noop()).unwrap();
         let submitter = {
@@ -370,7 +384,7 @@ fn execute_waits_for_a_slot() {
 #[test]
 fn shutdown_hands_back_held_jobs_and_counts_them() {
     watchdog("shutdown_hands_back_held_jobs_and_counts_them", || {
-        let (l, _clock) = limited(Held::default(), RateLimit::per_second(1));
+        let (l, _clock) = limited(held(), RateLimit::per_second(1));
         let l = Arc::new(l);
         l.execute(noop()).unwrap();
         let runs = Arc::new(AtomicUsize::new(0));
@@ -404,7 +418,7 @@ fn shutdown_hands_back_held_jobs_and_counts_them() {
 fn nested_submit_with_every_slot_taken_runs_inline() {
     watchdog("nested_submit_with_every_slot_taken_runs_inline", || {
         let (l, _clock) = limited(
-            ThreadPerJob::default(),
+            thread_per_job(),
             RateLimit::per_second(1).burst(2).max_in_flight(1),
         );
         let l = Arc::new(l);
@@ -426,10 +440,7 @@ fn nested_submit_with_every_slot_taken_runs_inline() {
             rx.recv().unwrap(),
             "the child ran inline on the parent's thread"
         );
-        let report = l.shutdown(Shutdown::Graceful);
-        assert_eq!(report.submitted, 2);
-        assert_eq!(report.completed, 2);
-        assert!(report.adds_up());
+        graceful_completes(&*l, 2);
     });
 }
 
@@ -437,7 +448,7 @@ fn nested_submit_with_every_slot_taken_runs_inline() {
 fn real_clock_releases_everything() {
     watchdog("real_clock_releases_everything", || {
         let l = RateLimited::new(
-            ThreadPerJob::default(),
+            thread_per_job(),
             RateLimit::per_second(2000).burst(10).max_in_flight(4),
         )
         .unwrap();
@@ -445,9 +456,8 @@ fn real_clock_releases_everything() {
         for _ in 0..40 {
             l.execute(counting(&runs)).unwrap();
         }
-        let report = l.shutdown(Shutdown::Graceful);
+        graceful_completes(&l, 40);
         assert_eq!(runs.load(Ordering::SeqCst), 40);
-        assert_eq!(report.completed, 40);
         assert_eq!(l.in_flight(), 0);
     });
 }

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use shoal_core::Executor;
+
 use crate::watchdog::eventually;
 
 struct Inner {
@@ -80,6 +82,20 @@ impl Gate {
         eventually(&format!("{n} threads at the gate"), limit, || {
             self.arrived() >= n
         });
+    }
+
+    /// Holds `n` workers of `pool` here: queues `n` jobs that wait at the gate, then waits
+    /// (polling, up to `limit`) until all `n` arrived. Returns the opener, made first, so the
+    /// jobs are released when it is dropped, a failed submission's unwind included.
+    pub fn hold<E: Executor + ?Sized>(&self, pool: &E, n: usize, limit: Duration) -> Opener {
+        let opener = self.opener();
+        for _ in 0..n {
+            let gate = self.clone();
+            pool.execute(Box::new(move || gate.wait()))
+                .expect("a running pool accepts the gated job");
+        }
+        self.wait_arrived(n, limit);
+        opener
     }
 
     /// A guard that opens the gate when dropped, panics included.

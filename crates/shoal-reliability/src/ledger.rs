@@ -14,10 +14,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use shoal_core::Job;
+use shoal_core::{Executor, Job};
 
 use crate::gate::Gate;
 use crate::panics::expected_panic;
@@ -80,6 +80,32 @@ impl fmt::Debug for Ledger {
             .field("jobs", &self.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The children that jobs submitted from inside a pool ([`Ledger::parent_job`]): those the
+/// pool accepted, and those it refused (which were dropped). Clones share the lists.
+#[derive(Clone, Debug, Default)]
+pub struct Children {
+    accepted: Arc<Mutex<Vec<JobId>>>,
+    refused: Arc<Mutex<Vec<JobId>>>,
+}
+
+impl Children {
+    /// The children the pool accepted so far.
+    pub fn accepted(&self) -> Vec<JobId> {
+        lock(&self.accepted).clone()
+    }
+
+    /// The children the pool refused so far.
+    pub fn refused(&self) -> Vec<JobId> {
+        lock(&self.refused).clone()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Counts over a set of jobs; see [`Ledger::tally`].
@@ -160,6 +186,55 @@ impl Ledger {
                 token.run_unit();
             }),
         )
+    }
+
+    /// A job that holds `capture` while it runs like [`job`](Ledger::job) (without panicking)
+    /// and drops it at its end; unrun, it drops both its token and `capture`. With a capture
+    /// whose destructor panics, the job panics after its run is recorded.
+    pub fn job_holding<T: Send + 'static>(&self, capture: T) -> (JobId, Job) {
+        let token = self.token(false);
+        (
+            token.id(),
+            Box::new(move || {
+                let _capture = capture;
+                token.run_unit();
+            }),
+        )
+    }
+
+    /// A job that submits `n` children to `pool` from inside it (each a plain
+    /// [`job`](Ledger::job)) and notes in `children` which the pool accepted and which it
+    /// refused; a refusal must say `ShutDown`, and the refused child is dropped (the ledger
+    /// records it). Then the job lets go of `pool` and runs like [`job`](Ledger::job).
+    pub fn parent_job(
+        &self,
+        pool: Arc<dyn Executor>,
+        n: usize,
+        children: &Children,
+    ) -> (JobId, Job) {
+        let token = self.token(false);
+        let id = token.id();
+        let (ledger, children) = (self.clone(), children.clone());
+        let job: Job = Box::new(move || {
+            for _ in 0..n {
+                let (id, child) = ledger.job(false);
+                match pool.execute(child) {
+                    Ok(()) => lock(&children.accepted).push(id),
+                    Err(refused) => {
+                        assert!(
+                            refused.is_shutdown(),
+                            "a child refused for {:?}",
+                            refused.reason()
+                        );
+                        drop(refused);
+                        lock(&children.refused).push(id);
+                    }
+                }
+            }
+            drop(pool);
+            token.run_unit();
+        });
+        (id, job)
     }
 
     fn record(&self, id: JobId, outcome: Outcome) {

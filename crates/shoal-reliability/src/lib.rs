@@ -50,7 +50,7 @@ pub mod watchdog;
 pub use alloc::CountingAlloc;
 pub use gate::{Gate, Opener};
 pub use isolate::isolated;
-pub use ledger::{JobId, Ledger, Outcome, Tally, Token};
+pub use ledger::{Children, JobId, Ledger, Outcome, Tally, Token};
 pub use panics::{
     expected_panic, is_expected, quiet_expected_panics, PanicOnDrop, EXPECTED, EXPECTED_TO_FAIL,
 };
@@ -84,23 +84,38 @@ pub fn guarded(name: &str, limit: std::time::Duration, f: fn(Strategy), kind: St
     watchdog(&format!("{name} [{kind}]"), limit, move || f(kind));
 }
 
-/// Generates one `#[test]` per scenario and strategy configuration (modules `queue`, `steal`,
-/// `steal_lifo`, `scope`), each running the scenario `fn(Strategy)` of the same name under a
-/// watchdog of `$limit` through [`guarded`].
+/// Generates one `#[test]` per scenario and strategy configuration, in modules `queue`,
+/// `steal`, `steal_lifo` and `scope`: each calls `$run(name, strategy, scenario)` with the
+/// scenario `fn(Strategy)` of the same name. `$run` is an expression evaluated inside those
+/// modules: name a function of the test file as `super::run`.
+#[macro_export]
+macro_rules! every_strategy {
+    (@module $module:ident, $kind:ident, $run:expr; $($name:ident),*) => {
+        mod $module {
+            $(
+                #[test]
+                fn $name() {
+                    ($run)(stringify!($name), $crate::Strategy::$kind, super::$name);
+                }
+            )*
+        }
+    };
+    ($run:expr; $($name:ident),* $(,)?) => {
+        $crate::every_strategy!(@module queue, Queue, $run; $($name),*);
+        $crate::every_strategy!(@module steal, Steal, $run; $($name),*);
+        $crate::every_strategy!(@module steal_lifo, StealLifo, $run; $($name),*);
+        $crate::every_strategy!(@module scope, Scope, $run; $($name),*);
+    };
+}
+
+/// [`every_strategy!`] with each scenario run under a watchdog of `$limit` through
+/// [`guarded`].
 #[macro_export]
 macro_rules! every_strategy_guarded {
     ($limit:expr; $($name:ident),* $(,)?) => {
-        mod queue { $( #[test] fn $name() {
-            $crate::guarded(stringify!($name), $limit, super::$name, $crate::Strategy::Queue);
-        } )* }
-        mod steal { $( #[test] fn $name() {
-            $crate::guarded(stringify!($name), $limit, super::$name, $crate::Strategy::Steal);
-        } )* }
-        mod steal_lifo { $( #[test] fn $name() {
-            $crate::guarded(stringify!($name), $limit, super::$name, $crate::Strategy::StealLifo);
-        } )* }
-        mod scope { $( #[test] fn $name() {
-            $crate::guarded(stringify!($name), $limit, super::$name, $crate::Strategy::Scope);
-        } )* }
+        $crate::every_strategy!(
+            |name, kind, scenario| $crate::guarded(name, $limit, scenario, kind);
+            $($name),*
+        );
     };
 }

@@ -32,12 +32,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use shoal_core::{
-    panic_message, Executor, ExecutorExt, Shutdown, ShutdownReport, TaskError,
-    CANCELLED_TASK_MESSAGE,
+    panic_message, Executor, ExecutorExt, Scope as ContractScope, Shutdown, ShutdownReport,
+    TaskError, CANCELLED_TASK_MESSAGE,
 };
 use shoal_reliability::{
-    eventually, expected_panic, isolated, quiet_expected_panics, Gate, PanicOnDrop, PoolSpec,
-    Strategy, EXPECTED,
+    eventually, expected_panic, isolated, quiet_expected_panics, Gate, Opener, PanicOnDrop,
+    PoolSpec, Strategy, EXPECTED,
 };
 use shoal_scope::{Scope as NativeScope, ScopedPool};
 
@@ -78,6 +78,23 @@ macro_rules! adversarial {
             }
             isolated(stringify!($name), $limit, body);
         }
+    };
+}
+
+/// Declares isolated tests (under [`LONG`]) that each run one scenario on every strategy:
+/// `name => scenario(args);` runs `scenario(kind, args)` for every `kind`.
+macro_rules! on_every_strategy {
+    ($($(#[$meta:meta])* $name:ident => $scenario:ident($($arg:expr),*);)*) => {
+        $(
+            adversarial!(LONG;
+                $(#[$meta])*
+                fn $name() {
+                    for &kind in Strategy::all() {
+                        $scenario(kind, $($arg),*);
+                    }
+                }
+            );
+        )*
     };
 }
 
@@ -295,6 +312,14 @@ fn final_report(ctx: &str, report: &ShutdownReport) {
     assert_eq!(report.still_running, 0, "{ctx}: not final: {report:?}");
 }
 
+/// Shuts `pool` down gracefully and checks that the report is final ([`final_report`]).
+#[track_caller]
+fn shut_down_final(ctx: &str, pool: &(impl Executor + ?Sized)) -> ShutdownReport {
+    let report = pool.shutdown(Shutdown::Graceful);
+    final_report(ctx, &report);
+    report
+}
+
 /// Every item of `it`, each `next()` inside `catch_unwind`: a `next()` that panics fails the
 /// test with what it panicked with.
 fn drain_results<T>(
@@ -320,13 +345,158 @@ fn drain_results<T>(
     }
 }
 
-/// A 1-worker contract pool whose worker is held at `gate` by a plain job.
-fn blocked_pool(kind: Strategy, gate: &Gate) -> Arc<dyn Executor> {
+/// A 1-worker contract pool whose worker is held at a gate by a plain job, and the gate's
+/// opener.
+fn blocked_pool(kind: Strategy) -> (Arc<dyn Executor>, Opener) {
     let pool = shared(kind, 1);
-    let g = gate.clone();
-    pool.execute(Box::new(move || g.wait())).expect("running");
-    gate.wait_arrived(1, WAIT);
-    pool
+    let opener = Gate::new().hold(&*pool, 1, WAIT);
+    (pool, opener)
+}
+
+/// Calls `pool.shutdown(mode)` on a helper thread while `k` jobs wait behind the worker held by
+/// `opener`; once `k` are cancelled, drops the opener (releasing the worker) and returns the
+/// report.
+fn cancel_behind(
+    ctx: &str,
+    pool: &Arc<dyn Executor>,
+    mode: Shutdown,
+    k: usize,
+    opener: Opener,
+) -> ShutdownReport {
+    let p = pool.clone();
+    let stopper = thread::spawn(move || p.shutdown(mode));
+    eventually(&format!("{ctx}: {k} jobs cancelled"), WAIT, || {
+        pool.metrics().cancelled >= k as u64
+    });
+    drop(opener);
+    stopper.join().unwrap_or_else(|p| resume_unwind(p))
+}
+
+/// Runs `f` with a fresh ScopedPool of each size in `sizes`, then checks that the pool is
+/// healthy ([`scoped_pool_healthy`]).
+fn on_scoped_pools(what: &str, sizes: &[usize], mut f: impl FnMut(&ScopedPool, usize)) {
+    for &workers in sizes {
+        let pool = ScopedPool::new(workers).expect("build");
+        f(&pool, workers);
+        scoped_pool_healthy(&format!("{what}, ScopedPool({workers})"), &pool, workers);
+    }
+}
+
+/// Runs `f` with a fresh pool of every strategy and each size in `sizes` (and a name for
+/// messages), then checks that the pool is healthy ([`executor_healthy`]) and that a graceful
+/// shutdown gives a final report.
+fn on_every_pool(what: &str, sizes: &[usize], mut f: impl FnMut(&str, &dyn Executor)) {
+    for &kind in Strategy::all() {
+        for &workers in sizes {
+            let ctx = format!("{what} on {kind}({workers})");
+            let pool = build(kind, workers);
+            f(&ctx, &*pool);
+            executor_healthy(&ctx, &*pool, workers);
+            shut_down_final(&ctx, &*pool);
+        }
+    }
+}
+
+/// A task for a scope of either kind ([`On`]), borrowing for `'a`.
+type Task<'a> = Box<dyn FnOnce() + Send + 'a>;
+
+/// Makes a [`Task`].
+fn task<'a>(f: impl FnOnce() + Send + 'a) -> Task<'a> {
+    Box::new(f)
+}
+
+/// A task that panics first, with `panic`: `first` is raised during its unwind.
+fn panics_first(first: &AtomicBool, panic: fn()) -> Task<'_> {
+    task(move || {
+        let _raise = RaiseOnDrop(first);
+        panic();
+    })
+}
+
+/// A task that panics second, with `panic`, once the one that raises `first` surely has.
+fn panics_second(first: &AtomicBool, panic: fn()) -> Task<'_> {
+    task(move || {
+        after(first);
+        panic();
+    })
+}
+
+/// A task that sleeps for `how_long`, does `work`, then raises `finished`: the scope holding
+/// it must not return before (the task borrows the scope's caller).
+fn slow_task<'a>(
+    finished: &'a AtomicBool,
+    how_long: Duration,
+    work: impl FnOnce() + Send + 'a,
+) -> Task<'a> {
+    task(move || {
+        thread::sleep(how_long);
+        work();
+        finished.store(true, SeqCst);
+    })
+}
+
+/// Runs `scope`, which holds a [`slow_task`] raising `finished`: it must panic, and only
+/// after the slow task ended. Returns the payload.
+#[track_caller]
+fn panics_after_slow_task(ctx: &str, finished: &AtomicBool, scope: impl FnOnce()) -> Payload {
+    let result = catch(scope);
+    let finished_at_return = finished.load(SeqCst);
+    assert_finished_at_return(ctx, finished_at_return, finished);
+    result
+        .err()
+        .unwrap_or_else(|| panic!("{ctx}: returned normally although a task panicked"))
+}
+
+/// Where a scope runs: a ScopedPool's own `scope` (the native scope), or `ExecutorExt::scope`
+/// (the contract scope) on any pool.
+#[derive(Clone, Copy)]
+enum On<'p> {
+    Native(&'p ScopedPool),
+    Contract(&'p dyn Executor),
+}
+
+impl On<'_> {
+    /// Runs one scope that spawns `tasks`, in order, then runs `body`.
+    fn scope<'a>(self, tasks: Vec<Task<'a>>, body: impl FnOnce() + Send) {
+        match self {
+            On::Native(pool) => pool.scope(|s| {
+                for t in tasks {
+                    s.spawn(move |_| t());
+                }
+                body();
+            }),
+            On::Contract(pool) => pool.scope(|s| {
+                for t in tasks {
+                    s.spawn(move |_| t());
+                }
+                body();
+            }),
+        }
+    }
+}
+
+/// The scope [`held_scope`] hands its body: a contract scope on a `dyn Executor`.
+type HeldScope<'s, 'e> = ContractScope<'s, 'e, dyn Executor>;
+
+/// On a fresh 1-worker pool of `kind`, runs a contract scope whose first task holds the
+/// pool's only worker at a gate, so the tasks `body` spawns queue behind it; `body` gets the
+/// scope, the pool and the gate's opener (dropping it releases the worker). Returns the pool
+/// and how the scope ended.
+fn held_scope<R>(
+    kind: Strategy,
+    body: impl for<'s, 'e> FnOnce(&'s HeldScope<'s, 'e>, &'e Arc<dyn Executor>, Opener) -> R,
+) -> (Arc<dyn Executor>, Result<R, Payload>) {
+    let pool = shared(kind, 1);
+    let result = catch(|| {
+        pool.as_ref().scope(|s| {
+            let gate = Gate::new();
+            let (opener, held) = (gate.opener(), gate.clone());
+            s.spawn(move |_| held.wait());
+            gate.wait_arrived(1, WAIT);
+            body(s, &pool, opener)
+        })
+    });
+    (pool, result)
 }
 
 // =============================================================================================
@@ -336,37 +506,26 @@ fn blocked_pool(kind: Strategy, gate: &Gate) -> Arc<dyn Executor> {
 // returns only after every task ended (the slow task's flag is set the moment it returns);
 // the pool keeps its workers and runs joins and scopes afterwards; dropping it returns.
 
+/// The reproduction's scope, on `on`: a task panics ("first"), then a second one panics with
+/// a bomb payload, while a slow task reads borrowed data.
+fn reproduction(ctx: &str, on: On<'_>) {
+    let data: Vec<u64> = (1..=100).collect();
+    let (first, finished) = (AtomicBool::new(false), AtomicBool::new(false));
+    let sum = AtomicU64::new(0);
+    let tasks = vec![
+        panics_first(&first, || panic!("first")),
+        panics_second(&first, || bomb("second panic's payload")),
+        slow_task(&finished, SLOW, || sum.store(data.iter().sum(), SeqCst)),
+    ];
+    let payload = panics_after_slow_task(ctx, &finished, || on.scope(tasks, || ()));
+    expect_exact(ctx, payload, "first");
+    assert_eq!(sum.load(SeqCst), 5050, "{ctx}: the slow task read the data");
+}
+
 fn native_reproduction(workers: usize) {
     let ctx = format!("ScopedPool({workers})::scope");
     let pool = ScopedPool::new(workers).expect("build");
-    let data: Vec<u64> = (1..=100).collect();
-    let first = AtomicBool::new(false);
-    let finished = AtomicBool::new(false);
-    let sum = AtomicU64::new(0);
-    let result = catch(|| {
-        pool.scope(|s| {
-            s.spawn(|_| {
-                let _raise = RaiseOnDrop(&first);
-                panic!("first");
-            });
-            s.spawn(|_| {
-                after(&first);
-                bomb("second panic's payload");
-            });
-            s.spawn(|_| {
-                thread::sleep(SLOW);
-                sum.store(data.iter().sum(), SeqCst);
-                finished.store(true, SeqCst);
-            });
-        })
-    });
-    let finished_at_return = finished.load(SeqCst);
-    assert_finished_at_return(&ctx, finished_at_return, &finished);
-    let payload = result
-        .err()
-        .unwrap_or_else(|| panic!("{ctx}: returned normally although two tasks panicked"));
-    expect_exact(&ctx, payload, "first");
-    assert_eq!(sum.load(SeqCst), 5050, "{ctx}: the slow task read the data");
+    reproduction(&ctx, On::Native(&pool));
     scoped_pool_healthy(&ctx, &pool, workers);
     drop(pool);
 }
@@ -374,34 +533,7 @@ fn native_reproduction(workers: usize) {
 fn contract_reproduction(kind: Strategy, workers: usize) {
     let ctx = format!("ExecutorExt::scope on {kind}({workers})");
     let pool = build(kind, workers);
-    let data: Vec<u64> = (1..=100).collect();
-    let first = AtomicBool::new(false);
-    let finished = AtomicBool::new(false);
-    let sum = AtomicU64::new(0);
-    let result = catch(|| {
-        pool.scope(|s| {
-            s.spawn(|_| {
-                let _raise = RaiseOnDrop(&first);
-                panic!("first");
-            });
-            s.spawn(|_| {
-                after(&first);
-                bomb("second panic's payload");
-            });
-            s.spawn(|_| {
-                thread::sleep(SLOW);
-                sum.store(data.iter().sum(), SeqCst);
-                finished.store(true, SeqCst);
-            });
-        })
-    });
-    let finished_at_return = finished.load(SeqCst);
-    assert_finished_at_return(&ctx, finished_at_return, &finished);
-    let payload = result
-        .err()
-        .unwrap_or_else(|| panic!("{ctx}: returned normally although two tasks panicked"));
-    expect_exact(&ctx, payload, "first");
-    assert_eq!(sum.load(SeqCst), 5050, "{ctx}: the slow task read the data");
+    reproduction(&ctx, On::Contract(&*pool));
     executor_healthy(&ctx, &*pool, workers);
     adds_up(&ctx, &pool.shutdown(Shutdown::Graceful));
     drop(pool);
@@ -484,8 +616,7 @@ fn bomb_join(
 /// Every size, outside and inside, inline and elsewhere: the join panics with `label`.
 fn join_matrix(a_bomb: bool, b_bomb: bool, label: &str) {
     let mut stolen = 0;
-    for workers in [1, 2, 4] {
-        let pool = ScopedPool::new(workers).expect("build");
+    on_scoped_pools("join", &[1, 2, 4], |pool, workers| {
         for inside in [false, true] {
             for elsewhere in [false, true] {
                 if elsewhere && workers == 1 {
@@ -495,7 +626,7 @@ fn join_matrix(a_bomb: bool, b_bomb: bool, label: &str) {
                     "join on ScopedPool({workers}), inside: {inside}, b on another worker: \
                      {elsewhere}"
                 );
-                let (result, b_elsewhere) = bomb_join(&pool, inside, elsewhere, a_bomb, b_bomb);
+                let (result, b_elsewhere) = bomb_join(pool, inside, elsewhere, a_bomb, b_bomb);
                 stolen += usize::from(elsewhere && b_elsewhere);
                 match result {
                     Ok(v) => panic!("{ctx}: returned {v:?} although a half panicked"),
@@ -503,8 +634,7 @@ fn join_matrix(a_bomb: bool, b_bomb: bool, label: &str) {
                 }
             }
         }
-        scoped_pool_healthy(&format!("join on ScopedPool({workers})"), &pool, workers);
-    }
+    });
     assert!(
         stolen > 0,
         "b never ran on another worker: the variants meant to test that tested nothing"
@@ -556,25 +686,53 @@ fn nested_first_halves(pool: &ScopedPool, depth: usize) -> u32 {
     y
 }
 
+/// A call that must panic with a bomb: what it is (for messages), the call, the bomb's label.
+type BombCall<'a> = (&'a str, &'a dyn Fn(&ScopedPool), &'a str);
+
+/// Runs each of `calls` three times on ScopedPools of 1, 2 and 4 workers: each must panic
+/// with its bomb, nothing hangs, and the pools stay healthy.
+fn deep_bombs(what: &str, calls: &[BombCall<'_>]) {
+    on_scoped_pools(what, &[1, 2, 4], |pool, workers| {
+        for round in 0..3 {
+            for &(name, call, label) in calls {
+                let ctx = format!("{name}, ScopedPool({workers}) round {round}");
+                let p = must_panic(&ctx, || call(pool));
+                dispose_bomb(&ctx, p, label);
+            }
+        }
+    });
+}
+
 adversarial!(LONG;
     /// Recursive joins 20 deep, every level's second half (then every level's first half)
     /// panicking with a bomb: the outer call panics with a bomb, nothing hangs.
     fn nested_join_20_deep_bombs() {
-        for workers in [1, 2, 4] {
-            let pool = ScopedPool::new(workers).expect("build");
-            for round in 0..3 {
-                let ctx = format!("nested second halves, ScopedPool({workers}) round {round}");
-                let p = must_panic(&ctx, || nested_second_halves(&pool, 20));
-                dispose_bomb(&ctx, p, "nested second half");
-                let ctx = format!("nested first halves, ScopedPool({workers}) round {round}");
-                let p = must_panic(&ctx, || nested_first_halves(&pool, 20));
-                dispose_bomb(&ctx, p, "nested first half");
-                let ctx = format!("nested, from inside, ScopedPool({workers}) round {round}");
-                let p = must_panic(&ctx, || pool.install(|| nested_first_halves(&pool, 20)));
-                dispose_bomb(&ctx, p, "nested first half");
-            }
-            scoped_pool_healthy(&format!("nested joins, ScopedPool({workers})"), &pool, workers);
-        }
+        deep_bombs(
+            "nested joins",
+            &[
+                (
+                    "nested second halves",
+                    &|pool| {
+                        nested_second_halves(pool, 20);
+                    },
+                    "nested second half",
+                ),
+                (
+                    "nested first halves",
+                    &|pool| {
+                        nested_first_halves(pool, 20);
+                    },
+                    "nested first half",
+                ),
+                (
+                    "nested, from inside",
+                    &|pool| {
+                        pool.install(|| nested_first_halves(pool, 20));
+                    },
+                    "nested first half",
+                ),
+            ],
+        );
     }
 );
 
@@ -582,8 +740,7 @@ adversarial!(LONG;
     /// Halves that capture a bomb by move panic at their end: the join panics with the
     /// capture's message (a's when both do), as for any panic of that half.
     fn join_captured_bombs() {
-        for workers in [1, 2] {
-            let pool = ScopedPool::new(workers).expect("build");
+        on_scoped_pools("join captures", &[1, 2], |pool, workers| {
             for inside in [false, true] {
                 for (a_has, b_has) in [(true, false), (false, true), (true, true)] {
                     let ctx = format!(
@@ -600,7 +757,6 @@ adversarial!(LONG;
                         touch(&cb);
                         2
                     };
-                    let pool = &pool;
                     let p = must_panic(&ctx, || {
                         if inside {
                             pool.install(move || pool.join(a, b))
@@ -616,8 +772,7 @@ adversarial!(LONG;
                     expect_message(&ctx, p, label);
                 }
             }
-            scoped_pool_healthy(&format!("join captures, ScopedPool({workers})"), &pool, workers);
-        }
+        });
     }
 );
 
@@ -631,35 +786,18 @@ adversarial!(LONG;
 adversarial!(LONG;
     /// Two tasks panic with bomb payloads, one after the other: the first one's is resumed.
     fn scope_two_task_bombs() {
-        for workers in [1, 2, 4] {
-            let pool = ScopedPool::new(workers).expect("build");
+        on_scoped_pools("two bombs", &[1, 2, 4], |pool, workers| {
             let ctx = format!("ScopedPool({workers})::scope, two bombs");
-            let first = AtomicBool::new(false);
-            let finished = AtomicBool::new(false);
-            let result = catch(|| {
-                pool.scope(|s| {
-                    s.spawn(|_| {
-                        let _raise = RaiseOnDrop(&first);
-                        bomb("first task");
-                    });
-                    s.spawn(|_| {
-                        after(&first);
-                        bomb("second task");
-                    });
-                    s.spawn(|_| {
-                        thread::sleep(SLOW);
-                        finished.store(true, SeqCst);
-                    });
-                })
-            });
-            let finished_at_return = finished.load(SeqCst);
-            assert_finished_at_return(&ctx, finished_at_return, &finished);
-            let p = result
-                .err()
-                .unwrap_or_else(|| panic!("{ctx}: returned normally"));
+            let (first, finished) = (AtomicBool::new(false), AtomicBool::new(false));
+            let tasks = vec![
+                panics_first(&first, || bomb("first task")),
+                panics_second(&first, || bomb("second task")),
+                slow_task(&finished, SLOW, || ()),
+            ];
+            let scope = || On::Native(pool).scope(tasks, || ());
+            let p = panics_after_slow_task(&ctx, &finished, scope);
             dispose_bomb(&ctx, p, "first task");
-            scoped_pool_healthy(&ctx, &pool, workers);
-        }
+        });
     }
 );
 
@@ -667,26 +805,18 @@ adversarial!(LONG;
     /// A task panics ("first"), then the body panics with a bomb payload: "first" is resumed,
     /// the body's bomb is dropped quietly.
     fn scope_body_bomb_after_task_panic() {
-        for workers in [2, 4] {
-            let pool = ScopedPool::new(workers).expect("build");
+        on_scoped_pools("body bomb second", &[2, 4], |pool, workers| {
             let ctx = format!("ScopedPool({workers})::scope, body bomb second");
             let first = AtomicBool::new(false);
-            let result = catch(|| {
-                pool.scope(|s| {
-                    s.spawn(|_| {
-                        let _raise = RaiseOnDrop(&first);
-                        panic!("first");
-                    });
+            let tasks = vec![panics_first(&first, || panic!("first"))];
+            let p = must_panic(&ctx, || {
+                On::Native(pool).scope(tasks, || {
                     after(&first);
                     bomb("the body's payload");
                 })
             });
-            let p = result
-                .err()
-                .unwrap_or_else(|| panic!("{ctx}: returned normally"));
             expect_exact(&ctx, p, "first");
-            scoped_pool_healthy(&ctx, &pool, workers);
-        }
+        });
     }
 );
 
@@ -694,32 +824,17 @@ adversarial!(LONG;
     /// The body and many tasks all panic with bomb payloads at once: the scope panics with
     /// one of them, after every task ended.
     fn scope_body_and_tasks_bombs() {
-        for workers in [1, 2, 4] {
-            let pool = ScopedPool::new(workers).expect("build");
+        on_scoped_pools("body and tasks", &[1, 2, 4], |pool, workers| {
             for round in 0..5 {
                 let ctx = format!("ScopedPool({workers})::scope, body and tasks, round {round}");
                 let finished = AtomicBool::new(false);
-                let result = catch(|| {
-                    pool.scope(|s| {
-                        s.spawn(|_| {
-                            thread::sleep(SLOW / 2);
-                            finished.store(true, SeqCst);
-                        });
-                        for _ in 0..8 {
-                            s.spawn(|_| bomb("one of many"));
-                        }
-                        bomb("one of many");
-                    })
-                });
-                let finished_at_return = finished.load(SeqCst);
-                assert_finished_at_return(&ctx, finished_at_return, &finished);
-                let p = result
-                    .err()
-                    .unwrap_or_else(|| panic!("{ctx}: returned normally"));
+                let mut tasks = vec![slow_task(&finished, SLOW / 2, || ())];
+                tasks.extend((0..8).map(|_| task(|| bomb("one of many"))));
+                let scope = || On::Native(pool).scope(tasks, || bomb("one of many"));
+                let p = panics_after_slow_task(&ctx, &finished, scope);
                 dispose_bomb(&ctx, p, "one of many");
             }
-            scoped_pool_healthy(&format!("ScopedPool({workers})"), &pool, workers);
-        }
+        });
     }
 );
 
@@ -727,28 +842,18 @@ adversarial!(
     /// A task that captures a bomb panics at its end: the scope resumes that panic (the
     /// capture's message) after the other tasks ended.
     fn scope_captured_bomb_task() {
-        for workers in [1, 2] {
-            let pool = ScopedPool::new(workers).expect("build");
+        on_scoped_pools("captured bomb", &[1, 2], |pool, workers| {
             let ctx = format!("ScopedPool({workers})::scope, captured bomb");
             let finished = AtomicBool::new(false);
             let capture = PanicOnDrop("a scope task's capture");
-            let result = catch(|| {
-                pool.scope(|s| {
-                    s.spawn(|_| {
-                        thread::sleep(SLOW);
-                        finished.store(true, SeqCst);
-                    });
-                    s.spawn(move |_| touch(&capture));
-                })
-            });
-            let finished_at_return = finished.load(SeqCst);
-            assert_finished_at_return(&ctx, finished_at_return, &finished);
-            let p = result
-                .err()
-                .unwrap_or_else(|| panic!("{ctx}: returned normally"));
+            let tasks = vec![
+                slow_task(&finished, SLOW, || ()),
+                task(move || touch(&capture)),
+            ];
+            let scope = || On::Native(pool).scope(tasks, || ());
+            let p = panics_after_slow_task(&ctx, &finished, scope);
             expect_message(&ctx, p, "a scope task's capture");
-            scoped_pool_healthy(&ctx, &pool, workers);
-        }
+        });
     }
 );
 
@@ -776,18 +881,17 @@ adversarial!(LONG;
     /// Scopes nested 20 deep (in bodies, and in tasks), every level panicking with a bomb:
     /// the outer scope panics with a bomb, nothing hangs, the pool is healthy.
     fn nested_scope_20_deep_bombs() {
-        for workers in [1, 2, 4] {
-            let pool = ScopedPool::new(workers).expect("build");
-            for round in 0..3 {
-                let ctx = format!("scopes in bodies, ScopedPool({workers}) round {round}");
-                let p = must_panic(&ctx, || nested_scopes(&pool, 20));
-                dispose_bomb(&ctx, p, "nested scope task");
-                let ctx = format!("scopes in tasks, ScopedPool({workers}) round {round}");
-                let p = must_panic(&ctx, || pool.scope(|s| nested_tasks(s, 20)));
-                dispose_bomb(&ctx, p, "nested scope task");
-            }
-            scoped_pool_healthy(&format!("nested scopes, ScopedPool({workers})"), &pool, workers);
-        }
+        deep_bombs(
+            "nested scopes",
+            &[
+                ("scopes in bodies", &|pool| nested_scopes(pool, 20), "nested scope task"),
+                (
+                    "scopes in tasks",
+                    &|pool| pool.scope(|s| nested_tasks(s, 20)),
+                    "nested scope task",
+                ),
+            ],
+        );
     }
 );
 
@@ -804,30 +908,23 @@ adversarial!(LONG;
     /// A task capturing a bomb: unjoined, the scope resumes the capture's panic; joined, the
     /// handle gives `Panicked` with that message and the scope returns normally.
     fn contract_scope_captured_bomb_task() {
-        for &kind in Strategy::all() {
-            for workers in [1, 2] {
-                let ctx = format!("ExecutorExt::scope on {kind}({workers}), captured bomb");
-                let pool = build(kind, workers);
-                let capture = PanicOnDrop("a contract task's capture");
-                let p = must_panic(&ctx, || {
-                    pool.scope(|s| {
-                        s.spawn(move |_| touch(&capture));
-                    })
-                });
-                expect_message(&ctx, p, "a contract task's capture");
-                let capture = PanicOnDrop("a joined contract task's capture");
-                let joined = pool.scope(|s| s.spawn(move |_| touch(&capture)).join());
-                match joined {
-                    Err(TaskError::Panicked(p)) => {
-                        expect_message(&ctx, p, "a joined contract task's capture")
-                    }
-                    other => panic!("{ctx}: the joined handle gave {other:?}"),
+        on_every_pool("ExecutorExt::scope, captured bomb", &[1, 2], |ctx, pool| {
+            let capture = PanicOnDrop("a contract task's capture");
+            let p = must_panic(ctx, || {
+                pool.scope(|s| {
+                    s.spawn(move |_| touch(&capture));
+                })
+            });
+            expect_message(ctx, p, "a contract task's capture");
+            let capture = PanicOnDrop("a joined contract task's capture");
+            let joined = pool.scope(|s| s.spawn(move |_| touch(&capture)).join());
+            match joined {
+                Err(TaskError::Panicked(p)) => {
+                    expect_message(ctx, p, "a joined contract task's capture")
                 }
-                executor_healthy(&ctx, &*pool, workers);
-                let report = pool.shutdown(Shutdown::Graceful);
-                final_report(&ctx, &report);
+                other => panic!("{ctx}: the joined handle gave {other:?}"),
             }
-        }
+        });
     }
 );
 
@@ -838,22 +935,15 @@ adversarial!(LONG;
     fn contract_scope_unjoined_bomb_result() {
         for &kind in Strategy::all() {
             let ctx = format!("ExecutorExt::scope on {kind}(1), unjoined bomb result");
-            let pool = shared(kind, 1);
-            let gate = Gate::new();
-            let result = catch(|| {
-                pool.scope(|s| {
-                    let opener = gate.opener();
-                    s.spawn(|_| gate.wait());
-                    gate.wait_arrived(1, WAIT);
-                    let handle = s.spawn(|_| PanicOnDrop("an unjoined task's result"));
-                    drop(handle);
-                    drop(opener);
-                    // The worker, not this scope's waiter, runs the task.
-                    eventually("both tasks ran", WAIT, || {
-                        let m = pool.metrics();
-                        m.completed + m.panicked + m.cancelled >= 2
-                    });
-                })
+            let (pool, result) = held_scope(kind, |s, pool, opener| {
+                let handle = s.spawn(|_| PanicOnDrop("an unjoined task's result"));
+                drop(handle);
+                drop(opener);
+                // The worker, not this scope's waiter, runs the task.
+                eventually("both tasks ran", WAIT, || {
+                    let m = pool.metrics();
+                    m.completed + m.panicked + m.cancelled >= 2
+                });
             });
             let p = result
                 .err()
@@ -871,27 +961,21 @@ adversarial!(LONG;
     /// A joined handle hands a bomb result (and a bomb payload) to the caller, who disposes of
     /// it; the scope returns normally.
     fn contract_scope_joined_bombs() {
-        for &kind in Strategy::all() {
-            for workers in [1, 2] {
-                let ctx = format!("ExecutorExt::scope on {kind}({workers}), joined bombs");
-                let pool = build(kind, workers);
-                let (value, payload) = pool.scope(|s| {
-                    let v = s.spawn(|_| PanicOnDrop("a joined task's result"));
-                    let p = s.spawn(|_| -> u32 { bomb("a joined task's payload") });
-                    (v.join(), p.join())
-                });
-                match value {
-                    Ok(b) => expect_explodes(&ctx, b, "a joined task's result"),
-                    Err(e) => panic!("{ctx}: the value handle gave {e:?}"),
-                }
-                match payload {
-                    Err(TaskError::Panicked(p)) => dispose_bomb(&ctx, p, "a joined task's payload"),
-                    other => panic!("{ctx}: the panicking handle gave {other:?}"),
-                }
-                executor_healthy(&ctx, &*pool, workers);
-                adds_up(&ctx, &pool.shutdown(Shutdown::Graceful));
+        on_every_pool("ExecutorExt::scope, joined bombs", &[1, 2], |ctx, pool| {
+            let (value, payload) = pool.scope(|s| {
+                let v = s.spawn(|_| PanicOnDrop("a joined task's result"));
+                let p = s.spawn(|_| -> u32 { bomb("a joined task's payload") });
+                (v.join(), p.join())
+            });
+            match value {
+                Ok(b) => expect_explodes(ctx, b, "a joined task's result"),
+                Err(e) => panic!("{ctx}: the value handle gave {e:?}"),
             }
-        }
+            match payload {
+                Err(TaskError::Panicked(p)) => dispose_bomb(ctx, p, "a joined task's payload"),
+                other => panic!("{ctx}: the panicking handle gave {other:?}"),
+            }
+        });
     }
 );
 
@@ -901,36 +985,23 @@ adversarial!(LONG;
 fn contract_cancelled(kind: Strategy, mode: Shutdown, join: bool) {
     const K: usize = 8;
     let ctx = format!("ExecutorExt::scope on {kind}(1), {mode:?}, handles joined: {join}");
-    let pool = shared(kind, 1);
-    let gate = Gate::new();
-    let result = catch(|| {
-        pool.scope(|s| {
-            let opener = gate.opener();
-            s.spawn(|_| gate.wait());
-            gate.wait_arrived(1, WAIT);
-            let handles: Vec<_> = (0..K)
-                .map(|_| {
-                    let capture = PanicOnDrop("a cancelled task's capture");
-                    s.spawn(move |_| touch(&capture))
-                })
-                .collect();
-            let p = pool.clone();
-            let stopper = thread::spawn(move || p.shutdown(mode));
-            eventually(&format!("{ctx}: {K} tasks cancelled"), WAIT, || {
-                pool.metrics().cancelled >= K as u64
-            });
-            drop(opener);
-            let report = stopper.join().unwrap_or_else(|p| resume_unwind(p));
-            if join {
-                for h in handles {
-                    match h.join() {
-                        Err(TaskError::Cancelled) => {}
-                        other => panic!("{ctx}: a cancelled task's handle gave {other:?}"),
-                    }
+    let (pool, result) = held_scope(kind, |s, pool, opener| {
+        let handles: Vec<_> = (0..K)
+            .map(|_| {
+                let capture = PanicOnDrop("a cancelled task's capture");
+                s.spawn(move |_| touch(&capture))
+            })
+            .collect();
+        let report = cancel_behind(&ctx, pool, mode, K, opener);
+        if join {
+            for h in handles {
+                match h.join() {
+                    Err(TaskError::Cancelled) => {}
+                    other => panic!("{ctx}: a cancelled task's handle gave {other:?}"),
                 }
             }
-            report
-        })
+        }
+        report
     });
     let report = match (result, join) {
         (Ok(report), true) => report,
@@ -964,34 +1035,17 @@ fn check_later_report(ctx: &str, pool: &dyn Executor, mode: Shutdown, cancelled:
     }
 }
 
-adversarial!(LONG;
+on_every_strategy! {
     /// `Shutdown::Now` cancels queued scope tasks that capture bombs; nobody joins them: the
     /// scope ends with `CANCELLED_TASK_MESSAGE`.
-    fn contract_scope_cancelled_bomb_captures_now() {
-        for &kind in Strategy::all() {
-            contract_cancelled(kind, Shutdown::Now, false);
-        }
-    }
-);
-
-adversarial!(LONG;
+    contract_scope_cancelled_bomb_captures_now => contract_cancelled(Shutdown::Now, false);
     /// As above with a short `Shutdown::Deadline`.
-    fn contract_scope_cancelled_bomb_captures_deadline() {
-        for &kind in Strategy::all() {
-            contract_cancelled(kind, Shutdown::Deadline(Duration::from_millis(20)), false);
-        }
-    }
-);
-
-adversarial!(LONG;
+    contract_scope_cancelled_bomb_captures_deadline =>
+        contract_cancelled(Shutdown::Deadline(Duration::from_millis(20)), false);
     /// As above, `Shutdown::Now`, with every handle joined: each gives `Cancelled`, the scope
     /// returns normally.
-    fn contract_scope_cancelled_bomb_captures_joined() {
-        for &kind in Strategy::all() {
-            contract_cancelled(kind, Shutdown::Now, true);
-        }
-    }
-);
+    contract_scope_cancelled_bomb_captures_joined => contract_cancelled(Shutdown::Now, true);
+}
 
 /// A forgotten handle of a slow task (the scope still waits for it) and of a panicking task
 /// (the scope resumes its panic), on `exec`.
@@ -1000,12 +1054,8 @@ fn forgotten_scoped_handles(ctx: &str, exec: &(impl Executor + ?Sized)) {
     let finished = AtomicBool::new(false);
     let sum = AtomicU64::new(0);
     exec.scope(|s| {
-        let h = s.spawn(|_| {
-            thread::sleep(SLOW);
-            sum.store(data.iter().sum(), SeqCst);
-            finished.store(true, SeqCst);
-        });
-        std::mem::forget(h);
+        let slow = slow_task(&finished, SLOW, || sum.store(data.iter().sum(), SeqCst));
+        std::mem::forget(s.spawn(move |_| slow()));
     });
     let finished_at_return = finished.load(SeqCst);
     assert_finished_at_return(ctx, finished_at_return, &finished);
@@ -1027,19 +1077,13 @@ adversarial!(LONG;
     /// waiting inside a ScopedPool worker (the native scope has no handles): the scope waits
     /// for the task, and resumes its panic.
     fn contract_scope_forgotten_handles() {
-        for &kind in Strategy::all() {
-            let ctx = format!("ExecutorExt::scope on {kind}(2), forgotten handles");
-            let pool = build(kind, 2);
-            forgotten_scoped_handles(&ctx, &*pool);
-            executor_healthy(&ctx, &*pool, 2);
-            adds_up(&ctx, &pool.shutdown(Shutdown::Graceful));
-        }
-        for workers in [1, 2] {
+        on_every_pool("ExecutorExt::scope, forgotten handles", &[2], |ctx, pool| {
+            forgotten_scoped_handles(ctx, pool);
+        });
+        on_scoped_pools("forgotten handles", &[1, 2], |pool, workers| {
             let ctx = format!("ExecutorExt::scope inside ScopedPool({workers}), forgotten handles");
-            let pool = ScopedPool::new(workers).expect("build");
-            pool.install(|| forgotten_scoped_handles(&ctx, &pool));
-            scoped_pool_healthy(&ctx, &pool, workers);
-        }
+            pool.install(|| forgotten_scoped_handles(&ctx, pool));
+        });
     }
 );
 
@@ -1057,14 +1101,10 @@ adversarial!(LONG;
     /// `ExecutorExt::scope` nested 20 deep, every level with a bomb task: the outer call
     /// panics with a bomb, nothing hangs.
     fn nested_contract_scope_20_deep_bombs() {
-        for &kind in Strategy::all() {
-            let ctx = format!("nested ExecutorExt::scope on {kind}(2)");
-            let pool = build(kind, 2);
-            let p = must_panic(&ctx, || nested_contract_scopes(&*pool, 20));
-            dispose_bomb(&ctx, p, "nested contract task");
-            executor_healthy(&ctx, &*pool, 2);
-            adds_up(&ctx, &pool.shutdown(Shutdown::Graceful));
-        }
+        on_every_pool("nested ExecutorExt::scope", &[2], |ctx, pool| {
+            let p = must_panic(ctx, || nested_contract_scopes(pool, 20));
+            dispose_bomb(ctx, p, "nested contract task");
+        });
     }
 );
 
@@ -1073,9 +1113,8 @@ adversarial!(LONG;
     /// scopes full of bomb payloads (which the waiter may help run): it returns only after its
     /// own task ended.
     fn contract_scope_in_scoped_worker_amid_bomb_scopes() {
-        for workers in [2, 4] {
+        on_scoped_pools("amid bomb scopes", &[2, 4], |pool, workers| {
             let ctx = format!("ExecutorExt::scope inside ScopedPool({workers}) amid bomb scopes");
-            let pool = ScopedPool::new(workers).expect("build");
             let stop = AtomicBool::new(false);
             let data: Vec<u64> = (1..=100).collect();
             thread::scope(|threads| {
@@ -1098,12 +1137,13 @@ adversarial!(LONG;
                     let finished = AtomicBool::new(false);
                     let sum = AtomicU64::new(0);
                     pool.install(|| {
-                        ExecutorExt::scope(&pool, |s| {
+                        ExecutorExt::scope(pool, |s| {
+                            let slow = slow_task(&finished, SLOW / 2, || {
+                                sum.store(data.iter().sum(), SeqCst);
+                            });
                             s.spawn(|_| {
                                 started.store(true, SeqCst);
-                                thread::sleep(SLOW / 2);
-                                sum.store(data.iter().sum(), SeqCst);
-                                finished.store(true, SeqCst);
+                                slow();
                             });
                             // Started elsewhere, so the waiter helps instead of running it.
                             let _ = wait_flag(&started, WAIT);
@@ -1119,8 +1159,7 @@ adversarial!(LONG;
                     resume_unwind(p);
                 }
             });
-            scoped_pool_healthy(&ctx, &pool, workers);
-        }
+        });
     }
 );
 
@@ -1138,9 +1177,7 @@ adversarial!(LONG;
     fn spawn_bomb_payload() {
         for &kind in Strategy::all() {
             let ctx = format!("spawn on {kind}(1), bomb payload");
-            let gate = Gate::new();
-            let opener = gate.opener();
-            let pool = blocked_pool(kind, &gate);
+            let (pool, opener) = blocked_pool(kind);
             let joined = pool.spawn(|| -> u32 { bomb("a joined job's payload") }).unwrap();
             let detached = pool.spawn(|| -> u32 { bomb("a detached job's payload") }).unwrap();
             drop(detached);
@@ -1150,8 +1187,7 @@ adversarial!(LONG;
                 other => panic!("{ctx}: the handle gave {other:?}"),
             }
             executor_healthy(&ctx, &*pool, 1);
-            let report = pool.shutdown(Shutdown::Graceful);
-            final_report(&ctx, &report);
+            let report = shut_down_final(&ctx, &*pool);
             assert_eq!(report.panicked, 2, "{ctx}: {report:?}");
         }
     }
@@ -1177,8 +1213,7 @@ adversarial!(LONG;
                     Err(TaskError::Panicked(p)) => expect_message(&ctx, p, "a spawned job's capture"),
                     other => panic!("{ctx}: the handle gave {other:?}"),
                 }
-                let report = pool.shutdown(Shutdown::Graceful);
-                final_report(&ctx, &report);
+                let report = shut_down_final(&ctx, &*pool);
                 assert_eq!(
                     (report.completed, report.panicked, report.cancelled),
                     (0, 1, 0),
@@ -1196,14 +1231,11 @@ adversarial!(LONG;
     fn spawn_bomb_result_handle_dropped() {
         for &kind in Strategy::all() {
             let ctx = format!("spawn on {kind}(1), bomb result, handle dropped");
-            let gate = Gate::new();
-            let opener = gate.opener();
-            let pool = blocked_pool(kind, &gate);
+            let (pool, opener) = blocked_pool(kind);
             let handle = pool.spawn(|| PanicOnDrop("a result nobody takes")).unwrap();
             drop(handle);
             drop(opener);
-            let report = pool.shutdown(Shutdown::Graceful);
-            final_report(&ctx, &report);
+            let report = shut_down_final(&ctx, &*pool);
             assert_eq!(
                 (report.submitted, report.completed, report.panicked, report.cancelled),
                 (2, 1, 1, 0),
@@ -1223,8 +1255,7 @@ adversarial!(LONG;
                 Ok(b) => expect_explodes(&ctx, b, "a joined result"),
                 Err(e) => panic!("{ctx}: the handle gave {e:?}"),
             }
-            let report = pool.shutdown(Shutdown::Graceful);
-            final_report(&ctx, &report);
+            let report = shut_down_final(&ctx, &*pool);
             assert_eq!((report.completed, report.panicked), (1, 0), "{ctx}: {report:?}");
         }
     }
@@ -1235,9 +1266,7 @@ adversarial!(LONG;
 fn spawn_cancelled(kind: Strategy, mode: Shutdown) {
     const K: usize = 8;
     let ctx = format!("spawn on {kind}(1), cancelled by {mode:?}");
-    let gate = Gate::new();
-    let opener = gate.opener();
-    let pool = blocked_pool(kind, &gate);
+    let (pool, opener) = blocked_pool(kind);
     let handles: Vec<_> = (0..K)
         .map(|i| {
             let capture = PanicOnDrop("a cancelled job's capture");
@@ -1248,13 +1277,7 @@ fn spawn_cancelled(kind: Strategy, mode: Shutdown) {
             .unwrap()
         })
         .collect();
-    let p = pool.clone();
-    let stopper = thread::spawn(move || p.shutdown(mode));
-    eventually(&format!("{ctx}: {K} jobs cancelled"), WAIT, || {
-        pool.metrics().cancelled >= K as u64
-    });
-    drop(opener);
-    let report = stopper.join().unwrap_or_else(|p| resume_unwind(p));
+    let report = cancel_behind(&ctx, &pool, mode, K, opener);
     for h in handles {
         match h.join() {
             Err(TaskError::Cancelled) => {}
@@ -1272,24 +1295,14 @@ fn spawn_cancelled(kind: Strategy, mode: Shutdown) {
     );
 }
 
-adversarial!(LONG;
+on_every_strategy! {
     /// `Shutdown::Now` cancels queued jobs that capture bombs: every handle says `Cancelled`,
     /// the report counts them, nothing hangs.
-    fn spawn_cancelled_bomb_captures_now() {
-        for &kind in Strategy::all() {
-            spawn_cancelled(kind, Shutdown::Now);
-        }
-    }
-);
-
-adversarial!(LONG;
+    spawn_cancelled_bomb_captures_now => spawn_cancelled(Shutdown::Now);
     /// As above with a short `Shutdown::Deadline`.
-    fn spawn_cancelled_bomb_captures_deadline() {
-        for &kind in Strategy::all() {
-            spawn_cancelled(kind, Shutdown::Deadline(Duration::from_millis(20)));
-        }
-    }
-);
+    spawn_cancelled_bomb_captures_deadline =>
+        spawn_cancelled(Shutdown::Deadline(Duration::from_millis(20)));
+}
 
 adversarial!(LONG;
     /// `mem::forget` on a `JoinHandle` (of a job that completes, and of one that panics with
@@ -1303,8 +1316,7 @@ adversarial!(LONG;
             std::mem::forget(pool.spawn(move || d.store(true, SeqCst)).unwrap());
             std::mem::forget(pool.spawn(|| -> u32 { bomb("a forgotten handle's payload") }).unwrap());
             assert!(wait_flag(&done, WAIT), "{ctx}: the job never ran");
-            let report = pool.shutdown(Shutdown::Graceful);
-            final_report(&ctx, &report);
+            let report = shut_down_final(&ctx, &*pool);
             assert_eq!(
                 (report.submitted, report.completed, report.panicked),
                 (2, 1, 1),
@@ -1339,61 +1351,79 @@ fn item_or_bomb(i: u32) -> u32 {
     i
 }
 
+/// The results of `pool.map(items, f)`, or of `map_unordered` when `unordered`, with
+/// `window` when set, as one iterator type.
+fn mapped<'p, I, F, T>(
+    pool: &'p dyn Executor,
+    unordered: bool,
+    window: Option<usize>,
+    items: I,
+    f: F,
+) -> Box<dyn Iterator<Item = Result<T, TaskError>> + 'p>
+where
+    I: IntoIterator,
+    I::IntoIter: 'p,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> T + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    match (unordered, window) {
+        (false, None) => Box::new(pool.map(items, f)),
+        (false, Some(w)) => Box::new(pool.map(items, f).window(w)),
+        (true, None) => Box::new(pool.map_unordered(items, f)),
+        (true, Some(w)) => Box::new(pool.map_unordered(items, f).window(w)),
+    }
+}
+
+/// `f` panics with a bomb for every third of 30 items, through `map` or (`unordered`)
+/// `map_unordered`, on every strategy with 1, 2 and 4 workers: one result per item (for
+/// `map`, in input order), those items `Panicked(bomb)`; the pool counts 20 completed and 10
+/// panicked.
+fn every_third_bombs(unordered: bool) {
+    let name = if unordered { "map_unordered" } else { "map" };
+    for &kind in Strategy::all() {
+        for workers in [1, 2, 4] {
+            let ctx = format!("{name} on {kind}({workers}), bomb payloads");
+            let pool = build(kind, workers);
+            let mut results = mapped(&*pool, unordered, None, 0..30u32, item_or_bomb);
+            let results = drain_results(&ctx, &mut results, 30);
+            assert_eq!(results.len(), 30, "{ctx}: one result per item");
+            let (mut values, mut bombs) = (Vec::new(), 0);
+            for (i, r) in (0u32..).zip(results) {
+                match r {
+                    Ok(v) if unordered || (i % 3 != 0 && v == i) => values.push(v),
+                    Err(TaskError::Panicked(p)) if unordered || i % 3 == 0 => {
+                        dispose_bomb(&format!("{ctx}, result {i}"), p, "a map item's payload");
+                        bombs += 1;
+                    }
+                    other => panic!("{ctx}: result {i} gave {other:?}"),
+                }
+            }
+            values.sort_unstable();
+            let expected: Vec<u32> = (0..30).filter(|i| i % 3 != 0).collect();
+            assert_eq!((values, bombs), (expected, 10), "{ctx}");
+            let report = shut_down_final(&ctx, &*pool);
+            assert_eq!(
+                (report.completed, report.panicked),
+                (20, 10),
+                "{ctx}: {report:?}"
+            );
+        }
+    }
+}
+
 adversarial!(LONG;
     /// `f` panics with a bomb for every third item: `map` yields one result per item in input
     /// order, those items `Panicked(bomb)`.
     fn map_bomb_payloads_every_third() {
-        for &kind in Strategy::all() {
-            for workers in [1, 2, 4] {
-                let ctx = format!("map on {kind}({workers}), bomb payloads");
-                let pool = build(kind, workers);
-                let results = drain_results(&ctx, &mut pool.map(0..30u32, item_or_bomb), 30);
-                assert_eq!(results.len(), 30, "{ctx}: one result per item");
-                for (i, r) in (0u32..).zip(results) {
-                    match r {
-                        Ok(v) if i % 3 != 0 && v == i => {}
-                        Err(TaskError::Panicked(p)) if i % 3 == 0 => {
-                            dispose_bomb(&format!("{ctx}, item {i}"), p, "a map item's payload")
-                        }
-                        other => panic!("{ctx}: item {i} gave {other:?}"),
-                    }
-                }
-                let report = pool.shutdown(Shutdown::Graceful);
-                final_report(&ctx, &report);
-                assert_eq!((report.completed, report.panicked), (20, 10), "{ctx}: {report:?}");
-            }
-        }
+        every_third_bombs(false);
     }
 );
 
 adversarial!(LONG;
     /// The same through `map_unordered`: 20 values and 10 bombs, in any order.
     fn map_unordered_bomb_payloads_every_third() {
-        for &kind in Strategy::all() {
-            for workers in [1, 2, 4] {
-                let ctx = format!("map_unordered on {kind}({workers}), bomb payloads");
-                let pool = build(kind, workers);
-                let results =
-                    drain_results(&ctx, &mut pool.map_unordered(0..30u32, item_or_bomb), 30);
-                assert_eq!(results.len(), 30, "{ctx}: one result per item");
-                let mut values = Vec::new();
-                let mut bombs = 0;
-                for r in results {
-                    match r {
-                        Ok(v) => values.push(v),
-                        Err(TaskError::Panicked(p)) => {
-                            dispose_bomb(&ctx, p, "a map item's payload");
-                            bombs += 1;
-                        }
-                        Err(e) => panic!("{ctx}: {e:?}"),
-                    }
-                }
-                values.sort_unstable();
-                let expected: Vec<u32> = (0..30).filter(|i| i % 3 != 0).collect();
-                assert_eq!((values, bombs), (expected, 10), "{ctx}");
-                final_report(&ctx, &pool.shutdown(Shutdown::Graceful));
-            }
-        }
+        every_third_bombs(true);
     }
 );
 
@@ -1413,11 +1443,8 @@ adversarial!(LONG;
                     std::mem::forget(b);
                     0u8
                 };
-                let results = if unordered {
-                    drain_results(&ctx, &mut pool.map_unordered(items, f), 5)
-                } else {
-                    drain_results(&ctx, &mut pool.map(items, f), 5)
-                };
+                let mut results = mapped(&*pool, unordered, None, items, f);
+                let results = drain_results(&ctx, &mut results, 5);
                 assert_eq!(results.len(), 5, "{ctx}: one result per item");
                 for r in results {
                     assert!(matches!(r, Err(TaskError::Cancelled)), "{ctx}: {r:?}");
@@ -1431,21 +1458,16 @@ adversarial!(LONG;
     /// `f` captures a bomb (shared by every job): wherever the last copy of `f` is dropped,
     /// nothing hangs or crashes, and the pool is healthy after.
     fn map_f_captures_bomb() {
-        for &kind in Strategy::all() {
-            for unordered in [false, true] {
-                let ctx = format!("map (unordered: {unordered}) on {kind}(2), f captures a bomb");
-                let pool = build(kind, 2);
+        for unordered in [false, true] {
+            let what = format!("map (unordered: {unordered}), f captures a bomb");
+            on_every_pool(&what, &[2], |ctx, pool| {
                 let capture = PanicOnDrop("map's f capture");
                 let f = move |i: u32| {
                     touch(&capture);
                     i
                 };
                 let outcome = catch(|| -> Vec<Result<u32, TaskError>> {
-                    if unordered {
-                        pool.map_unordered(0..10, f).collect()
-                    } else {
-                        pool.map(0..10, f).collect()
-                    }
+                    mapped(pool, unordered, None, 0..10, f).collect()
                 });
                 match outcome {
                     Ok(results) => {
@@ -1453,11 +1475,9 @@ adversarial!(LONG;
                         // A job that dropped the last `f` reports that panic as its own.
                         results.into_iter().for_each(drop_quietly);
                     }
-                    Err(p) => expect_message(&ctx, p, "map's f capture"),
+                    Err(p) => expect_message(ctx, p, "map's f capture"),
                 }
-                executor_healthy(&ctx, &*pool, 2);
-                adds_up(&ctx, &pool.shutdown(Shutdown::Graceful));
-            }
+            });
         }
     }
 );
@@ -1476,18 +1496,10 @@ adversarial!(LONG;
                         thread::sleep(Duration::from_millis(1));
                         item_or_bomb(i)
                     };
-                    let take = |r| take_result(&ctx, r);
-                    if unordered {
-                        let mut m = pool.map_unordered(0..40u32, f).window(4);
-                        (0..3).for_each(|_| take(m.next()));
-                        std::mem::forget(m);
-                    } else {
-                        let mut m = pool.map(0..40u32, f).window(4);
-                        (0..3).for_each(|_| take(m.next()));
-                        std::mem::forget(m);
-                    }
-                    let report = pool.shutdown(Shutdown::Graceful);
-                    final_report(&ctx, &report);
+                    let mut m = mapped(&*pool, unordered, Some(4), 0..40u32, f);
+                    (0..3).for_each(|_| take_result(&ctx, m.next()));
+                    std::mem::forget(m);
+                    let report = shut_down_final(&ctx, &*pool);
                     assert_eq!(report.cancelled, 0, "{ctx}: {report:?}");
                 }
             }
@@ -1508,20 +1520,12 @@ adversarial!(LONG;
                     thread::sleep(Duration::from_millis(1));
                     item_or_bomb(i)
                 };
-                let dropped = if unordered {
-                    let mut m = pool.map_unordered(0..40u32, f).window(4);
-                    take_result(&ctx, m.next());
-                    catch(move || drop(m))
-                } else {
-                    let mut m = pool.map(0..40u32, f).window(4);
-                    take_result(&ctx, m.next());
-                    catch(move || drop(m))
-                };
-                if let Err(p) = dropped {
+                let mut m = mapped(&*pool, unordered, Some(4), 0..40u32, f);
+                take_result(&ctx, m.next());
+                if let Err(p) = catch(move || drop(m)) {
                     expect_message(&ctx, p, "a map item's payload");
                 }
-                let report = pool.shutdown(Shutdown::Graceful);
-                final_report(&ctx, &report);
+                shut_down_final(&ctx, &*pool);
             }
         }
     }
@@ -1542,66 +1546,51 @@ fn bomb_some(x: u32) {
     }
 }
 
+/// Runs `call`, a slice loop over the items `0..ITEMS` whose `f` calls [`bomb_some`], three
+/// times on ScopedPools of 1, 2 and 4 workers: each call panics with a slice item's bomb, and
+/// the pools stay healthy.
+fn slice_bombs(name: &str, call: impl Fn(&ScopedPool, &[u32])) {
+    let items: Vec<u32> = (0..ITEMS).collect();
+    on_scoped_pools(name, &[1, 2, 4], |pool, workers| {
+        let ctx = format!("{name} on ScopedPool({workers})");
+        for _ in 0..3 {
+            let p = must_panic(&ctx, || call(pool, &items));
+            dispose_bomb(&ctx, p, "a slice item's payload");
+        }
+    });
+}
+
 adversarial!(LONG;
     /// `par_for_each` whose `f` panics with bombs on some items.
     fn par_for_each_bomb_payloads() {
-        let items: Vec<u32> = (0..ITEMS).collect();
-        for workers in [1, 2, 4] {
-            let ctx = format!("par_for_each on ScopedPool({workers})");
-            let pool = ScopedPool::new(workers).expect("build");
-            for _ in 0..3 {
-                let p = must_panic(&ctx, || pool.par_for_each(&items, |&x| bomb_some(x)));
-                dispose_bomb(&ctx, p, "a slice item's payload");
-            }
-            scoped_pool_healthy(&ctx, &pool, workers);
-        }
+        slice_bombs("par_for_each", |pool, items| {
+            pool.par_for_each(items, |&x| bomb_some(x));
+        });
     }
 );
 
 adversarial!(LONG;
     /// `par_map` whose `f` panics with bombs on some items.
     fn par_map_bomb_payloads() {
-        let items: Vec<u32> = (0..ITEMS).collect();
-        for workers in [1, 2, 4] {
-            let ctx = format!("par_map on ScopedPool({workers})");
-            let pool = ScopedPool::new(workers).expect("build");
-            for _ in 0..3 {
-                let p = must_panic(&ctx, || {
-                    pool.par_map(&items, |&x| {
-                        bomb_some(x);
-                        x * 2
-                    })
-                });
-                dispose_bomb(&ctx, p, "a slice item's payload");
-            }
-            scoped_pool_healthy(&ctx, &pool, workers);
-        }
+        slice_bombs("par_map", |pool, items| {
+            pool.par_map(items, |&x| {
+                bomb_some(x);
+                x * 2
+            });
+        });
     }
 );
 
 adversarial!(LONG;
     /// `par_reduce` whose fold panics with bombs on some items.
     fn par_reduce_bomb_payloads() {
-        let items: Vec<u32> = (0..ITEMS).collect();
-        for workers in [1, 2, 4] {
-            let ctx = format!("par_reduce on ScopedPool({workers})");
-            let pool = ScopedPool::new(workers).expect("build");
-            for _ in 0..3 {
-                let p = must_panic(&ctx, || {
-                    pool.par_reduce(
-                        &items,
-                        || 0u64,
-                        |acc, &x| {
-                            bomb_some(x);
-                            acc + u64::from(x)
-                        },
-                        |a, b| a + b,
-                    )
-                });
-                dispose_bomb(&ctx, p, "a slice item's payload");
-            }
-            scoped_pool_healthy(&ctx, &pool, workers);
-        }
+        slice_bombs("par_reduce", |pool, items| {
+            let fold = |acc: u64, &x: &u32| {
+                bomb_some(x);
+                acc + u64::from(x)
+            };
+            pool.par_reduce(items, || 0u64, fold, |a, b| a + b);
+        });
     }
 );
 
@@ -1675,32 +1664,36 @@ adversarial!(LONG;
 //
 // Proves: the caller gets the bomb payload (or the capture's panic), the pools are healthy.
 
+/// Runs `f` with a ScopedPool of 1, then 2 workers, and another of 2 (and a name for
+/// messages); then both pools must be healthy.
+fn with_another_pool(what: &str, f: impl Fn(&str, &ScopedPool, &ScopedPool)) {
+    on_scoped_pools(what, &[1, 2], |pool, workers| {
+        let other = ScopedPool::new(2).expect("build");
+        f(&format!("{what} on ScopedPool({workers})"), pool, &other);
+        scoped_pool_healthy(&format!("{what}, the other pool"), &other, 2);
+    });
+}
+
 adversarial!(LONG;
     /// `install(|| panic_any(bomb))` from outside, from inside (caught there, and propagated
     /// through the outer install), and from another pool's worker.
     fn install_bomb_payload() {
-        for workers in [1, 2] {
-            let ctx = format!("install on ScopedPool({workers})");
-            let pool = ScopedPool::new(workers).expect("build");
-            let other = ScopedPool::new(2).expect("build");
-            let p = must_panic(&ctx, || pool.install(|| bomb("an installed payload")));
+        with_another_pool("install", |ctx, pool, other| {
+            let p = must_panic(ctx, || pool.install(|| bomb("an installed payload")));
             dispose_bomb(&format!("{ctx}, from outside"), p, "an installed payload");
 
             let inner = pool.install(|| catch(|| pool.install(|| bomb("an installed payload"))));
             let p = inner.expect_err("the inner install panics");
             dispose_bomb(&format!("{ctx}, from inside"), p, "an installed payload");
-            let p = must_panic(&ctx, || pool.install(|| pool.install(|| bomb("an installed payload"))));
+            let p = must_panic(ctx, || pool.install(|| pool.install(|| bomb("an installed payload"))));
             dispose_bomb(&format!("{ctx}, through two"), p, "an installed payload");
 
             let inner = other.install(|| catch(|| pool.install(|| bomb("an installed payload"))));
             let p = inner.expect_err("the install panics");
             dispose_bomb(&format!("{ctx}, from another pool"), p, "an installed payload");
-            let p = must_panic(&ctx, || other.install(|| pool.install(|| bomb("an installed payload"))));
+            let p = must_panic(ctx, || other.install(|| pool.install(|| bomb("an installed payload"))));
             dispose_bomb(&format!("{ctx}, through another pool"), p, "an installed payload");
-
-            scoped_pool_healthy(&ctx, &pool, workers);
-            scoped_pool_healthy(&format!("{ctx} (the other pool)"), &other, 2);
-        }
+        });
     }
 );
 
@@ -1708,10 +1701,7 @@ adversarial!(LONG;
     /// An install closure that captures a bomb panics at its end: the caller gets that panic,
     /// from outside, inside and another pool's worker.
     fn install_captured_bomb() {
-        for workers in [1, 2] {
-            let ctx = format!("install on ScopedPool({workers}), captured bomb");
-            let pool = ScopedPool::new(workers).expect("build");
-            let other = ScopedPool::new(2).expect("build");
+        with_another_pool("install, captured bomb", |ctx, pool, other| {
             for from in ["outside", "inside", "another pool"] {
                 let ctx = format!("{ctx}, from {from}");
                 let capture = PanicOnDrop("an install closure's capture");
@@ -1726,9 +1716,7 @@ adversarial!(LONG;
                 });
                 expect_message(&ctx, p, "an install closure's capture");
             }
-            scoped_pool_healthy(&ctx, &pool, workers);
-            scoped_pool_healthy(&format!("{ctx} (the other pool)"), &other, 2);
-        }
+        });
     }
 );
 
@@ -1777,32 +1765,15 @@ fn shutdown_inside_job(kind: Strategy, mode: Shutdown) {
     }
 }
 
-adversarial!(LONG;
+on_every_strategy! {
     /// `shutdown(Graceful)` from inside one of the pool's own jobs, every strategy.
-    fn shutdown_graceful_from_inside_job() {
-        for &kind in Strategy::all() {
-            shutdown_inside_job(kind, Shutdown::Graceful);
-        }
-    }
-);
-
-adversarial!(LONG;
+    shutdown_graceful_from_inside_job => shutdown_inside_job(Shutdown::Graceful);
     /// `shutdown(Now)` from inside one of the pool's own jobs, every strategy.
-    fn shutdown_now_from_inside_job() {
-        for &kind in Strategy::all() {
-            shutdown_inside_job(kind, Shutdown::Now);
-        }
-    }
-);
-
-adversarial!(LONG;
+    shutdown_now_from_inside_job => shutdown_inside_job(Shutdown::Now);
     /// `shutdown(Deadline(50ms))` from inside one of the pool's own jobs, every strategy.
-    fn shutdown_deadline_from_inside_job() {
-        for &kind in Strategy::all() {
-            shutdown_inside_job(kind, Shutdown::Deadline(Duration::from_millis(50)));
-        }
-    }
-);
+    shutdown_deadline_from_inside_job =>
+        shutdown_inside_job(Shutdown::Deadline(Duration::from_millis(50)));
+}
 
 adversarial!(LONG;
     /// `pool.install(|| pool.shutdown(mode))` on a ScopedPool, every mode.
@@ -1831,21 +1802,14 @@ adversarial!(LONG;
         const K: usize = 6;
         for &kind in Strategy::all() {
             let ctx = format!("{kind}(1): Now from a contract-scope task");
-            let pool = shared(kind, 1);
-            let gate = Gate::new();
-            let result = catch(|| {
-                pool.scope(|s| {
-                    let opener = gate.opener();
-                    s.spawn(|_| gate.wait());
-                    gate.wait_arrived(1, WAIT);
-                    let stopper = s.spawn(|_| pool.shutdown(Shutdown::Now));
-                    for _ in 0..K {
-                        let capture = PanicOnDrop("a task queued behind the shutdown");
-                        s.spawn(move |_| touch(&capture));
-                    }
-                    drop(opener);
-                    stopper.join()
-                })
+            let (pool, result) = held_scope(kind, |s, pool, opener| {
+                let stopper = s.spawn(move |_| pool.shutdown(Shutdown::Now));
+                for _ in 0..K {
+                    let capture = PanicOnDrop("a task queued behind the shutdown");
+                    s.spawn(move |_| touch(&capture));
+                }
+                drop(opener);
+                stopper.join()
             });
             let p = match result {
                 Ok(r) => panic!("{ctx}: the scope returned normally ({r:?}) although tasks were cancelled"),

@@ -3,7 +3,6 @@
 //! test runs against every strategy under a watchdog.
 #![cfg(not(any(shoal_shuttle, shoal_loom)))]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +11,14 @@ use shoal_core::{
     BuildErrorKind, Executor, ExecutorExt, RejectReason, ResizeError, Shutdown, TaskError,
     MAX_WORKERS,
 };
-use shoal_rate::{RateLimit, RateLimitErrorKind, RateLimited};
+use shoal_rate::{RateLimit, RateLimited};
 use shoal_reliability::{quiet_expected_panics, Gate, Ledger, PoolSpec, Strategy};
+use shoal_testkit::Alive;
+
+#[path = "../../shoal-rate/tests/common/bad_limits.rs"]
+mod bad_limits;
+
+use bad_limits::bad_limits;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -24,6 +29,19 @@ fn pool(kind: Strategy, spec: PoolSpec) -> Arc<dyn Executor> {
 // ---------------------------------------------------------------------------------------------
 // Builders.
 
+/// Builds `spec` on `kind`, expecting a refusal of kind `want` whose message is not empty and
+/// contains `says` (`""`: anything).
+fn refused(kind: Strategy, spec: PoolSpec, want: BuildErrorKind, says: &str) {
+    let shown = format!("{spec:?}");
+    let err = kind.build_error(&spec);
+    assert_eq!(err.kind(), want, "{kind}: {shown}: {err}");
+    let text = err.to_string();
+    assert!(
+        !text.is_empty() && text.contains(says),
+        "{kind}: {shown}: {text}"
+    );
+}
+
 fn zero_and_huge_workers(kind: Strategy) {
     for (n, want) in [
         (0, BuildErrorKind::ZeroWorkers),
@@ -31,9 +49,7 @@ fn zero_and_huge_workers(kind: Strategy) {
         (100_000, BuildErrorKind::TooManyWorkers),
         (usize::MAX, BuildErrorKind::TooManyWorkers),
     ] {
-        let err = kind.build_error(&PoolSpec::workers(n));
-        assert_eq!(err.kind(), want, "{kind}: workers({n})");
-        assert!(!err.to_string().is_empty());
+        refused(kind, PoolSpec::workers(n), want, "");
     }
     // Each pool's `new` checks the same way.
     let via_new = match kind {
@@ -47,24 +63,23 @@ fn zero_and_huge_workers(kind: Strategy) {
 }
 
 fn capacities(kind: Strategy) {
-    let err = kind.build_error(&PoolSpec::workers(1).capacity(0));
-    assert_eq!(err.kind(), BuildErrorKind::ZeroCapacity, "{kind}");
+    let one = || PoolSpec::workers(1);
+    refused(kind, one().capacity(0), BuildErrorKind::ZeroCapacity, "");
     // A bound near usize::MAX is refused by every pool, with one limit for all
     // (`shoal_core::config::MAX_QUEUE_CAPACITY`): a bound that large bounds nothing useful.
     for huge in [usize::MAX, 1 << 40] {
-        let err = kind.build_error(&PoolSpec::workers(1).capacity(huge));
-        assert_eq!(
-            err.kind(),
-            BuildErrorKind::CapacityTooLarge,
-            "{kind}: {err}"
-        );
-        assert!(err.to_string().contains("unbounded"), "{err}");
+        let too_large = BuildErrorKind::CapacityTooLarge;
+        refused(kind, one().capacity(huge), too_large, "unbounded");
     }
     let max = shoal_core::config::MAX_QUEUE_CAPACITY;
     let p = pool(kind, PoolSpec::workers(1).capacity(max));
     assert_eq!(p.spawn(|| 4).unwrap().join().unwrap(), 4);
-    let err = kind.build_error(&PoolSpec::workers(1).capacity(max + 1));
-    assert_eq!(err.kind(), BuildErrorKind::CapacityTooLarge, "{kind}");
+    refused(
+        kind,
+        one().capacity(max + 1),
+        BuildErrorKind::CapacityTooLarge,
+        "",
+    );
     // Conflicting: a one-slot queue in front of 64 workers still runs everything.
     let p = pool(kind, PoolSpec::workers(64).capacity(1));
     let ledger = Ledger::with_capacity(2_000);
@@ -78,24 +93,13 @@ fn capacities(kind: Strategy) {
 }
 
 fn thread_settings(kind: Strategy) {
-    let err = kind.build_error(&PoolSpec::workers(1).stack_size(0));
-    assert_eq!(err.kind(), BuildErrorKind::InvalidThreadConfig, "{kind}");
+    let (one, invalid) = (|| PoolSpec::workers(1), BuildErrorKind::InvalidThreadConfig);
+    refused(kind, one().stack_size(0), invalid, "");
     // A NUL byte cannot be in an OS thread name; std would panic inside spawn.
-    let err = kind.build_error(&PoolSpec::workers(1).thread_name("bad\0name"));
-    assert_eq!(
-        err.kind(),
-        BuildErrorKind::InvalidThreadConfig,
-        "{kind}: {err}"
-    );
+    refused(kind, one().thread_name("bad\0name"), invalid, "");
     // Stacks too small for a worker's own frames (a stack overflow aborts the process).
     for bytes in [1, 16 << 10, MIN_STACK_SIZE - 1] {
-        let err = kind.build_error(&PoolSpec::workers(1).stack_size(bytes));
-        assert_eq!(
-            err.kind(),
-            BuildErrorKind::InvalidThreadConfig,
-            "{kind}: {err}"
-        );
-        assert!(err.to_string().contains("minimum"), "{err}");
+        refused(kind, one().stack_size(bytes), invalid, "minimum");
     }
     // The minimum itself runs jobs, a map, a nested join and a shutdown.
     let p = pool(kind, PoolSpec::workers(2).stack_size(MIN_STACK_SIZE));
@@ -107,8 +111,12 @@ fn thread_settings(kind: Strategy) {
     assert!(p.shutdown(Shutdown::Graceful).adds_up());
     drop(p);
     // A stack no OS gives: an error of kind Spawn carrying the OS's reason, not a panic.
-    let err = kind.build_error(&PoolSpec::workers(1).stack_size(usize::MAX));
-    assert_eq!(err.kind(), BuildErrorKind::Spawn, "{kind}: {err}");
+    refused(
+        kind,
+        one().stack_size(usize::MAX),
+        BuildErrorKind::Spawn,
+        "",
+    );
     // Empty, very long and non-ASCII names are fine (the OS keeps a prefix).
     for name in [String::new(), "x".repeat(10_000), "ワーカー🦀".to_string()] {
         let p = pool(kind, PoolSpec::workers(1).thread_name(name));
@@ -169,10 +177,7 @@ fn resize_arguments(kind: Strategy) {
 fn resize_during_shutdown(kind: Strategy) {
     let p = pool(kind, PoolSpec::workers(1));
     let gate = Gate::new();
-    let opener = gate.opener();
-    let g = gate.clone();
-    p.execute(Box::new(move || g.wait())).unwrap();
-    gate.wait_arrived(1, LIMIT);
+    let opener = gate.hold(&*p, 1, LIMIT);
     let stopper = {
         let p = p.clone();
         std::thread::spawn(move || p.shutdown(Shutdown::Graceful))
@@ -292,10 +297,7 @@ fn join_after_pool_dropped(kind: Strategy) {
     // Cancelled by `Now`, then the pool dropped: the handle says Cancelled.
     let p = pool(kind, PoolSpec::workers(1));
     let gate = Gate::new();
-    let opener = gate.opener();
-    let g = gate.clone();
-    p.execute(Box::new(move || g.wait())).unwrap();
-    gate.wait_arrived(1, LIMIT);
+    let opener = gate.hold(&*p, 1, LIMIT);
     let cancelled = p.spawn(|| 3).unwrap();
     let stopper = {
         let p = p.clone();
@@ -316,26 +318,20 @@ fn join_after_pool_dropped(kind: Strategy) {
 fn map_arguments(kind: Strategy) {
     let p = pool(kind, PoolSpec::workers(4));
     // window(0) is documented as 1: one job in flight at a time, results in order.
-    let running = Arc::new(AtomicUsize::new(0));
-    let most = Arc::new(AtomicUsize::new(0));
-    let (r, m) = (running.clone(), most.clone());
+    // `inside` counts the jobs running at once, and the most ever.
+    let inside = Alive::new();
+    let counted = inside.clone();
     let out: Vec<usize> = p
         .map(0..200usize, move |x| {
-            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
-            m.fetch_max(now, Ordering::SeqCst);
+            let _running = counted.track(x);
             std::thread::yield_now();
-            r.fetch_sub(1, Ordering::SeqCst);
             x
         })
         .window(0)
         .map(Result::unwrap)
         .collect();
     assert_eq!(out, (0..200).collect::<Vec<_>>(), "{kind}");
-    assert_eq!(
-        most.load(Ordering::SeqCst),
-        1,
-        "{kind}: window(0) means one in flight"
-    );
+    assert_eq!(inside.max(), 1, "{kind}: window(0) means one in flight");
     let mut un: Vec<usize> = p
         .map_unordered(0..50usize, |x| x)
         .window(0)
@@ -392,26 +388,7 @@ fn after_shutdown_entry_points(kind: Strategy) {
 // RateLimited over each pool.
 
 fn rate_limit_config(kind: Strategy) {
-    let cases = [
-        (RateLimit::per_second(0), RateLimitErrorKind::ZeroRate),
-        (
-            RateLimit::per(1, Duration::ZERO),
-            RateLimitErrorKind::ZeroPeriod,
-        ),
-        (
-            RateLimit::per(0, Duration::ZERO),
-            RateLimitErrorKind::ZeroRate,
-        ),
-        (
-            RateLimit::per_second(5).burst(0),
-            RateLimitErrorKind::ZeroBurst,
-        ),
-        (
-            RateLimit::per_second(5).max_in_flight(0),
-            RateLimitErrorKind::ZeroInFlight,
-        ),
-    ];
-    for (limit, want) in cases {
+    for (limit, want) in bad_limits() {
         let err = RateLimited::new(pool(kind, PoolSpec::workers(1)), limit).unwrap_err();
         assert_eq!(err.kind(), want, "{kind}: {limit:?}");
         assert!(

@@ -258,14 +258,9 @@ fn destructor_panics_when_run(kind: Strategy) {
     let ledger = Ledger::with_capacity(256);
     let mut accepted = Vec::new();
     for _ in 0..100 {
-        let token = ledger.token(false);
-        accepted.push(token.id());
-        let guard = PanicOnDrop("captured value dropped after the run");
-        pool.execute(Box::new(move || {
-            let _guard = guard;
-            token.run();
-        }))
-        .unwrap();
+        let (id, job) = ledger.job_holding(PanicOnDrop("captured value dropped after the run"));
+        accepted.push(id);
+        pool.execute(job).unwrap();
     }
     // Through spawn: the handle reports the destructor's panic.
     let guard = PanicOnDrop("spawned closure's capture");
@@ -306,14 +301,9 @@ fn destructor_panics_when_cancelled(kind: Strategy) {
         gate.wait_arrived(1, LIMIT);
         let mut queued = Vec::new();
         for _ in 0..20 {
-            let token = ledger.token(false);
-            queued.push(token.id());
-            let guard = PanicOnDrop("cancelled job's capture");
-            pool.execute(Box::new(move || {
-                let _guard = guard;
-                token.run();
-            }))
-            .unwrap();
+            let (id, job) = ledger.job_holding(PanicOnDrop("cancelled job's capture"));
+            queued.push(id);
+            pool.execute(job).unwrap();
         }
         let shutdown = {
             let pool: Arc<dyn Executor> = Arc::from(pool);

@@ -37,9 +37,7 @@ fn pool(kind: Strategy, spec: PoolSpec) -> Arc<dyn Executor> {
 fn bytes_per_queued_job(kind: Strategy, capacity: Option<usize>, n: usize) -> f64 {
     let p = pool(kind, PoolSpec::workers(1).maybe_capacity(capacity));
     let gate = Gate::new();
-    let g = gate.clone();
-    p.execute(Box::new(move || g.wait())).unwrap();
-    gate.wait_arrived(1, Duration::from_secs(30));
+    let opener = gate.hold(&*p, 1, Duration::from_secs(30));
     let before = ALLOC.current();
     for i in 0..n as u64 {
         p.execute(Box::new(move || {
@@ -48,7 +46,7 @@ fn bytes_per_queued_job(kind: Strategy, capacity: Option<usize>, n: usize) -> f6
         .unwrap();
     }
     let after = ALLOC.current();
-    gate.open();
+    drop(opener);
     assert_eq!(p.shutdown(Shutdown::Graceful).completed, n as u64 + 1);
     (after - before) as f64 / n as f64
 }
@@ -57,16 +55,14 @@ fn bytes_per_queued_job(kind: Strategy, capacity: Option<usize>, n: usize) -> f6
 fn bytes_per_spawned_job(kind: Strategy, n: usize) -> f64 {
     let p = pool(kind, PoolSpec::workers(1));
     let gate = Gate::new();
-    let g = gate.clone();
-    p.execute(Box::new(move || g.wait())).unwrap();
-    gate.wait_arrived(1, Duration::from_secs(30));
+    let opener = gate.hold(&*p, 1, Duration::from_secs(30));
     let mut handles = Vec::with_capacity(n);
     let before = ALLOC.current();
     for i in 0..n as u64 {
         handles.push(p.spawn(move || i).unwrap());
     }
     let after = ALLOC.current();
-    gate.open();
+    drop(opener);
     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(sum, (n as u64 - 1) * n as u64 / 2);
     // The handles' vector was reserved before the measurement.
@@ -80,13 +76,7 @@ fn bytes_per_worker(kind: Strategy, extra: usize) -> f64 {
         let before = ALLOC.current();
         let p = pool(kind, PoolSpec::workers(workers));
         // Keep every worker busy at once, so each one has run a job.
-        let gate = Gate::new();
-        for _ in 0..workers {
-            let g = gate.clone();
-            p.execute(Box::new(move || g.wait())).unwrap();
-        }
-        gate.wait_arrived(workers, Duration::from_secs(30));
-        gate.open();
+        drop(Gate::new().hold(&*p, workers, Duration::from_secs(30)));
         let _: Vec<_> = p.map(0..workers * 8, |x| x).collect();
         let held = ALLOC.current() - before;
         p.shutdown(Shutdown::Graceful);

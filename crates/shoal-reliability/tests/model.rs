@@ -674,25 +674,24 @@ fn run_model(kind: PoolKind) {
     }
 }
 
-#[test]
-fn model_queue() {
-    run_model(PoolKind::Queue);
+/// One `#[test]` per strategy: `name: Kind` runs the model against `PoolKind::Kind`.
+macro_rules! model_tests {
+    ($($test:ident: $kind:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                run_model(PoolKind::$kind);
+            }
+        )*
+    };
 }
 
-#[test]
-fn model_steal() {
-    run_model(PoolKind::Steal);
-}
-
-#[test]
-fn model_steal_lifo() {
-    run_model(PoolKind::StealLifo);
-}
-
-#[test]
-fn model_scope() {
-    run_model(PoolKind::Scope);
-}
+model_tests!(
+    model_queue: Queue,
+    model_steal: Steal,
+    model_steal_lifo: StealLifo,
+    model_scope: Scope,
+);
 
 /// The model's checks can fail, and shrinking finds the smallest sequence that shows it: a
 /// pool that silently drops the third job it accepts is caught, and the minimal failing

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shoal_core::{Executor, ExecutorExt, RejectReason, ResizeError, Shutdown, ShutdownReport};
-use shoal_reliability::{check_final_report, JobId, Ledger, Outcome, PoolSpec, Strategy};
+use shoal_reliability::{check_final_report, Children, JobId, Ledger, Outcome, PoolSpec, Strategy};
 use shuttle::scheduler::{PctScheduler, RandomScheduler};
 use shuttle::{thread, Config, Runner};
 
@@ -108,6 +108,42 @@ fn submitter(pool: Arc<dyn Executor>, ledger: Ledger, n: usize, try_first: bool)
     seen
 }
 
+/// Starts `threads` [`submitter`]s at once, each submitting `jobs` jobs to `pool`; the one
+/// numbered `trying` (if any) uses `try_execute`. Join them with [`joined`].
+fn submitters(
+    pool: &Arc<dyn Executor>,
+    ledger: &Ledger,
+    threads: usize,
+    jobs: usize,
+    trying: Option<usize>,
+) -> Vec<thread::JoinHandle<Seen>> {
+    (0..threads)
+        .map(|t| {
+            let (p, l) = (pool.clone(), ledger.clone());
+            thread::spawn(move || submitter(p, l, jobs, Some(t) == trying))
+        })
+        .collect()
+}
+
+/// What each submitter thread saw.
+fn joined(submitters: Vec<thread::JoinHandle<Seen>>) -> Vec<Seen> {
+    submitters.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+/// Resizes `pool` to each of `sizes` in turn, on a thread of its own; a refusal because the
+/// pool is shutting down is fine, any other is a failure.
+fn resizer<const N: usize>(pool: &Arc<dyn Executor>, sizes: [usize; N]) -> thread::JoinHandle<()> {
+    let p = pool.clone();
+    thread::spawn(move || {
+        for n in sizes {
+            match p.resize(n) {
+                Ok(()) | Err(ResizeError::ShutDown) => {}
+                Err(e) => panic!("resize({n}): {e}"),
+            }
+        }
+    })
+}
+
 /// Every accepted job settled exactly once, every refused one came back and was dropped;
 /// a final report agrees with the jobs' records.
 fn check(ledger: &Ledger, seen: &[Seen], report: Option<&ShutdownReport>, may_cancel: bool) {
@@ -131,20 +167,22 @@ fn check(ledger: &Ledger, seen: &[Seen], report: Option<&ShutdownReport>, may_ca
     }
 }
 
+/// Three submitters (the one numbered `trying` uses `try_execute`) race a graceful shutdown
+/// of a pool built from `spec`: a job is accepted and run, or refused and handed back; never
+/// lost.
+fn three_submitters_race_graceful_shutdown(kind: Strategy, spec: PoolSpec, trying: usize) {
+    let pool = build(kind, spec);
+    let ledger = Ledger::with_capacity(32);
+    let threads = submitters(&pool, &ledger, 3, 3, Some(trying));
+    let report = pool.shutdown(Shutdown::Graceful);
+    let seen = joined(threads);
+    check(&ledger, &seen, Some(&report), false);
+}
+
 /// Three submitters race a graceful shutdown: a job is accepted and run, or refused and
 /// handed back; never lost. (main + 2 workers + 3 submitters = 6 threads)
 fn submitters_race_graceful_shutdown(kind: Strategy) {
-    let pool = build(kind, PoolSpec::workers(2));
-    let ledger = Ledger::with_capacity(32);
-    let threads: Vec<_> = (0..3)
-        .map(|t| {
-            let (p, l) = (pool.clone(), ledger.clone());
-            thread::spawn(move || submitter(p, l, 3, t == 2))
-        })
-        .collect();
-    let report = pool.shutdown(Shutdown::Graceful);
-    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    check(&ledger, &seen, Some(&report), false);
+    three_submitters_race_graceful_shutdown(kind, PoolSpec::workers(2), 2);
 }
 
 /// Submitters race a `Now` shutdown and a concurrent graceful one: both callers get the same
@@ -153,12 +191,7 @@ fn submitters_race_graceful_shutdown(kind: Strategy) {
 fn submitters_race_two_shutdowns(kind: Strategy) {
     let pool = build(kind, PoolSpec::workers(2));
     let ledger = Ledger::with_capacity(32);
-    let threads: Vec<_> = (0..2)
-        .map(|t| {
-            let (p, l) = (pool.clone(), ledger.clone());
-            thread::spawn(move || submitter(p, l, 3, t == 1))
-        })
-        .collect();
+    let threads = submitters(&pool, &ledger, 2, 3, Some(1));
     let other = {
         let p = pool.clone();
         thread::spawn(move || p.shutdown(Shutdown::Graceful))
@@ -166,7 +199,7 @@ fn submitters_race_two_shutdowns(kind: Strategy) {
     let report = pool.shutdown(Shutdown::Now);
     let other = other.join().unwrap();
     assert_eq!(report, other, "two callers, two reports");
-    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let seen = joined(threads);
     check(&ledger, &seen, Some(&report), true);
 }
 
@@ -176,30 +209,12 @@ fn submitters_race_two_shutdowns(kind: Strategy) {
 fn resizers_race_submitters(kind: Strategy) {
     let pool = build(kind, PoolSpec::workers(1));
     let ledger = Ledger::with_capacity(32);
-    let resizers: Vec<_> = [[2, 1], [3, 1]]
-        .into_iter()
-        .map(|sizes| {
-            let p = pool.clone();
-            thread::spawn(move || {
-                for n in sizes {
-                    match p.resize(n) {
-                        Ok(()) | Err(ResizeError::ShutDown) => {}
-                        Err(e) => panic!("resize({n}): {e}"),
-                    }
-                }
-            })
-        })
-        .collect();
-    let threads: Vec<_> = (0..2)
-        .map(|t| {
-            let (p, l) = (pool.clone(), ledger.clone());
-            thread::spawn(move || submitter(p, l, 3, t == 1))
-        })
-        .collect();
+    let resizers = [resizer(&pool, [2, 1]), resizer(&pool, [3, 1])];
+    let threads = submitters(&pool, &ledger, 2, 3, Some(1));
     for r in resizers {
         r.join().unwrap();
     }
-    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let seen = joined(threads);
     assert_eq!(pool.workers(), 1, "both resizers ended at 1");
     let report = pool.shutdown(Shutdown::Graceful);
     check(&ledger, &seen, Some(&report), false);
@@ -211,20 +226,11 @@ fn resizers_race_submitters(kind: Strategy) {
 fn resize_races_shutdown(kind: Strategy) {
     let pool = build(kind, PoolSpec::workers(2));
     let ledger = Ledger::with_capacity(16);
-    let resizer = {
-        let p = pool.clone();
-        thread::spawn(move || match p.resize(4) {
-            Ok(()) | Err(ResizeError::ShutDown) => {}
-            Err(e) => panic!("{e}"),
-        })
-    };
-    let sub = {
-        let (p, l) = (pool.clone(), ledger.clone());
-        thread::spawn(move || submitter(p, l, 3, false))
-    };
+    let resizing = resizer(&pool, [4]);
+    let sub = submitters(&pool, &ledger, 1, 3, None);
     let report = pool.shutdown(Shutdown::Graceful);
-    resizer.join().unwrap();
-    let seen = [sub.join().unwrap()];
+    resizing.join().unwrap();
+    let seen = joined(sub);
     check(&ledger, &seen, Some(&report), false);
     assert!(matches!(pool.resize(2), Err(ResizeError::ShutDown)));
 }
@@ -232,17 +238,7 @@ fn resize_races_shutdown(kind: Strategy) {
 /// A bounded queue of one slot: blocking and non-blocking submitters against two workers and
 /// a shutdown; blocked submitters get their jobs back when intake closes. (6 threads)
 fn bounded_backpressure_and_shutdown(kind: Strategy) {
-    let pool = build(kind, PoolSpec::workers(2).capacity(1));
-    let ledger = Ledger::with_capacity(32);
-    let threads: Vec<_> = (0..3)
-        .map(|t| {
-            let (p, l) = (pool.clone(), ledger.clone());
-            thread::spawn(move || submitter(p, l, 3, t == 0))
-        })
-        .collect();
-    let report = pool.shutdown(Shutdown::Graceful);
-    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    check(&ledger, &seen, Some(&report), false);
+    three_submitters_race_graceful_shutdown(kind, PoolSpec::workers(2).capacity(1), 0);
 }
 
 /// Jobs that spawn a child and join it (a helping wait) on two workers, while a third thread
@@ -262,15 +258,12 @@ fn nested_joins_with_submitter(kind: Strategy) {
             .expect("running");
         parents.push(h);
     }
-    let sub = {
-        let (p, l) = (pool.clone(), ledger.clone());
-        thread::spawn(move || submitter(p, l, 2, false))
-    };
+    let sub = submitters(&pool, &ledger, 1, 2, None);
     for h in parents {
         let v = h.join().expect("parent");
         assert_eq!(v % 2, 0);
     }
-    let seen = [sub.join().unwrap()];
+    let seen = joined(sub);
     let report = pool.shutdown(Shutdown::Graceful);
     // 2 parents + 2 children + the submitter's jobs.
     assert_eq!(report.submitted, 4 + seen[0].accepted.len() as u64);
@@ -286,15 +279,10 @@ fn nested_joins_with_submitter(kind: Strategy) {
 fn deadline_zero_races_submitters(kind: Strategy) {
     let pool = build(kind, PoolSpec::workers(2));
     let ledger = Ledger::with_capacity(32);
-    let threads: Vec<_> = (0..3)
-        .map(|t| {
-            let (p, l) = (pool.clone(), ledger.clone());
-            thread::spawn(move || submitter(p, l, 3, t == 2))
-        })
-        .collect();
+    let threads = submitters(&pool, &ledger, 3, 3, Some(2));
     let report = pool.shutdown(Shutdown::Deadline(Duration::ZERO));
     assert!(report.adds_up(), "{report:?}");
-    let seen: Vec<Seen> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let seen = joined(threads);
     // The drop waits no longer for jobs a deadline gave up on; join the workers explicitly by
     // letting every clone go and waiting for the records.
     drop(pool);
@@ -315,67 +303,27 @@ fn deadline_zero_races_submitters(kind: Strategy) {
 fn inner_submits_race_shrink_and_shutdown(kind: Strategy) {
     let pool = build(kind, PoolSpec::workers(2));
     let ledger = Ledger::with_capacity(32);
-    let children_accepted = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let children_refused = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let children = Children::default();
     let mut parents = Vec::new();
     for _ in 0..2 {
-        let (p, l) = (pool.clone(), ledger.clone());
-        let (acc, refd) = (children_accepted.clone(), children_refused.clone());
-        let token = ledger.token(false);
-        parents.push(token.id());
-        let job: shoal_core::Job = Box::new(move || {
-            for _ in 0..2 {
-                let (cid, child) = l.job(false);
-                match p.execute(child) {
-                    Ok(()) => acc.lock().unwrap().push(cid),
-                    Err(r) => {
-                        assert!(r.is_shutdown());
-                        drop(r);
-                        refd.lock().unwrap().push(cid);
-                    }
-                }
-            }
-            drop(p);
-            token.run();
-        });
+        let (id, job) = ledger.parent_job(pool.clone(), 2, &children);
+        parents.push(id);
         pool.execute(job).expect("running");
     }
-    let resizer = {
-        let p = pool.clone();
-        thread::spawn(move || match p.resize(1) {
-            Ok(()) | Err(ResizeError::ShutDown) => {}
-            Err(e) => panic!("{e}"),
-        })
-    };
+    let resizing = resizer(&pool, [1]);
     let report = pool.shutdown(Shutdown::Graceful);
-    resizer.join().unwrap();
+    resizing.join().unwrap();
     let mut accepted = parents;
-    accepted.extend(children_accepted.lock().unwrap().iter().copied());
+    accepted.extend(children.accepted());
     let seen = [Seen {
         accepted,
-        refused: children_refused.lock().unwrap().clone(),
+        refused: children.refused(),
     }];
     check(&ledger, &seen, Some(&report), false);
 }
 
-macro_rules! every_strategy {
-    ($($name:ident),* $(,)?) => {
-        mod queue { $( #[test] fn $name() {
-            super::explore(stringify!($name), super::Strategy::Queue, super::$name);
-        } )* }
-        mod steal { $( #[test] fn $name() {
-            super::explore(stringify!($name), super::Strategy::Steal, super::$name);
-        } )* }
-        mod steal_lifo { $( #[test] fn $name() {
-            super::explore(stringify!($name), super::Strategy::StealLifo, super::$name);
-        } )* }
-        mod scope { $( #[test] fn $name() {
-            super::explore(stringify!($name), super::Strategy::Scope, super::$name);
-        } )* }
-    };
-}
-
-every_strategy!(
+shoal_reliability::every_strategy!(
+    super::explore;
     submitters_race_graceful_shutdown,
     submitters_race_two_shutdowns,
     resizers_race_submitters,

@@ -11,7 +11,7 @@
 #![cfg(not(any(shoal_shuttle, shoal_loom)))]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -20,8 +20,8 @@ use shoal_core::{
 };
 use shoal_reliability::scale::{is_short, scaled_usize};
 use shoal_reliability::{
-    check_final_report, eventually, quiet_expected_panics, watchdog, JobId, Ledger, Outcome,
-    PoolSpec, Strategy, Tally,
+    check_final_report, eventually, quiet_expected_panics, watchdog, Children, JobId, Ledger,
+    Outcome, PoolSpec, Strategy, Tally,
 };
 
 /// The watchdog's limit: generous, since full sizes run for minutes on 2 cores.
@@ -291,13 +291,12 @@ fn race_round(kind: Strategy, round: usize) -> (u64, u64, u64) {
     let spec = PoolSpec::workers(1 + round % 4).maybe_capacity(capacity);
     let pool = shared(kind, &spec);
     let ledger = Ledger::with_capacity(4 * PER_SUBMITTER * 2 + 16);
-    let inner_refused = Arc::new(Mutex::new(Vec::new()));
-    let inner_accepted = Arc::new(Mutex::new(Vec::new()));
+    let children = Children::default();
 
     let submitters: Vec<_> = (0..4usize)
         .map(|s| {
             let (pool, ledger) = (pool.clone(), ledger.clone());
-            let (inner_refused, inner_accepted) = (inner_refused.clone(), inner_accepted.clone());
+            let children = children.clone();
             thread::spawn(move || {
                 let mut out = Submitted::default();
                 for i in 0..PER_SUBMITTER {
@@ -333,23 +332,7 @@ fn race_round(kind: Strategy, round: usize) -> (u64, u64, u64) {
                         }
                         _ => {
                             // A job that submits a child from inside the pool.
-                            let token = ledger.token(false);
-                            let id = token.id();
-                            let (p, l) = (pool.clone(), ledger.clone());
-                            let (ir, ia) = (inner_refused.clone(), inner_accepted.clone());
-                            let job: shoal_core::Job = Box::new(move || {
-                                let (cid, child) = l.job(false);
-                                match p.execute(child) {
-                                    Ok(()) => ia.lock().unwrap().push(cid),
-                                    Err(r) => {
-                                        assert!(r.is_shutdown());
-                                        drop(r);
-                                        ir.lock().unwrap().push(cid);
-                                    }
-                                }
-                                drop(p);
-                                token.run();
-                            });
+                            let (id, job) = ledger.parent_job(pool.clone(), 1, &children);
                             pool.execute(job).map(|()| id).map_err(|r| (id, r))
                         }
                     };
@@ -391,7 +374,7 @@ fn race_round(kind: Strategy, round: usize) -> (u64, u64, u64) {
     let refused: Vec<JobId> = outs.iter().flat_map(|o| o.refused.clone()).collect();
     // Wait for the accepted parents first: they decide the children's fate.
     ledger.wait_settled(&accepted, Duration::from_secs(60));
-    accepted.extend(inner_accepted.lock().unwrap().iter().copied());
+    accepted.extend(children.accepted());
     ledger.wait_settled(&accepted, Duration::from_secs(60));
     let ctx = format!("race {kind} round {round} ({first:?} vs {second:?}, {spec:?})");
     assert!(
@@ -405,7 +388,8 @@ fn race_round(kind: Strategy, round: usize) -> (u64, u64, u64) {
         (0, 0),
         "{ctx}: {tally:?}"
     );
-    for &id in refused.iter().chain(inner_refused.lock().unwrap().iter()) {
+    let refused_inside = children.refused();
+    for &id in refused.iter().chain(&refused_inside) {
         assert_eq!(ledger.events(id), 1, "{ctx}: refused job {id}");
         assert_eq!(
             ledger.outcome(id),
@@ -448,10 +432,9 @@ fn race_round(kind: Strategy, round: usize) -> (u64, u64, u64) {
         (0, 0),
         "{ctx}: every job ever made: {all:?}"
     );
-    let refused_inside = inner_refused.lock().unwrap().len();
     (
         accepted.len() as u64,
-        (refused.len() + refused_inside) as u64,
+        (refused.len() + refused_inside.len()) as u64,
         tally.dropped,
     )
 }
@@ -492,6 +475,17 @@ fn nested_scopes(exec: &dyn Executor, depth: usize) -> usize {
         .expect("no panic in the nest")
 }
 
+/// Runs `f` in a job on `pool`, handing it the pool, and returns what it returned: a
+/// recursion that starts inside a worker.
+fn on_worker<T: Send + 'static>(
+    pool: &Arc<dyn Executor>,
+    f: impl FnOnce(Arc<dyn Executor>) -> T + Send + 'static,
+) -> T {
+    let p = pool.clone();
+    let handle = pool.spawn(move || f(p)).expect("accepts");
+    handle.join().expect("no panic on the worker")
+}
+
 /// A job chain (each job spawns the next and joins it) thousands deep, a binary join tree of
 /// thousands of jobs, and borrowing scopes nested thousands deep, from inside the pool, where
 /// every wait helps. Ends with the report: every job completed.
@@ -500,26 +494,11 @@ fn nested_deep(kind: Strategy) {
     let tree_depth: u32 = if is_short() { 12 } else { 16 };
     watchdog(&format!("nested_deep {kind}"), limit(), move || {
         let pool = shared(kind, &PoolSpec::workers(2).stack_size(DEEP_STACK));
-        let p = pool.clone();
-        let got = pool
-            .spawn(move || chain(&p, depth))
-            .expect("accepts")
-            .join()
-            .expect("chain");
+        let got = on_worker(&pool, move |p| chain(&p, depth));
         assert_eq!(got, depth, "{kind}: chain");
-        let p = pool.clone();
-        let leaves = pool
-            .spawn(move || tree(&p, tree_depth))
-            .expect("accepts")
-            .join()
-            .expect("tree");
+        let leaves = on_worker(&pool, move |p| tree(&p, tree_depth));
         assert_eq!(leaves, 1 << tree_depth, "{kind}: tree");
-        let p = pool.clone();
-        let nest = pool
-            .spawn(move || nested_scopes(&*p, depth))
-            .expect("accepts")
-            .join()
-            .expect("scopes");
+        let nest = on_worker(&pool, move |p| nested_scopes(&*p, depth));
         assert_eq!(nest, depth, "{kind}: nested scopes");
         let report = pool.shutdown(Shutdown::Graceful);
         let expected = (depth + 1) as u64 + ((2u64 << tree_depth) - 1) + (depth + 1) as u64;

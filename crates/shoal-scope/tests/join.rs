@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, panic_any, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::watchdog;
@@ -83,25 +83,52 @@ fn join_borrows_from_the_stack() {
     });
 }
 
+/// The half of a join that panics.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Half {
+    A,
+    B,
+}
+
+/// Runs 50 joins on a 2-worker pool in which the `panicking` half computes `fib(its_work)`
+/// and panics, while the other half computes `fib(other_work)` and counts its runs: each join
+/// must resume the panicking half's panic (its `&str` payload), and only once the other half,
+/// if it ran, has finished. Returns the pool and how often the other half ran.
+fn panicking_joins(panicking: Half, its_work: u64, other_work: u64) -> (ScopedPool, usize) {
+    let pool = ScopedPool::new(2).unwrap();
+    let (running, ran) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let other = || {
+        running.fetch_add(1, Ordering::SeqCst);
+        fib(other_work);
+        running.fetch_sub(1, Ordering::SeqCst);
+        ran.fetch_add(1, Ordering::SeqCst);
+    };
+    let message = match panicking {
+        Half::A => "a failed",
+        Half::B => "b failed",
+    };
+    let fails = || {
+        fib(its_work);
+        panic_any(message)
+    };
+    for _ in 0..50 {
+        let r = catch_unwind(AssertUnwindSafe(|| match panicking {
+            Half::A => pool.join(fails, other),
+            Half::B => pool.join(other, fails),
+        }));
+        let payload = r.expect_err("a half panicked, so the join panics");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&message));
+        // If the other half ran, it finished before join unwound.
+        assert_eq!(running.load(Ordering::SeqCst), 0);
+    }
+    (pool, ran.into_inner())
+}
+
 #[test]
 fn panic_in_b_is_resumed_after_a() {
     watchdog("panic_in_b_is_resumed_after_a", || {
-        let pool = ScopedPool::new(2).unwrap();
-        let a_done = AtomicUsize::new(0);
-        for _ in 0..50 {
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                pool.join(
-                    || {
-                        fib(12);
-                        a_done.fetch_add(1, Ordering::SeqCst);
-                    },
-                    || panic!("b failed"),
-                )
-            }));
-            let payload = r.expect_err("b's panic propagates");
-            assert_eq!(payload.downcast_ref::<&str>(), Some(&"b failed"));
-        }
-        assert_eq!(a_done.load(Ordering::SeqCst), 50);
+        let (pool, a_done) = panicking_joins(Half::B, 0, 12);
+        assert_eq!(a_done, 50);
         // The pool still works.
         assert_eq!(pool.install(|| fib(16)), 987);
     });
@@ -110,26 +137,7 @@ fn panic_in_b_is_resumed_after_a() {
 #[test]
 fn panic_in_a_waits_for_a_taken_b() {
     watchdog("panic_in_a_waits_for_a_taken_b", || {
-        let pool = ScopedPool::new(2).unwrap();
-        let b_running = AtomicUsize::new(0);
-        for _ in 0..50 {
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                pool.join(
-                    || {
-                        fib(14);
-                        panic!("a failed")
-                    },
-                    || {
-                        b_running.fetch_add(1, Ordering::SeqCst);
-                        fib(14);
-                        b_running.fetch_sub(1, Ordering::SeqCst);
-                    },
-                )
-            }));
-            assert!(r.is_err());
-            // If b ran, it finished before join unwound.
-            assert_eq!(b_running.load(Ordering::SeqCst), 0);
-        }
+        panicking_joins(Half::A, 14, 14);
     });
 }
 

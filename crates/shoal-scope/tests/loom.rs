@@ -9,22 +9,26 @@
 //! built on the `shoal_core::sync` shim (mutexes, condvars, atomics), so under `shoal_loom`
 //! loom sees every step of the protocol. Models stay small: main + at most 2 workers, at most
 //! 3 jobs. Every pool is shut down inside the model, so a lost wake-up shows up as loom's
-//! deadlock report and a job never run or never freed as a leak.
+//! deadlock report and a job never run or never freed as a leak. The models every pool shares
+//! are written once, in shoal-core's `tests/common/loom.rs`.
 #![cfg(shoal_loom)]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+#[path = "../../shoal-core/tests/common/loom.rs"]
+#[macro_use]
+mod common;
+
+use common::model;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
-use shoal_core::{Executor, Shutdown};
 use shoal_scope::ScopedPool;
 
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
+shared_models! { ScopedPool::new;
+    idle_worker_wakes_for_job = queued_jobs_all_run(1, 1),
+    /// Two idle workers and two jobs: each wake reaches a sleeper, none is lost when both
+    /// sleep.
+    two_sleepers_two_jobs = queued_jobs_all_run(2, 2),
 }
 
 /// join from outside on 2 workers: whether the second half runs on its owner or is offered
@@ -87,43 +91,5 @@ fn scope_waits_for_nested_tasks() {
         });
         assert_eq!(count.load(Ordering::SeqCst), 2);
         drop(pool);
-    });
-}
-
-/// A job submitted to a pool whose worker may be asleep (or about to sleep) is run: the
-/// push/sleep handshake loses no wake-up, and a graceful shutdown drains and accounts it.
-#[test]
-fn idle_worker_wakes_for_job() {
-    model(|| {
-        let pool = ScopedPool::new(1).unwrap();
-        let ran = Arc::new(AtomicUsize::new(0));
-        let r = ran.clone();
-        pool.execute(Box::new(move || {
-            r.fetch_add(1, Ordering::SeqCst);
-        }))
-        .unwrap();
-        let report = pool.shutdown(Shutdown::Graceful);
-        assert_eq!(ran.load(Ordering::SeqCst), 1);
-        assert_eq!(report.completed, 1);
-        assert!(report.adds_up());
-    });
-}
-
-/// Two idle workers and two jobs: each wake reaches a sleeper, none is lost when both sleep.
-#[test]
-fn two_sleepers_two_jobs() {
-    model(|| {
-        let pool = ScopedPool::new(2).unwrap();
-        let ran = Arc::new(AtomicUsize::new(0));
-        for _ in 0..2 {
-            let r = ran.clone();
-            pool.execute(Box::new(move || {
-                r.fetch_add(1, Ordering::SeqCst);
-            }))
-            .unwrap();
-        }
-        let report = pool.shutdown(Shutdown::Graceful);
-        assert_eq!(ran.load(Ordering::SeqCst), 2);
-        assert_eq!(report.completed, 2);
     });
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -44,24 +45,44 @@ fn tasks_spawned_by_tasks_complete_before_return() {
     });
 }
 
+/// Where the panic of [`panicking_scope`] starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PanicIn {
+    /// A task spawned before the slow ones.
+    Task,
+    /// The body, after spawning the slow tasks.
+    Body,
+}
+
+/// A scope on `pool` with `slow` slow tasks (a millisecond each) that panics where `at` says:
+/// the scope must panic, and only after every slow task ended. Returns the payload.
+fn panicking_scope(pool: &ScopedPool, slow: usize, at: PanicIn) -> Box<dyn Any + Send> {
+    let finished = AtomicUsize::new(0);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        pool.scope(|s| {
+            if at == PanicIn::Task {
+                s.spawn(|_| panic!("task failed"));
+            }
+            for _ in 0..slow {
+                s.spawn(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    finished.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+            if at == PanicIn::Body {
+                panic!("body failed");
+            }
+        })
+    }));
+    assert_eq!(finished.load(Ordering::SeqCst), slow);
+    r.expect_err("a panicking scope panics")
+}
+
 #[test]
 fn first_panic_resumed_after_every_task() {
     watchdog("first_panic_resumed_after_every_task", || {
         let pool = ScopedPool::new(2).unwrap();
-        let finished = AtomicUsize::new(0);
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            pool.scope(|s| {
-                s.spawn(|_| panic!("task failed"));
-                for _ in 0..20 {
-                    s.spawn(|_| {
-                        std::thread::sleep(std::time::Duration::from_millis(1));
-                        finished.fetch_add(1, Ordering::SeqCst);
-                    });
-                }
-            })
-        }));
-        assert_eq!(finished.load(Ordering::SeqCst), 20);
-        let payload = r.unwrap_err();
+        let payload = panicking_scope(&pool, 20, PanicIn::Task);
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"task failed"));
         // The pool survives.
         assert_eq!(pool.install(|| 5), 5);
@@ -71,21 +92,7 @@ fn first_panic_resumed_after_every_task() {
 #[test]
 fn body_panic_still_waits_for_tasks() {
     watchdog("body_panic_still_waits_for_tasks", || {
-        let pool = ScopedPool::new(2).unwrap();
-        let finished = AtomicUsize::new(0);
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            pool.scope(|s| {
-                for _ in 0..10 {
-                    s.spawn(|_| {
-                        std::thread::sleep(std::time::Duration::from_millis(1));
-                        finished.fetch_add(1, Ordering::SeqCst);
-                    });
-                }
-                panic!("body failed");
-            })
-        }));
-        assert_eq!(finished.load(Ordering::SeqCst), 10);
-        assert!(r.is_err());
+        panicking_scope(&ScopedPool::new(2).unwrap(), 10, PanicIn::Body);
     });
 }
 

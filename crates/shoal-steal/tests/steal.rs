@@ -10,7 +10,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shoal_core::{Executor, ExecutorExt, Shutdown, TaskError};
+use shoal_core::{Executor, ExecutorExt, Job, Shutdown, TaskError};
 use shoal_steal::WorkStealingPool;
 
 /// Runs `body` under shoal-testkit's watchdog: it fails with `name` if it does not finish in
@@ -35,6 +35,35 @@ fn pool(workers: usize) -> Arc<WorkStealingPool> {
     Arc::new(WorkStealingPool::new(workers).expect("build"))
 }
 
+/// A job that counts its run on `ran`.
+fn counting(ran: &Arc<AtomicUsize>) -> Job {
+    let ran = ran.clone();
+    Box::new(move || {
+        ran.fetch_add(1, Ordering::Relaxed);
+    })
+}
+
+/// Runs `f` in a job on `pool`, handing it the pool and a fresh counter, and returns what `f`
+/// returned with the counter: a call made from inside a worker.
+fn on_worker<T: Send + 'static>(
+    pool: &Arc<WorkStealingPool>,
+    f: impl FnOnce(&WorkStealingPool, &Arc<AtomicUsize>) -> T + Send + 'static,
+) -> (T, Arc<AtomicUsize>) {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (p, r) = (pool.clone(), ran.clone());
+    let value = pool.spawn(move || f(&p, &r)).unwrap().join().unwrap();
+    (value, ran)
+}
+
+/// Shuts `pool` down gracefully and checks the report: it adds up, `completed` jobs
+/// completed, none is still running.
+fn graceful_completes(pool: &WorkStealingPool, completed: u64) {
+    let report = pool.shutdown(Shutdown::Graceful);
+    assert!(report.adds_up(), "{report:?}");
+    assert_eq!(report.completed, completed, "{report:?}");
+    assert_eq!(report.still_running, 0, "{report:?}");
+}
+
 #[test]
 fn smoke() {
     watchdog("smoke", || {
@@ -44,9 +73,7 @@ fn smoke() {
             .collect();
         let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
         assert_eq!(sum, 999 * 1000);
-        let report = pool.shutdown(Shutdown::Graceful);
-        assert_eq!(report.completed, 1000);
-        assert!(report.adds_up());
+        graceful_completes(&pool, 1000);
     });
 }
 
@@ -78,32 +105,25 @@ fn sibling_steals_from_a_blocked_owner() {
 fn spawn_from_inside_runs_everything() {
     watchdog("spawn_from_inside_runs_everything", || {
         let pool = pool(3);
-        let ran = Arc::new(AtomicUsize::new(0));
-        let (p, r) = (pool.clone(), ran.clone());
-        let total = pool
-            .spawn(move || {
-                let handles: Vec<_> = (0..10_000)
-                    .map(|i| {
-                        let r = r.clone();
-                        p.spawn(move || {
-                            r.fetch_add(1, Ordering::Relaxed);
-                            i
-                        })
-                        .unwrap()
+        let (total, ran) = on_worker(&pool, |p, r| {
+            let handles: Vec<_> = (0..10_000)
+                .map(|i| {
+                    let r = r.clone();
+                    p.spawn(move || {
+                        r.fetch_add(1, Ordering::Relaxed);
+                        i
                     })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap())
-                    .sum::<usize>()
-            })
-            .unwrap()
-            .join()
-            .unwrap();
+                    .unwrap()
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .sum::<usize>()
+        });
         assert_eq!(total, (0..10_000).sum::<usize>());
         assert_eq!(ran.load(Ordering::Relaxed), 10_000);
-        let report = pool.shutdown(Shutdown::Graceful);
-        assert_eq!(report.completed, 10_001);
+        graceful_completes(&pool, 10_001);
     });
 }
 
@@ -209,11 +229,7 @@ fn resize_moves_local_jobs() {
             );
             pool.execute(Box::new(move || {
                 for _ in 0..500 {
-                    let r = r.clone();
-                    p.execute(Box::new(move || {
-                        r.fetch_add(1, Ordering::Relaxed);
-                    }))
-                    .unwrap();
+                    p.execute(counting(&r)).unwrap();
                 }
                 s.send(()).unwrap();
                 let _ = rel.lock().unwrap().recv();
@@ -230,9 +246,7 @@ fn resize_moves_local_jobs() {
         }
         wait_for("one live worker", || pool.metrics().workers == 1);
         wait_for("every child ran", || ran.load(Ordering::Relaxed) == 2000);
-        let report = pool.shutdown(Shutdown::Graceful);
-        assert_eq!(report.completed, 2004);
-        assert!(report.adds_up());
+        graceful_completes(&pool, 2004);
     });
 }
 
@@ -268,8 +282,7 @@ fn lifo_slot_chain_and_join() {
             .join()
             .unwrap();
         assert_eq!(v, 42);
-        let report = pool.shutdown(Shutdown::Graceful);
-        assert_eq!(report.completed, 10_001 + 2);
+        graceful_completes(&pool, 10_001 + 2);
     });
 }
 
@@ -321,27 +334,15 @@ fn shutdown_now_cancels_local_jobs() {
 fn shutdown_inside_worker_returns() {
     watchdog("shutdown_inside_worker_returns", || {
         let pool = pool(2);
-        let ran = Arc::new(AtomicUsize::new(0));
-        let (p, r) = (pool.clone(), ran.clone());
-        let inner_report = pool
-            .spawn(move || {
-                for _ in 0..100 {
-                    let r = r.clone();
-                    p.execute(Box::new(move || {
-                        r.fetch_add(1, Ordering::Relaxed);
-                    }))
-                    .unwrap();
-                }
-                p.shutdown(Shutdown::Graceful)
-            })
-            .unwrap()
-            .join()
-            .unwrap();
+        let (inner_report, ran) = on_worker(&pool, |p, r| {
+            for _ in 0..100 {
+                p.execute(counting(r)).unwrap();
+            }
+            p.shutdown(Shutdown::Graceful)
+        });
         assert!(inner_report.still_running >= 1, "{inner_report:?}");
-        let report = pool.shutdown(Shutdown::Graceful);
+        graceful_completes(&pool, 101);
         assert_eq!(ran.load(Ordering::Relaxed), 100);
-        assert_eq!(report.completed, 101);
-        assert_eq!(report.still_running, 0);
     });
 }
 
@@ -386,21 +387,12 @@ fn bounded_inside_worker_helps() {
                 .build()
                 .unwrap(),
         );
-        let ran = Arc::new(AtomicUsize::new(0));
-        let (p, r) = (pool.clone(), ran.clone());
-        pool.spawn(move || {
+        let ((), ran) = on_worker(&pool, |p, r| {
             for _ in 0..100 {
-                let r = r.clone();
-                p.execute(Box::new(move || {
-                    r.fetch_add(1, Ordering::Relaxed);
-                }))
-                .unwrap();
+                p.execute(counting(r)).unwrap();
                 assert!(p.queued() <= 4);
             }
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+        });
         wait_for("all ran", || ran.load(Ordering::Relaxed) == 100);
         assert_eq!(pool.queued(), 0);
         pool.shutdown(Shutdown::Graceful);

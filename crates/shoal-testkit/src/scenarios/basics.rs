@@ -1,16 +1,17 @@
 //! Basics: jobs run, handles give values back, the trait works through `dyn`, and many
 //! submitters at once lose nothing.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::thread;
 
-use shoal_core::{Executor, ExecutorExt, Shutdown};
+use shoal_core::{Executor, ExecutorExt};
 
 use crate::tools::{wait_until, Gate, Tally};
 use crate::{Factory, PoolConfig};
 
-use super::{
-    build, check_report, counting_job, joined, occupy, scenario, wait_metrics, Counts, ACCEPT,
+use super::steps::{
+    build, counting_job, fill_then_shutdown, graceful_completes, joined, scenario, shared_scenario,
+    stampede, wait_metrics, ACCEPT,
 };
 
 /// Jobs given to `execute` all run, `spawn` hands the job's value back, and the report counts
@@ -25,8 +26,7 @@ pub fn smoke<F: Factory>(f: &F) {
         ran.wait_for(100, "100 executed jobs to run");
         let answer = pool.spawn(|| 6 * 7).expect(ACCEPT).join();
         assert_eq!(answer.expect("the job does not panic"), 42);
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report("smoke", &report, Counts::completed(101));
+        graceful_completes(&pool, "smoke", 101);
     });
 }
 
@@ -94,17 +94,15 @@ pub fn try_join_and_is_finished<F: Factory>(f: &F) {
 pub fn dropped_handle_detaches<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(1));
     scenario("dropped_handle_detaches", pool, move |pool| {
-        let ran = Tally::new();
-        let gate = Gate::new();
-        occupy(&pool, &gate, 1);
-        for _ in 0..3 {
-            let ran = ran.clone();
-            drop(pool.spawn(move || ran.add()).expect(ACCEPT));
-        }
-        gate.open();
-        ran.wait_for(3, "jobs whose handles were dropped to run anyway");
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report("dropped_handle_detaches", &report, Counts::completed(4));
+        fill_then_shutdown(
+            &pool,
+            "jobs whose handles were dropped",
+            1,
+            3,
+            |pool, job| {
+                drop(pool.spawn(job).expect(ACCEPT));
+            },
+        );
     });
 }
 
@@ -128,8 +126,7 @@ pub fn dyn_executor_box_and_arc<F: Factory>(f: &F) {
         let ran = Tally::new();
         boxed.execute(counting_job(&ran)).expect(ACCEPT);
         ran.wait_for(1, "a job executed through Box<dyn Executor>");
-        let report = boxed.shutdown(Shutdown::Graceful);
-        check_report("Box<dyn Executor>", &report, Counts::completed(7));
+        graceful_completes(&*boxed, "Box<dyn Executor>", 7);
 
         let shared: Arc<dyn Executor> = Arc::new(second);
         let threads: Vec<_> = (0..3u32)
@@ -146,17 +143,14 @@ pub fn dyn_executor_box_and_arc<F: Factory>(f: &F) {
             .map(|t| joined(t, "a thread spawning through Arc<dyn Executor>"))
             .sum();
         assert_eq!(sum, 30);
-        let report = shared.shutdown(Shutdown::Graceful);
-        check_report("Arc<dyn Executor>", &report, Counts::completed(3));
+        graceful_completes(&*shared, "Arc<dyn Executor>", 3);
     });
 }
 
 /// Jobs that submit more jobs (a fan-out three levels deep) get every one of them run and
 /// counted.
 pub fn job_submits_jobs<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
-    scenario("job_submits_jobs", pool, move |pool| {
-        let pool = Arc::new(pool);
+    shared_scenario(f, "job_submits_jobs", PoolConfig::workers(2), |pool| {
         let ran = Tally::new();
         let (p, r) = (pool.clone(), ran.clone());
         pool.execute(Box::new(move || {
@@ -174,46 +168,22 @@ pub fn job_submits_jobs<F: Factory>(f: &F) {
         }))
         .expect(ACCEPT);
         ran.wait_for(111, "1 + 10 + 100 jobs submitted from inside jobs");
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report("job_submits_jobs", &report, Counts::completed(111));
+        graceful_completes(&*pool, "job_submits_jobs", 111);
     });
 }
 
 /// Eight threads submitting at once (released together by a barrier) lose no job: every one
 /// runs, and `submitted` counts each exactly once.
 pub fn stampede_many_submitters<F: Factory>(f: &F) {
-    const THREADS: usize = 8;
-    const EACH: u64 = 300;
-    let pool = build(f, PoolConfig::workers(3));
-    scenario("stampede_many_submitters", pool, move |pool| {
-        let pool = Arc::new(pool);
+    let name = "stampede_many_submitters";
+    shared_scenario(f, name, PoolConfig::workers(3), move |pool| {
         let ran = Tally::new();
-        let start = Arc::new(Barrier::new(THREADS));
-        let threads: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let (pool, ran, start) = (pool.clone(), ran.clone(), start.clone());
-                thread::spawn(move || {
-                    start.wait();
-                    for _ in 0..EACH {
-                        pool.execute(counting_job(&ran)).expect(ACCEPT);
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            joined(t, "a submitter thread");
-        }
-        let total = THREADS as u64 * EACH;
+        let total = stampede(&pool, 8, 300, &ran);
         ran.wait_for(total, "every job of the stampede to run");
         wait_metrics(&*pool, "the stampede's metrics to settle", |m| {
             m.submitted == total && m.completed == total
         });
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report(
-            "stampede_many_submitters",
-            &report,
-            Counts::completed(total),
-        );
+        graceful_completes(&*pool, name, total);
     });
 }
 
@@ -222,21 +192,11 @@ pub fn stampede_many_submitters<F: Factory>(f: &F) {
 pub fn unbounded_queue_accepts_everything<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(1));
     scenario("unbounded_queue_accepts_everything", pool, move |pool| {
-        let ran = Tally::new();
-        let gate = Gate::new();
-        occupy(&pool, &gate, 1);
-        for _ in 0..5000 {
-            if let Err(rejected) = pool.try_execute(counting_job(&ran)) {
+        let what = "5000 jobs queued with try_execute";
+        fill_then_shutdown(&pool, what, 1, 5000, |pool, job| {
+            if let Err(rejected) = pool.try_execute(job) {
                 panic!("an unbounded queue refused a job: {rejected}");
             }
-        }
-        gate.open();
-        ran.wait_for(5000, "the 5000 queued jobs to run");
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report(
-            "unbounded_queue_accepts_everything",
-            &report,
-            Counts::completed(5001),
-        );
+        });
     });
 }

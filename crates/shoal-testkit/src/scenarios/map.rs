@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::thread;
 
-use shoal_core::{Executor, ExecutorExt, Shutdown};
+use shoal_core::{Executor, ExecutorExt, Shutdown, TaskError};
 
 use crate::tools::{Alive, Tally, Tracked};
 use crate::{Factory, PoolConfig};
 
-use super::{build, check_report, scenario, Counts};
+use super::steps::{build, graceful_completes, scenario};
 
 /// Uneven work, so results finish out of order: item `x` yields `x * 7 % 13` times.
 fn uneven(x: u64) -> u64 {
@@ -33,24 +33,86 @@ fn slow_value(item: Tracked<u64>) -> u64 {
     *item.value()
 }
 
+/// Maps `items` through `f` on `pool` with `map`, or with `map_unordered` when `unordered`,
+/// with `window` when set; returns the values of the first `take` results (sorted, for
+/// `map_unordered`), dropping the iterator after them.
+fn mapped<E, I, F>(
+    pool: &E,
+    unordered: bool,
+    window: Option<usize>,
+    take: usize,
+    items: I,
+    f: F,
+) -> Vec<u64>
+where
+    E: Executor,
+    I: IntoIterator,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> u64 + Send + Sync + 'static,
+{
+    fn values(results: impl Iterator<Item = Result<u64, TaskError>>, take: usize) -> Vec<u64> {
+        results.take(take).map(|r| r.expect("no panic")).collect()
+    }
+    if unordered {
+        let results = pool.map_unordered(items, f);
+        let mut got = match window {
+            Some(w) => values(results.window(w), take),
+            None => values(results, take),
+        };
+        got.sort_unstable();
+        got
+    } else {
+        let results = pool.map(items, f);
+        match window {
+            Some(w) => values(results.window(w), take),
+            None => values(results, take),
+        }
+    }
+}
+
+/// The scenario of `map_bounded_in_flight` and (`unordered`) `map_unordered_bounded_in_flight`:
+/// on 4 workers, maps 200 tracked items with a window of 3, then with the default window
+/// (2 × 4 workers): every value comes back, never more items alive at once than the window,
+/// and every item is dropped at the end.
+fn bounded_in_flight<F: Factory>(f: &F, scenario_name: &str, unordered: bool) {
+    let pool = build(f, PoolConfig::workers(4));
+    scenario(scenario_name, pool, move |pool| {
+        check_in_flight(&pool, unordered);
+    });
+}
+
+fn check_in_flight<E: Executor>(pool: &E, unordered: bool) {
+    let name = if unordered { "map_unordered" } else { "map" };
+    let want: Vec<u64> = (0..200).collect();
+    for (window, limit) in [(Some(3), 3), (None, 8)] {
+        let alive = Alive::new();
+        let got = mapped(
+            pool,
+            unordered,
+            window,
+            usize::MAX,
+            tracked_items(&alive, 200),
+            slow_value,
+        );
+        assert_eq!(got, want, "{name} with window {window:?}");
+        assert!(
+            alive.max() <= limit,
+            "{name} with window {window:?} had {} items in flight at once",
+            alive.max()
+        );
+        assert_eq!(alive.now(), 0, "every item was dropped");
+    }
+}
+
 /// `map` yields one result per item in input order, whatever order the jobs finish in, with
 /// the default window, a window of 1 and a window larger than the pool.
 pub fn map_preserves_order<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(3));
     scenario("map_preserves_order", pool, move |pool| {
         let want: Vec<u64> = (0..300).map(|x| x * x).collect();
-        let default: Vec<u64> = pool
-            .map(0..300u64, uneven)
-            .map(|r| r.expect("no panic"))
-            .collect();
-        assert_eq!(default, want, "map with the default window");
-        for window in [1, 50] {
-            let got: Vec<u64> = pool
-                .map(0..300u64, uneven)
-                .window(window)
-                .map(|r| r.expect("no panic"))
-                .collect();
-            assert_eq!(got, want, "map with window {window}");
+        for window in [None, Some(1), Some(50)] {
+            let got = mapped(&pool, false, window, usize::MAX, 0..300u64, uneven);
+            assert_eq!(got, want, "map with window {window:?}");
         }
     });
 }
@@ -58,45 +120,14 @@ pub fn map_preserves_order<F: Factory>(f: &F) {
 /// `map` never has more items alive (pulled from the input and not yet finished) than its
 /// window: 3 when set, 2 × workers by default, so a long input never piles up in the queue.
 pub fn map_bounded_in_flight<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(4));
-    scenario("map_bounded_in_flight", pool, move |pool| {
-        let want: Vec<u64> = (0..200).collect();
-        let alive = Alive::new();
-        let got: Vec<u64> = pool
-            .map(tracked_items(&alive, 200), slow_value)
-            .window(3)
-            .map(|r| r.expect("no panic"))
-            .collect();
-        assert_eq!(got, want);
-        assert!(
-            alive.max() <= 3,
-            "map with window 3 had {} items in flight at once",
-            alive.max()
-        );
-        let alive = Alive::new();
-        let got: Vec<u64> = pool
-            .map(tracked_items(&alive, 200), slow_value)
-            .map(|r| r.expect("no panic"))
-            .collect();
-        assert_eq!(got, want);
-        assert!(
-            alive.max() <= 8,
-            "map with the default window (2 x 4 workers) had {} items in flight at once",
-            alive.max()
-        );
-        assert_eq!(alive.now(), 0, "every item was dropped");
-    });
+    bounded_in_flight(f, "map_bounded_in_flight", false);
 }
 
 /// `map_unordered` yields exactly one result per item (1000 items, every value once).
 pub fn map_unordered_yields_every_result<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(3));
     scenario("map_unordered_yields_every_result", pool, move |pool| {
-        let mut got: Vec<u64> = pool
-            .map_unordered(0..1000u64, uneven)
-            .map(|r| r.expect("no panic"))
-            .collect();
-        got.sort_unstable();
+        let got = mapped(&pool, true, None, usize::MAX, 0..1000u64, uneven);
         let want: Vec<u64> = (0..1000).map(|x| x * x).collect();
         assert_eq!(got, want);
     });
@@ -105,27 +136,7 @@ pub fn map_unordered_yields_every_result<F: Factory>(f: &F) {
 /// `map_unordered` never has more items alive than its window (3 when set, 2 × workers by
 /// default).
 pub fn map_unordered_bounded_in_flight<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(4));
-    scenario("map_unordered_bounded_in_flight", pool, move |pool| {
-        let want: Vec<u64> = (0..200).collect();
-        for (window, limit) in [(Some(3), 3), (None, 8)] {
-            let alive = Alive::new();
-            let mapped = pool.map_unordered(tracked_items(&alive, 200), slow_value);
-            let mapped = match window {
-                Some(w) => mapped.window(w),
-                None => mapped,
-            };
-            let mut got: Vec<u64> = mapped.map(|r| r.expect("no panic")).collect();
-            got.sort_unstable();
-            assert_eq!(got, want);
-            assert!(
-                alive.max() <= limit,
-                "map_unordered with window {window:?} had {} items in flight at once",
-                alive.max()
-            );
-            assert_eq!(alive.now(), 0, "every item was dropped");
-        }
-    });
+    bounded_in_flight(f, "map_unordered_bounded_in_flight", true);
 }
 
 /// `map` and `map_unordered` on a shut-down pool yield `Err(Cancelled)` once per item, without
@@ -154,42 +165,25 @@ pub fn map_lazy_input<F: Factory>(f: &F) {
     const WINDOW: usize = 4;
     let pool = build(f, PoolConfig::workers(2));
     scenario("map_lazy_input", pool, move |pool| {
-        let pulled = Tally::new();
-        let counter = pulled.clone();
-        let endless = (0u64..).inspect(move |_| counter.add());
-        let first: Vec<u64> = pool
-            .map(endless, |x| x + 1)
-            .window(WINDOW)
-            .take(10)
-            .map(|r| r.expect("no panic"))
-            .collect();
-        assert_eq!(first, (1..=10).collect::<Vec<u64>>());
-        let ordered_pulled = pulled.get();
-        assert!(
-            ordered_pulled <= 10 + WINDOW as u64,
-            "map pulled {ordered_pulled} items to give 10 results with window {WINDOW}"
-        );
-
-        let pulled = Tally::new();
-        let counter = pulled.clone();
-        let endless = (0u64..).inspect(move |_| counter.add());
-        let some: Vec<u64> = pool
-            .map_unordered(endless, |x| x + 1)
-            .window(WINDOW)
-            .take(10)
-            .map(|r| r.expect("no panic"))
-            .collect();
-        assert_eq!(some.len(), 10);
-        let unordered_pulled = pulled.get();
-        assert!(
-            unordered_pulled <= 10 + WINDOW as u64,
-            "map_unordered pulled {unordered_pulled} items to give 10 results"
-        );
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report(
-            "map_lazy_input",
-            &report,
-            Counts::completed(ordered_pulled + unordered_pulled),
-        );
+        let mut pulled_in_all = 0;
+        for unordered in [false, true] {
+            let name = if unordered { "map_unordered" } else { "map" };
+            let pulled = Tally::new();
+            let counter = pulled.clone();
+            let endless = (0u64..).inspect(move |_| counter.add());
+            let first = mapped(&pool, unordered, Some(WINDOW), 10, endless, |x| x + 1);
+            if unordered {
+                assert_eq!(first.len(), 10, "{name} gave {first:?}");
+            } else {
+                assert_eq!(first, (1..=10).collect::<Vec<u64>>(), "{name}");
+            }
+            let pulled = pulled.get();
+            assert!(
+                pulled <= 10 + WINDOW as u64,
+                "{name} pulled {pulled} items to give 10 results with window {WINDOW}"
+            );
+            pulled_in_all += pulled;
+        }
+        graceful_completes(&pool, "map_lazy_input", pulled_in_all);
     });
 }

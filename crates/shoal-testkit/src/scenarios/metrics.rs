@@ -1,13 +1,14 @@
 //! Metrics: exact once the pool is quiet, and showing what is queued and running meanwhile.
 
-use std::thread;
+use shoal_core::{Executor, Shutdown};
 
-use shoal_core::{Executor, ExecutorExt, Shutdown};
-
-use crate::tools::{Gate, Tally};
+use crate::tools::Tally;
 use crate::{Factory, PoolConfig};
 
-use super::{build, counting_job, joined, occupy, scenario, wait_metrics, ACCEPT};
+use super::steps::{
+    blocked, build, execute_counting, join_numbered, joined, scenario, shared_scenario,
+    spawn_numbered, stopper, submit_mixed, wait_metrics,
+};
 
 /// Once every job has ended, the metrics are exact and consistent: `submitted == completed +
 /// panicked + cancelled`, `queued == 0`, `running == 0`, the right `workers`, no rejections.
@@ -15,20 +16,8 @@ pub fn metrics_consistent_after_quiescence<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(3));
     scenario("metrics_consistent_after_quiescence", pool, move |pool| {
         let ran = Tally::new();
-        for i in 0..110 {
-            if i % 11 == 0 {
-                pool.execute(Box::new(move || panic!("conformance: panic {i}")))
-                    .expect(ACCEPT);
-            } else {
-                pool.execute(counting_job(&ran)).expect(ACCEPT);
-            }
-        }
-        let handles: Vec<_> = (0..20u32)
-            .map(|i| pool.spawn(move || i).expect(ACCEPT))
-            .collect();
-        for (i, handle) in handles.into_iter().enumerate() {
-            assert_eq!(handle.join().expect("no panic"), i as u32);
-        }
+        submit_mixed(&pool, 110, 11, &ran);
+        join_numbered(spawn_numbered(&pool, 20), "no panic");
         let m = wait_metrics(&pool, "130 jobs to end", |m| m.submitted == 130);
         assert_eq!(
             (m.completed, m.panicked, m.cancelled, m.rejected),
@@ -45,12 +34,9 @@ pub fn metrics_consistent_after_quiescence<F: Factory>(f: &F) {
 pub fn metrics_track_running_and_queued<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(2));
     scenario("metrics_track_running_and_queued", pool, move |pool| {
-        let gate = Gate::new();
+        let gate = blocked(&pool, 2);
         let ran = Tally::new();
-        occupy(&pool, &gate, 2);
-        for _ in 0..5 {
-            pool.execute(counting_job(&ran)).expect(ACCEPT);
-        }
+        execute_counting(&pool, 5, &ran);
         crate::poll("metrics to show 2 running and 5 queued", || {
             let m = pool.metrics();
             if m.running == 2 && m.queued == 5 && m.submitted == 7 {
@@ -68,20 +54,15 @@ pub fn metrics_track_running_and_queued<F: Factory>(f: &F) {
 /// Refusals are counted in `rejected` and never in `submitted`: three `Full` answers from a
 /// bounded queue, then two `ShutDown` answers.
 pub fn metrics_count_rejections<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1).capacity(1));
-    scenario("metrics_count_rejections", pool, move |pool| {
-        let pool = std::sync::Arc::new(pool);
-        let gate = Gate::new();
-        occupy(&*pool, &gate, 1);
+    let config = PoolConfig::workers(1).capacity(1);
+    shared_scenario(f, "metrics_count_rejections", config, move |pool| {
+        let gate = blocked(&*pool, 1);
         pool.try_execute(Box::new(|| {})).expect("room for one job");
         for _ in 0..3 {
             let refused = pool.try_execute(Box::new(|| {})).expect_err("full");
             assert!(refused.is_full(), "{refused}");
         }
-        let stopper = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.shutdown(Shutdown::Graceful))
-        };
+        let stopper = stopper(&pool, Shutdown::Graceful);
         gate.open();
         let report = joined(stopper, "shutdown(Graceful)");
         assert_eq!(report.submitted, 2, "{report:?}");

@@ -4,12 +4,16 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
 
-use shoal_core::{Executor, ExecutorExt, RejectReason, Shutdown};
+use shoal_core::{Executor, ExecutorExt, RejectReason, Shutdown, ShutdownReport};
 
 use crate::tools::{Gate, Tally};
 use crate::{Factory, PoolConfig};
 
-use super::{build, check_report, counting_job, scenario, Counts, ACCEPT};
+use super::steps::{
+    build, check_report, execute_counting, graceful_completes, join_cancelled, join_numbered,
+    on_worker, scenario, shared_scenario, spawn_counted, spawn_numbered, ACCEPT,
+};
+use super::Counts;
 
 /// Spawns a job that spawns a child and joins it, `depth` levels down; returns the depth.
 fn chain<P: Executor + 'static>(pool: &Arc<P>, depth: usize) -> usize {
@@ -32,20 +36,64 @@ fn fib<P: Executor + 'static>(pool: &Arc<P>, n: u64) -> u64 {
     a.join().expect("no panic") + b.join().expect("no panic")
 }
 
+/// Queues a job that waits at `gate`, then runs `f` on the worker and sends back what it
+/// returned.
+fn after_gate_inside<E, T>(
+    pool: &E,
+    gate: &Gate,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> mpsc::Receiver<T>
+where
+    E: Executor + ?Sized,
+    T: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let waiter = gate.waiter();
+    pool.execute(Box::new(move || {
+        waiter.wait();
+        let _ = tx.send(f());
+    }))
+    .expect(ACCEPT);
+    rx
+}
+
+/// Queues a job that waits at `gate`, then shuts its own pool down in `mode` from inside the
+/// worker.
+fn shutdown_inside<E: Executor + 'static>(
+    pool: &Arc<E>,
+    gate: &Gate,
+    mode: Shutdown,
+) -> mpsc::Receiver<ShutdownReport> {
+    let inner = pool.clone();
+    after_gate_inside(&**pool, gate, move || inner.shutdown(mode))
+}
+
+/// The report of a shutdown called from inside a worker: it adds up and counts the caller's
+/// own job as still running.
+fn inside_report(reports: mpsc::Receiver<ShutdownReport>) -> ShutdownReport {
+    let inside = reports
+        .recv()
+        .expect("the job calling shutdown from inside a worker ended without a report");
+    assert!(
+        inside.adds_up(),
+        "the inside report must add up: {inside:?}"
+    );
+    assert!(
+        inside.still_running >= 1,
+        "the inside caller's own job is still running: {inside:?}"
+    );
+    inside
+}
+
 /// On a 1-worker pool, a job that spawns a child and joins it finishes: the only worker,
 /// waiting in `join`, runs the child itself.
 pub fn join_inside_worker<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
-    scenario("join_inside_worker", pool, move |pool| {
-        let pool = Arc::new(pool);
-        let inner = pool.clone();
-        let outer = pool
-            .spawn(move || {
-                let child = inner.spawn(|| 21).expect(ACCEPT);
-                child.join().expect("the child ran") * 2
-            })
-            .expect(ACCEPT);
-        assert_eq!(outer.join().expect("no panic"), 42);
+    shared_scenario(f, "join_inside_worker", PoolConfig::workers(1), |pool| {
+        let doubled = on_worker(&pool, |inner| {
+            let child = inner.spawn(|| 21).expect(ACCEPT);
+            child.join().expect("the child ran") * 2
+        });
+        assert_eq!(doubled, 42);
     });
 }
 
@@ -53,9 +101,7 @@ pub fn join_inside_worker<F: Factory>(f: &F) {
 /// both finish, and every link is counted.
 pub fn nested_join_chain<F: Factory>(f: &F) {
     const DEPTH: usize = 50;
-    let pool = build(f, PoolConfig::workers(2));
-    scenario("nested_join_chain", pool, move |pool| {
-        let pool = Arc::new(pool);
+    shared_scenario(f, "nested_join_chain", PoolConfig::workers(2), |pool| {
         let roots: Vec<_> = (0..2)
             .map(|_| {
                 let inner = pool.clone();
@@ -65,42 +111,30 @@ pub fn nested_join_chain<F: Factory>(f: &F) {
         for root in roots {
             assert_eq!(root.join().expect("no panic"), DEPTH);
         }
-        let report = pool.shutdown(Shutdown::Graceful);
-        let jobs = 2 * (DEPTH as u64 + 1);
-        check_report("nested_join_chain", &report, Counts::completed(jobs));
+        graceful_completes(&*pool, "nested_join_chain", 2 * (DEPTH as u64 + 1));
     });
 }
 
 /// A tree of nested waits (Fibonacci of 10 by spawn-and-join, 177 jobs) on 2 workers
 /// finishes with the right answer.
 pub fn nested_join_tree<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
-    scenario("nested_join_tree", pool, move |pool| {
-        let pool = Arc::new(pool);
-        let inner = pool.clone();
-        let root = pool.spawn(move || fib(&inner, 10)).expect(ACCEPT);
-        assert_eq!(root.join().expect("no panic"), 55);
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report("nested_join_tree", &report, Counts::completed(177));
+    shared_scenario(f, "nested_join_tree", PoolConfig::workers(2), |pool| {
+        assert_eq!(on_worker(&pool, |inner| fib(&inner, 10)), 55);
+        graceful_completes(&*pool, "nested_join_tree", 177);
     });
 }
 
 /// `map` called from inside the only worker of a pool finishes: its waits run the mapped
 /// jobs on the waiting worker.
 pub fn map_inside_worker<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
-    scenario("map_inside_worker", pool, move |pool| {
-        let pool = Arc::new(pool);
-        let inner = pool.clone();
-        let outer = pool
-            .spawn(move || {
-                inner
-                    .map(0..20u64, |x| x * 2)
-                    .map(|r| r.expect("no panic"))
-                    .sum::<u64>()
-            })
-            .expect(ACCEPT);
-        assert_eq!(outer.join().expect("no panic"), 380);
+    shared_scenario(f, "map_inside_worker", PoolConfig::workers(1), |pool| {
+        let sum = on_worker(&pool, |inner| {
+            inner
+                .map(0..20u64, |x| x * 2)
+                .map(|r| r.expect("no panic"))
+                .sum::<u64>()
+        });
+        assert_eq!(sum, 380);
     });
 }
 
@@ -113,30 +147,17 @@ pub fn cross_pool_nested_join<F: Factory>(f: &F) {
     );
     scenario("cross_pool_nested_join", pools, move |(a, b)| {
         let (a, b) = (Arc::new(a), Arc::new(b));
-        let (a_inner, b_inner) = (a.clone(), b.clone());
-        let outer = a
-            .spawn(move || {
-                let a_again = a_inner.clone();
-                let middle = b_inner
-                    .spawn(move || {
-                        let innermost = a_again.spawn(|| 7).expect(ACCEPT);
-                        innermost.join().expect("the innermost job ran") + 1
-                    })
-                    .expect(ACCEPT);
-                middle.join().expect("the middle job ran") + 1
-            })
-            .expect(ACCEPT);
-        assert_eq!(outer.join().expect("no panic"), 9);
-        check_report(
-            "pool A",
-            &a.shutdown(Shutdown::Graceful),
-            Counts::completed(2),
-        );
-        check_report(
-            "pool B",
-            &b.shutdown(Shutdown::Graceful),
-            Counts::completed(1),
-        );
+        let b_inner = b.clone();
+        let nine = on_worker(&a, move |a_inner| {
+            let middle = on_worker(&b_inner, move |_| {
+                let innermost = a_inner.spawn(|| 7).expect(ACCEPT);
+                innermost.join().expect("the innermost job ran") + 1
+            });
+            middle + 1
+        });
+        assert_eq!(nine, 9);
+        graceful_completes(&*a, "pool A", 2);
+        graceful_completes(&*b, "pool B", 1);
     });
 }
 
@@ -144,89 +165,39 @@ pub fn cross_pool_nested_join<F: Factory>(f: &F) {
 /// adds up and counts its own job in `still_running`; intake is closed, the queued jobs still
 /// run, and a later shutdown from outside returns the final report.
 pub fn shutdown_inside_worker<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
-    scenario("shutdown_inside_worker", pool, move |pool| {
-        let pool = Arc::new(pool);
+    let name = "shutdown_inside_worker";
+    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
         let gate = Gate::new();
-        let (report_tx, report_rx) = mpsc::channel();
-        {
-            let (inner, waiter) = (pool.clone(), gate.waiter());
-            pool.execute(Box::new(move || {
-                waiter.wait();
-                let _ = report_tx.send(inner.shutdown(Shutdown::Graceful));
-            }))
-            .expect(ACCEPT);
-        }
-        let handles: Vec<_> = (0..10u32)
-            .map(|i| pool.spawn(move || i).expect(ACCEPT))
-            .collect();
+        let reports = shutdown_inside(&pool, &gate, Shutdown::Graceful);
+        let handles = spawn_numbered(&*pool, 10);
         gate.open();
-        let inner = report_rx
-            .recv()
-            .expect("the job calling shutdown from inside a worker ended without a report");
-        assert!(inner.adds_up(), "the inside report must add up: {inner:?}");
-        assert!(
-            inner.still_running >= 1,
-            "the inside caller's own job is still running: {inner:?}"
-        );
-        assert_eq!(inner.submitted, 11, "{inner:?}");
+        let inside = inside_report(reports);
+        assert_eq!(inside.submitted, 11, "{inside:?}");
         let refused = pool
             .execute(Box::new(|| {}))
             .expect_err("intake is closed once shutdown returned");
         assert_eq!(refused.reason(), RejectReason::ShutDown);
-        let last = pool.shutdown(Shutdown::Graceful);
-        check_report(
-            "the outside shutdown after an inside one",
-            &last,
-            Counts::completed(11),
-        );
-        for (i, handle) in handles.into_iter().enumerate() {
-            assert_eq!(handle.join().expect("queued jobs still run"), i as u32);
-        }
+        graceful_completes(&*pool, "the outside shutdown after an inside one", 11);
+        join_numbered(handles, "a job queued behind the inside shutdown");
     });
 }
 
 /// `shutdown(Now)` from inside the only worker returns (no deadlock), the jobs queued
 /// behind it are cancelled, and a later shutdown from outside reports them.
 pub fn shutdown_now_inside_worker<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
-    scenario("shutdown_now_inside_worker", pool, move |pool| {
-        let pool = Arc::new(pool);
+    let name = "shutdown_now_inside_worker";
+    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
         let gate = Gate::new();
         let ran = Tally::new();
-        let (report_tx, report_rx) = mpsc::channel();
-        {
-            let (inner, waiter) = (pool.clone(), gate.waiter());
-            pool.execute(Box::new(move || {
-                waiter.wait();
-                let _ = report_tx.send(inner.shutdown(Shutdown::Now));
-            }))
-            .expect(ACCEPT);
-        }
-        let handles: Vec<_> = (0..10)
-            .map(|_| {
-                let ran = ran.clone();
-                pool.spawn(move || ran.add()).expect(ACCEPT)
-            })
-            .collect();
+        let reports = shutdown_inside(&pool, &gate, Shutdown::Now);
+        let handles = spawn_counted(&*pool, 10, &ran);
         gate.open();
-        let inner = report_rx
-            .recv()
-            .expect("the job calling shutdown from inside a worker ended without a report");
-        assert!(inner.adds_up(), "the inside report must add up: {inner:?}");
-        assert!(inner.still_running >= 1, "{inner:?}");
+        inside_report(reports);
         let last = pool.shutdown(Shutdown::Graceful);
-        let want = Counts {
-            submitted: 11,
-            completed: 1,
-            cancelled: 10,
-            ..Counts::default()
-        };
-        check_report("the outside shutdown after an inside Now", &last, want);
+        let what = "the outside shutdown after an inside Now";
+        check_report(what, &last, Counts::cancelled(11, 1));
         assert_eq!(ran.get(), 0, "a cancelled job must never run");
-        for handle in handles {
-            assert!(handle.join().expect_err("cancelled").is_cancelled());
-        }
+        join_cancelled(handles);
     });
 }
 
@@ -234,27 +205,18 @@ pub fn shutdown_now_inside_worker<F: Factory>(f: &F) {
 /// begun from inside a worker) neither panics nor deadlocks, and the jobs queued behind it
 /// still run.
 pub fn drop_inside_worker<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
-    scenario("drop_inside_worker", pool, move |pool| {
-        let pool = Arc::new(pool);
+    let name = "drop_inside_worker";
+    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
         let gate = Gate::new();
         let ran = Tally::new();
-        let (done_tx, done_rx) = mpsc::channel();
-        {
-            let (last_ref, waiter) = (pool.clone(), gate.waiter());
-            pool.execute(Box::new(move || {
-                waiter.wait();
-                let dropped = catch_unwind(AssertUnwindSafe(move || drop(last_ref)));
-                let _ = done_tx.send(dropped.is_ok());
-            }))
-            .expect(ACCEPT);
-        }
-        for _ in 0..10 {
-            pool.execute(counting_job(&ran)).expect(ACCEPT);
-        }
+        let last_ref = pool.clone();
+        let dropped = after_gate_inside(&*pool, &gate, move || {
+            catch_unwind(AssertUnwindSafe(move || drop(last_ref))).is_ok()
+        });
+        execute_counting(&*pool, 10, &ran);
         drop(pool);
         gate.open();
-        let dropped_cleanly = done_rx
+        let dropped_cleanly = dropped
             .recv()
             .expect("the job dropping the pool ended without reporting");
         assert!(

@@ -1,31 +1,27 @@
 //! A job panics: the worker survives, the handle carries the message, the metrics count it,
 //! the panic handler sees it.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use shoal_core::{Executor, ExecutorExt, PanicHandler, Shutdown, TaskError};
 
 use crate::tools::{panic_recorder, Tally};
 use crate::{Factory, PoolConfig};
 
-use super::{build, check_report, counting_job, scenario, wait_metrics, Counts, ACCEPT};
+use super::steps::{
+    build, check_report, execute_counting, panicking_job, run_together, scenario, submit_mixed,
+    wait_metrics, ACCEPT,
+};
+use super::Counts;
 
-/// Proves `n` workers are alive: `n` jobs that can only finish together (a barrier of `n`).
-fn assert_workers_alive<E: Executor + ?Sized>(pool: &E, n: usize) {
-    let barrier = Arc::new(Barrier::new(n));
-    let done = Tally::new();
-    for _ in 0..n {
-        let (barrier, done) = (barrier.clone(), done.clone());
-        pool.execute(Box::new(move || {
-            barrier.wait();
-            done.add();
-        }))
-        .expect(ACCEPT);
+/// The message of [`run_together`] after panics.
+const ALIVE: &str = "jobs that need every worker at once (did a panic kill a worker?)";
+
+/// Submits `n` jobs that panic, numbered from 0.
+fn execute_panicking<E: Executor + ?Sized>(pool: &E, n: u32) {
+    for i in 0..n {
+        pool.execute(panicking_job(i)).expect(ACCEPT);
     }
-    done.wait_for(
-        n as u64,
-        "jobs that need every worker at once (did a panic kill a worker?)",
-    );
 }
 
 /// After 25 panicking jobs (20 executed, 5 spawned) the pool still has its 2 workers: both
@@ -33,12 +29,7 @@ fn assert_workers_alive<E: Executor + ?Sized>(pool: &E, n: usize) {
 pub fn panic_keeps_workers<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(2));
     scenario("panic_keeps_workers", pool, move |pool| {
-        for i in 0..20 {
-            pool.execute(Box::new(move || {
-                panic!("conformance: deliberate panic {i}")
-            }))
-            .expect(ACCEPT);
-        }
+        execute_panicking(&pool, 20);
         let handles: Vec<_> = (0..5)
             .map(|i| {
                 pool.spawn(move || -> u32 { panic!("conformance: deliberate spawn panic {i}") })
@@ -51,7 +42,7 @@ pub fn panic_keeps_workers<F: Factory>(f: &F) {
         wait_metrics(&pool, "all 25 panics to be counted", |m| m.panicked == 25);
         assert_eq!(pool.workers(), 2, "a panic must not change workers()");
         assert_eq!(pool.metrics().workers, 2, "a panic must not kill a worker");
-        assert_workers_alive(&pool, 2);
+        run_together(&pool, 2, ALIVE);
     });
 }
 
@@ -96,15 +87,7 @@ pub fn panic_message_via_handle<F: Factory>(f: &F) {
 pub fn panic_counted_in_metrics<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(2));
     scenario("panic_counted_in_metrics", pool, move |pool| {
-        let ran = Tally::new();
-        for i in 0..20 {
-            if i % 3 == 0 {
-                pool.execute(Box::new(move || panic!("conformance: panic {i}")))
-                    .expect(ACCEPT);
-            } else {
-                pool.execute(counting_job(&ran)).expect(ACCEPT);
-            }
-        }
+        submit_mixed(&pool, 20, 3, &Tally::new());
         let m = wait_metrics(&pool, "7 panics and 13 completions", |m| {
             m.panicked + m.completed == 20
         });
@@ -130,9 +113,7 @@ pub fn panic_handler_sees_execute_payload<F: Factory>(f: &F) {
         pool.execute(Box::new(|| panic!("raw boom"))).expect(ACCEPT);
         pool.execute(Box::new(|| panic!("{} boom", "formatted")))
             .expect(ACCEPT);
-        for _ in 0..5 {
-            pool.execute(counting_job(&ran)).expect(ACCEPT);
-        }
+        execute_counting(&pool, 5, &ran);
         let mut messages: Vec<_> = recorder
             .wait_for(2)
             .into_iter()
@@ -191,14 +172,11 @@ pub fn panicking_panic_handler_is_contained<F: Factory>(f: &F) {
     });
     let pool = build(f, PoolConfig::workers(2).panic_handler(handler));
     scenario("panicking_panic_handler_is_contained", pool, move |pool| {
-        for i in 0..10 {
-            pool.execute(Box::new(move || panic!("conformance: panic {i}")))
-                .expect(ACCEPT);
-        }
+        execute_panicking(&pool, 10);
         calls.wait_for(10, "the panic handler to see all 10 panics");
         wait_metrics(&pool, "10 panics to be counted", |m| m.panicked == 10);
         assert_eq!(pool.workers(), 2);
-        assert_workers_alive(&pool, 2);
+        run_together(&pool, 2, ALIVE);
         let value = pool.spawn(|| 5).expect(ACCEPT).join();
         assert_eq!(value.expect("no panic"), 5);
     });

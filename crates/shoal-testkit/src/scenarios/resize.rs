@@ -1,30 +1,17 @@
 //! `resize`: grows at once, shrinks after the current job, loses nothing under load, refuses
 //! impossible counts, and works from inside a worker.
 
-use std::sync::{Arc, Barrier};
 use std::thread;
 
 use shoal_core::{Executor, ExecutorExt, ResizeError, Shutdown, MAX_WORKERS};
 
-use crate::tools::{signal_on_thread_exit, wait_until, Gate, Tally};
+use crate::tools::{wait_until, Gate, Tally};
 use crate::{Factory, PoolConfig};
 
-use super::{build, check_report, counting_job, joined, scenario, wait_metrics, Counts, ACCEPT};
-
-/// Runs `n` jobs that can only finish together (a barrier of `n`), proving `n` workers run.
-fn run_together<E: Executor + ?Sized>(pool: &E, n: usize, what: &str) {
-    let barrier = Arc::new(Barrier::new(n));
-    let done = Tally::new();
-    for _ in 0..n {
-        let (barrier, done) = (barrier.clone(), done.clone());
-        pool.execute(Box::new(move || {
-            barrier.wait();
-            done.add();
-        }))
-        .expect(ACCEPT);
-    }
-    done.wait_for(n as u64, what);
-}
+use super::steps::{
+    build, execute_counting, graceful_completes, join_numbered, joined, run_together, scenario,
+    shared_scenario, spawn_numbered, wait_metrics, watch_worker_exits, ACCEPT,
+};
 
 /// `resize(4)` on a 1-worker pool grows it at once: `workers()` says 4 on return, and four
 /// jobs that need four workers at the same time finish.
@@ -45,9 +32,8 @@ pub fn resize_grow<F: Factory>(f: &F) {
 /// `resize(1)` while four workers are busy and jobs are queued: the busy jobs finish normally,
 /// every queued job still runs, `workers()` becomes 1 and the surplus workers leave.
 pub fn resize_shrink_after_current_job<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(4));
-    scenario("resize_shrink_after_current_job", pool, move |pool| {
-        let pool = Arc::new(pool);
+    let name = "resize_shrink_after_current_job";
+    shared_scenario(f, name, PoolConfig::workers(4), move |pool| {
         let gate = Gate::new();
         let arrived = Tally::new();
         let busy: Vec<_> = (0..4u32)
@@ -62,9 +48,7 @@ pub fn resize_shrink_after_current_job<F: Factory>(f: &F) {
             })
             .collect();
         arrived.wait_for(4, "four gated jobs on the four workers");
-        let queued: Vec<_> = (0..20u32)
-            .map(|i| pool.spawn(move || i).expect(ACCEPT))
-            .collect();
+        let queued = spawn_numbered(&*pool, 20);
         // resize may return at once or after the retiring workers' jobs: either is fine.
         let resizer = {
             let pool = pool.clone();
@@ -73,12 +57,8 @@ pub fn resize_shrink_after_current_job<F: Factory>(f: &F) {
         gate.open();
         joined(resizer, "resize(1)").expect("shrinking a running pool");
         assert_eq!(pool.workers(), 1, "workers() reflects a shrink");
-        for (i, handle) in busy.into_iter().enumerate() {
-            assert_eq!(handle.join().expect("a busy job finishes"), i as u32);
-        }
-        for (i, handle) in queued.into_iter().enumerate() {
-            assert_eq!(handle.join().expect("no queued job is lost"), i as u32);
-        }
+        join_numbered(busy, "a busy job finishes");
+        join_numbered(queued, "no queued job is lost");
         wait_until("metrics().workers to drop to 1", || {
             pool.metrics().workers == 1
         });
@@ -90,17 +70,12 @@ pub fn resize_shrink_after_current_job<F: Factory>(f: &F) {
 /// submits 2000 jobs: every job runs exactly once and the final size sticks.
 pub fn resize_under_load_no_job_lost<F: Factory>(f: &F) {
     const JOBS: u64 = 2000;
-    let pool = build(f, PoolConfig::workers(2));
-    scenario("resize_under_load_no_job_lost", pool, move |pool| {
-        let pool = Arc::new(pool);
+    let name = "resize_under_load_no_job_lost";
+    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
         let ran = Tally::new();
         let submitter = {
             let (pool, ran) = (pool.clone(), ran.clone());
-            thread::spawn(move || {
-                for _ in 0..JOBS {
-                    pool.execute(counting_job(&ran)).expect(ACCEPT);
-                }
-            })
+            thread::spawn(move || execute_counting(&*pool, JOBS, &ran))
         };
         let resizer = {
             let pool = pool.clone();
@@ -118,12 +93,7 @@ pub fn resize_under_load_no_job_lost<F: Factory>(f: &F) {
         pool.resize(3).expect("a last resize");
         assert_eq!(pool.workers(), 3);
         ran.wait_for(JOBS, "every job submitted during the resizes");
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report(
-            "resize_under_load_no_job_lost",
-            &report,
-            Counts::completed(JOBS),
-        );
+        graceful_completes(&*pool, "resize_under_load_no_job_lost", JOBS);
         assert_eq!(ran.get(), JOBS, "no job ran twice");
     });
 }
@@ -173,31 +143,13 @@ pub fn resize_after_shutdown_is_error<F: Factory>(f: &F) {
 pub fn resize_shrink_retires_threads<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(4));
     scenario("resize_shrink_retires_threads", pool, move |pool| {
-        let exited = Tally::new();
-        let ready = Tally::new();
-        let barrier = Arc::new(Barrier::new(4));
-        for _ in 0..4 {
-            let (exited, ready, barrier) = (exited.clone(), ready.clone(), barrier.clone());
-            pool.execute(Box::new(move || {
-                // The barrier puts one job on each of the four workers.
-                signal_on_thread_exit(&exited);
-                barrier.wait();
-                ready.add();
-            }))
-            .expect(ACCEPT);
-        }
-        ready.wait_for(4, "one job on each of the four workers");
+        let exited = watch_worker_exits(&pool, 4);
         pool.resize(1).expect("shrinking a running pool");
         wait_until("three of the four worker threads to exit", || {
             exited.get() >= 3
         });
         assert_eq!(exited.get(), 3, "resize(1) keeps one worker");
-        let handles: Vec<_> = (0..10u32)
-            .map(|i| pool.spawn(move || i).expect(ACCEPT))
-            .collect();
-        for (i, handle) in handles.into_iter().enumerate() {
-            assert_eq!(handle.join().expect("the last worker serves"), i as u32);
-        }
+        join_numbered(spawn_numbered(&pool, 10), "the last worker serves");
         pool.shutdown(Shutdown::Graceful);
         wait_until("the last worker thread to exit", || exited.get() == 4);
     });
@@ -206,31 +158,20 @@ pub fn resize_shrink_retires_threads<F: Factory>(f: &F) {
 /// `resize` called from inside a worker (growing to 4, then shrinking to 1, which may retire
 /// the caller itself) returns without deadlock, and the pool keeps running jobs.
 pub fn resize_inside_worker<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
-    scenario("resize_inside_worker", pool, move |pool| {
-        let pool = Arc::new(pool);
-        let inner = pool.clone();
-        let grown = pool.spawn(move || inner.resize(4)).expect(ACCEPT).join();
-        grown
-            .expect("no panic")
-            .expect("resize(4) from inside a worker");
-        assert_eq!(pool.workers(), 4);
-        let inner = pool.clone();
-        let shrunk = pool.spawn(move || inner.resize(1)).expect(ACCEPT).join();
-        shrunk
-            .expect("no panic")
-            .expect("resize(1) from inside a worker");
-        assert_eq!(pool.workers(), 1);
-        let handles: Vec<_> = (0..20u32)
-            .map(|i| pool.spawn(move || i).expect(ACCEPT))
-            .collect();
-        for (i, handle) in handles.into_iter().enumerate() {
-            assert_eq!(handle.join().expect("ran"), i as u32);
+    let name = "resize_inside_worker";
+    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
+        for n in [4, 1] {
+            let inner = pool.clone();
+            let resized = pool.spawn(move || inner.resize(n)).expect(ACCEPT).join();
+            resized
+                .expect("no panic")
+                .unwrap_or_else(|err| panic!("resize({n}) from inside a worker: {err}"));
+            assert_eq!(pool.workers(), n);
         }
+        join_numbered(spawn_numbered(&*pool, 20), "ran");
         wait_metrics(&*pool, "the pool to settle at one worker", |m| {
             m.workers == 1
         });
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report("resize_inside_worker", &report, Counts::completed(22));
+        graceful_completes(&*pool, name, 22);
     });
 }

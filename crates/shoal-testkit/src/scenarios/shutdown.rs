@@ -5,18 +5,74 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use shoal_core::{Executor, ExecutorExt, RejectReason, Shutdown};
+use shoal_core::{Executor, ExecutorExt, JoinHandle, RejectReason, Shutdown, ShutdownReport};
 
-use crate::tools::{signal_on_thread_exit, wait_until, Gate, Tally};
+use crate::tools::{wait_until, Gate, Tally};
 use crate::{Factory, PoolConfig};
 
-use super::{
-    await_intake_closed, build, check_report, counting_job, joined, occupy, scenario, wait_metrics,
-    Counts, ACCEPT,
+use super::steps::{
+    await_intake_closed, blocked, build, check_report, counting_job, execute_counting,
+    graceful_completes, join_cancelled, join_numbered, joined, occupy, scenario, shared_scenario,
+    spawn_counted, spawn_numbered, stopper, submit_mixed, wait_metrics, watch_worker_exits, ACCEPT,
 };
+use super::Counts;
 
 /// A deadline far beyond the watchdog: a call that waited for it would be caught.
 const FAR: Duration = Duration::from_secs(3600);
+
+/// Waits until shutdown has closed intake ([`await_intake_closed`]), then opens `gate`,
+/// releasing the held workers. Returns the probes accepted before intake closed.
+fn release_after_intake_closed<E: Executor + ?Sized>(pool: &E, gate: Gate) -> u64 {
+    let probes = await_intake_closed(pool);
+    drop(gate);
+    probes
+}
+
+/// Starts `shutdown(Now)` on a thread of its own while the workers are held at `gate`, waits
+/// until it has cancelled the queued jobs behind `handles` (or returned), then opens the gate
+/// and returns the report.
+fn now_while_held<E: Executor + 'static, T>(
+    pool: &Arc<E>,
+    gate: Gate,
+    handles: &[JoinHandle<T>],
+) -> ShutdownReport {
+    let stopper = stopper(pool, Shutdown::Now);
+    wait_until(
+        "Now to cancel the queued jobs while the running jobs are still blocked",
+        || handles.iter().all(|h| h.is_finished()) || stopper.is_finished(),
+    );
+    drop(gate);
+    joined(stopper, "shutdown(Now)")
+}
+
+/// Holds both workers of `pool` at a gate, queues 20 jobs counting on `ran`, then calls
+/// shutdown once per mode in `modes`, all at once (a barrier), each on a thread of its own.
+/// Returns the probes accepted before intake closed and each caller's mode and report.
+fn shutdowns_at_once<E: Executor + 'static>(
+    pool: &Arc<E>,
+    ran: &Arc<Tally>,
+    modes: &[Shutdown],
+) -> (u64, Vec<(Shutdown, ShutdownReport)>) {
+    let gate = blocked(&**pool, 2);
+    execute_counting(&**pool, 20, ran);
+    let start = Arc::new(Barrier::new(modes.len()));
+    let callers: Vec<_> = modes
+        .iter()
+        .map(|&mode| {
+            let (pool, start) = (pool.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                (mode, pool.shutdown(mode))
+            })
+        })
+        .collect();
+    let probes = release_after_intake_closed(&**pool, gate);
+    let reports = callers
+        .into_iter()
+        .map(|c| joined(c, "a concurrent shutdown"))
+        .collect();
+    (probes, reports)
+}
 
 /// Shutting down a pool that never had a job returns at once with an all-zero report that
 /// adds up, and dropping another idle pool returns too.
@@ -36,96 +92,34 @@ pub fn shutdown_idle_pool<F: Factory>(f: &F) {
 /// `ShutDown`), runs every job that was queued when it was called, and returns a report
 /// that counts them all as completed.
 pub fn shutdown_graceful_drains_queue<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
-    scenario("shutdown_graceful_drains_queue", pool, move |pool| {
-        let pool = Arc::new(pool);
-        let gate = Gate::new();
+    let name = "shutdown_graceful_drains_queue";
+    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+        let gate = blocked(&*pool, 1);
         let ran = Tally::new();
-        occupy(&*pool, &gate, 1);
-        let handles: Vec<_> = (0..100u32)
-            .map(|i| {
-                let ran = ran.clone();
-                pool.spawn(move || {
-                    ran.add();
-                    i
-                })
-                .expect(ACCEPT)
-            })
-            .collect();
-        let stopper = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.shutdown(Shutdown::Graceful))
-        };
-        let probes = await_intake_closed(&*pool);
-        gate.open();
+        let handles = spawn_counted(&*pool, 100, &ran);
+        let stopper = stopper(&pool, Shutdown::Graceful);
+        let probes = release_after_intake_closed(&*pool, gate);
         let report = joined(stopper, "shutdown(Graceful)");
         assert_eq!(ran.get(), 100, "Graceful must run every queued job");
-        for (i, handle) in handles.into_iter().enumerate() {
-            assert_eq!(handle.join().expect("the job ran"), i as u32);
-        }
-        let accepted = 101 + probes;
-        check_report(
-            "shutdown_graceful_drains_queue",
-            &report,
-            Counts::completed(accepted),
-        );
+        join_numbered(handles, "a job queued before Graceful");
+        check_report(name, &report, Counts::completed(101 + probes));
     });
 }
 
 /// `Now` cancels the queued jobs while the running one still runs (their handles give
 /// `Cancelled`, none of them runs), then waits for the running job before returning.
 pub fn shutdown_now_cancels_queued<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
-    scenario("shutdown_now_cancels_queued", pool, move |pool| {
-        let pool = Arc::new(pool);
+    let name = "shutdown_now_cancels_queued";
+    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
         let gate = Gate::new();
-        let (arrived, finished, ran) = (Tally::new(), Tally::new(), Tally::new());
-        {
-            let (waiter, arrived, finished) = (gate.waiter(), arrived.clone(), finished.clone());
-            pool.execute(Box::new(move || {
-                arrived.add();
-                waiter.wait();
-                finished.add();
-            }))
-            .expect(ACCEPT);
-        }
-        arrived.wait_for(1, "the gated job to start");
-        let handles: Vec<_> = (0..10u32)
-            .map(|i| {
-                let ran = ran.clone();
-                pool.spawn(move || {
-                    ran.add();
-                    i
-                })
-                .expect(ACCEPT)
-            })
-            .collect();
-        let stopper = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.shutdown(Shutdown::Now))
-        };
-        wait_until(
-            "Now to cancel the queued jobs while the running job is still blocked",
-            || handles.iter().all(|h| h.is_finished()),
-        );
-        gate.open();
-        let report = joined(stopper, "shutdown(Now)");
+        let finished = occupy(&*pool, &gate, 1);
+        let ran = Tally::new();
+        let handles = spawn_counted(&*pool, 10, &ran);
+        let report = now_while_held(&pool, gate, &handles);
         assert_eq!(finished.get(), 1, "Now must wait for the running job");
         assert_eq!(ran.get(), 0, "a cancelled job must never run");
-        for handle in handles {
-            let err = handle.join().expect_err("the job was cancelled");
-            assert!(
-                err.is_cancelled() && err.panic_message().is_none(),
-                "{err:?}"
-            );
-        }
-        let want = Counts {
-            submitted: 11,
-            completed: 1,
-            cancelled: 10,
-            ..Counts::default()
-        };
-        check_report("shutdown_now_cancels_queued", &report, want);
+        join_cancelled(handles);
+        check_report(name, &report, Counts::cancelled(11, 1));
         assert_eq!(pool.metrics().cancelled, 10);
     });
 }
@@ -133,85 +127,52 @@ pub fn shutdown_now_cancels_queued<F: Factory>(f: &F) {
 /// `Deadline(d)` with a job that outlives `d`: the call returns anyway (the job counted in
 /// `still_running`), the queued jobs are cancelled, and the straggler still finishes later.
 pub fn shutdown_deadline_cancels_after_deadline<F: Factory>(f: &F) {
+    let name = "shutdown_deadline_cancels_after_deadline";
     let pool = build(f, PoolConfig::workers(1));
-    scenario(
-        "shutdown_deadline_cancels_after_deadline",
-        pool,
-        move |pool| {
-            let gate = Gate::new();
-            let (arrived, finished, ran) = (Tally::new(), Tally::new(), Tally::new());
-            {
-                let (waiter, arrived, finished) =
-                    (gate.waiter(), arrived.clone(), finished.clone());
-                pool.execute(Box::new(move || {
-                    arrived.add();
-                    waiter.wait();
-                    finished.add();
-                }))
-                .expect(ACCEPT);
-            }
-            arrived.wait_for(1, "the gated job to start");
-            let handles: Vec<_> = (0..10)
-                .map(|_| {
-                    let ran = ran.clone();
-                    pool.spawn(move || ran.add()).expect(ACCEPT)
-                })
-                .collect();
-            // The gate stays closed: the call must return without waiting for the running job.
-            let report = pool.shutdown(Shutdown::Deadline(Duration::from_millis(50)));
-            let want = Counts {
-                submitted: 11,
-                cancelled: 10,
-                still_running: 1,
-                ..Counts::default()
-            };
-            check_report("shutdown_deadline_cancels_after_deadline", &report, want);
-            assert_eq!(ran.get(), 0, "a cancelled job must never run");
-            for handle in handles {
-                let err = handle.join().expect_err("the job was cancelled");
-                assert!(err.is_cancelled(), "{err:?}");
-            }
-            let refused = pool
-                .execute(counting_job(&ran))
-                .expect_err("intake is closed");
-            assert_eq!(refused.reason(), RejectReason::ShutDown);
-            gate.open();
-            finished.wait_for(1, "the job that outlived the deadline to finish");
-            wait_until("the straggler to be counted as completed", || {
-                pool.metrics().completed == 1
-            });
-            let later = pool.shutdown(Shutdown::Graceful);
-            assert!(later.adds_up(), "a later report must add up: {later:?}");
-            assert_eq!(later.submitted, 11);
-        },
-    );
+    scenario(name, pool, move |pool| {
+        let gate = Gate::new();
+        let finished = occupy(&pool, &gate, 1);
+        let ran = Tally::new();
+        let handles = spawn_counted(&pool, 10, &ran);
+        // The gate stays closed: the call must return without waiting for the running job.
+        let report = pool.shutdown(Shutdown::Deadline(Duration::from_millis(50)));
+        let want = Counts {
+            submitted: 11,
+            cancelled: 10,
+            still_running: 1,
+            ..Counts::default()
+        };
+        check_report(name, &report, want);
+        assert_eq!(ran.get(), 0, "a cancelled job must never run");
+        join_cancelled(handles);
+        let refused = pool
+            .execute(counting_job(&ran))
+            .expect_err("intake is closed");
+        assert_eq!(refused.reason(), RejectReason::ShutDown);
+        gate.open();
+        finished.wait_for(1, "the job that outlived the deadline to finish");
+        wait_until("the straggler to be counted as completed", || {
+            pool.metrics().completed == 1
+        });
+        let later = pool.shutdown(Shutdown::Graceful);
+        assert!(later.adds_up(), "a later report must add up: {later:?}");
+        assert_eq!(later.submitted, 11);
+    });
 }
 
 /// `Deadline(d)` that is met is a graceful shutdown: every queued job runs, nothing is
 /// cancelled, and the call returns as soon as the queue is drained, not at the deadline.
 pub fn shutdown_deadline_met_is_graceful<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
-    scenario("shutdown_deadline_met_is_graceful", pool, move |pool| {
-        let pool = Arc::new(pool);
-        let gate = Gate::new();
+    let name = "shutdown_deadline_met_is_graceful";
+    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+        let gate = blocked(&*pool, 1);
         let ran = Tally::new();
-        occupy(&*pool, &gate, 1);
-        for _ in 0..50 {
-            pool.execute(counting_job(&ran)).expect(ACCEPT);
-        }
-        let stopper = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.shutdown(Shutdown::Deadline(FAR)))
-        };
-        let probes = await_intake_closed(&*pool);
-        gate.open();
+        execute_counting(&*pool, 50, &ran);
+        let stopper = stopper(&pool, Shutdown::Deadline(FAR));
+        let probes = release_after_intake_closed(&*pool, gate);
         let report = joined(stopper, "shutdown(Deadline(1 h))");
         assert_eq!(ran.get(), 50, "jobs queued before the deadline must run");
-        check_report(
-            "shutdown_deadline_met_is_graceful",
-            &report,
-            Counts::completed(51 + probes),
-        );
+        check_report(name, &report, Counts::completed(51 + probes));
     });
 }
 
@@ -220,12 +181,8 @@ pub fn shutdown_deadline_met_is_graceful<F: Factory>(f: &F) {
 pub fn shutdown_twice_same_report<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(2));
     scenario("shutdown_twice_same_report", pool, move |pool| {
-        let ran = Tally::new();
-        for _ in 0..20 {
-            pool.execute(counting_job(&ran)).expect(ACCEPT);
-        }
-        let first = pool.shutdown(Shutdown::Graceful);
-        check_report("the first shutdown", &first, Counts::completed(20));
+        execute_counting(&pool, 20, &Tally::new());
+        graceful_completes(&pool, "the first shutdown", 20);
         for mode in [
             Shutdown::Now,
             Shutdown::Deadline(Duration::ZERO),
@@ -244,39 +201,13 @@ pub fn shutdown_twice_same_report<F: Factory>(f: &F) {
 /// Six threads calling `shutdown(Graceful)` at once, while a job is still running, all
 /// return, with the same report.
 pub fn concurrent_shutdowns<F: Factory>(f: &F) {
-    const CALLERS: usize = 6;
-    let pool = build(f, PoolConfig::workers(2));
-    scenario("concurrent_shutdowns", pool, move |pool| {
-        let pool = Arc::new(pool);
-        let gate = Gate::new();
+    let name = "concurrent_shutdowns";
+    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
         let ran = Tally::new();
-        occupy(&*pool, &gate, 2);
-        for _ in 0..20 {
-            pool.execute(counting_job(&ran)).expect(ACCEPT);
-        }
-        let start = Arc::new(Barrier::new(CALLERS));
-        let callers: Vec<_> = (0..CALLERS)
-            .map(|_| {
-                let (pool, start) = (pool.clone(), start.clone());
-                thread::spawn(move || {
-                    start.wait();
-                    pool.shutdown(Shutdown::Graceful)
-                })
-            })
-            .collect();
-        let probes = await_intake_closed(&*pool);
-        gate.open();
-        let reports: Vec<_> = callers
-            .into_iter()
-            .map(|c| joined(c, "a concurrent shutdown(Graceful)"))
-            .collect();
+        let (probes, reports) = shutdowns_at_once(&pool, &ran, &[Shutdown::Graceful; 6]);
         assert_eq!(ran.get(), 20);
-        for report in &reports {
-            check_report(
-                "concurrent_shutdowns",
-                report,
-                Counts::completed(22 + probes),
-            );
+        for (_, report) in &reports {
+            check_report(name, report, Counts::completed(22 + probes));
         }
     });
 }
@@ -285,8 +216,8 @@ pub fn concurrent_shutdowns<F: Factory>(f: &F) {
 /// every report adds up and counts every accepted job, and the pool's counters settle on the
 /// same total.
 pub fn concurrent_shutdowns_mixed_modes<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
-    scenario("concurrent_shutdowns_mixed_modes", pool, move |pool| {
+    let name = "concurrent_shutdowns_mixed_modes";
+    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
         let modes = [
             Shutdown::Graceful,
             Shutdown::Now,
@@ -295,29 +226,10 @@ pub fn concurrent_shutdowns_mixed_modes<F: Factory>(f: &F) {
             Shutdown::Graceful,
             Shutdown::Now,
         ];
-        let pool = Arc::new(pool);
-        let gate = Gate::new();
         let ran = Tally::new();
-        occupy(&*pool, &gate, 2);
-        for _ in 0..20 {
-            pool.execute(counting_job(&ran)).expect(ACCEPT);
-        }
-        let start = Arc::new(Barrier::new(modes.len()));
-        let callers: Vec<_> = modes
-            .into_iter()
-            .map(|mode| {
-                let (pool, start) = (pool.clone(), start.clone());
-                thread::spawn(move || {
-                    start.wait();
-                    (mode, pool.shutdown(mode))
-                })
-            })
-            .collect();
-        let probes = await_intake_closed(&*pool);
-        gate.open();
+        let (probes, reports) = shutdowns_at_once(&pool, &ran, &modes);
         let accepted = 22 + probes;
-        for caller in callers {
-            let (mode, report) = joined(caller, "a concurrent shutdown");
+        for (mode, report) in reports {
             assert!(report.adds_up(), "shutdown({mode:?}): {report:?}");
             assert_eq!(report.submitted, accepted, "shutdown({mode:?}): {report:?}");
         }
@@ -379,23 +291,9 @@ pub fn submit_after_shutdown_rejected<F: Factory>(f: &F) {
 pub fn shutdown_joins_workers<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(3));
     scenario("shutdown_joins_workers", pool, move |pool| {
-        let exited = Tally::new();
-        let done = Tally::new();
-        let barrier = Arc::new(Barrier::new(3));
-        for _ in 0..3 {
-            let (exited, done, barrier) = (exited.clone(), done.clone(), barrier.clone());
-            pool.execute(Box::new(move || {
-                // The barrier puts one job on each of the three workers.
-                signal_on_thread_exit(&exited);
-                barrier.wait();
-                done.add();
-            }))
-            .expect(ACCEPT);
-        }
-        done.wait_for(3, "one job on each of the three workers");
+        let exited = watch_worker_exits(&pool, 3);
         assert_eq!(exited.get(), 0, "no worker may exit before shutdown");
-        let report = pool.shutdown(Shutdown::Graceful);
-        check_report("shutdown_joins_workers", &report, Counts::completed(3));
+        graceful_completes(&pool, "shutdown_joins_workers", 3);
         wait_until("every worker thread to exit after shutdown", || {
             exited.get() == 3
         });
@@ -407,19 +305,9 @@ pub fn shutdown_joins_workers<F: Factory>(f: &F) {
 pub fn drop_is_graceful<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(1));
     scenario("drop_is_graceful", pool, move |pool| {
-        let gate = Gate::new();
+        let gate = blocked(&pool, 1);
         let ran = Tally::new();
-        occupy(&pool, &gate, 1);
-        let handles: Vec<_> = (0..50u32)
-            .map(|i| {
-                let ran = ran.clone();
-                pool.spawn(move || {
-                    ran.add();
-                    i
-                })
-                .expect(ACCEPT)
-            })
-            .collect();
+        let handles = spawn_counted(&pool, 50, &ran);
         // Open the gate a moment after the drop has (most likely) begun; the assertions hold
         // whichever happens first.
         let opener = thread::spawn(move || {
@@ -428,9 +316,7 @@ pub fn drop_is_graceful<F: Factory>(f: &F) {
         });
         drop(pool);
         assert_eq!(ran.get(), 50, "dropping the pool must run every queued job");
-        for (i, handle) in handles.into_iter().enumerate() {
-            assert_eq!(handle.join().expect("the job ran"), i as u32);
-        }
+        join_numbered(handles, "a job queued before the drop");
         joined(opener, "the gate opener");
     });
 }
@@ -446,11 +332,9 @@ pub fn cancelled_job_with_panicking_drop<F: Factory>(f: &F) {
             }
         }
     }
-    let pool = build(f, PoolConfig::workers(1));
-    scenario("cancelled_job_with_panicking_drop", pool, move |pool| {
-        let pool = Arc::new(pool);
-        let gate = Gate::new();
-        occupy(&*pool, &gate, 1);
+    let name = "cancelled_job_with_panicking_drop";
+    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+        let gate = blocked(&*pool, 1);
         for _ in 0..3 {
             let bomb = PanicOnDrop;
             pool.execute(Box::new(move || {
@@ -459,22 +343,8 @@ pub fn cancelled_job_with_panicking_drop<F: Factory>(f: &F) {
             .expect(ACCEPT);
         }
         let last = pool.spawn(|| 1).expect(ACCEPT);
-        let stopper = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.shutdown(Shutdown::Now))
-        };
-        wait_until("Now to cancel the queue (or fail)", || {
-            last.is_finished() || stopper.is_finished()
-        });
-        gate.open();
-        let report = joined(stopper, "shutdown(Now) with a panicking cancelled job");
-        let want = Counts {
-            submitted: 5,
-            completed: 1,
-            cancelled: 4,
-            ..Counts::default()
-        };
-        check_report("cancelled_job_with_panicking_drop", &report, want);
+        let report = now_while_held(&pool, gate, std::slice::from_ref(&last));
+        check_report(name, &report, Counts::cancelled(5, 1));
         assert!(last.join().expect_err("cancelled").is_cancelled());
     });
 }
@@ -482,31 +352,13 @@ pub fn cancelled_job_with_panicking_drop<F: Factory>(f: &F) {
 /// After a mixed run (completions, panics, then `Now` with a queue), the shutdown report and
 /// `metrics()` agree exactly on every count.
 pub fn shutdown_report_matches_metrics<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
-    scenario("shutdown_report_matches_metrics", pool, move |pool| {
-        let pool = Arc::new(pool);
-        let ran = Tally::new();
-        for i in 0..35 {
-            if i % 7 == 0 {
-                pool.execute(Box::new(move || panic!("conformance: panic {i}")))
-                    .expect(ACCEPT);
-            } else {
-                pool.execute(counting_job(&ran)).expect(ACCEPT);
-            }
-        }
+    let name = "shutdown_report_matches_metrics";
+    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
+        submit_mixed(&*pool, 35, 7, &Tally::new());
         wait_metrics(&*pool, "the first 35 jobs to end", |m| m.submitted == 35);
-        let gate = Gate::new();
-        occupy(&*pool, &gate, 2);
-        let handles: Vec<_> = (0..10).map(|_| pool.spawn(|| ()).expect(ACCEPT)).collect();
-        let stopper = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.shutdown(Shutdown::Now))
-        };
-        wait_until("Now to cancel the queued jobs", || {
-            handles.iter().all(|h| h.is_finished())
-        });
-        gate.open();
-        let report = joined(stopper, "shutdown(Now)");
+        let gate = blocked(&*pool, 2);
+        let handles = spawn_numbered(&*pool, 10);
+        let report = now_while_held(&pool, gate, &handles);
         let want = Counts {
             submitted: 47,
             completed: 32,
@@ -514,7 +366,7 @@ pub fn shutdown_report_matches_metrics<F: Factory>(f: &F) {
             cancelled: 10,
             still_running: 0,
         };
-        check_report("shutdown_report_matches_metrics", &report, want);
+        check_report(name, &report, want);
         let m = pool.metrics();
         assert_eq!(
             (m.submitted, m.completed, m.panicked, m.cancelled),

@@ -1,0 +1,142 @@
+//! What the pools' loom models share: the runner, small job helpers, and the models of the
+//! contract every pool keeps (a submit racing a shutdown, a graceful drain, a panic counted
+//! once, a join from inside a worker).
+//!
+//! Each pool crate's `tests/loom.rs` includes this file (it is no test target of its own):
+//!
+//! ```ignore
+//! #[path = "../../shoal-core/tests/common/loom.rs"]
+//! #[macro_use]
+//! mod common;
+//! ```
+//!
+//! It uses nothing but loom and shoal-core, so the loom build stays small. A shared model
+//! takes the pool's constructor (`Pool::new`) and a worker count, and builds a fresh pool for
+//! every execution; [`shared_models!`] turns a list of them into `#[test]`s.
+#![allow(dead_code)]
+
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::Arc;
+use shoal_core::{BuildError, Executor, ExecutorExt, Job, Shutdown};
+
+/// A pool's constructor: `Pool::new`.
+type New<P> = fn(usize) -> Result<P, BuildError>;
+
+/// Declares one `#[test]` per shared model: `shared_models! { Pool::new; name(args), .. }`
+/// runs `common::name(Pool::new, args)`; `test = name(args)` gives the test a name of its
+/// own. `Pool::new` builds the pool from a worker count.
+macro_rules! shared_models {
+    (@one $new:path; $(#[$meta:meta])* $test:ident = $model:ident($($arg:expr),*)) => {
+        $(#[$meta])*
+        #[test]
+        fn $test() {
+            common::$model($new, $($arg),*);
+        }
+    };
+    (@one $new:path; $(#[$meta:meta])* $test:ident($($arg:expr),*)) => {
+        shared_models!(@one $new; $(#[$meta])* $test = $test($($arg),*));
+    };
+    ($new:path; $($(#[$meta:meta])* $test:ident $(= $model:ident)? ($($arg:expr),*)),* $(,)?) => {
+        $( shared_models!(@one $new; $(#[$meta])* $test $(= $model)? ($($arg),*)); )*
+    };
+}
+
+/// Runs `f` under loom, with a preemption bound of 2 unless `LOOM_MAX_PREEMPTIONS` says
+/// otherwise (loom's other settings come from the environment as usual).
+pub fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+/// A job that counts its run; the loom `Arc` it holds makes a job that is never run nor
+/// dropped fail loom's leak check.
+pub fn counting_job(ran: &Arc<AtomicUsize>) -> Job {
+    let ran = ran.clone();
+    Box::new(move || {
+        ran.fetch_add(1, Ordering::SeqCst);
+    })
+}
+
+/// Waits for `flag` without helping the pool (a plain spin, as a job blocked on a channel
+/// would): only another worker can make progress for us.
+pub fn spin_until(flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        loom::thread::yield_now();
+    }
+}
+
+/// Silences the panic hook for models whose jobs panic on purpose.
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
+/// A job submitted concurrently with a graceful shutdown is either run, or refused with the
+/// job handed back: never accepted and then lost.
+pub fn submit_races_shutdown<P: Executor + 'static>(new: New<P>, workers: usize) {
+    model(move || {
+        let pool = Arc::new(new(workers).expect("build"));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let submitter = {
+            let (pool, ran) = (pool.clone(), ran.clone());
+            loom::thread::spawn(move || pool.execute(counting_job(&ran)).is_ok())
+        };
+        let report = pool.shutdown(Shutdown::Graceful);
+        let accepted = submitter.join().unwrap();
+        let ran = ran.load(Ordering::SeqCst);
+        assert_eq!(ran, usize::from(accepted), "accepted={accepted} ran={ran}");
+        // The report may have been made before or after the accepted job ran, but the job
+        // was accepted before the seal, so the graceful drain ran it before the report.
+        assert_eq!(report.completed as usize, ran);
+        assert!(report.adds_up());
+    });
+}
+
+/// `jobs` jobs submitted to a pool of `workers` whose workers may be asleep (or about to
+/// sleep) all run: the push/sleep handshake loses no wake-up, and a graceful shutdown drains
+/// and accounts every one of them.
+pub fn queued_jobs_all_run<P: Executor + 'static>(new: New<P>, workers: usize, jobs: usize) {
+    model(move || {
+        let pool = new(workers).expect("build");
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..jobs {
+            pool.execute(counting_job(&ran)).unwrap();
+        }
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(ran.load(Ordering::SeqCst), jobs);
+        assert_eq!(report.completed, jobs as u64);
+        assert!(report.adds_up());
+    });
+}
+
+/// A panicking job is counted once, as panicked, and its handle carries the message.
+pub fn panic_is_counted_once<P: Executor + 'static>(new: New<P>, workers: usize) {
+    quiet_panics();
+    model(move || {
+        let pool = new(workers).expect("build");
+        let handle = pool.spawn(|| -> u32 { panic!("boom") }).unwrap();
+        let err = handle.join().unwrap_err();
+        assert_eq!(err.panic_message(), Some("boom"));
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(report.panicked, 1);
+        assert_eq!(report.completed, 0);
+        assert!(report.adds_up());
+    });
+}
+
+/// With a single worker (`workers` is 1), a job that spawns a child and joins it finishes:
+/// the waiting worker finds the child and runs it itself.
+pub fn join_from_worker<P: Executor + 'static>(new: New<P>, workers: usize) {
+    model(move || {
+        let pool = Arc::new(new(workers).expect("build"));
+        let inner = pool.clone();
+        let outer = pool
+            .spawn(move || inner.spawn(|| 20).unwrap().join().unwrap() + 1)
+            .unwrap();
+        assert_eq!(outer.join().unwrap(), 21);
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(report.completed, 2);
+    });
+}
