@@ -11,14 +11,7 @@ impl Factory for Queue {
     type Pool = SharedQueuePool;
 
     fn build(&self, config: PoolConfig) -> Result<SharedQueuePool, BuildError> {
-        let mut builder = SharedQueuePool::builder().workers(config.workers);
-        if let Some(capacity) = config.queue_capacity {
-            builder = builder.queue_capacity(capacity);
-        }
-        if let Some(handler) = config.panic_handler {
-            builder = builder.panic_handler(move |payload| handler(payload));
-        }
-        builder.build()
+        SharedQueuePool::builder().config(config).build()
     }
 }
 

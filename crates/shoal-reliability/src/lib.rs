@@ -54,7 +54,7 @@ pub use ledger::{Children, JobId, Ledger, Outcome, Tally, Token};
 pub use panics::{
     expected_panic, is_expected, quiet_expected_panics, PanicOnDrop, EXPECTED, EXPECTED_TO_FAIL,
 };
-pub use strategy::{PoolSpec, Strategy};
+pub use strategy::{with_capacity, PoolConfig, Strategy};
 pub use watchdog::{eventually, limit_or_env, watchdog};
 
 use shoal_core::ShutdownReport;

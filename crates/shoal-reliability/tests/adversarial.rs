@@ -37,7 +37,7 @@ use shoal_core::{
 };
 use shoal_reliability::{
     eventually, expected_panic, isolated, quiet_expected_panics, Gate, Opener, PanicOnDrop,
-    PoolSpec, Strategy, EXPECTED,
+    PoolConfig, Strategy, EXPECTED,
 };
 use shoal_scope::{Scope as NativeScope, ScopedPool};
 
@@ -246,7 +246,7 @@ fn assert_finished_at_return(ctx: &str, finished_at_return: bool, finished: &Ato
 }
 
 fn build(kind: Strategy, workers: usize) -> Box<dyn Executor> {
-    kind.build(&PoolSpec::workers(workers))
+    kind.build(&PoolConfig::new().workers(workers))
         .unwrap_or_else(|e| panic!("{kind}: build: {e}"))
 }
 

@@ -12,7 +12,7 @@ use shoal_core::{
     MAX_WORKERS,
 };
 use shoal_rate::{RateLimit, RateLimited};
-use shoal_reliability::{quiet_expected_panics, Gate, Ledger, PoolSpec, Strategy};
+use shoal_reliability::{quiet_expected_panics, Gate, Ledger, PoolConfig, Strategy};
 use shoal_testkit::Alive;
 
 #[path = "../../shoal-rate/tests/common/bad_limits.rs"]
@@ -22,7 +22,7 @@ use bad_limits::bad_limits;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn pool(kind: Strategy, spec: PoolSpec) -> Arc<dyn Executor> {
+fn pool(kind: Strategy, spec: PoolConfig) -> Arc<dyn Executor> {
     Arc::from(kind.build(&spec).expect("build"))
 }
 
@@ -31,7 +31,7 @@ fn pool(kind: Strategy, spec: PoolSpec) -> Arc<dyn Executor> {
 
 /// Builds `spec` on `kind`, expecting a refusal of kind `want` whose message is not empty and
 /// contains `says` (`""`: anything).
-fn refused(kind: Strategy, spec: PoolSpec, want: BuildErrorKind, says: &str) {
+fn refused(kind: Strategy, spec: PoolConfig, want: BuildErrorKind, says: &str) {
     let shown = format!("{spec:?}");
     let err = kind.build_error(&spec);
     assert_eq!(err.kind(), want, "{kind}: {shown}: {err}");
@@ -49,7 +49,7 @@ fn zero_and_huge_workers(kind: Strategy) {
         (100_000, BuildErrorKind::TooManyWorkers),
         (usize::MAX, BuildErrorKind::TooManyWorkers),
     ] {
-        refused(kind, PoolSpec::workers(n), want, "");
+        refused(kind, PoolConfig::new().workers(n), want, "");
     }
     // Each pool's `new` checks the same way.
     let via_new = match kind {
@@ -63,25 +63,30 @@ fn zero_and_huge_workers(kind: Strategy) {
 }
 
 fn capacities(kind: Strategy) {
-    let one = || PoolSpec::workers(1);
-    refused(kind, one().capacity(0), BuildErrorKind::ZeroCapacity, "");
+    let one = || PoolConfig::new().workers(1);
+    refused(
+        kind,
+        one().queue_capacity(0),
+        BuildErrorKind::ZeroCapacity,
+        "",
+    );
     // A bound near usize::MAX is refused by every pool, with one limit for all
     // (`shoal_core::config::MAX_QUEUE_CAPACITY`): a bound that large bounds nothing useful.
     for huge in [usize::MAX, 1 << 40] {
         let too_large = BuildErrorKind::CapacityTooLarge;
-        refused(kind, one().capacity(huge), too_large, "unbounded");
+        refused(kind, one().queue_capacity(huge), too_large, "unbounded");
     }
     let max = shoal_core::config::MAX_QUEUE_CAPACITY;
-    let p = pool(kind, PoolSpec::workers(1).capacity(max));
+    let p = pool(kind, PoolConfig::new().workers(1).queue_capacity(max));
     assert_eq!(p.spawn(|| 4).unwrap().join().unwrap(), 4);
     refused(
         kind,
-        one().capacity(max + 1),
+        one().queue_capacity(max + 1),
         BuildErrorKind::CapacityTooLarge,
         "",
     );
     // Conflicting: a one-slot queue in front of 64 workers still runs everything.
-    let p = pool(kind, PoolSpec::workers(64).capacity(1));
+    let p = pool(kind, PoolConfig::new().workers(64).queue_capacity(1));
     let ledger = Ledger::with_capacity(2_000);
     for _ in 0..2_000 {
         let (_, job) = ledger.job(false);
@@ -93,7 +98,10 @@ fn capacities(kind: Strategy) {
 }
 
 fn thread_settings(kind: Strategy) {
-    let (one, invalid) = (|| PoolSpec::workers(1), BuildErrorKind::InvalidThreadConfig);
+    let (one, invalid) = (
+        || PoolConfig::new().workers(1),
+        BuildErrorKind::InvalidThreadConfig,
+    );
     refused(kind, one().stack_size(0), invalid, "");
     // A NUL byte cannot be in an OS thread name; std would panic inside spawn.
     refused(kind, one().thread_name("bad\0name"), invalid, "");
@@ -102,7 +110,10 @@ fn thread_settings(kind: Strategy) {
         refused(kind, one().stack_size(bytes), invalid, "minimum");
     }
     // The minimum itself runs jobs, a map, a nested join and a shutdown.
-    let p = pool(kind, PoolSpec::workers(2).stack_size(MIN_STACK_SIZE));
+    let p = pool(
+        kind,
+        PoolConfig::new().workers(2).stack_size(MIN_STACK_SIZE),
+    );
     assert_eq!(p.spawn(|| 1 + 1).unwrap().join().unwrap(), 2);
     assert_eq!(p.map(0..100u32, |x| x).filter(Result::is_ok).count(), 100);
     let inner = p.clone();
@@ -119,7 +130,7 @@ fn thread_settings(kind: Strategy) {
     );
     // Empty, very long and non-ASCII names are fine (the OS keeps a prefix).
     for name in [String::new(), "x".repeat(10_000), "ワーカー🦀".to_string()] {
-        let p = pool(kind, PoolSpec::workers(1).thread_name(name));
+        let p = pool(kind, PoolConfig::new().workers(1).thread_name(name));
         assert_eq!(p.spawn(|| 5).unwrap().join().unwrap(), 5);
     }
 }
@@ -152,7 +163,7 @@ fn defaults(kind: Strategy) {
 // resize.
 
 fn resize_arguments(kind: Strategy) {
-    let p = pool(kind, PoolSpec::workers(2));
+    let p = pool(kind, PoolConfig::new().workers(2));
     assert!(matches!(p.resize(0), Err(ResizeError::Zero)), "{kind}");
     for n in [MAX_WORKERS + 1, 100_000, usize::MAX] {
         match p.resize(n) {
@@ -175,7 +186,7 @@ fn resize_arguments(kind: Strategy) {
 
 /// `resize` while another thread's graceful shutdown waits on a running job, and after.
 fn resize_during_shutdown(kind: Strategy) {
-    let p = pool(kind, PoolSpec::workers(1));
+    let p = pool(kind, PoolConfig::new().workers(1));
     let gate = Gate::new();
     let opener = gate.hold(&*p, 1, LIMIT);
     let stopper = {
@@ -206,7 +217,7 @@ fn deadline_extremes(kind: Strategy) {
         Duration::from_secs(u64::MAX),
         Duration::from_secs(1 << 40),
     ] {
-        let p = pool(kind, PoolSpec::workers(1));
+        let p = pool(kind, PoolConfig::new().workers(1));
         let ledger = Ledger::with_capacity(100);
         for _ in 0..100 {
             let (_, job) = ledger.job(false);
@@ -216,7 +227,7 @@ fn deadline_extremes(kind: Strategy) {
         assert_eq!(report.completed, 100, "{kind} Deadline({d:?}): {report:?}");
         assert_eq!(report.cancelled + report.still_running, 0, "{kind}");
     }
-    let p = pool(kind, PoolSpec::workers(1));
+    let p = pool(kind, PoolConfig::new().workers(1));
     let report = p.shutdown(Shutdown::Deadline(Duration::ZERO));
     assert!(report.adds_up());
 }
@@ -231,7 +242,7 @@ fn shutdown_inside_worker(kind: Strategy) {
         Shutdown::Now,
         Shutdown::Deadline(Duration::ZERO),
     ] {
-        let p = pool(kind, PoolSpec::workers(2));
+        let p = pool(kind, PoolConfig::new().workers(2));
         let ledger = Ledger::with_capacity(64);
         let inner = p.clone();
         let handle = p
@@ -264,7 +275,7 @@ fn shutdown_inside_worker(kind: Strategy) {
 
 /// Dropping the last handle to a pool from inside one of its own jobs.
 fn drop_inside_worker(kind: Strategy) {
-    let p = pool(kind, PoolSpec::workers(2));
+    let p = pool(kind, PoolConfig::new().workers(2));
     let (tx, rx) = std::sync::mpsc::channel();
     let inner = p.clone();
     p.execute(Box::new(move || {
@@ -283,7 +294,7 @@ fn drop_inside_worker(kind: Strategy) {
 
 fn join_after_pool_dropped(kind: Strategy) {
     // Completed before the drop.
-    let p = pool(kind, PoolSpec::workers(1));
+    let p = pool(kind, PoolConfig::new().workers(1));
     let done = p.spawn(|| 1).unwrap();
     // Queued when the pool is dropped: a drop is graceful, so it runs.
     let gate = Gate::new();
@@ -295,7 +306,7 @@ fn join_after_pool_dropped(kind: Strategy) {
     assert_eq!(done.join().unwrap(), 1, "{kind}");
     assert_eq!(queued.join().unwrap(), 2, "{kind}");
     // Cancelled by `Now`, then the pool dropped: the handle says Cancelled.
-    let p = pool(kind, PoolSpec::workers(1));
+    let p = pool(kind, PoolConfig::new().workers(1));
     let gate = Gate::new();
     let opener = gate.hold(&*p, 1, LIMIT);
     let cancelled = p.spawn(|| 3).unwrap();
@@ -316,7 +327,7 @@ fn join_after_pool_dropped(kind: Strategy) {
 }
 
 fn map_arguments(kind: Strategy) {
-    let p = pool(kind, PoolSpec::workers(4));
+    let p = pool(kind, PoolConfig::new().workers(4));
     // window(0) is documented as 1: one job in flight at a time, results in order.
     // `inside` counts the jobs running at once, and the most ever.
     let inside = Alive::new();
@@ -361,7 +372,7 @@ fn map_arguments(kind: Strategy) {
 /// A borrowing scope with no task, a scope on a stopped pool (tasks run inline, documented),
 /// and submissions after shutdown through every entry point.
 fn after_shutdown_entry_points(kind: Strategy) {
-    let p = pool(kind, PoolSpec::workers(2).capacity(4));
+    let p = pool(kind, PoolConfig::new().workers(2).queue_capacity(4));
     assert_eq!(p.scope(|_| 5), 5);
     p.shutdown(Shutdown::Now);
     let mut hits = 0;
@@ -389,7 +400,7 @@ fn after_shutdown_entry_points(kind: Strategy) {
 
 fn rate_limit_config(kind: Strategy) {
     for (limit, want) in bad_limits() {
-        let err = RateLimited::new(pool(kind, PoolSpec::workers(1)), limit).unwrap_err();
+        let err = RateLimited::new(pool(kind, PoolConfig::new().workers(1)), limit).unwrap_err();
         assert_eq!(err.kind(), want, "{kind}: {limit:?}");
         assert!(
             err.to_string().contains("use") || err.to_string().contains("give"),
@@ -400,7 +411,7 @@ fn rate_limit_config(kind: Strategy) {
     let wide = RateLimit::per_second(u32::MAX)
         .burst(u32::MAX)
         .max_in_flight(usize::MAX);
-    let limited = RateLimited::new(pool(kind, PoolSpec::workers(2)), wide).unwrap();
+    let limited = RateLimited::new(pool(kind, PoolConfig::new().workers(2)), wide).unwrap();
     let sum: u64 = limited.map(0..1000u64, |x| x).map(Result::unwrap).sum();
     assert_eq!(sum, 999 * 1000 / 2);
     assert!(limited.shutdown(Shutdown::Graceful).adds_up());
@@ -408,7 +419,7 @@ fn rate_limit_config(kind: Strategy) {
     // that never comes, until shutdown hands it back.
     let slow = Arc::new(
         RateLimited::new(
-            pool(kind, PoolSpec::workers(1)),
+            pool(kind, PoolConfig::new().workers(1)),
             RateLimit::per(1, Duration::MAX),
         )
         .unwrap(),
@@ -430,8 +441,11 @@ fn rate_limit_config(kind: Strategy) {
         "{kind}: the held-back job comes back at shutdown"
     );
     // Resize through the limiter keeps the pool's rules.
-    let limited =
-        RateLimited::new(pool(kind, PoolSpec::workers(1)), RateLimit::per_second(10)).unwrap();
+    let limited = RateLimited::new(
+        pool(kind, PoolConfig::new().workers(1)),
+        RateLimit::per_second(10),
+    )
+    .unwrap();
     assert!(matches!(limited.resize(0), Err(ResizeError::Zero)));
 }
 

@@ -20,7 +20,7 @@ use shoal_core::spawn::{SpawnHook, SpawnInfo};
 use shoal_core::{BuildErrorKind, Executor, ExecutorExt, ResizeError, Shutdown};
 use shoal_reliability::{
     check_final_report, eventually, expected_panic, quiet_expected_panics, watchdog, Gate, Ledger,
-    Outcome, PanicOnDrop, PoolSpec, Strategy, EXPECTED,
+    Outcome, PanicOnDrop, PoolConfig, Strategy, EXPECTED,
 };
 use shoal_testkit::faults::SpawnFaults;
 
@@ -63,9 +63,10 @@ fn spawn_refused_at_build(kind: Strategy) {
     let prefix = format!("fb{}", short(kind));
     let faults = SpawnFaults::new();
     faults.allow_next(2);
-    let spec = PoolSpec::workers(4)
+    let spec = PoolConfig::new()
+        .workers(4)
         .thread_name(prefix.clone())
-        .spawn_hook(SpawnHook::new(faults.hook()));
+        .spawn_hook(faults.hook());
     let err = kind.build_error(&spec); // the third start is refused
     assert_eq!(err.kind(), BuildErrorKind::Spawn, "{kind}: {err}");
     let source = std::error::Error::source(&err).expect("carries the OS error");
@@ -94,9 +95,10 @@ fn spawn_refused_at_resize(kind: Strategy) {
     let prefix = format!("fr{}", short(kind));
     let faults = SpawnFaults::new();
     let ledger = Ledger::with_capacity(1024);
-    let spec = PoolSpec::workers(2)
+    let spec = PoolConfig::new()
+        .workers(2)
         .thread_name(prefix.clone())
-        .spawn_hook(SpawnHook::new(faults.hook()));
+        .spawn_hook(faults.hook());
     let pool = kind.build(&spec).expect("build");
     let gate = Gate::new();
     let opener = gate.opener();
@@ -173,11 +175,17 @@ fn panicking_spawn_hook(kind: Strategy) {
         }
         Ok(())
     });
-    let err = kind.build_error(&PoolSpec::workers(3).spawn_hook(hook.clone()));
+    let err = kind.build_error(&PoolConfig::new().workers(3).spawn_hook({
+        let hook = hook.clone();
+        move |info| hook.check(info)
+    }));
     assert_eq!(err.kind(), BuildErrorKind::Spawn, "{kind}");
     assert!(err.to_string().contains(EXPECTED), "{kind}: {err}");
     let pool = kind
-        .build(&PoolSpec::workers(1).spawn_hook(hook))
+        .build(&PoolConfig::new().workers(1).spawn_hook({
+            let hook = hook;
+            move |info| hook.check(info)
+        }))
         .expect("one start is fine");
     assert!(matches!(
         pool.resize(2),
@@ -194,7 +202,7 @@ fn panicking_panic_handler(kind: Strategy) {
     for nasty_payload in [false, true] {
         let calls = Arc::new(AtomicU64::new(0));
         let seen = calls.clone();
-        let spec = PoolSpec::workers(2).panic_handler(move |_| {
+        let spec = PoolConfig::new().workers(2).panic_handler(move |_| {
             seen.fetch_add(1, Ordering::SeqCst);
             if nasty_payload {
                 // The handler's panic payload panics again when dropped.
@@ -228,7 +236,7 @@ fn nasty_job_payload(kind: Strategy) {
     let calls = Arc::new(AtomicU64::new(0));
     let seen = calls.clone();
     let pool = kind
-        .build(&PoolSpec::workers(2).panic_handler(move |_| {
+        .build(&PoolConfig::new().workers(2).panic_handler(move |_| {
             seen.fetch_add(1, Ordering::SeqCst);
         }))
         .expect("build");
@@ -254,7 +262,7 @@ fn nasty_job_payload(kind: Strategy) {
 
 fn destructor_panics_when_run(kind: Strategy) {
     quiet_expected_panics();
-    let pool = kind.build(&PoolSpec::workers(2)).expect("build");
+    let pool = kind.build(&PoolConfig::new().workers(2)).expect("build");
     let ledger = Ledger::with_capacity(256);
     let mut accepted = Vec::new();
     for _ in 0..100 {
@@ -292,7 +300,7 @@ fn destructor_panics_when_run(kind: Strategy) {
 fn destructor_panics_when_cancelled(kind: Strategy) {
     quiet_expected_panics();
     for mode in [Shutdown::Now, Shutdown::Deadline(Duration::ZERO)] {
-        let pool = kind.build(&PoolSpec::workers(1)).expect("build");
+        let pool = kind.build(&PoolConfig::new().workers(1)).expect("build");
         let ledger = Ledger::with_capacity(256);
         let gate = Gate::new();
         let opener = gate.opener();
@@ -348,7 +356,7 @@ fn deadline_with_stuck_job(kind: Strategy) {
     quiet_expected_panics();
     let prefix = format!("dl{}", short(kind));
     let pool: Arc<dyn Executor> = Arc::from(
-        kind.build(&PoolSpec::workers(1).thread_name(prefix.clone()))
+        kind.build(&PoolConfig::new().workers(1).thread_name(prefix.clone()))
             .expect("build"),
     );
     let ledger = Ledger::with_capacity(64);

@@ -17,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use shoal_core::{Executor, ExecutorExt, Shutdown};
-use shoal_reliability::{CountingAlloc, Gate, PoolSpec, Strategy};
+use shoal_reliability::{with_capacity, CountingAlloc, Gate, PoolConfig, Strategy};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
@@ -28,14 +28,14 @@ fn exclusive() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn pool(kind: Strategy, spec: PoolSpec) -> Arc<dyn Executor> {
+fn pool(kind: Strategy, spec: PoolConfig) -> Arc<dyn Executor> {
     Arc::from(kind.build(&spec).expect("build"))
 }
 
 /// Heap bytes per job waiting in the queue: `n` jobs (each a boxed closure capturing one
 /// `u64`, 8 bytes) queued behind a worker blocked at a gate.
 fn bytes_per_queued_job(kind: Strategy, capacity: Option<usize>, n: usize) -> f64 {
-    let p = pool(kind, PoolSpec::workers(1).maybe_capacity(capacity));
+    let p = pool(kind, with_capacity(PoolConfig::new().workers(1), capacity));
     let gate = Gate::new();
     let opener = gate.hold(&*p, 1, Duration::from_secs(30));
     let before = ALLOC.current();
@@ -53,7 +53,7 @@ fn bytes_per_queued_job(kind: Strategy, capacity: Option<usize>, n: usize) -> f6
 
 /// Heap bytes per spawned job whose `JoinHandle` is kept: the queued job plus its result slot.
 fn bytes_per_spawned_job(kind: Strategy, n: usize) -> f64 {
-    let p = pool(kind, PoolSpec::workers(1));
+    let p = pool(kind, PoolConfig::new().workers(1));
     let gate = Gate::new();
     let opener = gate.hold(&*p, 1, Duration::from_secs(30));
     let mut handles = Vec::with_capacity(n);
@@ -74,7 +74,7 @@ fn bytes_per_spawned_job(kind: Strategy, n: usize) -> f64 {
 fn bytes_per_worker(kind: Strategy, extra: usize) -> f64 {
     let measure = |workers: usize| {
         let before = ALLOC.current();
-        let p = pool(kind, PoolSpec::workers(workers));
+        let p = pool(kind, PoolConfig::new().workers(workers));
         // Keep every worker busy at once, so each one has run a job.
         drop(Gate::new().hold(&*p, workers, Duration::from_secs(30)));
         let _: Vec<_> = p.map(0..workers * 8, |x| x).collect();
@@ -119,11 +119,11 @@ fn report_costs(kind: Strategy) {
 fn reserved_per_slot(kind: Strategy) -> f64 {
     let capacity = 1 << 16;
     let before = ALLOC.current();
-    let p = pool(kind, PoolSpec::workers(1).capacity(capacity));
+    let p = pool(kind, PoolConfig::new().workers(1).queue_capacity(capacity));
     let with = ALLOC.current() - before;
     drop(p);
     let before = ALLOC.current();
-    let p = pool(kind, PoolSpec::workers(1));
+    let p = pool(kind, PoolConfig::new().workers(1));
     let without = ALLOC.current() - before;
     drop(p);
     (with - without) as f64 / capacity as f64
@@ -136,7 +136,7 @@ fn flat_while_producers_outrun(kind: Strategy) {
     let _one_at_a_time = exclusive();
     let per_producer = 20_000usize;
     let run = |capacity: Option<usize>| -> isize {
-        let p = pool(kind, PoolSpec::workers(1).maybe_capacity(capacity));
+        let p = pool(kind, with_capacity(PoolConfig::new().workers(1), capacity));
         let baseline = ALLOC.current();
         ALLOC.reset_peak();
         let producers: Vec<_> = (0..4)
@@ -190,7 +190,7 @@ fn flat_while_producers_outrun(kind: Strategy) {
 /// per job or per round).
 fn no_growth_over_rounds(kind: Strategy) {
     let _one_at_a_time = exclusive();
-    let p = pool(kind, PoolSpec::workers(2).capacity(128));
+    let p = pool(kind, PoolConfig::new().workers(2).queue_capacity(128));
     let round = |p: &Arc<dyn Executor>| {
         let handles: Vec<_> = (0..2_000u64).map(|i| p.spawn(move || i).unwrap()).collect();
         for h in handles {

@@ -23,8 +23,8 @@ use proptest::test_runner::{Config, RngSeed, TestError, TestRunner};
 use shoal_core::{Executor, ExecutorExt, JoinHandle, RejectReason, ResizeError, Shutdown};
 use shoal_reliability::scale::model_cases;
 use shoal_reliability::{
-    check_final_report, eventually, quiet_expected_panics, watchdog, Gate, JobId, Ledger, Outcome,
-    PoolSpec, Strategy as PoolKind, EXPECTED, EXPECTED_TO_FAIL,
+    check_final_report, eventually, quiet_expected_panics, watchdog, with_capacity, Gate, JobId,
+    Ledger, Outcome, PoolConfig, Strategy as PoolKind, EXPECTED, EXPECTED_TO_FAIL,
 };
 
 /// How a shutdown op stops the pool.
@@ -560,7 +560,10 @@ impl Executor for Lossy {
 fn run_case(kind: PoolKind, subject: Subject, patience: Duration, case: &Case) -> (u64, u64) {
     let ledger = Ledger::with_capacity(case.ops.len() * (FILL_LIMIT + 8) + 64);
     let real = kind
-        .build(&PoolSpec::workers(case.workers).maybe_capacity(case.capacity))
+        .build(&with_capacity(
+            PoolConfig::new().workers(case.workers),
+            case.capacity,
+        ))
         .expect("build");
     let pool: Box<dyn Executor> = match subject {
         Subject::Real => real,

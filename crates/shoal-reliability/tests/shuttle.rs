@@ -24,7 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shoal_core::{Executor, ExecutorExt, RejectReason, ResizeError, Shutdown, ShutdownReport};
-use shoal_reliability::{check_final_report, Children, JobId, Ledger, Outcome, PoolSpec, Strategy};
+use shoal_reliability::{
+    check_final_report, Children, JobId, Ledger, Outcome, PoolConfig, Strategy,
+};
 use shuttle::scheduler::{PctScheduler, RandomScheduler};
 use shuttle::{thread, Config, Runner};
 
@@ -62,7 +64,7 @@ fn explore(name: &str, kind: Strategy, scenario: fn(Strategy)) {
     );
 }
 
-fn build(kind: Strategy, spec: PoolSpec) -> Arc<dyn Executor> {
+fn build(kind: Strategy, spec: PoolConfig) -> Arc<dyn Executor> {
     Arc::from(kind.build(&spec).expect("build"))
 }
 
@@ -170,7 +172,7 @@ fn check(ledger: &Ledger, seen: &[Seen], report: Option<&ShutdownReport>, may_ca
 /// Three submitters (the one numbered `trying` uses `try_execute`) race a graceful shutdown
 /// of a pool built from `spec`: a job is accepted and run, or refused and handed back; never
 /// lost.
-fn three_submitters_race_graceful_shutdown(kind: Strategy, spec: PoolSpec, trying: usize) {
+fn three_submitters_race_graceful_shutdown(kind: Strategy, spec: PoolConfig, trying: usize) {
     let pool = build(kind, spec);
     let ledger = Ledger::with_capacity(32);
     let threads = submitters(&pool, &ledger, 3, 3, Some(trying));
@@ -182,14 +184,14 @@ fn three_submitters_race_graceful_shutdown(kind: Strategy, spec: PoolSpec, tryin
 /// Three submitters race a graceful shutdown: a job is accepted and run, or refused and
 /// handed back; never lost. (main + 2 workers + 3 submitters = 6 threads)
 fn submitters_race_graceful_shutdown(kind: Strategy) {
-    three_submitters_race_graceful_shutdown(kind, PoolSpec::workers(2), 2);
+    three_submitters_race_graceful_shutdown(kind, PoolConfig::new().workers(2), 2);
 }
 
 /// Submitters race a `Now` shutdown and a concurrent graceful one: both callers get the same
 /// final report; accepted jobs ran or were cancelled, once. (main + 2 workers + 2 submitters +
 /// 1 second stopper = 6 threads)
 fn submitters_race_two_shutdowns(kind: Strategy) {
-    let pool = build(kind, PoolSpec::workers(2));
+    let pool = build(kind, PoolConfig::new().workers(2));
     let ledger = Ledger::with_capacity(32);
     let threads = submitters(&pool, &ledger, 2, 3, Some(1));
     let other = {
@@ -207,7 +209,7 @@ fn submitters_race_two_shutdowns(kind: Strategy) {
 /// worker; then a graceful shutdown runs everything. Retiring workers never strand a job.
 /// (main + 1–3 workers, retired ones included + 2 resizers + 2 submitters ≤ 8 threads)
 fn resizers_race_submitters(kind: Strategy) {
-    let pool = build(kind, PoolSpec::workers(1));
+    let pool = build(kind, PoolConfig::new().workers(1));
     let ledger = Ledger::with_capacity(32);
     let resizers = [resizer(&pool, [2, 1]), resizer(&pool, [3, 1])];
     let threads = submitters(&pool, &ledger, 2, 3, Some(1));
@@ -224,7 +226,7 @@ fn resizers_race_submitters(kind: Strategy) {
 /// or is refused with `ShutDown`; the shutdown never waits for a worker that was never
 /// counted. (main + 2–4 workers + resizer + submitter ≤ 7 threads)
 fn resize_races_shutdown(kind: Strategy) {
-    let pool = build(kind, PoolSpec::workers(2));
+    let pool = build(kind, PoolConfig::new().workers(2));
     let ledger = Ledger::with_capacity(16);
     let resizing = resizer(&pool, [4]);
     let sub = submitters(&pool, &ledger, 1, 3, None);
@@ -238,13 +240,17 @@ fn resize_races_shutdown(kind: Strategy) {
 /// A bounded queue of one slot: blocking and non-blocking submitters against two workers and
 /// a shutdown; blocked submitters get their jobs back when intake closes. (6 threads)
 fn bounded_backpressure_and_shutdown(kind: Strategy) {
-    three_submitters_race_graceful_shutdown(kind, PoolSpec::workers(2).capacity(1), 0);
+    three_submitters_race_graceful_shutdown(
+        kind,
+        PoolConfig::new().workers(2).queue_capacity(1),
+        0,
+    );
 }
 
 /// Jobs that spawn a child and join it (a helping wait) on two workers, while a third thread
 /// submits and the main thread shuts down gracefully afterwards. (5 threads)
 fn nested_joins_with_submitter(kind: Strategy) {
-    let pool = build(kind, PoolSpec::workers(2));
+    let pool = build(kind, PoolConfig::new().workers(2));
     let ledger = Ledger::with_capacity(32);
     let mut parents = Vec::new();
     for _ in 0..2 {
@@ -277,7 +283,7 @@ fn nested_joins_with_submitter(kind: Strategy) {
 /// A zero deadline races submitters: queued jobs are cancelled, running ones finish; the
 /// jobs' records settle exactly once whatever the report said at the deadline. (6 threads)
 fn deadline_zero_races_submitters(kind: Strategy) {
-    let pool = build(kind, PoolSpec::workers(2));
+    let pool = build(kind, PoolConfig::new().workers(2));
     let ledger = Ledger::with_capacity(32);
     let threads = submitters(&pool, &ledger, 3, 3, Some(2));
     let report = pool.shutdown(Shutdown::Deadline(Duration::ZERO));
@@ -301,7 +307,7 @@ fn deadline_zero_races_submitters(kind: Strategy) {
 /// must hand its local jobs on, and a child is either run or refused back to its parent.
 /// (main + 2 workers + resizer = 4 threads)
 fn inner_submits_race_shrink_and_shutdown(kind: Strategy) {
-    let pool = build(kind, PoolSpec::workers(2));
+    let pool = build(kind, PoolConfig::new().workers(2));
     let ledger = Ledger::with_capacity(32);
     let children = Children::default();
     let mut parents = Vec::new();

@@ -20,8 +20,8 @@ use shoal_core::{
 };
 use shoal_reliability::scale::{is_short, scaled_usize};
 use shoal_reliability::{
-    check_final_report, eventually, quiet_expected_panics, watchdog, Children, JobId, Ledger,
-    Outcome, PoolSpec, Strategy, Tally,
+    check_final_report, eventually, quiet_expected_panics, watchdog, with_capacity, Children,
+    JobId, Ledger, Outcome, PoolConfig, Strategy, Tally,
 };
 
 /// The watchdog's limit: generous, since full sizes run for minutes on 2 cores.
@@ -33,7 +33,7 @@ fn limit() -> Duration {
     }
 }
 
-fn shared(kind: Strategy, spec: &PoolSpec) -> Arc<dyn Executor> {
+fn shared(kind: Strategy, spec: &PoolConfig) -> Arc<dyn Executor> {
     Arc::from(kind.build(spec).expect("build"))
 }
 
@@ -69,8 +69,9 @@ fn ten_percent_panics(kind: Strategy) {
         let handled = Arc::new(AtomicU64::new(0));
         let ledger = Ledger::with_capacity(n);
         let seen = handled.clone();
-        let spec = PoolSpec::workers(4)
-            .capacity(4096)
+        let spec = PoolConfig::new()
+            .workers(4)
+            .queue_capacity(4096)
             .panic_handler(move |payload| {
                 assert!(shoal_reliability::is_expected(payload));
                 seen.fetch_add(1, Ordering::Relaxed);
@@ -124,7 +125,7 @@ fn resize_storm(kind: Strategy) {
     watchdog(&format!("resize_storm {kind}"), limit(), move || {
         // Top-level jobs, children, and margin.
         let ledger = Ledger::with_capacity(jobs * 2 + 16);
-        let pool = shared(kind, &PoolSpec::workers(3).capacity(256));
+        let pool = shared(kind, &PoolConfig::new().workers(3).queue_capacity(256));
         let accepted = Arc::new(AtomicU64::new(0));
         let refused_children = Arc::new(AtomicU64::new(0));
         let done = Arc::new(AtomicBool::new(false));
@@ -288,7 +289,7 @@ fn race_round(kind: Strategy, round: usize) -> (u64, u64, u64) {
     let first = modes[round % 4];
     let second = modes[rng.below(4) as usize];
     let capacity = (round % 2 == 0).then_some(1 + rng.below(16) as usize);
-    let spec = PoolSpec::workers(1 + round % 4).maybe_capacity(capacity);
+    let spec = with_capacity(PoolConfig::new().workers(1 + round % 4), capacity);
     let pool = shared(kind, &spec);
     let ledger = Ledger::with_capacity(4 * PER_SUBMITTER * 2 + 16);
     let children = Children::default();
@@ -493,7 +494,7 @@ fn nested_deep(kind: Strategy) {
     let depth = scaled_usize(10_000, 2_000);
     let tree_depth: u32 = if is_short() { 12 } else { 16 };
     watchdog(&format!("nested_deep {kind}"), limit(), move || {
-        let pool = shared(kind, &PoolSpec::workers(2).stack_size(DEEP_STACK));
+        let pool = shared(kind, &PoolConfig::new().workers(2).stack_size(DEEP_STACK));
         let got = on_worker(&pool, move |p| chain(&p, depth));
         assert_eq!(got, depth, "{kind}: chain");
         let leaves = on_worker(&pool, move |p| tree(&p, tree_depth));
@@ -568,7 +569,10 @@ fn workers_at_the_limit(kind: Strategy) {
         limit(),
         move || {
             let start = std::time::Instant::now();
-            let pool = shared(kind, &PoolSpec::workers(MAX_WORKERS).stack_size(128 << 10));
+            let pool = shared(
+                kind,
+                &PoolConfig::new().workers(MAX_WORKERS).stack_size(128 << 10),
+            );
             let built = start.elapsed();
             assert_eq!(pool.workers(), MAX_WORKERS);
             let sum: usize = pool.map(0..10_000usize, |x| x).map(Result::unwrap).sum();

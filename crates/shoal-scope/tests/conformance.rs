@@ -11,14 +11,7 @@ impl Factory for Scoped {
     type Pool = ScopedPool;
 
     fn build(&self, config: PoolConfig) -> Result<ScopedPool, BuildError> {
-        let mut builder = ScopedPool::builder().workers(config.workers);
-        if let Some(capacity) = config.queue_capacity {
-            builder = builder.queue_capacity(capacity);
-        }
-        if let Some(handler) = config.panic_handler {
-            builder = builder.panic_handler(move |payload| handler(payload));
-        }
-        builder.build()
+        ScopedPool::builder().config(config).build()
     }
 }
 

@@ -7,14 +7,7 @@ use shoal_steal::{Builder, WorkStealingPool};
 use shoal_testkit::{Factory, PoolConfig};
 
 fn builder(config: PoolConfig) -> Builder {
-    let mut builder = WorkStealingPool::builder().workers(config.workers);
-    if let Some(capacity) = config.queue_capacity {
-        builder = builder.queue_capacity(capacity);
-    }
-    if let Some(handler) = config.panic_handler {
-        builder = builder.panic_handler(move |payload| handler(payload));
-    }
-    builder
+    WorkStealingPool::builder().config(config)
 }
 
 struct Steal;

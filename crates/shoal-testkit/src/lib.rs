@@ -46,14 +46,7 @@
 //! impl Factory for Mine {
 //!     type Pool = MyPool;
 //!     fn build(&self, config: PoolConfig) -> Result<MyPool, BuildError> {
-//!         let mut builder = MyPool::builder().workers(config.workers);
-//!         if let Some(capacity) = config.queue_capacity {
-//!             builder = builder.queue_capacity(capacity);
-//!         }
-//!         if let Some(handler) = config.panic_handler {
-//!             builder = builder.panic_handler(move |payload| handler(payload));
-//!         }
-//!         builder.build()
+//!         MyPool::builder().config(config).build()
 //!     }
 //! }
 //!

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use shoal_core::worker::{self, Helper};
 use shoal_core::{
-    check_resize, check_workers, BuildError, BuildErrorKind, Counters, Event, Executor, Job,
-    Metrics, PanicHandler, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport,
+    check_resize, BuildError, Counters, Event, Executor, Job, Metrics, PanicHandler, RejectReason,
+    Rejected, ResizeError, Shutdown, ShutdownReport,
 };
 
 use crate::{Factory, PoolConfig};
@@ -165,18 +165,13 @@ pub(crate) struct RefPool {
 
 impl RefPool {
     pub(crate) fn build(config: PoolConfig) -> Result<RefPool, BuildError> {
-        check_workers(config.workers)?;
-        if config.queue_capacity == Some(0) {
-            return Err(BuildError::new(
-                BuildErrorKind::ZeroCapacity,
-                "queue_capacity(0)",
-            ));
-        }
+        // The one validation every pool runs (`shoal_core::PoolConfig::validate`).
+        let workers = config.validate()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 phase: Phase::Running,
-                target: config.workers,
+                target: workers,
                 live: 0,
                 retiring: 0,
                 running: 0,
@@ -192,13 +187,13 @@ impl RefPool {
             work: Condvar::new(),
             room: Condvar::new(),
             done: Condvar::new(),
-            capacity: config.queue_capacity,
+            capacity: config.capacity(),
             counters: Counters::new(),
-            handler: config.panic_handler,
+            handler: config.handler().cloned(),
         });
         {
             let mut st = lock(&shared);
-            for _ in 0..config.workers {
+            for _ in 0..workers {
                 spawn_worker(&shared, &mut st).map_err(BuildError::spawn)?;
             }
         }

@@ -17,7 +17,7 @@ use super::steps::{
 /// Jobs given to `execute` all run, `spawn` hands the job's value back, and the report counts
 /// every one of them as completed.
 pub fn smoke<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("smoke", pool, move |pool| {
         let ran = Tally::new();
         for _ in 0..100 {
@@ -33,7 +33,7 @@ pub fn smoke<F: Factory>(f: &F) {
 /// Each of many spawned jobs hands its own value back through its own `JoinHandle`, whatever
 /// order the handles are joined in.
 pub fn spawn_returns_values<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(3));
+    let pool = build(f, PoolConfig::new().workers(3));
     scenario("spawn_returns_values", pool, move |pool| {
         let handles: Vec<_> = (0..200u32)
             .map(|i| pool.spawn(move || format!("job {i}")).expect(ACCEPT))
@@ -48,7 +48,7 @@ pub fn spawn_returns_values<F: Factory>(f: &F) {
 pub fn workers_match_config<F: Factory>(f: &F) {
     let pools: Vec<(usize, F::Pool)> = [1, 3, 8]
         .into_iter()
-        .map(|n| (n, build(f, PoolConfig::workers(n))))
+        .map(|n| (n, build(f, PoolConfig::new().workers(n))))
         .collect();
     scenario("workers_match_config", pools, move |pools| {
         for (n, pool) in &pools {
@@ -63,7 +63,7 @@ pub fn workers_match_config<F: Factory>(f: &F) {
 /// `is_finished` is false and `try_join` hands the handle back while the job is blocked;
 /// once it has run, `is_finished` turns true and `try_join` gives the value.
 pub fn try_join_and_is_finished<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
+    let pool = build(f, PoolConfig::new().workers(1));
     scenario("try_join_and_is_finished", pool, move |pool| {
         let gate = Gate::new();
         let waiter = gate.waiter();
@@ -92,7 +92,7 @@ pub fn try_join_and_is_finished<F: Factory>(f: &F) {
 
 /// Dropping a `JoinHandle` detaches the job: it still runs, queued or not.
 pub fn dropped_handle_detaches<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
+    let pool = build(f, PoolConfig::new().workers(1));
     scenario("dropped_handle_detaches", pool, move |pool| {
         fill_then_shutdown(
             &pool,
@@ -110,8 +110,8 @@ pub fn dropped_handle_detaches<F: Factory>(f: &F) {
 /// workers, shutdown, and sharing the `Arc` between threads.
 pub fn dyn_executor_box_and_arc<F: Factory>(f: &F) {
     let pools = (
-        build(f, PoolConfig::workers(2)),
-        build(f, PoolConfig::workers(2)),
+        build(f, PoolConfig::new().workers(2)),
+        build(f, PoolConfig::new().workers(2)),
     );
     scenario("dyn_executor_box_and_arc", pools, move |(first, second)| {
         let boxed: Box<dyn Executor> = Box::new(first);
@@ -150,33 +150,38 @@ pub fn dyn_executor_box_and_arc<F: Factory>(f: &F) {
 /// Jobs that submit more jobs (a fan-out three levels deep) get every one of them run and
 /// counted.
 pub fn job_submits_jobs<F: Factory>(f: &F) {
-    shared_scenario(f, "job_submits_jobs", PoolConfig::workers(2), |pool| {
-        let ran = Tally::new();
-        let (p, r) = (pool.clone(), ran.clone());
-        pool.execute(Box::new(move || {
-            for _ in 0..10 {
-                let (p2, r2) = (p.clone(), r.clone());
-                p.execute(Box::new(move || {
-                    for _ in 0..10 {
-                        p2.execute(counting_job(&r2)).expect(ACCEPT);
-                    }
-                    r2.add();
-                }))
-                .expect(ACCEPT);
-            }
-            r.add();
-        }))
-        .expect(ACCEPT);
-        ran.wait_for(111, "1 + 10 + 100 jobs submitted from inside jobs");
-        graceful_completes(&*pool, "job_submits_jobs", 111);
-    });
+    shared_scenario(
+        f,
+        "job_submits_jobs",
+        PoolConfig::new().workers(2),
+        |pool| {
+            let ran = Tally::new();
+            let (p, r) = (pool.clone(), ran.clone());
+            pool.execute(Box::new(move || {
+                for _ in 0..10 {
+                    let (p2, r2) = (p.clone(), r.clone());
+                    p.execute(Box::new(move || {
+                        for _ in 0..10 {
+                            p2.execute(counting_job(&r2)).expect(ACCEPT);
+                        }
+                        r2.add();
+                    }))
+                    .expect(ACCEPT);
+                }
+                r.add();
+            }))
+            .expect(ACCEPT);
+            ran.wait_for(111, "1 + 10 + 100 jobs submitted from inside jobs");
+            graceful_completes(&*pool, "job_submits_jobs", 111);
+        },
+    );
 }
 
 /// Eight threads submitting at once (released together by a barrier) lose no job: every one
 /// runs, and `submitted` counts each exactly once.
 pub fn stampede_many_submitters<F: Factory>(f: &F) {
     let name = "stampede_many_submitters";
-    shared_scenario(f, name, PoolConfig::workers(3), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(3), move |pool| {
         let ran = Tally::new();
         let total = stampede(&pool, 8, 300, &ran);
         ran.wait_for(total, "every job of the stampede to run");
@@ -190,7 +195,7 @@ pub fn stampede_many_submitters<F: Factory>(f: &F) {
 /// An unbounded queue (the default) never answers `Full`: 5000 `try_execute`s behind a busy
 /// worker are all accepted, and all run.
 pub fn unbounded_queue_accepts_everything<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
+    let pool = build(f, PoolConfig::new().workers(1));
     scenario("unbounded_queue_accepts_everything", pool, move |pool| {
         let what = "5000 jobs queued with try_execute";
         fill_then_shutdown(&pool, what, 1, 5000, |pool, job| {

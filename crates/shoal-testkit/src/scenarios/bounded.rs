@@ -19,7 +19,7 @@ use super::Counts;
 /// With every worker inside a gated job and the queue filled to its capacity, `try_execute`
 /// answers `Full` and hands the job back (it runs when called); the queued jobs all run later.
 pub fn bounded_try_execute_full<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2).capacity(4));
+    let pool = build(f, PoolConfig::new().workers(2).queue_capacity(4));
     scenario("bounded_try_execute_full", pool, move |pool| {
         let gate = blocked(&pool, 2);
         let ran = Tally::new();
@@ -46,7 +46,7 @@ pub fn bounded_try_execute_full<F: Factory>(f: &F) {
 /// `try_spawn` on a full queue answers `Full` with the job handed back; the handles of the
 /// queued jobs still give their values.
 pub fn bounded_try_spawn_full<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1).capacity(2));
+    let pool = build(f, PoolConfig::new().workers(1).queue_capacity(2));
     scenario("bounded_try_spawn_full", pool, move |pool| {
         let gate = blocked(&pool, 1);
         let first = pool.try_spawn(|| 1).expect("room for a first job");
@@ -127,53 +127,63 @@ impl BlockedSubmit {
 /// thread does not return while the queue stays full, and does once the workers drain it.
 pub fn bounded_execute_blocks_until_room<F: Factory>(f: &F) {
     let name = "bounded_execute_blocks_until_room";
-    shared_scenario(f, name, PoolConfig::workers(1).capacity(1), move |pool| {
-        let full = BlockedSubmit::new(&pool);
-        // Give a wrong `execute` the chance to return; a correct one blocks however long.
-        thread::sleep(Duration::from_millis(20));
-        assert!(
-            !full.submitter.is_finished(),
-            "execute returned while the queue was full"
-        );
-        let probe = pool
-            .try_execute(Box::new(|| {}))
-            .expect_err("the queue is still full");
-        assert!(probe.is_full(), "{probe}");
-        full.gate.open();
-        joined(full.submitter, "the blocked submitter")
-            .expect("execute succeeds once there is room");
-        full.queued_ran.wait_for(1, "the queued job to run");
-        full.blocked_ran
-            .wait_for(1, "the blocked submitter's job to run");
-        graceful_completes(&*pool, name, 3);
-    });
+    shared_scenario(
+        f,
+        name,
+        PoolConfig::new().workers(1).queue_capacity(1),
+        move |pool| {
+            let full = BlockedSubmit::new(&pool);
+            // Give a wrong `execute` the chance to return; a correct one blocks however long.
+            thread::sleep(Duration::from_millis(20));
+            assert!(
+                !full.submitter.is_finished(),
+                "execute returned while the queue was full"
+            );
+            let probe = pool
+                .try_execute(Box::new(|| {}))
+                .expect_err("the queue is still full");
+            assert!(probe.is_full(), "{probe}");
+            full.gate.open();
+            joined(full.submitter, "the blocked submitter")
+                .expect("execute succeeds once there is room");
+            full.queued_ran.wait_for(1, "the queued job to run");
+            full.blocked_ran
+                .wait_for(1, "the blocked submitter's job to run");
+            graceful_completes(&*pool, name, 3);
+        },
+    );
 }
 
 /// An `execute` blocked on a full queue when `Graceful` shutdown begins returns (with `Err
 /// ShutDown` and the job, or `Ok` and the job runs): it neither hangs nor loses the job.
 pub fn bounded_blocked_execute_on_graceful_shutdown<F: Factory>(f: &F) {
     let name = "bounded_blocked_execute_on_graceful_shutdown";
-    shared_scenario(f, name, PoolConfig::workers(1).capacity(1), move |pool| {
-        let full = BlockedSubmit::new(&pool);
-        let stopper = stopper(&pool, Shutdown::Graceful);
-        let probes = await_intake_closed(&*pool);
-        full.gate.open();
-        let accepted = 2 + probes + BlockedSubmit::settle(full.submitter, &full.blocked_ran);
-        let report = joined(stopper, "shutdown(Graceful)");
-        check_report(name, &report, Counts::completed(accepted));
-        assert_eq!(
-            full.blocked_ran.get(),
-            1,
-            "the blocked job ran exactly once"
-        );
-    });
+    shared_scenario(
+        f,
+        name,
+        PoolConfig::new().workers(1).queue_capacity(1),
+        move |pool| {
+            let full = BlockedSubmit::new(&pool);
+            let stopper = stopper(&pool, Shutdown::Graceful);
+            let probes = await_intake_closed(&*pool);
+            full.gate.open();
+            let accepted = 2 + probes + BlockedSubmit::settle(full.submitter, &full.blocked_ran);
+            let report = joined(stopper, "shutdown(Graceful)");
+            check_report(name, &report, Counts::completed(accepted));
+            assert_eq!(
+                full.blocked_ran.get(),
+                1,
+                "the blocked job ran exactly once"
+            );
+        },
+    );
 }
 
 /// An `execute` blocked on a full queue returns when `Now` shutdown begins, while the
 /// running job still blocks; its job is refused and handed back, or accepted and then run or
 /// cancelled, never lost; the report adds up.
 pub fn bounded_blocked_execute_on_shutdown_now<F: Factory>(f: &F) {
-    let config = PoolConfig::workers(1).capacity(1);
+    let config = PoolConfig::new().workers(1).queue_capacity(1);
     shared_scenario(
         f,
         "bounded_blocked_execute_on_shutdown_now",
@@ -212,30 +222,40 @@ pub fn bounded_blocked_execute_on_shutdown_now<F: Factory>(f: &F) {
 /// deadlock: `execute` from inside a worker runs queued jobs to make room.
 pub fn bounded_execute_from_worker_helps<F: Factory>(f: &F) {
     let name = "bounded_execute_from_worker_helps";
-    shared_scenario(f, name, PoolConfig::workers(1).capacity(1), move |pool| {
-        let ran = Tally::new();
-        let (inner, counted) = (pool.clone(), ran.clone());
-        pool.execute(Box::new(move || {
-            for _ in 0..5 {
-                inner.execute(counting_job(&counted)).expect(ACCEPT);
-            }
-        }))
-        .expect(ACCEPT);
-        ran.wait_for(5, "the jobs the worker submitted to its own full queue");
-        graceful_completes(&*pool, name, 6);
-    });
+    shared_scenario(
+        f,
+        name,
+        PoolConfig::new().workers(1).queue_capacity(1),
+        move |pool| {
+            let ran = Tally::new();
+            let (inner, counted) = (pool.clone(), ran.clone());
+            pool.execute(Box::new(move || {
+                for _ in 0..5 {
+                    inner.execute(counting_job(&counted)).expect(ACCEPT);
+                }
+            }))
+            .expect(ACCEPT);
+            ran.wait_for(5, "the jobs the worker submitted to its own full queue");
+            graceful_completes(&*pool, name, 6);
+        },
+    );
 }
 
 /// Four threads pushing 250 jobs each through a queue of capacity 4 with `execute`: all are
 /// accepted (backpressure waits, never refuses) and all run.
 pub fn bounded_backpressure_stampede<F: Factory>(f: &F) {
     let name = "bounded_backpressure_stampede";
-    shared_scenario(f, name, PoolConfig::workers(2).capacity(4), move |pool| {
-        let ran = Tally::new();
-        let total = stampede(&pool, 4, 250, &ran);
-        ran.wait_for(total, "every job pushed through the bounded queue");
-        let m = wait_metrics(&*pool, "the metrics to settle", |m| m.completed == total);
-        assert_eq!(m.rejected, 0, "execute never refuses a running pool: {m:?}");
-        graceful_completes(&*pool, name, total);
-    });
+    shared_scenario(
+        f,
+        name,
+        PoolConfig::new().workers(2).queue_capacity(4),
+        move |pool| {
+            let ran = Tally::new();
+            let total = stampede(&pool, 4, 250, &ran);
+            ran.wait_for(total, "every job pushed through the bounded queue");
+            let m = wait_metrics(&*pool, "the metrics to settle", |m| m.completed == total);
+            assert_eq!(m.rejected, 0, "execute never refuses a running pool: {m:?}");
+            graceful_completes(&*pool, name, total);
+        },
+    );
 }

@@ -35,13 +35,13 @@ pub fn zero_workers_is_error<F: Factory>(f: &F) {
     expect_build_error(
         f,
         "zero_workers_is_error",
-        PoolConfig::workers(0),
+        PoolConfig::new().workers(0),
         BuildErrorKind::ZeroWorkers,
     );
     expect_build_error(
         f,
         "zero_workers_is_error (bounded)",
-        PoolConfig::workers(0).capacity(4),
+        PoolConfig::new().workers(0).queue_capacity(4),
         BuildErrorKind::ZeroWorkers,
     );
 }
@@ -52,7 +52,7 @@ pub fn too_many_workers_is_error<F: Factory>(f: &F) {
     expect_build_error(
         f,
         "too_many_workers_is_error",
-        PoolConfig::workers(MAX_WORKERS + 1),
+        PoolConfig::new().workers(MAX_WORKERS + 1),
         BuildErrorKind::TooManyWorkers,
     );
 }
@@ -63,7 +63,7 @@ pub fn zero_capacity_is_error<F: Factory>(f: &F) {
     expect_build_error(
         f,
         "zero_capacity_is_error",
-        PoolConfig::workers(2).capacity(0),
+        PoolConfig::new().workers(2).queue_capacity(0),
         BuildErrorKind::ZeroCapacity,
     );
 }

@@ -75,7 +75,7 @@ where
 /// (2 × 4 workers): every value comes back, never more items alive at once than the window,
 /// and every item is dropped at the end.
 fn bounded_in_flight<F: Factory>(f: &F, scenario_name: &str, unordered: bool) {
-    let pool = build(f, PoolConfig::workers(4));
+    let pool = build(f, PoolConfig::new().workers(4));
     scenario(scenario_name, pool, move |pool| {
         check_in_flight(&pool, unordered);
     });
@@ -107,7 +107,7 @@ fn check_in_flight<E: Executor>(pool: &E, unordered: bool) {
 /// `map` yields one result per item in input order, whatever order the jobs finish in, with
 /// the default window, a window of 1 and a window larger than the pool.
 pub fn map_preserves_order<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(3));
+    let pool = build(f, PoolConfig::new().workers(3));
     scenario("map_preserves_order", pool, move |pool| {
         let want: Vec<u64> = (0..300).map(|x| x * x).collect();
         for window in [None, Some(1), Some(50)] {
@@ -125,7 +125,7 @@ pub fn map_bounded_in_flight<F: Factory>(f: &F) {
 
 /// `map_unordered` yields exactly one result per item (1000 items, every value once).
 pub fn map_unordered_yields_every_result<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(3));
+    let pool = build(f, PoolConfig::new().workers(3));
     scenario("map_unordered_yields_every_result", pool, move |pool| {
         let got = mapped(&pool, true, None, usize::MAX, 0..1000u64, uneven);
         let want: Vec<u64> = (0..1000).map(|x| x * x).collect();
@@ -142,7 +142,7 @@ pub fn map_unordered_bounded_in_flight<F: Factory>(f: &F) {
 /// `map` and `map_unordered` on a shut-down pool yield `Err(Cancelled)` once per item, without
 /// hanging.
 pub fn map_after_shutdown_yields_cancelled<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("map_after_shutdown_yields_cancelled", pool, move |pool| {
         pool.shutdown(Shutdown::Graceful);
         let ordered: Vec<_> = pool.map(0..5u32, |x| x).collect();
@@ -163,7 +163,7 @@ pub fn map_after_shutdown_yields_cancelled<F: Factory>(f: &F) {
 /// dropped still run.
 pub fn map_lazy_input<F: Factory>(f: &F) {
     const WINDOW: usize = 4;
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("map_lazy_input", pool, move |pool| {
         let mut pulled_in_all = 0;
         for unordered in [false, true] {

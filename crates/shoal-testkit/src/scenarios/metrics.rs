@@ -13,7 +13,7 @@ use super::steps::{
 /// Once every job has ended, the metrics are exact and consistent: `submitted == completed +
 /// panicked + cancelled`, `queued == 0`, `running == 0`, the right `workers`, no rejections.
 pub fn metrics_consistent_after_quiescence<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(3));
+    let pool = build(f, PoolConfig::new().workers(3));
     scenario("metrics_consistent_after_quiescence", pool, move |pool| {
         let ran = Tally::new();
         submit_mixed(&pool, 110, 11, &ran);
@@ -32,7 +32,7 @@ pub fn metrics_consistent_after_quiescence<F: Factory>(f: &F) {
 /// While two workers sit in gated jobs with five more queued, the metrics settle on
 /// `running == 2` and `queued == 5`; once the gate opens they settle on zero and zero.
 pub fn metrics_track_running_and_queued<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("metrics_track_running_and_queued", pool, move |pool| {
         let gate = blocked(&pool, 2);
         let ran = Tally::new();
@@ -54,7 +54,7 @@ pub fn metrics_track_running_and_queued<F: Factory>(f: &F) {
 /// Refusals are counted in `rejected` and never in `submitted`: three `Full` answers from a
 /// bounded queue, then two `ShutDown` answers.
 pub fn metrics_count_rejections<F: Factory>(f: &F) {
-    let config = PoolConfig::workers(1).capacity(1);
+    let config = PoolConfig::new().workers(1).queue_capacity(1);
     shared_scenario(f, "metrics_count_rejections", config, move |pool| {
         let gate = blocked(&*pool, 1);
         pool.try_execute(Box::new(|| {})).expect("room for one job");

@@ -88,62 +88,82 @@ fn inside_report(reports: mpsc::Receiver<ShutdownReport>) -> ShutdownReport {
 /// On a 1-worker pool, a job that spawns a child and joins it finishes: the only worker,
 /// waiting in `join`, runs the child itself.
 pub fn join_inside_worker<F: Factory>(f: &F) {
-    shared_scenario(f, "join_inside_worker", PoolConfig::workers(1), |pool| {
-        let doubled = on_worker(&pool, |inner| {
-            let child = inner.spawn(|| 21).expect(ACCEPT);
-            child.join().expect("the child ran") * 2
-        });
-        assert_eq!(doubled, 42);
-    });
+    shared_scenario(
+        f,
+        "join_inside_worker",
+        PoolConfig::new().workers(1),
+        |pool| {
+            let doubled = on_worker(&pool, |inner| {
+                let child = inner.spawn(|| 21).expect(ACCEPT);
+                child.join().expect("the child ran") * 2
+            });
+            assert_eq!(doubled, 42);
+        },
+    );
 }
 
 /// Two chains of 50 nested spawn-and-join on a 2-worker pool, so every worker waits at once,
 /// both finish, and every link is counted.
 pub fn nested_join_chain<F: Factory>(f: &F) {
     const DEPTH: usize = 50;
-    shared_scenario(f, "nested_join_chain", PoolConfig::workers(2), |pool| {
-        let roots: Vec<_> = (0..2)
-            .map(|_| {
-                let inner = pool.clone();
-                pool.spawn(move || chain(&inner, DEPTH)).expect(ACCEPT)
-            })
-            .collect();
-        for root in roots {
-            assert_eq!(root.join().expect("no panic"), DEPTH);
-        }
-        graceful_completes(&*pool, "nested_join_chain", 2 * (DEPTH as u64 + 1));
-    });
+    shared_scenario(
+        f,
+        "nested_join_chain",
+        PoolConfig::new().workers(2),
+        |pool| {
+            let roots: Vec<_> = (0..2)
+                .map(|_| {
+                    let inner = pool.clone();
+                    pool.spawn(move || chain(&inner, DEPTH)).expect(ACCEPT)
+                })
+                .collect();
+            for root in roots {
+                assert_eq!(root.join().expect("no panic"), DEPTH);
+            }
+            graceful_completes(&*pool, "nested_join_chain", 2 * (DEPTH as u64 + 1));
+        },
+    );
 }
 
 /// A tree of nested waits (Fibonacci of 10 by spawn-and-join, 177 jobs) on 2 workers
 /// finishes with the right answer.
 pub fn nested_join_tree<F: Factory>(f: &F) {
-    shared_scenario(f, "nested_join_tree", PoolConfig::workers(2), |pool| {
-        assert_eq!(on_worker(&pool, |inner| fib(&inner, 10)), 55);
-        graceful_completes(&*pool, "nested_join_tree", 177);
-    });
+    shared_scenario(
+        f,
+        "nested_join_tree",
+        PoolConfig::new().workers(2),
+        |pool| {
+            assert_eq!(on_worker(&pool, |inner| fib(&inner, 10)), 55);
+            graceful_completes(&*pool, "nested_join_tree", 177);
+        },
+    );
 }
 
 /// `map` called from inside the only worker of a pool finishes: its waits run the mapped
 /// jobs on the waiting worker.
 pub fn map_inside_worker<F: Factory>(f: &F) {
-    shared_scenario(f, "map_inside_worker", PoolConfig::workers(1), |pool| {
-        let sum = on_worker(&pool, |inner| {
-            inner
-                .map(0..20u64, |x| x * 2)
-                .map(|r| r.expect("no panic"))
-                .sum::<u64>()
-        });
-        assert_eq!(sum, 380);
-    });
+    shared_scenario(
+        f,
+        "map_inside_worker",
+        PoolConfig::new().workers(1),
+        |pool| {
+            let sum = on_worker(&pool, |inner| {
+                inner
+                    .map(0..20u64, |x| x * 2)
+                    .map(|r| r.expect("no panic"))
+                    .sum::<u64>()
+            });
+            assert_eq!(sum, 380);
+        },
+    );
 }
 
 /// Waits that cross pools finish: a job of pool A joins a job of pool B, which joins a job of
 /// pool A while A's only worker is the one waiting (it runs that job itself).
 pub fn cross_pool_nested_join<F: Factory>(f: &F) {
     let pools = (
-        build(f, PoolConfig::workers(1)),
-        build(f, PoolConfig::workers(1)),
+        build(f, PoolConfig::new().workers(1)),
+        build(f, PoolConfig::new().workers(1)),
     );
     scenario("cross_pool_nested_join", pools, move |(a, b)| {
         let (a, b) = (Arc::new(a), Arc::new(b));
@@ -166,7 +186,7 @@ pub fn cross_pool_nested_join<F: Factory>(f: &F) {
 /// run, and a later shutdown from outside returns the final report.
 pub fn shutdown_inside_worker<F: Factory>(f: &F) {
     let name = "shutdown_inside_worker";
-    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(1), move |pool| {
         let gate = Gate::new();
         let reports = shutdown_inside(&pool, &gate, Shutdown::Graceful);
         let handles = spawn_numbered(&*pool, 10);
@@ -186,7 +206,7 @@ pub fn shutdown_inside_worker<F: Factory>(f: &F) {
 /// behind it are cancelled, and a later shutdown from outside reports them.
 pub fn shutdown_now_inside_worker<F: Factory>(f: &F) {
     let name = "shutdown_now_inside_worker";
-    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(1), move |pool| {
         let gate = Gate::new();
         let ran = Tally::new();
         let reports = shutdown_inside(&pool, &gate, Shutdown::Now);
@@ -206,7 +226,7 @@ pub fn shutdown_now_inside_worker<F: Factory>(f: &F) {
 /// still run.
 pub fn drop_inside_worker<F: Factory>(f: &F) {
     let name = "drop_inside_worker";
-    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(1), move |pool| {
         let gate = Gate::new();
         let ran = Tally::new();
         let last_ref = pool.clone();

@@ -27,7 +27,7 @@ fn execute_panicking<E: Executor + ?Sized>(pool: &E, n: u32) {
 /// After 25 panicking jobs (20 executed, 5 spawned) the pool still has its 2 workers: both
 /// report it and two jobs that need two live workers at once finish.
 pub fn panic_keeps_workers<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("panic_keeps_workers", pool, move |pool| {
         execute_panicking(&pool, 20);
         let handles: Vec<_> = (0..5)
@@ -49,7 +49,7 @@ pub fn panic_keeps_workers<F: Factory>(f: &F) {
 /// The handle of a panicking job gives `TaskError::Panicked` whose `panic_message` reads a
 /// `&str` or a formatted `String` payload, and whose `into_panic` returns any other payload.
 pub fn panic_message_via_handle<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
+    let pool = build(f, PoolConfig::new().workers(1));
     scenario("panic_message_via_handle", pool, move |pool| {
         let literal = pool
             .spawn(|| -> u32 { panic!("static boom") })
@@ -85,7 +85,7 @@ pub fn panic_message_via_handle<F: Factory>(f: &F) {
 /// `metrics().panicked` and the shutdown report count each panic exactly once, apart from the
 /// jobs that completed.
 pub fn panic_counted_in_metrics<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("panic_counted_in_metrics", pool, move |pool| {
         submit_mixed(&pool, 20, 3, &Tally::new());
         let m = wait_metrics(&pool, "7 panics and 13 completions", |m| {
@@ -107,7 +107,12 @@ pub fn panic_counted_in_metrics<F: Factory>(f: &F) {
 /// a `String`), and never for a job that completes.
 pub fn panic_handler_sees_execute_payload<F: Factory>(f: &F) {
     let (handler, recorder) = panic_recorder();
-    let pool = build(f, PoolConfig::workers(2).panic_handler(handler));
+    let pool = build(
+        f,
+        PoolConfig::new()
+            .workers(2)
+            .panic_handler(move |payload| handler(payload)),
+    );
     scenario("panic_handler_sees_execute_payload", pool, move |pool| {
         let ran = Tally::new();
         pool.execute(Box::new(|| panic!("raw boom"))).expect(ACCEPT);
@@ -138,7 +143,12 @@ pub fn panic_handler_sees_execute_payload<F: Factory>(f: &F) {
 /// handle keeps the original payload.
 pub fn panic_handler_sees_spawn_message_copy<F: Factory>(f: &F) {
     let (handler, recorder) = panic_recorder();
-    let pool = build(f, PoolConfig::workers(1).panic_handler(handler));
+    let pool = build(
+        f,
+        PoolConfig::new()
+            .workers(1)
+            .panic_handler(move |payload| handler(payload)),
+    );
     scenario("panic_handler_sees_spawn_message_copy", pool, move |pool| {
         let handle = pool
             .spawn(|| -> u32 { panic!("spawned boom") })
@@ -170,7 +180,12 @@ pub fn panicking_panic_handler_is_contained<F: Factory>(f: &F) {
         counted.add();
         panic!("conformance: the panic handler itself panics");
     });
-    let pool = build(f, PoolConfig::workers(2).panic_handler(handler));
+    let pool = build(
+        f,
+        PoolConfig::new()
+            .workers(2)
+            .panic_handler(move |payload| handler(payload)),
+    );
     scenario("panicking_panic_handler_is_contained", pool, move |pool| {
         execute_panicking(&pool, 10);
         calls.wait_for(10, "the panic handler to see all 10 panics");
@@ -185,7 +200,7 @@ pub fn panicking_panic_handler_is_contained<F: Factory>(f: &F) {
 /// In `map` a panicking item gives `Err(Panicked)` with its message in its own place while
 /// every other item gives its value; `map_unordered` likewise yields exactly one error.
 pub fn panic_in_map_item<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("panic_in_map_item", pool, move |pool| {
         let work = |i: u32| {
             if i == 7 {

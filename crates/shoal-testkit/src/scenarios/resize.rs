@@ -16,7 +16,7 @@ use super::steps::{
 /// `resize(4)` on a 1-worker pool grows it at once: `workers()` says 4 on return, and four
 /// jobs that need four workers at the same time finish.
 pub fn resize_grow<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
+    let pool = build(f, PoolConfig::new().workers(1));
     scenario("resize_grow", pool, move |pool| {
         pool.resize(4).expect("growing a running pool");
         assert_eq!(pool.workers(), 4, "workers() reflects a grow at once");
@@ -33,7 +33,7 @@ pub fn resize_grow<F: Factory>(f: &F) {
 /// every queued job still runs, `workers()` becomes 1 and the surplus workers leave.
 pub fn resize_shrink_after_current_job<F: Factory>(f: &F) {
     let name = "resize_shrink_after_current_job";
-    shared_scenario(f, name, PoolConfig::workers(4), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(4), move |pool| {
         let gate = Gate::new();
         let arrived = Tally::new();
         let busy: Vec<_> = (0..4u32)
@@ -71,7 +71,7 @@ pub fn resize_shrink_after_current_job<F: Factory>(f: &F) {
 pub fn resize_under_load_no_job_lost<F: Factory>(f: &F) {
     const JOBS: u64 = 2000;
     let name = "resize_under_load_no_job_lost";
-    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(2), move |pool| {
         let ran = Tally::new();
         let submitter = {
             let (pool, ran) = (pool.clone(), ran.clone());
@@ -101,7 +101,7 @@ pub fn resize_under_load_no_job_lost<F: Factory>(f: &F) {
 /// `resize(0)` gives `ResizeError::Zero`, `resize(MAX_WORKERS + 1)` gives `TooMany` with the
 /// numbers; neither changes the pool, and resizing to the current size is a no-op.
 pub fn resize_invalid_counts_are_errors<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("resize_invalid_counts_are_errors", pool, move |pool| {
         match pool.resize(0) {
             Err(ResizeError::Zero) => {}
@@ -126,7 +126,7 @@ pub fn resize_invalid_counts_are_errors<F: Factory>(f: &F) {
 
 /// `resize` after shutdown gives `ResizeError::ShutDown`, whether growing or shrinking.
 pub fn resize_after_shutdown_is_error<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("resize_after_shutdown_is_error", pool, move |pool| {
         pool.shutdown(Shutdown::Graceful);
         for n in [4, 1] {
@@ -141,7 +141,7 @@ pub fn resize_after_shutdown_is_error<F: Factory>(f: &F) {
 /// Shrinking really retires threads: after `resize(1)` three of four worker threads exit,
 /// the last one keeps serving, and it exits at shutdown.
 pub fn resize_shrink_retires_threads<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(4));
+    let pool = build(f, PoolConfig::new().workers(4));
     scenario("resize_shrink_retires_threads", pool, move |pool| {
         let exited = watch_worker_exits(&pool, 4);
         pool.resize(1).expect("shrinking a running pool");
@@ -159,7 +159,7 @@ pub fn resize_shrink_retires_threads<F: Factory>(f: &F) {
 /// the caller itself) returns without deadlock, and the pool keeps running jobs.
 pub fn resize_inside_worker<F: Factory>(f: &F) {
     let name = "resize_inside_worker";
-    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(2), move |pool| {
         for n in [4, 1] {
             let inner = pool.clone();
             let resized = pool.spawn(move || inner.resize(n)).expect(ACCEPT).join();

@@ -78,8 +78,8 @@ fn shutdowns_at_once<E: Executor + 'static>(
 /// adds up, and dropping another idle pool returns too.
 pub fn shutdown_idle_pool<F: Factory>(f: &F) {
     let pools = (
-        build(f, PoolConfig::workers(3)),
-        build(f, PoolConfig::workers(3)),
+        build(f, PoolConfig::new().workers(3)),
+        build(f, PoolConfig::new().workers(3)),
     );
     scenario("shutdown_idle_pool", pools, move |(first, second)| {
         let report = first.shutdown(Shutdown::Graceful);
@@ -93,7 +93,7 @@ pub fn shutdown_idle_pool<F: Factory>(f: &F) {
 /// that counts them all as completed.
 pub fn shutdown_graceful_drains_queue<F: Factory>(f: &F) {
     let name = "shutdown_graceful_drains_queue";
-    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(1), move |pool| {
         let gate = blocked(&*pool, 1);
         let ran = Tally::new();
         let handles = spawn_counted(&*pool, 100, &ran);
@@ -110,7 +110,7 @@ pub fn shutdown_graceful_drains_queue<F: Factory>(f: &F) {
 /// `Cancelled`, none of them runs), then waits for the running job before returning.
 pub fn shutdown_now_cancels_queued<F: Factory>(f: &F) {
     let name = "shutdown_now_cancels_queued";
-    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(1), move |pool| {
         let gate = Gate::new();
         let finished = occupy(&*pool, &gate, 1);
         let ran = Tally::new();
@@ -128,7 +128,7 @@ pub fn shutdown_now_cancels_queued<F: Factory>(f: &F) {
 /// `still_running`), the queued jobs are cancelled, and the straggler still finishes later.
 pub fn shutdown_deadline_cancels_after_deadline<F: Factory>(f: &F) {
     let name = "shutdown_deadline_cancels_after_deadline";
-    let pool = build(f, PoolConfig::workers(1));
+    let pool = build(f, PoolConfig::new().workers(1));
     scenario(name, pool, move |pool| {
         let gate = Gate::new();
         let finished = occupy(&pool, &gate, 1);
@@ -164,7 +164,7 @@ pub fn shutdown_deadline_cancels_after_deadline<F: Factory>(f: &F) {
 /// cancelled, and the call returns as soon as the queue is drained, not at the deadline.
 pub fn shutdown_deadline_met_is_graceful<F: Factory>(f: &F) {
     let name = "shutdown_deadline_met_is_graceful";
-    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(1), move |pool| {
         let gate = blocked(&*pool, 1);
         let ran = Tally::new();
         execute_counting(&*pool, 50, &ran);
@@ -179,7 +179,7 @@ pub fn shutdown_deadline_met_is_graceful<F: Factory>(f: &F) {
 /// Shutdown is idempotent: after a Graceful shutdown, further calls in every mode return at
 /// once with the same counts.
 pub fn shutdown_twice_same_report<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("shutdown_twice_same_report", pool, move |pool| {
         execute_counting(&pool, 20, &Tally::new());
         graceful_completes(&pool, "the first shutdown", 20);
@@ -202,7 +202,7 @@ pub fn shutdown_twice_same_report<F: Factory>(f: &F) {
 /// return, with the same report.
 pub fn concurrent_shutdowns<F: Factory>(f: &F) {
     let name = "concurrent_shutdowns";
-    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(2), move |pool| {
         let ran = Tally::new();
         let (probes, reports) = shutdowns_at_once(&pool, &ran, &[Shutdown::Graceful; 6]);
         assert_eq!(ran.get(), 20);
@@ -217,7 +217,7 @@ pub fn concurrent_shutdowns<F: Factory>(f: &F) {
 /// same total.
 pub fn concurrent_shutdowns_mixed_modes<F: Factory>(f: &F) {
     let name = "concurrent_shutdowns_mixed_modes";
-    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(2), move |pool| {
         let modes = [
             Shutdown::Graceful,
             Shutdown::Now,
@@ -245,7 +245,7 @@ pub fn concurrent_shutdowns_mixed_modes<F: Factory>(f: &F) {
 /// `ShutDown`; each refused job is handed back whole (running it works) and counted in
 /// `metrics().rejected`, not in `submitted`.
 pub fn submit_after_shutdown_rejected<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(2));
+    let pool = build(f, PoolConfig::new().workers(2));
     scenario("submit_after_shutdown_rejected", pool, move |pool| {
         let report = pool.shutdown(Shutdown::Graceful);
         check_report("an idle shutdown", &report, Counts::default());
@@ -289,7 +289,7 @@ pub fn submit_after_shutdown_rejected<F: Factory>(f: &F) {
 /// After `shutdown(Graceful)` returns, every worker thread exits (none is leaked), and none
 /// exited before it (workers are long-lived, not one thread per job).
 pub fn shutdown_joins_workers<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(3));
+    let pool = build(f, PoolConfig::new().workers(3));
     scenario("shutdown_joins_workers", pool, move |pool| {
         let exited = watch_worker_exits(&pool, 3);
         assert_eq!(exited.get(), 0, "no worker may exit before shutdown");
@@ -303,7 +303,7 @@ pub fn shutdown_joins_workers<F: Factory>(f: &F) {
 /// Dropping the pool is a graceful shutdown: the drop returns only after every queued job ran,
 /// and every handle gives its value.
 pub fn drop_is_graceful<F: Factory>(f: &F) {
-    let pool = build(f, PoolConfig::workers(1));
+    let pool = build(f, PoolConfig::new().workers(1));
     scenario("drop_is_graceful", pool, move |pool| {
         let gate = blocked(&pool, 1);
         let ran = Tally::new();
@@ -333,7 +333,7 @@ pub fn cancelled_job_with_panicking_drop<F: Factory>(f: &F) {
         }
     }
     let name = "cancelled_job_with_panicking_drop";
-    shared_scenario(f, name, PoolConfig::workers(1), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(1), move |pool| {
         let gate = blocked(&*pool, 1);
         for _ in 0..3 {
             let bomb = PanicOnDrop;
@@ -353,7 +353,7 @@ pub fn cancelled_job_with_panicking_drop<F: Factory>(f: &F) {
 /// `metrics()` agree exactly on every count.
 pub fn shutdown_report_matches_metrics<F: Factory>(f: &F) {
     let name = "shutdown_report_matches_metrics";
-    shared_scenario(f, name, PoolConfig::workers(2), move |pool| {
+    shared_scenario(f, name, PoolConfig::new().workers(2), move |pool| {
         submit_mixed(&*pool, 35, 7, &Tally::new());
         wait_metrics(&*pool, "the first 35 jobs to end", |m| m.submitted == 35);
         let gate = blocked(&*pool, 2);
