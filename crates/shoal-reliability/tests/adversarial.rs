@@ -39,7 +39,7 @@ use shoal_reliability::{
     eventually, expected_panic, isolated, quiet_expected_panics, Gate, Opener, PanicOnDrop,
     PoolConfig, Strategy, EXPECTED,
 };
-use shoal_scope::{Scope as NativeScope, ScopedPool};
+use shoal_scope::{ForkScope as NativeScope, ScopedPool};
 
 /// The watchdog limit of most tests (the parent allows a grace period on top).
 const LIMIT: Duration = Duration::from_secs(20);
@@ -261,7 +261,7 @@ fn scoped_pool_healthy(ctx: &str, pool: &ScopedPool, workers: usize) {
     assert_eq!(pool.workers(), workers, "{ctx}: workers() changed");
     assert_eq!(pool.join(|| 1, || 2), (1, 2), "{ctx}: a join afterwards");
     let hits = AtomicUsize::new(0);
-    pool.scope(|s| {
+    pool.fork_scope(|s| {
         for _ in 0..8 {
             s.spawn(|_| {
                 hits.fetch_add(1, SeqCst);
@@ -447,7 +447,7 @@ fn panics_after_slow_task(ctx: &str, finished: &AtomicBool, scope: impl FnOnce()
         .unwrap_or_else(|| panic!("{ctx}: returned normally although a task panicked"))
 }
 
-/// Where a scope runs: a ScopedPool's own `scope` (the native scope), or `ExecutorExt::scope`
+/// Where a scope runs: a ScopedPool's own `fork_scope` (the native scope), or `ExecutorExt::scope`
 /// (the contract scope) on any pool.
 #[derive(Clone, Copy)]
 enum On<'p> {
@@ -459,7 +459,7 @@ impl On<'_> {
     /// Runs one scope that spawns `tasks`, in order, then runs `body`.
     fn scope<'a>(self, tasks: Vec<Task<'a>>, body: impl FnOnce() + Send) {
         match self {
-            On::Native(pool) => pool.scope(|s| {
+            On::Native(pool) => pool.fork_scope(|s| {
                 for t in tasks {
                     s.spawn(move |_| t());
                 }
@@ -777,7 +777,7 @@ adversarial!(LONG;
 );
 
 // =============================================================================================
-// Native scope (ScopedPool::scope): bomb payloads from several tasks and the body, captured
+// Native scope (ScopedPool::fork_scope): bomb payloads from several tasks and the body, captured
 // bombs, nesting 20 deep.
 //
 // Proves: the scope resumes the first panic, drops the others quietly, returns only after
@@ -857,9 +857,9 @@ adversarial!(
     }
 );
 
-/// `pool.scope` nested `depth` deep in the bodies; every level spawns a bomb-payload task.
+/// `pool.fork_scope` nested `depth` deep in the bodies; every level spawns a bomb-payload task.
 fn nested_scopes(pool: &ScopedPool, depth: usize) {
-    pool.scope(|s| {
+    pool.fork_scope(|s| {
         s.spawn(|_| bomb("nested scope task"));
         if depth > 0 {
             nested_scopes(pool, depth - 1);
@@ -887,7 +887,7 @@ adversarial!(LONG;
                 ("scopes in bodies", &|pool| nested_scopes(pool, 20), "nested scope task"),
                 (
                     "scopes in tasks",
-                    &|pool| pool.scope(|s| nested_tasks(s, 20)),
+                    &|pool| pool.fork_scope(|s| nested_tasks(s, 20)),
                     "nested scope task",
                 ),
             ],
@@ -1123,7 +1123,7 @@ adversarial!(LONG;
                     while !stop.load(SeqCst) && rounds < 500 {
                         rounds += 1;
                         let p = must_panic(&ctx, || {
-                            pool.scope(|s| {
+                            pool.fork_scope(|s| {
                                 for _ in 0..4 {
                                     s.spawn(|_| bomb("a bomb scope's task"));
                                 }

@@ -539,7 +539,7 @@ fn scope_forkjoin_deep() {
             }
             let mut r = 0;
             let slot = &mut r;
-            pool.scope(|s| s.spawn(move |_| *slot = nest(pool, d - 1) + 1));
+            pool.fork_scope(|s| s.spawn(move |_| *slot = nest(pool, d - 1) + 1));
             r
         }
         assert_eq!(pool.install(|| rec(&pool, depth)), depth);

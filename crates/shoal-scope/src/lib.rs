@@ -27,7 +27,7 @@
 //! ```text
 //!  time ──────────────────────────────────────────────────────────────────▶
 //!
-//!  W0  scope(|s| { s.spawn(t1); s.spawn(t2); body… }) ─ wait (help: run t2) ─┬─ return
+//!  W0  fork_scope(|s| { s.spawn(t1); s.spawn(t2); … }) ─ wait (help: run t2) ─┬─ return
 //!  W1                 └─▶ t1 ── s.spawn(t3) ── t1 ends ── t3 ── t3 ends ─────┘ last task
 //!                                                                              sets latch
 //! ```
@@ -92,7 +92,7 @@
 //! - `join`, nobody hungry: no atomics written, no allocation.
 //! - `join`, someone hungry: one mutex lock to offer, one to take, one latch swap; the waiting
 //!   owner helps or parks (mutex + condvar) until the latch wakes it.
-//! - `scope` task: one `Box`, one mutex lock to queue it, two atomic counts.
+//! - `fork_scope` task: one `Box`, one mutex lock to queue it, two atomic counts.
 //! - [`Executor`] jobs: one `Box`, one mutex lock per submit and per take; they wait behind
 //!   internal jobs. Use `shoal-queue` or `shoal-steal` for streams of independent jobs.
 //!
@@ -100,7 +100,7 @@
 //! Recursive divide and conquer (sorting, tree walks, numeric kernels), loops over slices
 //! ([`par_for_each`](ScopedPool::par_for_each), [`par_map`](ScopedPool::par_map),
 //! [`par_reduce`](ScopedPool::par_reduce)), and tasks that must borrow from the caller's
-//! stack ([`scope`](ScopedPool::scope)).
+//! stack ([`fork_scope`](ScopedPool::fork_scope)).
 //!
 //! ## Example
 //! ```
@@ -132,8 +132,9 @@
 //!
 //! The borrowing scope every executor gets, [`ExecutorExt::scope`], works here too (its tasks
 //! are `Executor` jobs, with a handle each that returns the task's value or panic). The
-//! native [`ScopedPool::scope`] is the cheaper one: its tasks skip the external queue, the
-//! metrics and the per-task handle.
+//! lean [`ScopedPool::fork_scope`] is the cheaper one: its tasks skip the external queue, the
+//! metrics and the per-task handle. (It has its own name so that `pool.scope(..)` means the
+//! same thing, and the same line compiles, on every shoal pool.)
 #![deny(missing_docs)]
 
 mod job;
@@ -147,7 +148,7 @@ mod slice;
 mod worker;
 
 pub use pool::{Builder, ScopedPool};
-pub use scope::Scope;
+pub use scope::ForkScope;
 pub use shoal_core::{Executor, ExecutorExt};
 
 use worker::WorkerThread;
@@ -171,23 +172,23 @@ where
     }
 }
 
-/// Runs a [`scope`](ScopedPool::scope) on the current pool (inside a worker) or the default
-/// pool (elsewhere).
-pub fn scope<'scope, OP, R>(op: OP) -> R
+/// Runs a [`fork_scope`](ScopedPool::fork_scope) on the current pool (inside a worker) or the
+/// default pool (elsewhere).
+pub fn fork_scope<'scope, OP, R>(op: OP) -> R
 where
-    OP: FnOnce(&Scope<'scope>) -> R + Send,
+    OP: FnOnce(&ForkScope<'scope>) -> R + Send,
     R: Send,
 {
     let worker = WorkerThread::current();
     if worker.is_null() {
-        default_pool().scope(op)
+        default_pool().fork_scope(op)
     } else {
         // SAFETY: a non-null current worker is alive on this thread's stack.
         scope::scope_in_worker(unsafe { &*worker }, op)
     }
 }
 
-/// The pool [`join`] and [`scope`] use outside every worker.
+/// The pool [`join`] and [`fork_scope`] use outside every worker.
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
 pub fn default_pool() -> &'static ScopedPool {
     static POOL: std::sync::OnceLock<ScopedPool> = std::sync::OnceLock::new();
@@ -202,5 +203,5 @@ pub fn default_pool() -> &'static ScopedPool {
 /// Under loom (or shuttle) there is no default pool: models build their own.
 #[cfg(any(shoal_loom, shoal_shuttle))]
 pub fn default_pool() -> &'static ScopedPool {
-    panic!("no default pool under loom: call join/scope inside a pool")
+    panic!("no default pool under loom: call join/fork_scope inside a pool")
 }

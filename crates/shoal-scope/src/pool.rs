@@ -17,7 +17,7 @@ use crate::job::StackJob;
 use crate::join::join_in_worker;
 use crate::latch::Latch;
 use crate::registry::Registry;
-use crate::scope::{scope_in_worker, Scope};
+use crate::scope::{scope_in_worker, ForkScope};
 use crate::slice;
 use crate::worker::{current_parker, spawn_worker, WorkerThread};
 
@@ -25,7 +25,7 @@ use crate::worker::{current_parker, spawn_worker, WorkerThread};
 const INSTALL_WAIT_INVARIANT: &str =
     "an install waits for its closure, which a worker runs from the caller's stack";
 
-/// A fork-join pool: [`join`](ScopedPool::join), [`scope`](ScopedPool::scope),
+/// A fork-join pool: [`join`](ScopedPool::join), [`fork_scope`](ScopedPool::fork_scope),
 /// [`install`](ScopedPool::install), parallel slice loops, and [`Executor`] for `'static`
 /// jobs.
 ///
@@ -180,15 +180,20 @@ impl ScopedPool {
         }
     }
 
-    /// Runs `op` with a [`Scope`] whose tasks may borrow anything that outlives the call.
+    /// Runs `op` with a [`ForkScope`] whose tasks may borrow anything that outlives the call.
     /// Returns only after `op` and every task (including tasks spawned by tasks) ended, also
     /// when one of them panicked; then the first panic is resumed.
+    ///
+    /// This is the lean fork-join scope (rayon's `scope`): a task has no handle, returns
+    /// nothing and is never cancelled, and costs one allocation and one queue push.
+    /// `pool.scope(..)` is the scope every shoal pool has ([`ExecutorExt::scope`](shoal_core::ExecutorExt::scope)): each task
+    /// returns a handle with its value or its panic, the same code on every strategy.
     ///
     /// ```
     /// let pool = shoal_scope::ScopedPool::new(2)?;
     /// let mut words = vec!["a".to_string(), "bb".into(), "ccc".into()];
     /// let total = std::sync::atomic::AtomicUsize::new(0);
-    /// pool.scope(|s| {
+    /// pool.fork_scope(|s| {
     ///     for w in words.iter_mut() {
     ///         let total = &total;
     ///         s.spawn(move |_| {
@@ -206,7 +211,7 @@ impl ScopedPool {
     ///
     /// ```compile_fail
     /// let pool = shoal_scope::ScopedPool::new(2).unwrap();
-    /// pool.scope(|s| {
+    /// pool.fork_scope(|s| {
     ///     let local = 5;
     ///     s.spawn(|_| println!("{}", local));
     /// });
@@ -217,11 +222,11 @@ impl ScopedPool {
     /// ```compile_fail
     /// let pool = shoal_scope::ScopedPool::new(2).unwrap();
     /// let rc = std::rc::Rc::new(1);
-    /// pool.scope(|s| s.spawn(move |_| drop(rc)));
+    /// pool.fork_scope(|s| s.spawn(move |_| drop(rc)));
     /// ```
-    pub fn scope<'scope, OP, R>(&self, op: OP) -> R
+    pub fn fork_scope<'scope, OP, R>(&self, op: OP) -> R
     where
-        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        OP: FnOnce(&ForkScope<'scope>) -> R + Send,
         R: Send,
     {
         self.install(|| {

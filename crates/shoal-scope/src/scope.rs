@@ -1,9 +1,10 @@
-//! `scope`: any number of tasks that borrow from the caller's stack.
+//! `fork_scope`: any number of tasks that borrow from the caller's stack, as lean as a join:
+//! no handle, no result slot, never cancelled.
 //!
 //! ```text
 //!  owner (a worker)                       other workers
 //!  ────────────────                       ─────────────
-//!  scope(|s| {                 pending = 1 (the body)
+//!  fork_scope(|s| {               pending = 1 (the body)
 //!     s.spawn(t1)  ──inject──▶ pending = 2 ─────▶ run t1:
 //!     s.spawn(t2)  ──inject──▶ pending = 3           s.spawn(t3) ──▶ pending = 4
 //!     ...                                         t1 ends: pending = 3
@@ -35,8 +36,8 @@ use crate::registry::Registry;
 use crate::worker::WorkerThread;
 
 /// A scope in which tasks may borrow anything that outlives `'scope`; see
-/// [`ScopedPool::scope`](crate::ScopedPool::scope).
-pub struct Scope<'scope> {
+/// [`ScopedPool::fork_scope`](crate::ScopedPool::fork_scope).
+pub struct ForkScope<'scope> {
     registry: Arc<Registry>,
     /// The body plus the tasks that have not ended.
     pending: AtomicUsize,
@@ -47,9 +48,9 @@ pub struct Scope<'scope> {
     marker: PhantomData<fn(&'scope ()) -> &'scope ()>,
 }
 
-impl fmt::Debug for Scope<'_> {
+impl fmt::Debug for ForkScope<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scope")
+        f.debug_struct("ForkScope")
             // ORDERING: a snapshot for display only.
             .field("pending", &self.pending.load(Ordering::Relaxed))
             .finish_non_exhaustive()
@@ -58,10 +59,10 @@ impl fmt::Debug for Scope<'_> {
 
 /// A scope pointer a task carries to another thread. Dropping it returns the task's count:
 /// the guard that keeps an unwind from skipping the count.
-struct ScopePtr<'scope>(*const Scope<'scope>);
+struct ScopePtr<'scope>(*const ForkScope<'scope>);
 
-// SAFETY: `Scope` is Sync (its fields are), so sharing a pointer to it across threads is as
-// safe as sharing `&Scope`; the scope outlives every task (module docs).
+// SAFETY: `ForkScope` is Sync (its fields are), so sharing a pointer to it across threads is as
+// safe as sharing `&ForkScope`; the scope outlives every task (module docs).
 unsafe impl Send for ScopePtr<'_> {}
 
 impl Drop for ScopePtr<'_> {
@@ -69,13 +70,13 @@ impl Drop for ScopePtr<'_> {
         // SAFETY: a ScopePtr is made for one task, which holds one count until this drop;
         // the scope is live until that count is returned, and nothing touches the scope
         // after this call (the task drops its pointer last).
-        unsafe { Scope::complete_one(self.0) };
+        unsafe { ForkScope::complete_one(self.0) };
     }
 }
 
-impl<'scope> Scope<'scope> {
-    fn new(worker: &WorkerThread) -> Scope<'scope> {
-        Scope {
+impl<'scope> ForkScope<'scope> {
+    fn new(worker: &WorkerThread) -> ForkScope<'scope> {
+        ForkScope {
             registry: worker.registry.clone(),
             pending: AtomicUsize::new(1),
             latch: Latch::new(&worker.parker),
@@ -89,7 +90,7 @@ impl<'scope> Scope<'scope> {
     /// A panic in the task is caught; the scope resumes the first one after all tasks ended.
     pub fn spawn<BODY>(&self, body: BODY)
     where
-        BODY: FnOnce(&Scope<'scope>) + Send + 'scope,
+        BODY: FnOnce(&ForkScope<'scope>) + Send + 'scope,
     {
         // ORDERING: Relaxed: the caller holds a count of its own (the body or a running
         // task), so `pending` cannot reach zero meanwhile; the AcqRel decrements order the
@@ -136,7 +137,7 @@ impl<'scope> Scope<'scope> {
     /// # Safety
     /// `this` is a live scope and the caller holds a count. The scope may be freed as soon
     /// as the count is returned, so the caller must not touch it afterwards.
-    unsafe fn complete_one(this: *const Scope<'scope>) {
+    unsafe fn complete_one(this: *const ForkScope<'scope>) {
         // SAFETY: live per the contract.
         // ORDERING: AcqRel: Release publishes this task's effects; Acquire on the last
         // decrement collects every other task's before the latch (Release) hands them to the
@@ -151,9 +152,9 @@ impl<'scope> Scope<'scope> {
 /// Runs a scope on the calling worker: the body, then help until every task ended.
 pub(crate) fn scope_in_worker<'scope, OP, R>(worker: &WorkerThread, op: OP) -> R
 where
-    OP: FnOnce(&Scope<'scope>) -> R,
+    OP: FnOnce(&ForkScope<'scope>) -> R,
 {
-    let scope = Scope::new(worker);
+    let scope = ForkScope::new(worker);
     let value = match panic::catch_unwind(AssertUnwindSafe(|| op(&scope))) {
         Ok(value) => Some(value),
         Err(payload) => {
@@ -164,7 +165,7 @@ where
     };
     // SAFETY: the body's count; we touch only the latch and the panic slot afterwards, and
     // both live in this frame, which outlives the wait below.
-    unsafe { Scope::complete_one(&scope) };
+    unsafe { ForkScope::complete_one(&scope) };
     // The wait runs only jobs that cannot unwind (see `crate::job`); if one ever did, this
     // frame would die while tasks still borrow it: stop the process instead.
     AbortOnUnwind::run(

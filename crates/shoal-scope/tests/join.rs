@@ -174,7 +174,7 @@ fn join_after_shutdown_runs_on_caller() {
         pool.shutdown(Shutdown::Graceful);
         assert_eq!(pool.install(|| fib(15)), 610);
         let hits = AtomicUsize::new(0);
-        pool.scope(|s| {
+        pool.fork_scope(|s| {
             for _ in 0..10 {
                 s.spawn(|_| {
                     hits.fetch_add(1, Ordering::SeqCst);

@@ -81,7 +81,7 @@ fn scope_waits_for_nested_tasks() {
     model(|| {
         let pool = ScopedPool::new(2).unwrap();
         let count = AtomicUsize::new(0);
-        pool.scope(|s| {
+        pool.fork_scope(|s| {
             s.spawn(|s| {
                 count.fetch_add(1, Ordering::SeqCst);
                 s.spawn(|_| {

@@ -9,14 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::watchdog;
 use shoal_core::{Executor, ExecutorExt, Shutdown};
-use shoal_scope::{Scope, ScopedPool};
+use shoal_scope::{ForkScope, ScopedPool};
 
 #[test]
 fn smoke() {
     watchdog("smoke", || {
         let pool = ScopedPool::new(2).unwrap();
         let mut v = vec![0u32; 64];
-        pool.scope(|s| {
+        pool.fork_scope(|s| {
             for (i, x) in v.iter_mut().enumerate() {
                 s.spawn(move |_| *x = i as u32 * 2);
             }
@@ -25,7 +25,7 @@ fn smoke() {
     });
 }
 
-fn spawn_tree<'scope>(s: &Scope<'scope>, depth: u32, count: &'scope AtomicUsize) {
+fn spawn_tree<'scope>(s: &ForkScope<'scope>, depth: u32, count: &'scope AtomicUsize) {
     count.fetch_add(1, Ordering::SeqCst);
     if depth > 0 {
         s.spawn(move |s| spawn_tree(s, depth - 1, count));
@@ -39,7 +39,7 @@ fn tasks_spawned_by_tasks_complete_before_return() {
         for workers in [1, 2, 3] {
             let pool = ScopedPool::new(workers).unwrap();
             let count = AtomicUsize::new(0);
-            pool.scope(|s| spawn_tree(s, 10, &count));
+            pool.fork_scope(|s| spawn_tree(s, 10, &count));
             assert_eq!(count.load(Ordering::SeqCst), (1 << 11) - 1);
         }
     });
@@ -59,7 +59,7 @@ enum PanicIn {
 fn panicking_scope(pool: &ScopedPool, slow: usize, at: PanicIn) -> Box<dyn Any + Send> {
     let finished = AtomicUsize::new(0);
     let r = catch_unwind(AssertUnwindSafe(|| {
-        pool.scope(|s| {
+        pool.fork_scope(|s| {
             if at == PanicIn::Task {
                 s.spawn(|_| panic!("task failed"));
             }
@@ -101,7 +101,7 @@ fn scope_returns_the_body_value_and_nests_with_join() {
     watchdog("scope_returns_the_body_value_and_nests_with_join", || {
         let pool = ScopedPool::new(2).unwrap();
         let total = AtomicUsize::new(0);
-        let r = pool.scope(|s| {
+        let r = pool.fork_scope(|s| {
             s.spawn(|_| {
                 let (a, b) = shoal_scope::join(|| 1, || 2);
                 total.fetch_add(a + b, Ordering::SeqCst);
@@ -117,7 +117,7 @@ fn scope_returns_the_body_value_and_nests_with_join() {
 fn free_scope_outside_uses_default_pool() {
     watchdog("free_scope_outside_uses_default_pool", || {
         let hits = AtomicUsize::new(0);
-        shoal_scope::scope(|s| {
+        shoal_scope::fork_scope(|s| {
             for _ in 0..8 {
                 s.spawn(|_| {
                     hits.fetch_add(1, Ordering::SeqCst);
@@ -212,7 +212,7 @@ fn payload_that_panics_on_drop_keeps_the_scope_waiting() {
                 let data = vec![7usize; 4096];
                 let finished = AtomicUsize::new(0);
                 let r = catch_unwind(AssertUnwindSafe(|| {
-                    pool.scope(|s| {
+                    pool.fork_scope(|s| {
                         s.spawn(|_| panic!("first"));
                         s.spawn(|_| std::panic::panic_any(Bomb));
                         s.spawn(|_| {

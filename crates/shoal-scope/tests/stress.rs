@@ -48,7 +48,7 @@ fn stress_mixed_workloads() {
                     let pool = pool.clone();
                     std::thread::spawn(move || {
                         let count = AtomicU64::new(0);
-                        pool.scope(|s| {
+                        pool.fork_scope(|s| {
                             for _ in 0..20 {
                                 s.spawn(|s| {
                                     s.spawn(|_| {
