@@ -58,9 +58,11 @@ mod imp {
 
 pub use imp::*;
 
-/// Locks `mutex`, ignoring poisoning: shoal never runs user code while holding one of its
-/// locks, so a poisoned lock can only come from a bug in shoal itself, and the state it guards
-/// is still consistent at every unlock point.
+/// Locks `mutex`, ignoring poisoning: shoal runs no job, and drops no user value, while holding
+/// one of its locks. The one piece of user code that runs under a lock is the builder's spawn
+/// hook (under the life cycle's lock, while workers start), and its panic is caught
+/// (`SpawnHook::check`). So a poisoned lock can only come from a bug in shoal itself, and the
+/// state it guards is still consistent at every unlock point.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,
