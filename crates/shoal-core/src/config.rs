@@ -97,7 +97,7 @@ impl PoolConfig {
         self
     }
 
-    /// Asked before every worker-thread start; see [`spawn`](crate::spawn).
+    /// Asked before every worker-thread start; see [`spawn`](mod@crate::spawn).
     pub fn spawn_hook<H>(mut self, hook: H) -> Self
     where
         H: Fn(&SpawnInfo<'_>) -> io::Result<()> + Send + Sync + 'static,
