@@ -47,6 +47,18 @@ pub trait Executor: Send + Sync {
 
     /// A snapshot of the pool's counters.
     fn metrics(&self) -> Metrics;
+
+    /// Whether [`ExecutorExt::map`] and [`ExecutorExt::map_unordered`] may hand several items
+    /// to one job and run items on the calling thread while it waits for results. `true` (the
+    /// default) suits every pool: it is what makes `map` cheap on small items.
+    ///
+    /// An executor whose jobs are the units it paces or caps (a rate limiter: so many jobs per
+    /// second, at most so many at once) returns `false`: `map` then submits one job per item
+    /// and runs nothing on the calling thread, so every item goes through the executor's
+    /// bookkeeping.
+    fn map_in_chunks(&self) -> bool {
+        true
+    }
 }
 
 /// Typed spawning, the result queue and scopes, for every [`Executor`].
@@ -159,6 +171,7 @@ macro_rules! forward_executor {
             fn resize(&self, workers: usize) -> Result<(), ResizeError> { (**self).resize(workers) }
             fn shutdown(&self, mode: Shutdown) -> ShutdownReport { (**self).shutdown(mode) }
             fn metrics(&self) -> Metrics { (**self).metrics() }
+            fn map_in_chunks(&self) -> bool { (**self).map_in_chunks() }
         }
     )*};
 }
