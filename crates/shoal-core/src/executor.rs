@@ -95,10 +95,16 @@ pub trait ExecutorExt: Executor {
         Ok(handle.with_claim(claim))
     }
 
-    /// Applies `f` to every item on the pool; yields one result per item, **in input order**,
-    /// keeping at most a window of jobs in flight (default twice the worker count; change it
-    /// with [`Map::window`]). Items the pool refuses (it is shutting down) yield
-    /// `Err(TaskError::Cancelled)`.
+    /// Applies `f` to every item on the pool; yields one result per item, **in input order**:
+    /// the value, or `Err(TaskError::Panicked)` in the place of an item whose `f` panicked.
+    /// Items the pool refuses or cancels (it is shutting down) yield `Err(TaskError::Cancelled)`.
+    ///
+    /// Items go to jobs in chunks sized to run for tens of microseconds each (one item per
+    /// job when items are slow), and the calling thread runs pending chunks itself while it
+    /// waits, so the cost per item does not depend on how small items are. At most a window
+    /// of items is in flight (default: `2 × workers` chunks; set it in items with
+    /// [`Map::window`]), and the input is pulled lazily. [`Map`] says how the pool counts the
+    /// jobs and the panics of a map.
     fn map<I, F, T>(&self, items: I, f: F) -> Map<'_, Self, I::IntoIter, F, T>
     where
         I: IntoIterator,
@@ -110,6 +116,7 @@ pub trait ExecutorExt: Executor {
     }
 
     /// Like [`map`](ExecutorExt::map), but yields results as they finish.
+    /// [`MapUnordered::indexed`] pairs each result with its item's input position.
     fn map_unordered<I, F, T>(&self, items: I, f: F) -> MapUnordered<'_, Self, I::IntoIter, F, T>
     where
         I: IntoIterator,

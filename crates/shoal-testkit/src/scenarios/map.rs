@@ -1,5 +1,10 @@
 //! The result queue: `map` keeps input order, `map_unordered` yields everything, both keep a
 //! bounded number of items in flight and pull their input lazily.
+//!
+//! `map` hands items to jobs in chunks sized from the measured time per item, so the default
+//! window (2 × workers chunks) is 2 × workers items only while items are slow; the checks of
+//! the default window use items that sleep for a millisecond, and a long input of small items
+//! to show that the window still holds memory flat.
 
 use std::sync::Arc;
 use std::thread;
@@ -33,6 +38,17 @@ fn slow_value(item: Tracked<u64>) -> u64 {
     *item.value()
 }
 
+/// A job body slow enough (a millisecond) that `map` gives it a chunk of its own.
+fn sleepy_value(item: Tracked<u64>) -> u64 {
+    thread::sleep(std::time::Duration::from_millis(1));
+    *item.value()
+}
+
+/// Items of a long input alive at once under the default window, with small items: a bounded
+/// number, far below the input's length.
+const LONG_INPUT: u64 = 200_000;
+const LONG_INPUT_ALIVE_LIMIT: usize = 20_000;
+
 /// `map` yields one result per item in input order, whatever order the jobs finish in, with
 /// the default window, a window of 1 and a window larger than the pool.
 pub fn map_preserves_order<F: Factory>(f: &F) {
@@ -56,7 +72,8 @@ pub fn map_preserves_order<F: Factory>(f: &F) {
 }
 
 /// `map` never has more items alive (pulled from the input and not yet finished) than its
-/// window: 3 when set, 2 × workers by default, so a long input never piles up in the queue.
+/// window: 3 when set; by default 2 × workers while items are slow, and a bounded number for a
+/// long input of small items, so a long input never piles up in the queue.
 pub fn map_bounded_in_flight<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(4));
     scenario("map_bounded_in_flight", pool, move |pool| {
@@ -75,13 +92,26 @@ pub fn map_bounded_in_flight<F: Factory>(f: &F) {
         );
         let alive = Alive::new();
         let got: Vec<u64> = pool
-            .map(tracked_items(&alive, 200), slow_value)
+            .map(tracked_items(&alive, 200), sleepy_value)
             .map(|r| r.expect("no panic"))
             .collect();
         assert_eq!(got, want);
         assert!(
             alive.max() <= 8,
-            "map with the default window (2 x 4 workers) had {} items in flight at once",
+            "map of slow items with the default window (2 x 4 workers) had {} items in flight \
+             at once",
+            alive.max()
+        );
+        assert_eq!(alive.now(), 0, "every item was dropped");
+        let alive = Alive::new();
+        let sum: u64 = pool
+            .map(tracked_items(&alive, LONG_INPUT), |item| *item.value())
+            .map(|r| r.expect("no panic"))
+            .sum();
+        assert_eq!(sum, LONG_INPUT * (LONG_INPUT - 1) / 2);
+        assert!(
+            alive.max() <= LONG_INPUT_ALIVE_LIMIT,
+            "map of {LONG_INPUT} small items had {} in flight at once",
             alive.max()
         );
         assert_eq!(alive.now(), 0, "every item was dropped");
@@ -102,15 +132,20 @@ pub fn map_unordered_yields_every_result<F: Factory>(f: &F) {
     });
 }
 
-/// `map_unordered` never has more items alive than its window (3 when set, 2 × workers by
-/// default).
+/// `map_unordered` never has more items alive than its window (3 when set; by default 2 ×
+/// workers while items are slow, and a bounded number for a long input of small items).
 pub fn map_unordered_bounded_in_flight<F: Factory>(f: &F) {
     let pool = build(f, PoolConfig::workers(4));
     scenario("map_unordered_bounded_in_flight", pool, move |pool| {
         let want: Vec<u64> = (0..200).collect();
         for (window, limit) in [(Some(3), 3), (None, 8)] {
             let alive = Alive::new();
-            let mapped = pool.map_unordered(tracked_items(&alive, 200), slow_value);
+            let body = if window.is_some() {
+                slow_value
+            } else {
+                sleepy_value
+            };
+            let mapped = pool.map_unordered(tracked_items(&alive, 200), body);
             let mapped = match window {
                 Some(w) => mapped.window(w),
                 None => mapped,
@@ -125,6 +160,18 @@ pub fn map_unordered_bounded_in_flight<F: Factory>(f: &F) {
             );
             assert_eq!(alive.now(), 0, "every item was dropped");
         }
+        let alive = Alive::new();
+        let count = pool
+            .map_unordered(tracked_items(&alive, LONG_INPUT), |item| *item.value())
+            .filter(Result::is_ok)
+            .count();
+        assert_eq!(count as u64, LONG_INPUT);
+        assert!(
+            alive.max() <= LONG_INPUT_ALIVE_LIMIT,
+            "map_unordered of {LONG_INPUT} small items had {} in flight at once",
+            alive.max()
+        );
+        assert_eq!(alive.now(), 0, "every item was dropped");
     });
 }
 
