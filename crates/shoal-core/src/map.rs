@@ -66,13 +66,12 @@
 //!   message;
 //! - the other panicking items of that chunk, and every panicking item the consumer ran
 //!   itself, are reported by the consumer: one small job per item that panics with the
-//!   message. The consumer submits them when it takes the chunk's results, or at once for a
-//!   chunk it ran.
+//!   message. The consumer submits them the next time it takes results (a job publishes its
+//!   messages with its results), or at once for a chunk it ran.
 //!
 //! So while the iterator is driven to its end, the pool counts exactly one panic per
-//! panicking item. Not counted: the extra panics (beyond the first) of chunks whose results
-//! the iterator never took because it was dropped first, and reports the pool refuses
-//! because it is shutting down. The pool's job counts (`submitted`, `completed`) count jobs,
+//! panicking item. Not counted: extra messages still waiting when the iterator is dropped
+//! (or published after that), and reports the pool refuses because it is shutting down. The pool's job counts (`submitted`, `completed`) count jobs,
 //! which are chunks and reports, not items.
 //!
 //! ## Unwind safety
@@ -112,11 +111,11 @@ use crate::executor::Executor;
 ///
 /// - a job whose chunk had panicking items panics itself, at its end, with the first message;
 /// - the other panicking items of that chunk, and every panicking item the calling thread ran,
-///   are reported by the iterator as it takes their results: one job per item that panics with
-///   the message.
+///   are reported by the iterator the next time it takes results: one job per item that
+///   panics with the message.
 ///
-/// Not counted: the extra panics (beyond a chunk's first) of results the iterator never took
-/// because it was dropped first, and reports the pool refuses because it is shutting down.
+/// Not counted: such extra panics still unreported when the iterator is dropped, and reports
+/// the pool refuses because it is shutting down.
 ///
 /// Dropping or forgetting the iterator is safe at any point: the chunks already handed out
 /// still run on the pool, which owns everything they touch, and their results are dropped.
