@@ -1,10 +1,12 @@
 //! The result queue: `map` (input order) and `map_unordered` (finish order), with a bounded
-//! window of jobs in flight.
+//! window of items in flight.
 //!
 //! The classic worker-pool pattern sends jobs in on one queue and reads results from another.
 //! In shoal that is one call: `pool.map(items, f)` is an iterator of results, one per item.
-//! It keeps at most `window` jobs in flight (default 2 × workers), so mapping over a million
-//! items never queues a million closures.
+//! Items travel to the workers in chunks sized to run for tens of microseconds (one item per
+//! job when items are slow), the calling thread runs chunks itself while it waits, and at most
+//! `window` items are in flight (default: 2 × workers chunks), so mapping over a million items
+//! never queues a million closures.
 //!
 //! Run: `cargo run --release --example result_queue`
 
@@ -34,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  map           yields {ordered:?}   (input order)");
     println!("  map_unordered yields {unordered:?}   (finish order)");
 
-    // The window: count the jobs running at once.
+    // The window (in items): count the items running at once.
     let live = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (l, p) = (live.clone(), peak.clone());
@@ -50,11 +52,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(Result::unwrap)
         .sum();
     println!(
-        "\n  window(3): sum {sum}, at most {} jobs running at once",
+        "\n  window(3): sum {sum}, at most {} items running at once",
         peak.load(Ordering::SeqCst)
     );
 
-    // Many items: queued a window at a time, so memory stays flat however long the input.
+    // Many small items: handed out a window at a time, in chunks, so memory stays flat however
+    // long the input and the cost per item stays small.
     let rss_before = rss_mib();
     let (total, took) = timed(|| {
         pool.map(0..200_000u64, |x| x % 7)
@@ -62,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .sum::<u64>()
     });
     println!(
-        "  200,000 items: sum {total} in {} ({:.0} items/s), at most {} in flight \
+        "  200,000 items: sum {total} in {} ({:.0} items/s), at most {} chunks in flight \
          (2 x workers); resident memory {} -> {} MiB",
         ms(took),
         2e5 / took.as_secs_f64(),
@@ -86,6 +89,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (i, r) in results.iter().enumerate() {
         println!("    item {i}: {r:?}");
     }
+    // Out of order, `indexed` says which input a result belongs to.
+    let failed: Vec<usize> = pool
+        .map_unordered(
+            0..5u32,
+            |x| if x == 3 { panic!("item 3 failed") } else { x },
+        )
+        .indexed()
+        .filter(|(_, r)| r.is_err())
+        .map(|(position, _)| position)
+        .collect();
+    println!("  map_unordered(..).indexed(): the failed item was input {failed:?}");
     pool.shutdown(Shutdown::Graceful);
     Ok(())
 }

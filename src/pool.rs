@@ -80,6 +80,9 @@ impl Executor for Pool {
     fn metrics(&self) -> Metrics {
         self.inner.metrics()
     }
+    fn map_in_chunks(&self) -> bool {
+        self.inner.map_in_chunks()
+    }
 }
 
 /// Settings for a [`Pool`]: the [`PoolConfig`] every pool has.

@@ -46,7 +46,9 @@ fn pool_runs_jobs_and_shuts_down() {
     assert_eq!(results, (0..100).map(|x| x * 2).collect::<Vec<_>>());
     let report = pool.shutdown(Shutdown::Graceful);
     assert!(report.adds_up(), "{report:?}");
-    assert_eq!(report.completed, 100);
+    // `map` hands items to jobs in chunks: every job it submitted completed.
+    assert!(report.completed >= 1, "{report:?}");
+    assert_eq!(report.completed, report.submitted, "{report:?}");
 }
 
 #[test]

@@ -47,6 +47,18 @@ pub trait Executor: Send + Sync {
 
     /// A snapshot of the pool's counters.
     fn metrics(&self) -> Metrics;
+
+    /// Whether [`ExecutorExt::map`] and [`ExecutorExt::map_unordered`] may hand several items
+    /// to one job and run items on the calling thread while it waits for results. `true` (the
+    /// default) suits every pool: it is what makes `map` cheap on small items.
+    ///
+    /// An executor whose jobs are the units it paces or caps (a rate limiter: so many jobs per
+    /// second, at most so many at once) returns `false`: `map` then submits one job per item
+    /// and runs nothing on the calling thread, so every item goes through the executor's
+    /// bookkeeping.
+    fn map_in_chunks(&self) -> bool {
+        true
+    }
 }
 
 /// Typed spawning, the result queue and scopes, for every [`Executor`].
@@ -83,10 +95,16 @@ pub trait ExecutorExt: Executor {
         Ok(handle.with_claim(claim))
     }
 
-    /// Applies `f` to every item on the pool; yields one result per item, **in input order**,
-    /// keeping at most a window of jobs in flight (default twice the worker count; change it
-    /// with [`Map::window`]). Items the pool refuses (it is shutting down) yield
-    /// `Err(TaskError::Cancelled)`.
+    /// Applies `f` to every item on the pool; yields one result per item, **in input order**:
+    /// the value, or `Err(TaskError::Panicked)` in the place of an item whose `f` panicked.
+    /// Items the pool refuses or cancels (it is shutting down) yield `Err(TaskError::Cancelled)`.
+    ///
+    /// Items go to jobs in chunks sized to run for tens of microseconds each (one item per
+    /// job when items are slow), and the calling thread runs pending chunks itself while it
+    /// waits, so the cost per item does not depend on how small items are. At most a window
+    /// of items is in flight (default: `2 × workers` chunks; set it in items with
+    /// [`Map::window`]), and the input is pulled lazily. [`Map`] says how the pool counts the
+    /// jobs and the panics of a map.
     fn map<I, F, T>(&self, items: I, f: F) -> Map<'_, Self, I::IntoIter, F, T>
     where
         I: IntoIterator,
@@ -98,6 +116,7 @@ pub trait ExecutorExt: Executor {
     }
 
     /// Like [`map`](ExecutorExt::map), but yields results as they finish.
+    /// [`MapUnordered::indexed`] pairs each result with its item's input position.
     fn map_unordered<I, F, T>(&self, items: I, f: F) -> MapUnordered<'_, Self, I::IntoIter, F, T>
     where
         I: IntoIterator,
@@ -159,6 +178,7 @@ macro_rules! forward_executor {
             fn resize(&self, workers: usize) -> Result<(), ResizeError> { (**self).resize(workers) }
             fn shutdown(&self, mode: Shutdown) -> ShutdownReport { (**self).shutdown(mode) }
             fn metrics(&self) -> Metrics { (**self).metrics() }
+            fn map_in_chunks(&self) -> bool { (**self).map_in_chunks() }
         }
     )*};
 }

@@ -8,7 +8,8 @@
 //!   `workers`, `resize`, `shutdown`, `metrics`.
 //! - [`ExecutorExt`]: what every executor gets for free: [`spawn`](ExecutorExt::spawn) with a
 //!   typed [`JoinHandle`], and the result queue [`map`](ExecutorExt::map) /
-//!   [`map_unordered`](ExecutorExt::map_unordered) with a bounded number of jobs in flight.
+//!   [`map_unordered`](ExecutorExt::map_unordered), which hand items to jobs in adaptive
+//!   chunks, let the calling thread help, and keep a bounded window of items in flight.
 //! - Errors that hand back what they refused: [`Rejected`] returns the job, [`TaskError`]
 //!   carries a panic's payload.
 //! - [`Shutdown`] modes and the [`ShutdownReport`] whose numbers always add up.
@@ -93,7 +94,7 @@ pub use error::{
 pub use executor::{Executor, ExecutorExt};
 pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use job::{Job, PanicHandler};
-pub use map::{Map, MapUnordered};
+pub use map::{Map, MapUnordered, MapUnorderedIndexed};
 pub use metrics::{Counters, Event, Metrics};
 pub use scope::{Scope, ScopedJoinHandle, CANCELLED_TASK_MESSAGE};
 pub use shutdown::{Shutdown, ShutdownReport};

@@ -2,31 +2,126 @@
 //!
 //! The worker-pool pattern sends jobs in on one queue and takes results out of another. Here
 //! the input is any iterator and the output is an iterator of `Result<T, TaskError>`, one per
-//! input item. At most `window` jobs are in flight at once (default: twice the worker count),
-//! so mapping over a million items never queues a million closures: the iterator submits more
-//! only as the caller consumes results.
+//! input item: in input order ([`Map`]), or as they finish ([`MapUnordered`], and
+//! [`MapUnorderedIndexed`] with each result's input position). The input is pulled lazily, and
+//! at most a *window* of items is in flight, so mapping over an endless input holds a bounded
+//! number of items.
+//!
+//! ## How items travel
+//!
+//! One job per item would cost a job, a handle and a wake-up per item: more than the item
+//! itself when items are small. So items travel in **chunks**:
+//!
+//! ```text
+//!  consumer (next())                     shared state (one mutex)               pool
+//!  ─────────────────                     ────────────────────────               ────
+//!  pull `len` items ──push chunk────────▶ pending: [c4 c5]          ◀──claim── job (one per chunk)
+//!  submit one job  ─────────────────────────────────────────────────────────▶ runs c4's items
+//!  waiting? claim a pending chunk, run it here                                    │
+//!  take slot[0] ◀──── one wake per chunk ─ slots: [c2 ✓][c3 …][c4 …][c5]  ◀──publish┘
+//!  yield its results one by one
+//! ```
+//!
+//! 1. The consumer pulls `len` items into a chunk, pushes it on the shared `pending` queue
+//!    (with an empty in-order slot for its results), and submits one job. `len` adapts (see
+//!    `sizing.rs`): each chunk should run for tens of microseconds, enough to hide the
+//!    hand-off; slow items (milliseconds) go one per chunk.
+//! 2. A job claims the **oldest unclaimed** chunk, not necessarily the one it was submitted
+//!    for, runs its items, and publishes the results in one step, waking the consumer only
+//!    if it waits. A job that finds nothing left to claim returns at once.
+//! 3. The consumer, when the results it needs next are not there, **claims a pending chunk
+//!    and runs it itself** instead of sleeping; it sleeps only when every chunk in flight is
+//!    claimed. So a map finishes even on a pool with no free worker.
+//! 4. A job that never runs (the pool refused it, or a shutdown dropped it) cancels the
+//!    newest unclaimed chunk: its items are dropped unrun, each gets `Err(Cancelled)`.
+//!
+//! Every chunk is claimed exactly once (claiming takes it off `pending` under the lock) by a
+//! job, by the consumer, or by a cancelling job. Nothing is lost and nothing hangs, because
+//! the jobs that have not started always number at least the unclaimed chunks (each push
+//! comes with a job; a job that starts or is dropped claims one chunk if any is left) and the
+//! consumer never waits while a chunk is unclaimed. Results go to preallocated slots: a ring
+//! of one slot per chunk in flight, and result and item buffers that are handed back and
+//! reused, so after the first chunks handing items over allocates only the job's box.
+//!
+//! ## The window
+//!
+//! The window counts **items**: those pulled from the input and not yet yielded. By default
+//! it holds `2 × workers` chunks (so `2 × workers` items while items are slow, up to
+//! `2 × workers × 1024` for tiny ones); [`Map::window`] sets it in items, and chunks then
+//! shrink so that `2 × workers` of them fit (one item each in a window smaller than that).
+//! Taking 10 results pulls at most `10 + window` items.
+//!
+//! An executor whose jobs are what it paces or caps (a rate limiter) says so through
+//! [`Executor::map_in_chunks`]: `map` then keeps one item per job and runs no item on the
+//! calling thread.
+//!
+//! ## Panics
+//!
+//! Each item runs under its own `catch_unwind`; a panic becomes `Err(TaskError::Panicked)`
+//! with the original payload, in that item's place, and the chunk goes on. The pool learns
+//! of each panicking item as of a panicking job (`metrics().panicked`, the shutdown report,
+//! the `panic_handler`, which gets a `String` copy of the message):
+//!
+//! - a job whose chunk had panicking items panics itself, at its end, with the first one's
+//!   message;
+//! - the other panicking items of that chunk, and every panicking item the consumer ran
+//!   itself, are reported by the consumer: one small job per item that panics with the
+//!   message. The consumer submits them the next time it takes results (a job publishes its
+//!   messages with its results), or at once for a chunk it ran.
+//!
+//! So while the iterator is driven to its end, the pool counts exactly one panic per
+//! panicking item. Not counted: extra messages still waiting when the iterator is dropped
+//! (or published after that), and reports the pool refuses because it is shutting down. The pool's job counts (`submitted`, `completed`) count jobs,
+//! which are chunks and reports, not items.
+//!
+//! ## Unwind safety
+//!
+//! Everything a job touches lives in one `Arc`: dropping or `mem::forget`-ting the iterator
+//! leaves the jobs running on valid memory, and the chunks in flight still run (their results
+//! are dropped by the last job). Item and result destructors run where a panic cannot skip
+//! bookkeeping: unrun items and unwanted results are dropped with
+//! [`drop_quietly`](crate::unwind::drop_quietly). The last share of the state drops `f`: in a
+//! job, a panic of `f`'s destructor becomes that job's panic; on the consumer's side it is
+//! dropped quietly. `next()` panics only if the input iterator does; the items it had already
+//! pulled for the next chunk are kept and handed out on the next call.
 
-use std::collections::VecDeque;
+mod chunk;
+mod feed;
+mod sizing;
+#[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
+mod tests;
+
 use std::fmt;
 
+use self::feed::Feed;
 use crate::error::TaskError;
-use crate::executor::{Executor, ExecutorExt};
-use crate::handle::JoinHandle;
-use crate::sync::Arc;
-use crate::unwind::drop_quietly;
-use crate::wait::Waitable;
+use crate::executor::Executor;
 
-fn default_window<E: Executor + ?Sized>(exec: &E) -> usize {
-    exec.workers().max(1) * 2
-}
-
-/// Results in input order; see [`ExecutorExt::map`].
+/// Results in input order; see [`ExecutorExt::map`](crate::ExecutorExt::map).
+///
+/// # What the pool sees
+///
+/// Items travel in chunks, and the calling thread runs some of them itself while it waits, so
+/// the pool's job counts (`submitted`, `completed`) count chunks, not items: one job per chunk
+/// (a chunk holds one item while items are slow), plus one small job per panic reported as
+/// below. Each item runs under its own `catch_unwind`: a panic becomes
+/// `Err(TaskError::Panicked)` with the original payload in that item's place, and the pool
+/// counts it as a panicked job and shows its message (a `String` copy) to its
+/// `panic_handler`, once per panicking item:
+///
+/// - a job whose chunk had panicking items panics itself, at its end, with the first message;
+/// - the other panicking items of that chunk, and every panicking item the calling thread ran,
+///   are reported by the iterator the next time it takes results: one job per item that
+///   panics with the message.
+///
+/// Not counted: such extra panics still unreported when the iterator is dropped, and reports
+/// the pool refuses because it is shutting down.
+///
+/// Dropping or forgetting the iterator is safe at any point: the chunks already handed out
+/// still run on the pool, which owns everything they touch, and their results are dropped.
+/// [`MapUnordered`] behaves the same.
 pub struct Map<'e, E: ?Sized, I: Iterator, F, T> {
-    exec: &'e E,
-    input: I,
-    f: Arc<F>,
-    window: usize,
-    in_flight: VecDeque<Option<JoinHandle<T>>>,
+    feed: Feed<'e, E, I, F, T>,
 }
 
 impl<'e, E, I, F, T> Map<'e, E, I, F, T>
@@ -39,37 +134,15 @@ where
 {
     pub(crate) fn new(exec: &'e E, input: I, f: F) -> Self {
         Map {
-            window: default_window(exec),
-            exec,
-            input,
-            f: Arc::new(f),
-            in_flight: VecDeque::new(),
+            feed: Feed::new(exec, input, f, true),
         }
     }
 
-    /// Sets how many jobs may be in flight at once (at least 1).
+    /// Sets how many items may be in flight at once: pulled from the input and not yet
+    /// yielded (at least 1). The default holds `2 × workers` chunks.
     pub fn window(mut self, window: usize) -> Self {
-        self.window = window.max(1);
+        self.feed.set_window(window);
         self
-    }
-
-    fn fill(&mut self) {
-        while self.in_flight.len() < self.window {
-            let Some(item) = self.input.next() else { break };
-            let f = self.f.clone();
-            // A refused job (the pool is shutting down) is recorded as `None` and reported
-            // as Cancelled in its place, so the output keeps one entry per input. The refused
-            // job goes quietly: the item's destructor may panic, and that must not cost the
-            // item its place in the output.
-            let handle = match self.exec.spawn(move || f(item)) {
-                Ok(handle) => Some(handle),
-                Err(rejected) => {
-                    drop_quietly(rejected);
-                    None
-                }
-            };
-            self.in_flight.push_back(handle);
-        }
     }
 }
 
@@ -84,65 +157,18 @@ where
     type Item = Result<T, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.fill();
-        // The window is full here; the job joined below still counts against it until it ends.
-        let next = self.in_flight.pop_front()?;
-        Some(match next {
-            Some(handle) => handle.join(),
-            None => Err(TaskError::Cancelled),
-        })
+        self.feed.next_indexed().map(|(_, result)| result)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (lo, hi) = self.input.size_hint();
-        let n = self.in_flight.len();
-        (lo.saturating_add(n), hi.and_then(|h| h.checked_add(n)))
+        self.feed.size_hint()
     }
 }
 
-impl<E: ?Sized, I: Iterator, F, T> fmt::Debug for Map<'_, E, I, F, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Map")
-            .field("window", &self.window)
-            .field("in_flight", &self.in_flight.len())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Finished results in the order they finish, paired with nothing else (use `map` with an
-/// index in the item if you need positions).
-struct Done<T> {
-    results: VecDeque<Result<T, TaskError>>,
-}
-
-/// Pushes its job's result into the shared queue exactly once, `Cancelled` if dropped unrun.
-struct Sink<T> {
-    done: Option<Arc<Waitable<Done<T>>>>,
-}
-
-impl<T> Sink<T> {
-    fn send(&mut self, result: Result<T, TaskError>) {
-        if let Some(done) = self.done.take() {
-            done.update(|d| d.results.push_back(result));
-        }
-    }
-}
-
-impl<T> Drop for Sink<T> {
-    fn drop(&mut self) {
-        self.send(Err(TaskError::Cancelled));
-    }
-}
-
-/// Results as they finish; see [`ExecutorExt::map_unordered`].
+/// Results as they finish; see [`ExecutorExt::map_unordered`](crate::ExecutorExt::map_unordered).
+/// [`indexed`](MapUnordered::indexed) pairs each with its input position.
 pub struct MapUnordered<'e, E: ?Sized, I: Iterator, F, T> {
-    exec: &'e E,
-    input: I,
-    f: Arc<F>,
-    window: usize,
-    in_flight: usize,
-    refused: usize,
-    done: Arc<Waitable<Done<T>>>,
+    feed: Feed<'e, E, I, F, T>,
 }
 
 impl<'e, E, I, F, T> MapUnordered<'e, E, I, F, T>
@@ -155,54 +181,50 @@ where
 {
     pub(crate) fn new(exec: &'e E, input: I, f: F) -> Self {
         MapUnordered {
-            window: default_window(exec),
-            exec,
-            input,
-            f: Arc::new(f),
-            in_flight: 0,
-            refused: 0,
-            done: Arc::new(Waitable::new(Done {
-                results: VecDeque::new(),
-            })),
+            feed: Feed::new(exec, input, f, false),
         }
     }
 
-    /// Sets how many jobs may be in flight at once (at least 1).
+    /// Sets how many items may be in flight at once: pulled from the input and not yet
+    /// yielded (at least 1). The default holds `2 × workers` chunks.
     pub fn window(mut self, window: usize) -> Self {
-        self.window = window.max(1);
+        self.feed.set_window(window);
         self
     }
 
-    fn fill(&mut self) {
-        while self.in_flight < self.window {
-            let Some(item) = self.input.next() else { break };
-            let f = self.f.clone();
-            let mut sink = Sink {
-                done: Some(self.done.clone()),
-            };
-            let job = move || {
-                // Catch the panic here so this item's result carries the payload; resume it
-                // (as a message) so the pool counts the panic too.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
-                match result {
-                    Ok(v) => sink.send(Ok(v)),
-                    Err(payload) => {
-                        let message = crate::error::panic_message(payload.as_ref())
-                            .unwrap_or("<non-string panic payload>")
-                            .to_owned();
-                        sink.send(Err(TaskError::Panicked(payload)));
-                        std::panic::resume_unwind(Box::new(message));
-                    }
-                }
-            };
-            self.in_flight += 1;
-            if let Err(rejected) = self.exec.execute(Box::new(job)) {
-                // Dropping the refused job drops its sink, which queues a Cancelled result
-                // (also when the item's destructor panics: quietly, the sink still drops).
-                drop_quietly(rejected);
-                self.refused += 1;
-            }
-        }
+    /// Yields `(position, result)`: each result with the position of its item in the input
+    /// (0 for the first), so that a panic or a cancellation can be traced to its item.
+    ///
+    /// ```
+    /// # use shoal_core::*;
+    /// # /// Runs each job on the caller's thread, catching its panic as a pool would.
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), Rejected> {
+    /// #         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    /// #         Ok(())
+    /// #     }
+    /// #     fn try_execute(&self, job: Job) -> Result<(), Rejected> { self.execute(job) }
+    /// #     fn workers(&self) -> usize { 1 }
+    /// #     fn resize(&self, _: usize) -> Result<(), ResizeError> { Ok(()) }
+    /// #     fn shutdown(&self, _: Shutdown) -> ShutdownReport { ShutdownReport::default() }
+    /// #     fn metrics(&self) -> Metrics { Metrics::default() }
+    /// # }
+    /// # let pool = Inline;
+    /// # let hook = std::panic::take_hook();
+    /// # std::panic::set_hook(Box::new(|_| {}));
+    /// let inputs = vec![4, 0, 2];
+    /// let failed: Vec<usize> = pool
+    ///     .map_unordered(inputs, |x: u32| 8 / x)
+    ///     .indexed()
+    ///     .filter(|(_, result)| result.is_err())
+    ///     .map(|(position, _)| position)
+    ///     .collect();
+    /// # std::panic::set_hook(hook);
+    /// assert_eq!(failed, [1], "8 / 0 panicked, at input position 1");
+    /// ```
+    pub fn indexed(self) -> MapUnorderedIndexed<'e, E, I, F, T> {
+        MapUnorderedIndexed { feed: self.feed }
     }
 }
 
@@ -217,30 +239,65 @@ where
     type Item = Result<T, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.fill();
-        if self.in_flight == 0 {
-            return None;
-        }
-        let result = self.done.wait_until(|d| d.results.pop_front());
-        self.in_flight -= 1;
-        Some(result)
+        self.feed.next_indexed().map(|(_, result)| result)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (lo, hi) = self.input.size_hint();
-        (
-            lo.saturating_add(self.in_flight),
-            hi.and_then(|h| h.checked_add(self.in_flight)),
-        )
+        self.feed.size_hint()
     }
 }
 
-impl<E: ?Sized, I: Iterator, F, T> fmt::Debug for MapUnordered<'_, E, I, F, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MapUnordered")
-            .field("window", &self.window)
-            .field("in_flight", &self.in_flight)
-            .field("refused", &self.refused)
-            .finish_non_exhaustive()
+/// Results as they finish, each with its item's input position; see
+/// [`MapUnordered::indexed`].
+pub struct MapUnorderedIndexed<'e, E: ?Sized, I: Iterator, F, T> {
+    feed: Feed<'e, E, I, F, T>,
+}
+
+impl<E, I, F, T> MapUnorderedIndexed<'_, E, I, F, T>
+where
+    E: Executor + ?Sized,
+    I: Iterator,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> T + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    /// Sets how many items may be in flight at once (at least 1); see [`MapUnordered::window`].
+    pub fn window(mut self, window: usize) -> Self {
+        self.feed.set_window(window);
+        self
     }
 }
+
+impl<E, I, F, T> Iterator for MapUnorderedIndexed<'_, E, I, F, T>
+where
+    E: Executor + ?Sized,
+    I: Iterator,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> T + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    type Item = (usize, Result<T, TaskError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.feed.next_indexed()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.feed.size_hint()
+    }
+}
+
+macro_rules! debug_map {
+    ($($ty:ident),*) => {$(
+        impl<E: ?Sized, I: Iterator, F, T> fmt::Debug for $ty<'_, E, I, F, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("window", &self.feed.window())
+                    .field("in_flight", &self.feed.in_flight())
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+debug_map!(Map, MapUnordered, MapUnorderedIndexed);

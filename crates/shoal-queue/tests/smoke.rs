@@ -14,7 +14,9 @@ fn smoke() {
     assert_eq!(sum, 999_000);
     let report = pool.shutdown(Shutdown::Graceful);
     assert!(report.adds_up(), "{report:?}");
-    assert_eq!(report.completed, 1000);
+    // `map` submits one job per chunk of items, not per item: every one completed.
+    assert!(report.completed >= 1, "{report:?}");
+    assert_eq!(report.completed, report.submitted, "{report:?}");
 }
 
 #[test]

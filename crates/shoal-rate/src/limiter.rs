@@ -377,4 +377,10 @@ impl<E: Executor> Executor for RateLimited<E> {
         m.panicked += st.inline_panicked;
         m
     }
+
+    /// `false`: every job is a unit the limiter paces and caps, so `ExecutorExt::map` through
+    /// a limiter submits one job per item and runs no item on the calling thread.
+    fn map_in_chunks(&self) -> bool {
+        false
+    }
 }

@@ -10,6 +10,12 @@
 //! back to the caller, who ran it. The pool's reports and metrics must agree with the jobs'
 //! own records ([`Ledger`]).
 //!
+//! `map` items are not jobs: `map` runs them in chunks, some on the calling thread. Each item
+//! must run exactly once (or, on a pool that refused it, be dropped unrun), and the jobs a
+//! `map` submitted (counted by how much `metrics().submitted` grew during it) must each end
+//! once, with one panic per panicking item unless a `Now` or `Deadline` shutdown cancelled
+//! some of them first.
+//!
 //! proptest generates the sequences and, when one fails, shrinks it to a minimal failing
 //! sequence, printed with the seed that found it. Knobs: `SHOAL_MODEL_CASES` (sequences per
 //! strategy, default 128), `SHOAL_MODEL_SEED` (replay a run).
@@ -23,8 +29,8 @@ use proptest::test_runner::{Config, RngSeed, TestError, TestRunner};
 use shoal_core::{Executor, ExecutorExt, JoinHandle, RejectReason, ResizeError, Shutdown};
 use shoal_reliability::scale::model_cases;
 use shoal_reliability::{
-    check_final_report, eventually, quiet_expected_panics, watchdog, with_capacity, Gate, JobId,
-    Ledger, Outcome, PoolConfig, Strategy as PoolKind, EXPECTED, EXPECTED_TO_FAIL,
+    eventually, quiet_expected_panics, watchdog, with_capacity, Gate, JobId, Ledger, Outcome,
+    PoolConfig, Strategy as PoolKind, Tally, EXPECTED, EXPECTED_TO_FAIL,
 };
 
 /// How a shutdown op stops the pool.
@@ -140,6 +146,12 @@ struct Model {
     handed_back: Vec<JobId>,
     /// `map` items on a pool that refused them: their tokens are dropped unrun.
     refused_items: Vec<JobId>,
+    /// `map` items on a running pool: each must have run exactly once.
+    map_items: Vec<JobId>,
+    /// Jobs the pool accepted from `map`s (chunks and panic reports).
+    map_jobs: u64,
+    /// Panicking `map` items on a running pool: the pool counts one panic for each.
+    map_panics: u64,
     /// Spawned jobs whose handles are joined at the very end.
     later: Vec<(JobId, JoinHandle<u64>)>,
     /// Refusals the pool must have counted in `metrics().rejected`.
@@ -288,6 +300,7 @@ impl Model {
             .map(|t| (t.id(), Outcome::from_panics(t.panics())))
             .collect();
         let f = |t: shoal_reliability::Token| t.run();
+        let submitted_before = pool.metrics().submitted;
         let results: Vec<_> = match (unordered, window) {
             (false, None) => pool.map(tokens, f).collect(),
             (false, Some(w)) => pool.map(tokens, f).window(usize::from(w)).collect(),
@@ -298,6 +311,8 @@ impl Model {
                 .collect(),
         };
         assert_eq!(results.len(), expect.len(), "{ctx}: one result per item");
+        // This thread is the only one that submits: what the count grew by is the map's jobs.
+        self.map_jobs += pool.metrics().submitted - submitted_before;
         if !self.running {
             for (r, (id, _)) in results.iter().zip(&expect) {
                 assert!(
@@ -306,9 +321,17 @@ impl Model {
                 );
                 assert_eq!(self.ledger.outcome(*id), Outcome::Dropped, "{ctx}");
                 self.refused_items.push(*id);
+                // Nothing ran, so every chunk held one item: one refused job per item.
                 self.rejected += 1;
             }
             return;
+        }
+        if let Some((r, id)) = results
+            .iter()
+            .zip(&expect)
+            .find_map(|(r, &(id, _))| matches!(r, Err(e) if e.is_cancelled()).then_some((r, id)))
+        {
+            panic!("{ctx}: a running pool lost the job of map item {id}: {r:?}");
         }
         if unordered {
             let mut got: Vec<Option<u64>> = results
@@ -333,7 +356,42 @@ impl Model {
                 check_join(r, id, outcome, ctx);
             }
         }
-        self.accepted.extend(expect.iter().map(|&(id, _)| id));
+        self.map_panics += expect
+            .iter()
+            .filter(|&&(_, o)| o == Outcome::Panicked)
+            .count() as u64;
+        self.map_items.extend(expect.iter().map(|&(id, _)| id));
+    }
+
+    /// Whether the pool's counts are the accepted jobs' (`tally`) plus a fitting outcome for
+    /// each `map` job: completed, panicked (one per panicking item unless some were
+    /// cancelled) or cancelled (only after `Now` or `Deadline`).
+    fn counts_fit(
+        &self,
+        tally: &Tally,
+        submitted: u64,
+        completed: u64,
+        panicked: u64,
+        cancelled: u64,
+    ) -> bool {
+        if submitted != self.accepted.len() as u64 + self.map_jobs
+            || completed < tally.completed
+            || panicked < tally.panicked
+            || cancelled < tally.dropped
+        {
+            return false;
+        }
+        let (c, p, x) = (
+            completed - tally.completed,
+            panicked - tally.panicked,
+            cancelled - tally.dropped,
+        );
+        let exact_panics = if self.may_cancel {
+            p <= self.map_panics
+        } else {
+            x == 0 && p == self.map_panics
+        };
+        c + p + x == self.map_jobs && exact_panics
     }
 
     fn fill(&mut self, pool: &dyn Executor, ctx: &str) {
@@ -374,7 +432,7 @@ impl Model {
         assert!(report.adds_up(), "{ctx}: {report:?}");
         assert_eq!(
             report.submitted,
-            self.accepted.len() as u64,
+            self.accepted.len() as u64 + self.map_jobs,
             "{ctx}: submitted"
         );
         if let Some(first) = self.final_report {
@@ -399,7 +457,23 @@ impl Model {
             // final check waits for the jobs to settle instead.
             return;
         }
-        check_final_report(ctx, &report, &self.ledger.tally(self.accepted.clone()));
+        let tally = self.ledger.tally(self.accepted.clone());
+        let fits = report.still_running == 0
+            && tally.pending == 0
+            && tally.duplicated == 0
+            && self.counts_fit(
+                &tally,
+                report.submitted,
+                report.completed,
+                report.panicked,
+                report.cancelled,
+            );
+        assert!(
+            fits,
+            "{ctx}: the pool's report and the jobs' own records disagree\n  report: \
+             {report:?}\n  ledger: {tally:?}, map jobs {}, panicking map items {}",
+            self.map_jobs, self.map_panics
+        );
         self.final_report = Some(report);
     }
 
@@ -410,10 +484,7 @@ impl Model {
         let tally = self.ledger.tally(self.accepted.clone());
         assert_eq!(tally.duplicated, 0, "{ctx}: a job settled twice");
         let matches = |m: &shoal_core::Metrics| {
-            m.submitted == self.accepted.len() as u64
-                && m.completed == tally.completed
-                && m.panicked == tally.panicked
-                && m.cancelled == tally.dropped
+            self.counts_fit(&tally, m.submitted, m.completed, m.panicked, m.cancelled)
                 && m.rejected == self.rejected
                 && m.running == 0
                 && m.queued == 0
@@ -429,8 +500,8 @@ impl Model {
             if start.elapsed() > limit {
                 panic!(
                     "{ctx}: metrics disagree with the jobs' records\n  metrics: {m:?}\n  \
-                     ledger: {tally:?}, rejected (model) {}",
-                    self.rejected
+                     ledger: {tally:?}, rejected (model) {}, map jobs {}, panicking map items {}",
+                    self.rejected, self.map_jobs, self.map_panics
                 );
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -458,6 +529,16 @@ impl Model {
         for &id in &self.refused_items {
             assert_eq!(self.ledger.events(id), 1, "{ctx}: refused item {id}");
             assert_eq!(self.ledger.outcome(id), Outcome::Dropped, "{ctx}");
+        }
+        for &id in &self.map_items {
+            assert_eq!(self.ledger.events(id), 1, "{ctx}: map item {id}");
+            assert!(
+                matches!(
+                    self.ledger.outcome(id),
+                    Outcome::Completed | Outcome::Panicked
+                ),
+                "{ctx}: map item {id} did not run"
+            );
         }
         for (id, handle) in self.later {
             let outcome = self.ledger.outcome(id);
@@ -585,6 +666,9 @@ fn run_case(kind: PoolKind, subject: Subject, patience: Duration, case: &Case) -
         accepted: Vec::new(),
         handed_back: Vec::new(),
         refused_items: Vec::new(),
+        map_items: Vec::new(),
+        map_jobs: 0,
+        map_panics: 0,
         later: Vec::new(),
         rejected: 0,
         may_cancel: false,

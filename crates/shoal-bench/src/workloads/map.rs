@@ -9,8 +9,9 @@ const ITEM_COST: u32 = 500;
 
 /// The result queue: map a large input through a small function, results in input order.
 /// Shows what each library's idiom costs per item: chunked splitting (rayon, ScopedPool),
-/// one job per item with a bounded window (shoal's `ExecutorExt::map`), or one job per item
-/// and a channel of `(index, result)` (the classic pattern with threadpool and executors).
+/// adaptive chunks handed to jobs through a bounded window with the caller helping (shoal's
+/// `ExecutorExt::map`), or one job per item and a channel of `(index, result)` (the classic
+/// pattern with threadpool and executors).
 #[derive(Debug)]
 pub struct ResultQueue {
     items: usize,

@@ -1,5 +1,10 @@
 //! The result queue: `map` keeps input order, `map_unordered` yields everything, both keep a
 //! bounded number of items in flight and pull their input lazily.
+//!
+//! `map` hands items to jobs in chunks sized from the measured time per item, so the default
+//! window (2 × workers chunks) is 2 × workers items only while items are slow; the checks of
+//! the default window use items that sleep for a millisecond, and a long input of small items
+//! to show that the window still holds memory flat.
 
 use std::sync::Arc;
 use std::thread;
@@ -71,8 +76,9 @@ where
 }
 
 /// The scenario of `map_bounded_in_flight` and (`unordered`) `map_unordered_bounded_in_flight`:
-/// on 4 workers, maps 200 tracked items with a window of 3, then with the default window
-/// (2 × 4 workers): every value comes back, never more items alive at once than the window,
+/// on 4 workers, maps 200 tracked items with a window of 3, then slow items with the default
+/// window (2 × 4 workers, a chunk each), then a long input of small items: every value comes
+/// back, never more items alive at once than the window (a bounded number for the long input),
 /// and every item is dropped at the end.
 fn bounded_in_flight<F: Factory>(f: &F, scenario_name: &str, unordered: bool) {
     let pool = build(f, PoolConfig::new().workers(4));
@@ -86,13 +92,19 @@ fn check_in_flight<E: Executor>(pool: &E, unordered: bool) {
     let want: Vec<u64> = (0..200).collect();
     for (window, limit) in [(Some(3), 3), (None, 8)] {
         let alive = Alive::new();
+        // Items slow enough (a millisecond) for the default window to give each a chunk.
+        let body = if window.is_some() {
+            slow_value
+        } else {
+            sleepy_value
+        };
         let got = mapped(
             pool,
             unordered,
             window,
             usize::MAX,
             tracked_items(&alive, 200),
-            slow_value,
+            body,
         );
         assert_eq!(got, want, "{name} with window {window:?}");
         assert!(
@@ -102,7 +114,34 @@ fn check_in_flight<E: Executor>(pool: &E, unordered: bool) {
         );
         assert_eq!(alive.now(), 0, "every item was dropped");
     }
+    let alive = Alive::new();
+    let got = mapped(
+        pool,
+        unordered,
+        None,
+        usize::MAX,
+        tracked_items(&alive, LONG_INPUT),
+        |item| *item.value(),
+    );
+    assert_eq!(got.len() as u64, LONG_INPUT, "{name}: one result per item");
+    assert!(
+        alive.max() <= LONG_INPUT_ALIVE_LIMIT,
+        "{name} of {LONG_INPUT} small items had {} in flight at once",
+        alive.max()
+    );
+    assert_eq!(alive.now(), 0, "every item was dropped");
 }
+
+/// A job body slow enough (a millisecond) that `map` gives it a chunk of its own.
+fn sleepy_value(item: Tracked<u64>) -> u64 {
+    thread::sleep(std::time::Duration::from_millis(1));
+    *item.value()
+}
+
+/// Items of a long input alive at once under the default window, with small items: a bounded
+/// number, far below the input's length.
+const LONG_INPUT: u64 = 200_000;
+const LONG_INPUT_ALIVE_LIMIT: usize = 20_000;
 
 /// `map` yields one result per item in input order, whatever order the jobs finish in, with
 /// the default window, a window of 1 and a window larger than the pool.
@@ -118,7 +157,8 @@ pub fn map_preserves_order<F: Factory>(f: &F) {
 }
 
 /// `map` never has more items alive (pulled from the input and not yet finished) than its
-/// window: 3 when set, 2 × workers by default, so a long input never piles up in the queue.
+/// window: 3 when set; by default 2 × workers while items are slow, and a bounded number for a
+/// long input of small items, so a long input never piles up in the queue.
 pub fn map_bounded_in_flight<F: Factory>(f: &F) {
     bounded_in_flight(f, "map_bounded_in_flight", false);
 }
@@ -133,8 +173,8 @@ pub fn map_unordered_yields_every_result<F: Factory>(f: &F) {
     });
 }
 
-/// `map_unordered` never has more items alive than its window (3 when set, 2 × workers by
-/// default).
+/// `map_unordered` never has more items alive than its window (3 when set; by default 2 ×
+/// workers while items are slow, and a bounded number for a long input of small items).
 pub fn map_unordered_bounded_in_flight<F: Factory>(f: &F) {
     bounded_in_flight(f, "map_unordered_bounded_in_flight", true);
 }

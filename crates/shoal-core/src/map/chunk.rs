@@ -1,0 +1,323 @@
+//! What a map shares with its jobs: chunks waiting for a runner, results waiting for the
+//! consumer, and the job that claims and runs one chunk.
+//!
+//! Everything here sits behind one mutex (a [`Waitable`]): a chunk of tens of microseconds
+//! takes it four times (pushed, claimed, published, taken), so there is nothing to gain from
+//! anything finer, and one lock makes every step of the protocol below atomic.
+
+use std::collections::VecDeque;
+use std::mem;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use crate::error::{panic_message, TaskError};
+use crate::sync::Arc;
+use crate::unwind::{drop_quietly, try_drop};
+use crate::wait::Waitable;
+
+/// One item's result.
+pub(crate) type Output<T> = Result<T, TaskError>;
+
+/// Items handed out together: `items[k]` is input item number `start + k`.
+pub(crate) struct Chunk<In> {
+    /// The chunk's place in the order the consumer created chunks.
+    seq: u64,
+    start: usize,
+    items: Vec<In>,
+}
+
+impl<In> Chunk<In> {
+    pub(crate) fn new(seq: u64, start: usize, items: Vec<In>) -> Chunk<In> {
+        Chunk { seq, start, items }
+    }
+}
+
+/// A chunk's results, in item order.
+pub(crate) struct Finished<T> {
+    seq: u64,
+    /// The input position of `results[0]`.
+    pub(crate) start: usize,
+    pub(crate) results: VecDeque<Output<T>>,
+    /// How many items ran (0 when the chunk was cancelled) and how long they took.
+    pub(crate) ran: usize,
+    pub(crate) nanos: u64,
+}
+
+/// A chunk just run: its results, its emptied item buffer, and a `String` copy of each
+/// panic's message, for the pool (see "Panics" in the module docs of `map`).
+pub(crate) struct Ran<In, T> {
+    finished: Finished<T>,
+    items: Vec<In>,
+    pub(crate) panics: Vec<String>,
+}
+
+/// What the consumer does next.
+pub(crate) enum Step<In, T> {
+    /// Yield these results; report these panics to the pool first.
+    Take(Finished<T>, Vec<String>),
+    /// Nothing to yield yet, but a chunk nobody claimed: run it here.
+    Run(Chunk<In>, VecDeque<Output<T>>),
+}
+
+struct State<In, T> {
+    /// Chunks pushed and not yet claimed, oldest first.
+    pending: VecDeque<Chunk<In>>,
+    ordered: bool,
+    /// In-order slots (ordered maps): one per chunk pushed and not yet taken by the consumer,
+    /// `slots[0]` belongs to chunk `base`. The consumer takes only `slots[0]`.
+    slots: VecDeque<Option<Finished<T>>>,
+    base: u64,
+    /// Finished chunks in the order they finished (unordered maps).
+    done: VecDeque<Finished<T>>,
+    /// Emptied buffers, handed back for reuse: after the first few chunks, handing chunks
+    /// over allocates nothing.
+    spare_items: Vec<Vec<In>>,
+    spare_results: Vec<VecDeque<Output<T>>>,
+    /// Panic messages a job could not report itself (it reports one; see `map`'s "Panics").
+    unreported: Vec<String>,
+}
+
+impl<In, T> State<In, T> {
+    /// Takes the oldest unclaimed chunk (and a buffer for its results).
+    fn claim(&mut self) -> Option<(Chunk<In>, VecDeque<Output<T>>)> {
+        let chunk = self.pending.pop_front()?;
+        Some((chunk, self.spare_results.pop().unwrap_or_default()))
+    }
+
+    /// The next results the consumer may yield: the oldest chunk's (ordered) or any finished
+    /// chunk's (unordered).
+    fn take_finished(&mut self) -> Option<Finished<T>> {
+        if !self.ordered {
+            return self.done.pop_front();
+        }
+        if !matches!(self.slots.front(), Some(Some(_))) {
+            return None;
+        }
+        self.base += 1;
+        self.slots.pop_front().flatten()
+    }
+
+    fn put(&mut self, finished: Finished<T>) {
+        if self.ordered {
+            // The chunk's slot exists until the consumer takes it, and it takes it only once
+            // it is filled: `seq >= base`, and `seq - base < slots.len()`.
+            let slot = (finished.seq - self.base) as usize;
+            self.slots[slot] = Some(finished);
+        } else {
+            self.done.push_back(finished);
+        }
+    }
+}
+
+/// The state a map shares with every job it submitted: all that a job touches lives here,
+/// behind an `Arc`, so a map iterator that is dropped or forgotten leaves nothing dangling.
+pub(crate) struct Shared<In, T, F> {
+    f: F,
+    state: Waitable<State<In, T>>,
+}
+
+impl<In, T, F> Shared<In, T, F> {
+    /// `lanes`: the most chunks in flight at once, to size the slot ring.
+    pub(crate) fn new(f: F, ordered: bool, lanes: usize) -> Shared<In, T, F> {
+        Shared {
+            f,
+            state: Waitable::new(State {
+                pending: VecDeque::with_capacity(lanes),
+                ordered,
+                slots: VecDeque::with_capacity(if ordered { lanes } else { 0 }),
+                base: 0,
+                done: VecDeque::with_capacity(if ordered { 0 } else { lanes }),
+                spare_items: Vec::new(),
+                spare_results: Vec::new(),
+                unreported: Vec::new(),
+            }),
+        }
+    }
+
+    /// The consumer hands a chunk out; in the same lock it returns the result buffers it
+    /// emptied (`spent`) and takes the item buffers runners emptied (into `spare`).
+    pub(crate) fn push(
+        &self,
+        chunk: Chunk<In>,
+        spent: &mut Vec<VecDeque<Output<T>>>,
+        spare: &mut Vec<Vec<In>>,
+    ) {
+        self.state.with(|s| {
+            if s.ordered {
+                s.slots.push_back(None);
+            }
+            s.pending.push_back(chunk);
+            s.spare_results.append(spent);
+            spare.append(&mut s.spare_items);
+        });
+    }
+
+    /// Waits until the consumer has something to do: results to yield, or (with `help`) an
+    /// unclaimed chunk to run itself. Inside a worker the wait runs other jobs of its pool.
+    pub(crate) fn next_step(&self, help: bool) -> Step<In, T> {
+        self.state.wait_until(|s| {
+            if let Some(finished) = s.take_finished() {
+                return Some(Step::Take(finished, mem::take(&mut s.unreported)));
+            }
+            if help {
+                if let Some((chunk, results)) = s.claim() {
+                    return Some(Step::Run(chunk, results));
+                }
+            }
+            None
+        })
+    }
+
+    /// Gives the results of a chunk that ran (or was cancelled) to the consumer, waking it if
+    /// it waits, and keeps `unreported` panic messages for it to report.
+    pub(crate) fn publish(&self, ran: Ran<In, T>, mut unreported: Vec<String>) {
+        let Ran {
+            finished, items, ..
+        } = ran;
+        self.state.update(|s| {
+            s.spare_items.push(items);
+            s.unreported.append(&mut unreported);
+            s.put(finished);
+        });
+    }
+
+    /// Cancels the newest unclaimed chunk, if there is one: its items are dropped unrun and
+    /// each gets `Err(Cancelled)`. Called for a job that will never run (refused, or dropped
+    /// by a shutdown), so that every chunk has a job that runs it or cancels it.
+    pub(crate) fn cancel_one(&self) {
+        let claimed = self.state.with(|s| {
+            let chunk = s.pending.pop_back()?;
+            Some((chunk, s.spare_results.pop().unwrap_or_default()))
+        });
+        let Some((mut chunk, mut results)) = claimed else {
+            return;
+        };
+        // Outside the lock: an item's destructor is user code, and may panic (quietly here).
+        for item in chunk.items.drain(..) {
+            drop_quietly(item);
+            results.push_back(Err(TaskError::Cancelled));
+        }
+        let finished = Finished {
+            seq: chunk.seq,
+            start: chunk.start,
+            results,
+            ran: 0,
+            nanos: 0,
+        };
+        let ran = Ran {
+            finished,
+            items: chunk.items,
+            panics: Vec::new(),
+        };
+        self.publish(ran, Vec::new());
+    }
+}
+
+impl<In, T, F: Fn(In) -> T> Shared<In, T, F> {
+    /// Runs every item of `chunk` on the calling thread, each under its own `catch_unwind`:
+    /// a panic becomes that item's `Err(Panicked(payload))` and the chunk goes on.
+    pub(crate) fn run(&self, mut chunk: Chunk<In>, mut results: VecDeque<Output<T>>) -> Ran<In, T> {
+        let started = Instant::now();
+        let ran = chunk.items.len();
+        let mut panics = Vec::new();
+        for item in chunk.items.drain(..) {
+            match catch_unwind(AssertUnwindSafe(|| (self.f)(item))) {
+                Ok(value) => results.push_back(Ok(value)),
+                Err(payload) => {
+                    let message = panic_message(payload.as_ref())
+                        .unwrap_or("<non-string panic payload>")
+                        .to_owned();
+                    panics.push(message);
+                    results.push_back(Err(TaskError::Panicked(payload)));
+                }
+            }
+        }
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        Ran {
+            finished: Finished {
+                seq: chunk.seq,
+                start: chunk.start,
+                results,
+                ran,
+                nanos,
+            },
+            items: chunk.items,
+            panics,
+        }
+    }
+}
+
+impl<In, T, F> Drop for Shared<In, T, F> {
+    /// The last share is gone: every job ended. What is left are results nobody will take
+    /// (the iterator was dropped early) and, only if a pool lost a job, unclaimed items. They
+    /// are user values whose destructors may panic: dropped one by one, quietly. `f` drops
+    /// after, normally: whoever drops the last share decides what its panic means.
+    fn drop(&mut self) {
+        let (pending, slots, done) = self.state.with(|s| {
+            (
+                mem::take(&mut s.pending),
+                mem::take(&mut s.slots),
+                mem::take(&mut s.done),
+            )
+        });
+        for chunk in pending {
+            chunk.items.into_iter().for_each(drop_quietly);
+        }
+        for finished in slots.into_iter().flatten().chain(done) {
+            finished.results.into_iter().for_each(drop_quietly);
+        }
+    }
+}
+
+/// The job a map submits for each chunk it hands out. It claims the oldest unclaimed chunk
+/// (not necessarily the one it was submitted for: the caller may have taken that one), runs
+/// it, and publishes the results. Dropped unrun, it cancels one unclaimed chunk instead.
+pub(crate) struct ChunkJob<In, T, F> {
+    shared: Option<Arc<Shared<In, T, F>>>,
+}
+
+impl<In, T, F: Fn(In) -> T> ChunkJob<In, T, F> {
+    pub(crate) fn new(shared: Arc<Shared<In, T, F>>) -> ChunkJob<In, T, F> {
+        ChunkJob {
+            shared: Some(shared),
+        }
+    }
+
+    /// Runs one chunk. If items panicked, the job panics too, at its end, with a `String`
+    /// copy of the first message (after its share of the map is released), so the pool
+    /// counts it and shows it to its `panic_handler`; the other messages go to the consumer.
+    pub(crate) fn run(mut self) {
+        let Some(shared) = self.shared.take() else {
+            return;
+        };
+        let mut own_panic = None;
+        if let Some((chunk, results)) = shared.state.with(State::claim) {
+            let mut ran = shared.run(chunk, results);
+            let mut others = mem::take(&mut ran.panics);
+            if !others.is_empty() {
+                own_panic = Some(others.remove(0));
+            }
+            shared.publish(ran, others);
+        }
+        // The last share drops `f`: a panic in its destructor becomes this job's panic
+        // (counted by the pool) unless the job already has one to report.
+        if let Err(payload) = try_drop(shared) {
+            match own_panic {
+                None => resume_unwind(payload),
+                Some(_) => drop_quietly(payload),
+            }
+        }
+        if let Some(message) = own_panic {
+            resume_unwind(Box::new(message));
+        }
+    }
+}
+
+impl<In, T, F> Drop for ChunkJob<In, T, F> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            shared.cancel_one();
+            drop_quietly(shared);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The consumer's side of a map: pulls the input in chunks, hands them out, yields results,
+//! and runs chunks itself while it waits. `Map` and `MapUnordered` are thin wrappers.
+
+use std::collections::VecDeque;
+use std::mem;
+use std::panic::resume_unwind;
+use std::sync::PoisonError;
+
+use super::chunk::{Chunk, ChunkJob, Finished, Output, Shared, Step};
+use super::sizing::ChunkSizer;
+use crate::executor::Executor;
+use crate::sync::{Arc, Mutex};
+use crate::unwind::drop_quietly;
+
+/// The results being yielded: the chunk the consumer took last.
+struct Current<T> {
+    /// The input position of `results[0]`.
+    index: usize,
+    results: VecDeque<Output<T>>,
+}
+
+/// The consumer's own buffers.
+struct Local<In, T> {
+    /// Items pulled for the next chunk. Kept here, not on the stack, so that an input whose
+    /// `next` panics loses nothing: the items wait for the next call (or the drop).
+    building: Vec<In>,
+    current: Option<Current<T>>,
+    /// Emptied buffers on their way back to the shared state, and from it.
+    spent: Vec<VecDeque<Output<T>>>,
+    spare: Vec<Vec<In>>,
+}
+
+/// The consumer's buffers, through `&mut` only: the mutex is never locked (`get_mut` needs
+/// no lock). It keeps the iterators `Sync` whenever their input is, as they were when they
+/// held only handles: items and results need not be `Sync`.
+fn local<In, T>(local: &mut Mutex<Local<In, T>>) -> &mut Local<In, T> {
+    local.get_mut().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) struct Feed<'e, E: ?Sized, I: Iterator, F, T> {
+    exec: &'e E,
+    input: I,
+    /// `None` only while the feed is dropped.
+    shared: Option<Arc<Shared<I::Item, T, F>>>,
+    /// Items in flight, when set with `window`; by default `lanes` chunks' worth.
+    window: Option<usize>,
+    /// Chunks in flight at most: twice the worker count (at least 2).
+    lanes: usize,
+    /// `Executor::map_in_chunks`: chunks longer than one item, and the caller running them.
+    chunked: bool,
+    sizer: ChunkSizer,
+    next_seq: u64,
+    next_index: usize,
+    /// Chunks pushed whose results the consumer has not taken yet.
+    chunks_out: usize,
+    /// Items pulled from the input and not yet yielded: for the next chunk, in chunks, or
+    /// in `current`. The window bounds it.
+    items_out: usize,
+    local: Mutex<Local<I::Item, T>>,
+}
+
+impl<'e, E, I, F, T> Feed<'e, E, I, F, T>
+where
+    E: Executor + ?Sized,
+    I: Iterator,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> T + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    pub(crate) fn new(exec: &'e E, input: I, f: F, ordered: bool) -> Self {
+        let lanes = exec.workers().max(1).saturating_mul(2);
+        Feed {
+            exec,
+            input,
+            shared: Some(Arc::new(Shared::new(f, ordered, lanes))),
+            window: None,
+            lanes,
+            chunked: exec.map_in_chunks(),
+            sizer: ChunkSizer::new(),
+            next_seq: 0,
+            next_index: 0,
+            chunks_out: 0,
+            items_out: 0,
+            local: Mutex::new(Local {
+                building: Vec::new(),
+                current: None,
+                spent: Vec::new(),
+                spare: Vec::new(),
+            }),
+        }
+    }
+
+    /// The next result and its input position.
+    pub(crate) fn next_indexed(&mut self) -> Option<(usize, Output<T>)> {
+        // First hand out what the window has room for (the results yielded since the last
+        // call made it), so the pool works while the caller handles this result. Before any
+        // result is taken: if the input panics here, nothing is lost.
+        self.fill();
+        loop {
+            let buffers = local(&mut self.local);
+            if let Some(current) = &mut buffers.current {
+                if let Some(result) = current.results.pop_front() {
+                    let index = current.index;
+                    current.index += 1;
+                    self.items_out -= 1;
+                    return Some((index, result));
+                }
+                if let Some(done) = buffers.current.take() {
+                    buffers.spent.push(done.results);
+                }
+            }
+            if self.chunks_out == 0 {
+                // `fill` handed out nothing more: the input is exhausted.
+                return None;
+            }
+            let finished = self.next_finished();
+            self.chunks_out -= 1;
+            self.sizer.record(finished.ran, finished.nanos);
+            local(&mut self.local).current = Some(Current {
+                index: finished.start,
+                results: finished.results,
+            });
+        }
+    }
+
+    /// Waits for the next results to yield, running unclaimed chunks meanwhile.
+    fn next_finished(&mut self) -> Finished<T> {
+        let shared = self.shared.as_ref().expect("the feed is alive");
+        loop {
+            match shared.next_step(self.chunked) {
+                Step::Take(finished, unreported) => {
+                    report_panics(self.exec, unreported);
+                    return finished;
+                }
+                Step::Run(chunk, results) => {
+                    let mut ran = shared.run(chunk, results);
+                    let panics = mem::take(&mut ran.panics);
+                    shared.publish(ran, Vec::new());
+                    report_panics(self.exec, panics);
+                }
+            }
+        }
+    }
+
+    fn lanes(&self) -> usize {
+        self.window.map_or(self.lanes, |w| w.min(self.lanes))
+    }
+
+    fn chunk_len(&self, lanes: usize) -> usize {
+        if !self.chunked {
+            return 1;
+        }
+        let len = self.sizer.len();
+        match self.window {
+            // Room for `lanes` chunks in the window.
+            Some(window) => len.min((window / lanes).max(1)),
+            None => len,
+        }
+    }
+
+    /// Hands out chunks while the window has room for a whole one (a shorter one only at the
+    /// end of the input) and fewer than `lanes` are in flight.
+    fn fill(&mut self) {
+        loop {
+            let lanes = self.lanes();
+            if self.chunks_out >= lanes {
+                return;
+            }
+            let len = self.chunk_len(lanes);
+            let window = self.window.unwrap_or(lanes.saturating_mul(len));
+            let building = &mut local(&mut self.local).building;
+            let missing = len.saturating_sub(building.len());
+            if self.items_out.saturating_add(missing) > window {
+                return;
+            }
+            for _ in 0..missing {
+                let Some(item) = self.input.next() else { break };
+                building.push(item);
+                self.items_out += 1;
+            }
+            if building.is_empty() {
+                return;
+            }
+            let whole = building.len() >= len;
+            self.hand_out();
+            if !whole {
+                return;
+            }
+        }
+    }
+
+    /// Pushes the items pulled as a chunk and submits a job for it.
+    fn hand_out(&mut self) {
+        let shared = self.shared.as_ref().expect("the feed is alive");
+        let buffers = local(&mut self.local);
+        let buffer = buffers.spare.pop().unwrap_or_default();
+        let items = mem::replace(&mut buffers.building, buffer);
+        let len = items.len();
+        shared.push(
+            Chunk::new(self.next_seq, self.next_index, items),
+            &mut buffers.spent,
+            &mut buffers.spare,
+        );
+        self.next_seq += 1;
+        self.next_index += len;
+        self.chunks_out += 1;
+        self.sizer.handed_out(len);
+        let job = ChunkJob::new(shared.clone());
+        if let Err(refused) = self.exec.execute(Box::new(move || job.run())) {
+            // The pool is shutting down. Dropping the refused job cancels one unclaimed chunk
+            // (this one, unless a running job took it), quietly: the items' destructors may
+            // panic, and `next()` must not.
+            drop_quietly(refused);
+        }
+    }
+}
+
+impl<E: ?Sized, I: Iterator, F, T> Feed<'_, E, I, F, T> {
+    pub(crate) fn set_window(&mut self, window: usize) {
+        self.window = Some(window.max(1));
+    }
+
+    pub(crate) fn window(&self) -> Option<usize> {
+        self.window
+    }
+
+    /// Items pulled and not yet yielded.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.items_out
+    }
+
+    pub(crate) fn size_hint(&self) -> (usize, Option<usize>) {
+        let (lo, hi) = self.input.size_hint();
+        let n = self.items_out;
+        (lo.saturating_add(n), hi.and_then(|h| h.checked_add(n)))
+    }
+}
+
+/// Reports panics of items to the pool, one job per message that panics with it, so that the
+/// pool counts each one and shows it to its `panic_handler` (see "Panics" in `map`). A
+/// refused report (the pool is shutting down) is dropped.
+fn report_panics<E: Executor + ?Sized>(exec: &E, messages: Vec<String>) {
+    for message in messages {
+        let report = Box::new(move || resume_unwind(Box::new(message)));
+        if let Err(refused) = exec.execute(report) {
+            drop_quietly(refused);
+        }
+    }
+}
+
+impl<E: ?Sized, I: Iterator, F, T> Drop for Feed<'_, E, I, F, T> {
+    /// Results not yielded and items not handed out are user values whose destructors may
+    /// panic: dropped quietly. Chunks in flight still run on the pool (their jobs hold the
+    /// shared state); their results are dropped when the last job ends.
+    fn drop(&mut self) {
+        let buffers = local(&mut self.local);
+        if let Some(current) = buffers.current.take() {
+            current.results.into_iter().for_each(drop_quietly);
+        }
+        buffers.building.drain(..).for_each(drop_quietly);
+        if let Some(shared) = self.shared.take() {
+            drop_quietly(shared);
+        }
+    }
+}
