@@ -1,12 +1,9 @@
-//! The `Executor` contract and the conveniences every executor gets for free.
+//! The `Executor` contract: what a pool implements. What every executor gets for free on top
+//! of it is [`ExecutorExt`](crate::ExecutorExt), in `ext.rs`.
 
-use crate::claim;
 use crate::error::{Rejected, ResizeError};
-use crate::handle::{self, JoinHandle};
 use crate::job::Job;
-use crate::map::{Map, MapUnordered};
 use crate::metrics::Metrics;
-use crate::scope::{self, Scope};
 use crate::shutdown::{Shutdown, ShutdownReport};
 
 /// A pool of worker threads that runs [`Job`]s.
@@ -60,114 +57,6 @@ pub trait Executor: Send + Sync {
         true
     }
 }
-
-/// Typed spawning, the result queue and scopes, for every [`Executor`].
-pub trait ExecutorExt: Executor {
-    /// Runs `f` on the pool and returns a handle to its result.
-    ///
-    /// ```
-    /// # fn demo(pool: &dyn shoal_core::Executor) {
-    /// use shoal_core::ExecutorExt;
-    /// let handle = pool.spawn(|| 6 * 7).expect("the pool is running");
-    /// assert_eq!(handle.join().unwrap(), 42);
-    /// # }
-    /// ```
-    fn spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, Rejected>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let (completer, handle) = handle::pair();
-        let (job, claim) = claim::claimable(Box::new(move || completer.run(f)));
-        self.execute(job)?;
-        Ok(handle.with_claim(claim))
-    }
-
-    /// Like [`spawn`](ExecutorExt::spawn) but never blocks: a full queue gives `Full`.
-    fn try_spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, Rejected>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let (completer, handle) = handle::pair();
-        let (job, claim) = claim::claimable(Box::new(move || completer.run(f)));
-        self.try_execute(job)?;
-        Ok(handle.with_claim(claim))
-    }
-
-    /// Applies `f` to every item on the pool; yields one result per item, **in input order**:
-    /// the value, or `Err(TaskError::Panicked)` in the place of an item whose `f` panicked.
-    /// Items the pool refuses or cancels (it is shutting down) yield `Err(TaskError::Cancelled)`.
-    ///
-    /// Items go to jobs in chunks sized to run for tens of microseconds each (one item per
-    /// job when items are slow), and the calling thread runs pending chunks itself while it
-    /// waits, so the cost per item does not depend on how small items are. At most a window
-    /// of items is in flight (default: `2 × workers` chunks; set it in items with
-    /// [`Map::window`]), and the input is pulled lazily. [`Map`] says how the pool counts the
-    /// jobs and the panics of a map.
-    fn map<I, F, T>(&self, items: I, f: F) -> Map<'_, Self, I::IntoIter, F, T>
-    where
-        I: IntoIterator,
-        I::Item: Send + 'static,
-        F: Fn(I::Item) -> T + Send + Sync + 'static,
-        T: Send + 'static,
-    {
-        Map::new(self, items.into_iter(), f)
-    }
-
-    /// Like [`map`](ExecutorExt::map), but yields results as they finish.
-    /// [`MapUnordered::indexed`] pairs each result with its item's input position.
-    fn map_unordered<I, F, T>(&self, items: I, f: F) -> MapUnordered<'_, Self, I::IntoIter, F, T>
-    where
-        I: IntoIterator,
-        I::Item: Send + 'static,
-        F: Fn(I::Item) -> T + Send + Sync + 'static,
-        T: Send + 'static,
-    {
-        MapUnordered::new(self, items.into_iter(), f)
-    }
-
-    /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's stack; returns
-    /// after `f` and every task (including tasks spawned by tasks) ended, also when one of
-    /// them panicked. The first panic nobody took through a [`ScopedJoinHandle`] is then
-    /// resumed. Works on every executor: tasks travel through [`Executor::execute`], and a
-    /// scope waiting inside a worker runs queued jobs meanwhile. See [`Scope`](crate::Scope) and its module
-    /// docs for refused and cancelled tasks.
-    ///
-    /// [`ScopedJoinHandle`]: crate::ScopedJoinHandle
-    ///
-    /// ```
-    /// # use shoal_core::*;
-    /// # /// One thread per job: the simplest executor whose jobs really run elsewhere.
-    /// # struct Threads;
-    /// # impl Executor for Threads {
-    /// #     fn execute(&self, job: Job) -> Result<(), Rejected> { std::thread::spawn(job); Ok(()) }
-    /// #     fn try_execute(&self, job: Job) -> Result<(), Rejected> { self.execute(job) }
-    /// #     fn workers(&self) -> usize { 1 }
-    /// #     fn resize(&self, _: usize) -> Result<(), ResizeError> { Ok(()) }
-    /// #     fn shutdown(&self, _: Shutdown) -> ShutdownReport { ShutdownReport::default() }
-    /// #     fn metrics(&self) -> Metrics { Metrics::default() }
-    /// # }
-    /// let mut counts = vec![0usize; 4];
-    /// let text = "borrowed from the caller";
-    /// Threads.scope(|s| {
-    ///     for (i, count) in counts.iter_mut().enumerate() {
-    ///         s.spawn(move |_| *count = text.len() + i);
-    ///     }
-    ///     let nested = s.spawn(|s| s.spawn(|_| text.len()).join().unwrap() * 2);
-    ///     assert_eq!(nested.join().unwrap(), 48);
-    /// });
-    /// assert_eq!(counts, [24, 25, 26, 27]);
-    /// ```
-    fn scope<'env, F, R>(&self, f: F) -> R
-    where
-        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, Self>) -> R,
-    {
-        scope::scope(self, f)
-    }
-}
-
-impl<E: Executor + ?Sized> ExecutorExt for E {}
 
 macro_rules! forward_executor {
     ($($ptr:ty),*) => {$(

@@ -78,6 +78,7 @@ pub mod worker;
 mod claim;
 mod error;
 mod executor;
+mod ext;
 mod handle;
 mod job;
 mod map;
@@ -91,7 +92,8 @@ pub use error::{
     check_resize, check_workers, panic_message, BuildError, BuildErrorKind, RejectReason, Rejected,
     ResizeError, TaskError,
 };
-pub use executor::{Executor, ExecutorExt};
+pub use executor::Executor;
+pub use ext::ExecutorExt;
 pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use job::{Job, PanicHandler};
 pub use map::{Map, MapUnordered, MapUnorderedIndexed};

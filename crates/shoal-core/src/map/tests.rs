@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use super::sizing::MAX_CHUNK;
 use crate::error::{RejectReason, Rejected, ResizeError, TaskError};
-use crate::executor::{Executor, ExecutorExt};
+use crate::executor::Executor;
+use crate::ext::ExecutorExt;
 use crate::job::{Job, PanicHandler};
 use crate::metrics::{Counters, Event, Metrics};
 use crate::shutdown::{Shutdown, ShutdownReport};
