@@ -9,8 +9,8 @@ use crate::shutdown::{Shutdown, ShutdownReport};
 /// A pool of worker threads that runs [`Job`]s.
 ///
 /// Object-safe: `Box<dyn Executor>` and `Arc<dyn Executor>` work, and every executor, sized or
-/// not, gets [`ExecutorExt`]. The semantics every implementation must show (the conformance
-/// suite in the shoal-testkit crate checks them) are in the crate docs.
+/// not, gets [`ExecutorExt`](crate::ExecutorExt). The semantics every implementation must show
+/// (the conformance suite in the shoal-testkit crate checks them) are in the crate docs.
 pub trait Executor: Send + Sync {
     /// Queues a job. On a bounded queue that is full, waits for room (from inside a worker of
     /// this pool, it runs queued jobs while it waits). Fails only when shutdown has begun; the
@@ -45,7 +45,8 @@ pub trait Executor: Send + Sync {
     /// A snapshot of the pool's counters.
     fn metrics(&self) -> Metrics;
 
-    /// Whether [`ExecutorExt::map`] and [`ExecutorExt::map_unordered`] may hand several items
+    /// Whether [`ExecutorExt::map`](crate::ExecutorExt::map) and
+    /// [`ExecutorExt::map_unordered`](crate::ExecutorExt::map_unordered) may hand several items
     /// to one job and run items on the calling thread while it waits for results. `true` (the
     /// default) suits every pool: it is what makes `map` cheap on small items.
     ///
