@@ -106,11 +106,6 @@ impl PoolConfig {
         self
     }
 
-    /// The worker count set, if any (`validate` resolves the default).
-    pub fn workers_set(&self) -> Option<usize> {
-        self.workers
-    }
-
     /// The queue bound, if any.
     pub fn capacity(&self) -> Option<usize> {
         self.queue_capacity

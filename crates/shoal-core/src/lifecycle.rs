@@ -35,7 +35,7 @@
 use std::io;
 use std::time::Instant;
 
-use crate::error::ResizeError;
+use crate::error::{check_resize, ResizeError};
 use crate::metrics::Metrics;
 use crate::shutdown::{Shutdown, ShutdownReport};
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -147,6 +147,16 @@ impl Lifecycle {
             Phase::Running => Some(Starter { control }),
             _ => None,
         }
+    }
+
+    /// What every pool's `resize` starts with: checks the requested count against the
+    /// contract's limits, refuses once shutdown has begun, and forgets the handles of retired
+    /// threads; then the pool starts or retires workers through the returned starter.
+    pub fn resizer(&self, workers: usize) -> Result<Starter<'_>, ResizeError> {
+        check_resize(workers)?;
+        let mut starter = self.starter().ok_or(ResizeError::ShutDown)?;
+        starter.prune();
+        Ok(starter)
     }
 
     /// The guard a worker thread holds for its whole life: dropping it reports the exit.
@@ -393,8 +403,8 @@ impl Sizing {
         self.live.load(Ordering::SeqCst) > self.target.load(Ordering::SeqCst)
     }
 
-    /// Resizes to `workers` (already checked with `check_resize`), holding the life cycle's
-    /// lock through `starter`: grows at once by calling `start` once per missing worker, or
+    /// Resizes to `workers`, holding the life cycle's lock through `starter` (from
+    /// [`Lifecycle::resizer`], which checked the count): grows at once by calling `start` once per missing worker, or
     /// shrinks by lowering the target and calling `wake(surplus)` so that idle workers notice.
     /// A failed start leaves the pool with the workers it had plus those that did start, and
     /// `target` says so.
@@ -405,7 +415,6 @@ impl Sizing {
         mut start: impl FnMut(&mut Starter<'_>) -> io::Result<()>,
         wake: impl FnOnce(usize),
     ) -> Result<(), ResizeError> {
-        starter.prune();
         // ORDERING: `target` and `live` change under the life cycle's lock on this side;
         // workers read them (SeqCst) when deciding to retire, see `retire`.
         self.target.store(workers, Ordering::SeqCst);

@@ -7,8 +7,8 @@ use shoal_core::lifecycle::{Lifecycle, Sizing, Starter};
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize};
 use shoal_core::sync::Arc;
 use shoal_core::{
-    check_resize, BuildError, Counters, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError,
-    Shutdown, ShutdownReport,
+    BuildError, Counters, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
+    ShutdownReport,
 };
 
 use crate::queue::JobQueue;
@@ -66,11 +66,8 @@ impl Executor for SharedQueuePool {
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        check_resize(workers)?;
         let registry = &self.registry;
-        let Some(mut starter) = registry.life.starter() else {
-            return Err(ResizeError::ShutDown);
-        };
+        let mut starter = registry.life.resizer(workers)?;
         // Idle workers are blocked in the queue: wake enough of them to retire.
         registry.sizing.resize(
             &mut starter,

@@ -9,8 +9,7 @@ use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
-    check_resize, BuildError, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
-    ShutdownReport,
+    BuildError, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError, Shutdown, ShutdownReport,
 };
 
 use crate::job::StackJob;
@@ -332,11 +331,8 @@ impl Executor for ScopedPool {
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        check_resize(workers)?;
         let registry = &self.registry;
-        let Some(mut starter) = registry.life.starter() else {
-            return Err(ResizeError::ShutDown);
-        };
+        let mut starter = registry.life.resizer(workers)?;
         // Sleeping workers check `surplus` when woken.
         registry.sizing.resize(
             &mut starter,

@@ -7,8 +7,8 @@ use shoal_core::lifecycle::Lifecycle;
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
-    check_resize, BuildError, Counters, Event, Executor, Job, Metrics, PoolConfig, RejectReason,
-    Rejected, ResizeError, Shutdown, ShutdownReport,
+    BuildError, Counters, Event, Executor, Job, Metrics, PoolConfig, RejectReason, Rejected,
+    ResizeError, Shutdown, ShutdownReport,
 };
 
 use crate::intake::{Intake, Reserve};
@@ -138,11 +138,7 @@ impl Executor for WorkStealingPool {
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
         let this = &self.registry;
-        check_resize(workers)?;
-        let Some(mut starter) = this.life.starter() else {
-            return Err(ResizeError::ShutDown);
-        };
-        starter.prune();
+        let mut starter = this.life.resizer(workers)?;
         // ORDERING: `target` changes only under `control`; SeqCst for simplicity (rare).
         let current = this.target.load(Ordering::SeqCst);
         if workers > current {
