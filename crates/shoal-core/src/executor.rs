@@ -2,6 +2,7 @@
 //! of it is [`ExecutorExt`](crate::ExecutorExt), in `ext.rs`.
 
 use crate::error::{Rejected, ResizeError};
+use crate::fork::{self, JoinHalf};
 use crate::job::Job;
 use crate::metrics::Metrics;
 use crate::shutdown::{Shutdown, ShutdownReport};
@@ -57,6 +58,31 @@ pub trait Executor: Send + Sync {
     fn map_in_chunks(&self) -> bool {
         true
     }
+
+    /// Runs both halves, potentially in parallel, and returns after both returned: the hook
+    /// behind [`ExecutorExt::join`](crate::ExecutorExt::join), object-safe so that a
+    /// `Box<dyn Executor>` reaches each pool's own join. Call `ExecutorExt::join` instead; it
+    /// makes the halves and hands back their values.
+    ///
+    /// Each half must run at most once, both must run unless one unwinds, and the call must
+    /// not return or unwind while a half may still run elsewhere; a panic of a half that ran
+    /// elsewhere is resumed here. The default, [`fork::join_by_jobs`], is correct on any executor:
+    /// `b` goes out as a job while `a` runs here, then `b` is taken back if nobody started
+    /// it. shoal's pools override it with a join that costs no job unless a worker is idle
+    /// ([`fork::join_offering`], or the fork-join pool's native join).
+    fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) {
+        fork::join_by_jobs(self, a, b)
+    }
+
+    /// `true` when a join called now, on this thread, should simply run both halves here:
+    /// the thread is a worker of this pool and no worker is idle to take the second half.
+    /// [`ExecutorExt::join`](crate::ExecutorExt::join) asks first, so the common case of a
+    /// recursive join costs this call and two plain, inlinable calls; otherwise it goes
+    /// through [`join_halves`](Executor::join_halves). A hint: a stale answer only moves work
+    /// less or more. Default `false`.
+    fn join_inline(&self) -> bool {
+        false
+    }
 }
 
 macro_rules! forward_executor {
@@ -69,6 +95,9 @@ macro_rules! forward_executor {
             fn shutdown(&self, mode: Shutdown) -> ShutdownReport { (**self).shutdown(mode) }
             fn metrics(&self) -> Metrics { (**self).metrics() }
             fn map_in_chunks(&self) -> bool { (**self).map_in_chunks() }
+            fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) { (**self).join_halves(a, b) }
+            #[inline]
+            fn join_inline(&self) -> bool { (**self).join_inline() }
         }
     )*};
 }

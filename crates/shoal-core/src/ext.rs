@@ -6,6 +6,7 @@
 use crate::claim;
 use crate::error::Rejected;
 use crate::executor::Executor;
+use crate::fork;
 use crate::handle::{self, JoinHandle};
 use crate::map::{Map, MapUnordered};
 use crate::scope::{self, Scope};
@@ -74,6 +75,70 @@ pub trait ExecutorExt: Executor {
         T: Send + 'static,
     {
         MapUnordered::new(self, items.into_iter(), f)
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, and returns both values (rayon's `join`).
+    /// Both closures may borrow from the caller's stack.
+    ///
+    /// On a shoal pool, inside one of its workers, `b` goes to another worker only when one
+    /// is idle; otherwise both run here as plain calls, so a recursive divide-and-conquer
+    /// costs little more than sequential code. From outside the pool the whole join runs on a
+    /// worker while the caller waits. On any other executor `b` is submitted as a job and
+    /// taken back if nobody started it (see [`Executor::join_halves`]).
+    ///
+    /// **Panics**: `join` never returns or unwinds while `b` may still run elsewhere. If `a`
+    /// panics, `b` is dropped unrun when nobody started it, otherwise awaited; then `a`'s
+    /// panic continues. If only `b` panics, its panic is resumed after `a` returned (as with
+    /// rayon's `join`). A pool that shuts down never loses a half: one it refuses or cancels
+    /// runs on the calling thread.
+    ///
+    /// ```
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::ExecutorExt;
+    ///
+    /// fn sum(pool: &dyn shoal_core::Executor, v: &[u64]) -> u64 {
+    ///     if v.len() <= 1024 {
+    ///         return v.iter().sum();
+    ///     }
+    ///     let (left, right) = v.split_at(v.len() / 2);
+    ///     let (l, r) = pool.join(|| sum(pool, left), || sum(pool, right));
+    ///     l + r
+    /// }
+    /// let v: Vec<u64> = (0..100_000).collect();
+    /// assert_eq!(sum(pool, &v), 4_999_950_000);
+    /// # }
+    /// ```
+    ///
+    /// The closures may borrow, but not hand out borrows that outlive the join:
+    ///
+    /// ```compile_fail
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::ExecutorExt;
+    /// let mut escaped: &i32 = &0;
+    /// pool.join(|| { let local = 5; escaped = &local; }, || ());
+    /// # }
+    /// ```
+    ///
+    /// Nor capture values that cannot move to another thread:
+    ///
+    /// ```compile_fail
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::ExecutorExt;
+    /// let rc = std::rc::Rc::new(1);
+    /// pool.join(|| (), move || drop(rc));
+    /// # }
+    /// ```
+    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        if self.join_inline() {
+            return (a(), b());
+        }
+        fork::join(self, a, b)
     }
 
     /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's stack; returns

@@ -69,6 +69,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod fork;
 pub mod lifecycle;
 pub mod spawn;
 pub mod sync;
@@ -93,6 +94,7 @@ pub use error::{
     ResizeError, TaskError,
 };
 pub use executor::Executor;
+pub use fork::JoinHalf;
 pub use ext::ExecutorExt;
 pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use job::{Job, PanicHandler};

@@ -36,20 +36,24 @@ struct Current {
 #[cfg(not(shoal_loom))]
 thread_local! {
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+    /// `CURRENT`'s pool id alone (0: none), for the checks on hot paths such as every `join`.
+    static CURRENT_ID: Cell<usize> = const { Cell::new(0) };
 }
 
 // loom's `thread_local!` takes no `const` initializer.
 #[cfg(shoal_loom)]
 thread_local! {
     static CURRENT: RefCell<Option<Current>> = RefCell::new(None);
+    static CURRENT_ID: Cell<usize> = Cell::new(0);
 }
 
 /// Marks the calling thread as a worker of pool `pool_id` until the guard drops.
 ///
-/// `pool_id` is any number unique to the pool while it lives (the address of its shared
-/// state is the usual choice).
+/// `pool_id` is any non-zero number unique to the pool while it lives (the address of its
+/// shared state is the usual choice).
 pub fn enter(pool_id: usize, helper: Arc<dyn Helper>) -> WorkerGuard {
     let previous = CURRENT.with(|c| c.borrow_mut().replace(Current { pool_id, helper }));
+    CURRENT_ID.with(|id| id.set(pool_id));
     WorkerGuard { previous }
 }
 
@@ -67,8 +71,10 @@ impl std::fmt::Debug for WorkerGuard {
 impl Drop for WorkerGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
+        let previous_id = previous.as_ref().map_or(0, |p| p.pool_id);
         // try_with: the guard may drop while thread locals are being torn down.
         let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+        let _ = CURRENT_ID.try_with(|id| id.set(previous_id));
     }
 }
 
@@ -81,8 +87,9 @@ pub fn current_pool() -> Option<usize> {
 }
 
 /// `true` when the calling thread is a worker of pool `pool_id`.
+#[inline]
 pub fn is_worker_of(pool_id: usize) -> bool {
-    current_pool() == Some(pool_id)
+    CURRENT_ID.try_with(Cell::get).ok() == Some(pool_id)
 }
 
 // The pools whose workers wait, blocked further up this call chain, for what the calling

@@ -3,11 +3,12 @@
 use std::fmt;
 
 use crossbeam_utils::CachePadded;
+use shoal_core::fork::{self, Offering};
 use shoal_core::lifecycle::{Lifecycle, Sizing, Starter};
-use shoal_core::sync::atomic::{AtomicBool, AtomicUsize};
+use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::Arc;
 use shoal_core::{
-    BuildError, Counters, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
+    BuildError, Counters, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
     ShutdownReport,
 };
 
@@ -84,6 +85,30 @@ impl Executor for SharedQueuePool {
     fn metrics(&self) -> Metrics {
         self.registry.counters.snapshot(self.registry.life.alive())
     }
+
+    #[inline]
+    fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) {
+        fork::join_offering(self, a, b)
+    }
+
+    #[inline]
+    fn join_inline(&self) -> bool {
+        fork::join_inline(self)
+    }
+}
+
+/// A join offers its second half through the queue when a worker waits for a job.
+impl Offering for SharedQueuePool {
+    #[inline]
+    fn inside(&self) -> bool {
+        shoal_core::worker::is_worker_of(self.registry.id())
+    }
+
+    #[inline]
+    fn hungry(&self) -> bool {
+        // ORDERING: Relaxed: a hint; a stale value only delays or adds one offer.
+        self.registry.idle.load(Ordering::Relaxed) > 0
+    }
 }
 
 impl Drop for SharedQueuePool {
@@ -123,6 +148,7 @@ impl Builder {
             cancel: AtomicBool::new(false),
             sealed: AtomicBool::new(false),
             submitting: CachePadded::new(AtomicUsize::new(0)),
+            idle: CachePadded::new(AtomicUsize::new(0)),
             life: Lifecycle::new(),
         });
         let mut starter = registry.life.starter().expect("a new pool is running");

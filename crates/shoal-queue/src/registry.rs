@@ -30,6 +30,10 @@ pub(crate) struct Registry {
     /// submit, so it sits alone in its cache line: the submit path never writes a line that
     /// workers read on every job (`cancel`, `sizing`).
     pub(crate) submitting: CachePadded<AtomicUsize>,
+    /// Workers that found the queue empty and wait for a job (spinning or blocked): a join
+    /// offers its second half only when this is above zero (`shoal_core::fork`). Written when
+    /// a worker runs dry, not per job.
+    pub(crate) idle: CachePadded<AtomicUsize>,
     /// Phases, worker threads, shutdown and its report (shared by every pool).
     pub(crate) life: Lifecycle,
 }

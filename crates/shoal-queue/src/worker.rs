@@ -104,12 +104,20 @@ fn run(registry: Arc<Registry>) {
                     }
                 } else if registry.sizing.retire() {
                     break;
-                } else if let Some(job) = spin_for_job(&registry) {
-                    job
                 } else {
-                    match registry.queue.pop() {
-                        Popped::Job(job) => job,
-                        Popped::Wake => continue,
+                    // ORDERING: Relaxed: `idle` is a hint for joins (see its field).
+                    registry.idle.fetch_add(1, Ordering::Relaxed);
+                    let job = match spin_for_job(&registry) {
+                        Some(job) => Some(job),
+                        None => match registry.queue.pop() {
+                            Popped::Job(job) => Some(job),
+                            Popped::Wake => None,
+                        },
+                    };
+                    registry.idle.fetch_sub(1, Ordering::Relaxed);
+                    match job {
+                        Some(job) => job,
+                        None => continue,
                     }
                 }
             }

@@ -9,7 +9,7 @@ use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
-    BuildError, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError, Shutdown, ShutdownReport,
+    BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown, ShutdownReport,
 };
 
 use crate::job::StackJob;
@@ -348,6 +348,11 @@ impl Executor for ScopedPool {
 
     fn metrics(&self) -> Metrics {
         self.registry.counters.snapshot(self.registry.life.alive())
+    }
+
+    /// The native [`join`](ScopedPool::join).
+    fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) {
+        self.join(|| a.run(), || b.run());
     }
 }
 

@@ -3,11 +3,12 @@
 
 use std::fmt;
 
+use shoal_core::fork::{self, Offering};
 use shoal_core::lifecycle::Lifecycle;
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
-    BuildError, Counters, Event, Executor, Job, Metrics, PoolConfig, RejectReason, Rejected,
+    BuildError, Counters, Event, Executor, Job, JoinHalf, Metrics, PoolConfig, RejectReason, Rejected,
     ResizeError, Shutdown, ShutdownReport,
 };
 
@@ -185,6 +186,40 @@ impl Executor for WorkStealingPool {
 
     fn metrics(&self) -> Metrics {
         self.registry.snapshot(self.registry.life.alive())
+    }
+
+    #[inline]
+    fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) {
+        fork::join_offering(self, a, b)
+    }
+
+    #[inline]
+    fn join_inline(&self) -> bool {
+        fork::join_inline(self)
+    }
+}
+
+/// A join offers its second half on the worker's own deque, where thieves find it.
+impl Offering for WorkStealingPool {
+    #[inline]
+    fn inside(&self) -> bool {
+        shoal_core::worker::is_worker_of(self.registry.id())
+    }
+
+    #[inline]
+    fn hungry(&self) -> bool {
+        self.registry.sleep.hungry()
+    }
+
+    fn offer(&self, carrier: Job) -> Result<(), Rejected> {
+        self.submit(carrier, false)?;
+        // With the LIFO slot on, the carrier sits in the slot, which nobody steals from.
+        // (A slot push wakes nobody, so wake a sleeper the way a deque push does.)
+        if self.registry.lifo_slot {
+            worker::flush_slot();
+            self.registry.sleep.notify_new_job();
+        }
+        Ok(())
     }
 }
 

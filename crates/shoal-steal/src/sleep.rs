@@ -143,6 +143,14 @@ impl Sleep {
         }
     }
 
+    /// `true` when some worker is searching or about to sleep: a join offers its second half
+    /// only then (`shoal_core::fork`). A hint: two relaxed loads.
+    #[inline]
+    pub(crate) fn hungry(&self) -> bool {
+        // ORDERING: Relaxed: a stale value only delays or adds one offer.
+        self.searching.load(Ordering::Relaxed) > 0 || self.sleepy.load(Ordering::Relaxed) > 0
+    }
+
     /// Step 1: an idle worker starts searching.
     #[inline]
     pub(crate) fn start_searching(&self) {

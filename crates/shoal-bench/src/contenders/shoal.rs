@@ -20,7 +20,7 @@ pub trait ShoalPool: Executor + Sized + 'static {
     /// Starts the pool from `config`, through the pool's own builder.
     fn start(config: PoolConfig) -> Result<Self, BuildError>;
 
-    /// The fork-join view: by default a join built on `ExecutorExt::scope`.
+    /// The fork-join view: by default `ExecutorExt::join`.
     fn fork_join(pool: &ExecHandle<Self>) -> &impl ForkJoin {
         pool
     }
@@ -72,7 +72,7 @@ impl<P: ShoalPool> Contender for Shoal<P> {
 #[cfg(feature = "queue")]
 impl ShoalPool for shoal_queue::SharedQueuePool {
     const ID: &'static str = "shoal-queue";
-    const ABOUT: &'static str = "SharedQueuePool: execute + latch; join = ExecutorExt::scope; map = ExecutorExt::map (the result queue)";
+    const ABOUT: &'static str = "SharedQueuePool: execute + latch; join = ExecutorExt::join; map = ExecutorExt::map (the result queue)";
 
     fn start(config: PoolConfig) -> Result<Self, BuildError> {
         Self::builder().config(config).build()
@@ -82,7 +82,7 @@ impl ShoalPool for shoal_queue::SharedQueuePool {
 #[cfg(feature = "steal")]
 impl ShoalPool for shoal_steal::WorkStealingPool {
     const ID: &'static str = "shoal-steal";
-    const ABOUT: &'static str = "WorkStealingPool: execute + latch (spawns inside a worker stay on its deque); join = ExecutorExt::scope; map = ExecutorExt::map";
+    const ABOUT: &'static str = "WorkStealingPool: execute + latch (spawns inside a worker stay on its deque); join = ExecutorExt::join; map = ExecutorExt::map";
 
     fn start(config: PoolConfig) -> Result<Self, BuildError> {
         Self::builder().config(config).build()

@@ -1,10 +1,10 @@
 //! What every shoal strategy offers through the `Executor` contract alone: `execute` for
 //! spawning, a latch for batches, the result queue `ExecutorExt::map` for ordered maps, and
-//! `ExecutorExt::scope` for fork-join.
+//! `ExecutorExt::join` for fork-join.
 
 use std::sync::Arc;
 
-use shoal_core::{Executor, ExecutorExt, Shutdown, TaskError};
+use shoal_core::{Executor, ExecutorExt, Shutdown};
 
 use crate::contender::{spawn_batch, Batch, Branch, ForkJoin, MapFn, OrderedMap, Spawn};
 
@@ -46,29 +46,16 @@ impl<P: Executor + 'static> OrderedMap for ExecHandle<P> {
     }
 }
 
-/// A scope task's result, or its panic resumed here.
-fn take<T>(result: Result<T, TaskError>) -> T {
-    match result {
-        Ok(value) => value,
-        Err(TaskError::Panicked(payload)) => std::panic::resume_unwind(payload),
-        Err(TaskError::Cancelled) => panic!("a running pool cancelled a scope task"),
-    }
-}
-
-/// Fork-join on any executor: `join(a, b)` is a scope that spawns `b` as a task and runs `a`
-/// on the caller; the scope's wait helps (runs queued jobs) inside a worker. Every join costs a
-/// scope and a boxed task, which is what a dedicated fork-join pool avoids.
+/// Fork-join on any executor: `ExecutorExt::join`, which reaches the pool's own join through
+/// `Executor::join_halves` (a `Box<dyn Executor>` gets the same path). `install` is a join
+/// with an empty second half: from outside the pool, the whole join runs on a worker.
 impl<P: Executor + 'static> ForkJoin for ExecHandle<P> {
     fn install<R: Send, F: FnOnce() -> R + Send>(&self, f: F) -> R {
-        take(self.0.scope(|s| s.spawn(move |_| f()).join()))
+        self.0.join(f, || ()).0
     }
 
     fn join<RA: Send, RB: Send>(&self, a: impl Branch<RA>, b: impl Branch<RB>) -> (RA, RB) {
-        self.0.scope(|s| {
-            let b = s.spawn(move |_| b());
-            let ra = a();
-            (ra, take(b.join()))
-        })
+        self.0.join(a, b)
     }
 }
 
