@@ -412,6 +412,7 @@ mod kit {
             include_str!("scenarios/bounded.rs"),
             include_str!("scenarios/config.rs"),
             include_str!("scenarios/map.rs"),
+            include_str!("scenarios/fork.rs"),
             include_str!("scenarios/metrics.rs"),
             include_str!("scenarios/nesting.rs"),
             include_str!("scenarios/panics.rs"),

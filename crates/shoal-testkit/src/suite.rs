@@ -91,6 +91,15 @@ macro_rules! conformance_suite {
             shutdown_inside_worker,
             shutdown_now_inside_worker,
             drop_inside_worker,
+            // join through the contract
+            fork_join_from_outside,
+            fork_join_borrows_the_stack,
+            fork_join_inside_worker,
+            fork_join_from_another_pool,
+            fork_join_nested_10000_deep,
+            fork_join_panics_reach_the_caller,
+            fork_join_runs_halves_in_parallel,
+            fork_join_around_shutdown,
             // the result queue
             map_preserves_order,
             map_bounded_in_flight,

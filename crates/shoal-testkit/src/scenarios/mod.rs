@@ -10,6 +10,7 @@
 //! | `shutdown` | the three modes, twice, concurrently, submit after, drop, accounting |
 //! | `bounded` | a full bounded queue: `Full`, backpressure, shutdown while blocked |
 //! | `resize` | `resize(n)` under load, `resize(0)` |
+//! | `fork` | `ExecutorExt::join`: outside, inside, another pool, 10,000 deep, panics, shutdown |
 //! | `nesting` | waiting, shutting down and dropping from inside a worker |
 //! | `map` | the result queue: order, bounded in-flight |
 //! | `metrics` | counters after quiescence |
@@ -22,6 +23,7 @@
 mod basics;
 mod bounded;
 mod config;
+mod fork;
 mod map;
 mod metrics;
 mod nesting;
@@ -33,6 +35,7 @@ mod steps;
 pub use basics::*;
 pub use bounded::*;
 pub use config::*;
+pub use fork::*;
 pub use map::*;
 pub use metrics::*;
 pub use nesting::*;
