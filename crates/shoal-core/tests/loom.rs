@@ -182,3 +182,140 @@ fn submit_races_shutdown() {
         assert_eq!(report.completed, u64::from(accepted), "{report:?}");
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// `ExecutorExt::join` through `Executor::join_halves`' default (`shoal_core::fork`): the
+// second half goes out as a carrier job; the owner takes it back, or waits for whoever took
+// it. The executor below holds one job; its worker runs it or, like `Shutdown::Now`, drops it.
+
+use shoal_core::{Executor, ExecutorExt, Job, Rejected, ResizeError};
+
+/// An executor with room for one job, and one worker thread that takes it.
+struct OneSlot {
+    job: Mutex<Option<Job>>,
+    cv: Condvar,
+}
+
+impl OneSlot {
+    fn new() -> Arc<OneSlot> {
+        Arc::new(OneSlot {
+            job: Mutex::new(None),
+            cv: Condvar::new(),
+        })
+    }
+
+    /// The worker: waits for the one job, then runs it, or drops it unrun if `drop_it`.
+    fn serve(this: &Arc<OneSlot>, drop_it: bool) -> thread::JoinHandle<()> {
+        let this = this.clone();
+        thread::spawn(move || {
+            let mut slot = lock(&this.job);
+            let job = loop {
+                if let Some(job) = slot.take() {
+                    break job;
+                }
+                slot = this.cv.wait(slot).unwrap();
+            };
+            drop(slot);
+            if drop_it {
+                drop(job);
+            } else {
+                job();
+            }
+        })
+    }
+}
+
+impl Executor for OneSlot {
+    fn execute(&self, job: Job) -> Result<(), Rejected> {
+        *lock(&self.job) = Some(job);
+        self.cv.notify_one();
+        Ok(())
+    }
+    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+        self.execute(job)
+    }
+    fn workers(&self) -> usize {
+        1
+    }
+    fn resize(&self, _: usize) -> Result<(), ResizeError> {
+        Ok(())
+    }
+    fn shutdown(&self, _: Shutdown) -> ShutdownReport {
+        ShutdownReport::default()
+    }
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
+    }
+}
+
+/// The owner's take-back races the worker's take: `b` runs exactly once, on one of them, and
+/// `join` returns both values after it ran.
+#[test]
+fn join_reclaim_races_the_take() {
+    loom::model(|| {
+        let pool = OneSlot::new();
+        let worker = OneSlot::serve(&pool, false);
+        let runs = AtomicU64::new(0);
+        let (a, b) = pool.join(
+            || 1,
+            || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                2
+            },
+        );
+        assert_eq!((a, b), (1, 2));
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "b ran once, before join returned");
+        worker.join().unwrap();
+    });
+}
+
+/// The executor drops the carrier unrun (a shutdown cancelled it) while the owner runs `a`:
+/// the owner runs `b` itself; nothing is lost and nothing hangs.
+#[test]
+fn join_survives_a_dropped_carrier() {
+    loom::model(|| {
+        let pool = OneSlot::new();
+        let worker = OneSlot::serve(&pool, true);
+        let runs = AtomicU64::new(0);
+        let (a, b) = pool.join(
+            || 1,
+            || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                2
+            },
+        );
+        assert_eq!((a, b), (1, 2));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        worker.join().unwrap();
+    });
+}
+
+/// A panic in either half reaches the owner only after `b` is no longer running anywhere:
+/// `a`'s panic waits for a taken `b`; `b`'s panic on the worker is resumed on the owner.
+#[test]
+fn join_panics_wait_for_the_other_half() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    loom::model(|| {
+        let pool = OneSlot::new();
+        let worker = OneSlot::serve(&pool, false);
+        let b_done = AtomicBool::new(false);
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            pool.join(
+                || panic!("a"),
+                || b_done.store(true, Ordering::SeqCst),
+            )
+        }));
+        assert!(caught.is_err());
+        // `b` either ran (taken by the worker, awaited) or was taken back and dropped.
+        let b_ran = b_done.load(Ordering::SeqCst);
+        worker.join().unwrap();
+        assert_eq!(b_ran, b_done.load(Ordering::SeqCst), "b ran after join unwound");
+
+        let pool = OneSlot::new();
+        let worker = OneSlot::serve(&pool, false);
+        let caught = catch_unwind(AssertUnwindSafe(|| pool.join(|| 1, || panic!("b"))));
+        let payload = caught.expect_err("b's panic reaches the owner");
+        assert_eq!(shoal_core::panic_message(payload.as_ref()), Some("b"));
+        worker.join().unwrap();
+    });
+}
