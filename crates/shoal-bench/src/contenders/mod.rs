@@ -7,6 +7,9 @@
 //! | `shoal-queue` | `SharedQueuePool` (feature `queue`) | shoal |
 //! | `shoal-steal` | `WorkStealingPool` (feature `steal`) | shoal |
 //! | `shoal-scope` | `ScopedPool` (feature `scope`) | shoal |
+//! | `shoal-dyn` | `Box<dyn Executor>` holding a `WorkStealingPool`, as `Strategy::build` returns (feature `steal`) | shoal |
+//! | `shoal-queue/scope` | `SharedQueuePool`, joins written with `ExecutorExt::scope` (feature `queue`) | shoal |
+//! | `shoal-steal/scope` | `WorkStealingPool`, joins written with `ExecutorExt::scope` (feature `steal`) | shoal |
 //! | `rayon` | `rayon::ThreadPool` | peer |
 //! | `threadpool` | `threadpool::ThreadPool` | peer |
 //! | `executors-channel` | `executors::crossbeam_channel_pool` | peer |
@@ -32,6 +35,8 @@ mod shoal;
 mod shoal_exec;
 #[cfg(feature = "scope")]
 mod shoal_scope;
+#[cfg(any(feature = "queue", feature = "steal"))]
+mod shoal_via_scope;
 
 pub use self::executors::{ExecutorsChannel, ExecutorsSteal, Handle as ExecutorsHandle};
 pub use self::rayon::Rayon;
@@ -50,6 +55,14 @@ pub type ShoalQueue = Shoal<shoal_queue::SharedQueuePool>;
 /// `WorkStealingPool` through the `Executor` contract.
 #[cfg(feature = "steal")]
 pub type ShoalSteal = Shoal<shoal_steal::WorkStealingPool>;
+/// A `WorkStealingPool` behind `Box<dyn Executor>`: every capability through the trait object.
+#[cfg(feature = "steal")]
+pub type ShoalDyn = Shoal<Box<dyn shoal_core::Executor>>;
+#[cfg(feature = "queue")]
+pub use shoal_via_scope::ShoalQueueViaScope;
+#[cfg(feature = "steal")]
+pub use shoal_via_scope::ShoalStealViaScope;
+
 /// `ScopedPool` in its own idiom (`join`, `par_for_each`, `par_map`); spawning through the
 /// `Executor` contract.
 #[cfg(feature = "scope")]
@@ -77,6 +90,15 @@ pub enum ContenderId {
     /// [`ShoalScope`].
     #[cfg(feature = "scope")]
     ShoalScope,
+    /// [`ShoalDyn`].
+    #[cfg(feature = "steal")]
+    ShoalDyn,
+    /// [`ShoalQueueViaScope`].
+    #[cfg(feature = "queue")]
+    ShoalQueueViaScope,
+    /// [`ShoalStealViaScope`].
+    #[cfg(feature = "steal")]
+    ShoalStealViaScope,
     /// [`Rayon`].
     Rayon,
     /// [`ThreadPool`].
@@ -101,6 +123,12 @@ impl ContenderId {
         ContenderId::ShoalSteal,
         #[cfg(feature = "scope")]
         ContenderId::ShoalScope,
+        #[cfg(feature = "steal")]
+        ContenderId::ShoalDyn,
+        #[cfg(feature = "queue")]
+        ContenderId::ShoalQueueViaScope,
+        #[cfg(feature = "steal")]
+        ContenderId::ShoalStealViaScope,
         ContenderId::Rayon,
         ContenderId::ThreadPool,
         ContenderId::ExecutorsChannel,
@@ -119,6 +147,12 @@ impl ContenderId {
             ContenderId::ShoalSteal => v.visit::<ShoalSteal>(),
             #[cfg(feature = "scope")]
             ContenderId::ShoalScope => v.visit::<ShoalScope>(),
+            #[cfg(feature = "steal")]
+            ContenderId::ShoalDyn => v.visit::<ShoalDyn>(),
+            #[cfg(feature = "queue")]
+            ContenderId::ShoalQueueViaScope => v.visit::<ShoalQueueViaScope>(),
+            #[cfg(feature = "steal")]
+            ContenderId::ShoalStealViaScope => v.visit::<ShoalStealViaScope>(),
             ContenderId::Rayon => v.visit::<Rayon>(),
             ContenderId::ThreadPool => v.visit::<ThreadPool>(),
             ContenderId::ExecutorsChannel => v.visit::<ExecutorsChannel>(),

@@ -88,3 +88,18 @@ impl ShoalPool for shoal_steal::WorkStealingPool {
         Self::builder().config(config).build()
     }
 }
+
+/// What `Strategy::build` returns: the pool behind the trait object, so every call (including
+/// `join`'s `join_inline` hint) is a dynamic one.
+#[cfg(feature = "steal")]
+impl ShoalPool for Box<dyn Executor> {
+    const ID: &'static str = "shoal-dyn";
+    const ABOUT: &'static str = "Box<dyn Executor> holding a WorkStealingPool (what Strategy::build returns): every capability through the trait object";
+
+    fn start(config: PoolConfig) -> Result<Self, BuildError> {
+        let pool = shoal_steal::WorkStealingPool::builder()
+            .config(config)
+            .build()?;
+        Ok(Box::new(pool))
+    }
+}
