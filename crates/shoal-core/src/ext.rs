@@ -1,4 +1,5 @@
-//! What every executor gets for free: typed spawning, the result queue, scopes.
+//! What every executor gets for free: typed spawning, the result queue, `join`, parallel
+//! slice loops, scopes.
 //!
 //! Written against [`Executor`] alone, so a new pool gets all of it by implementing the six
 //! methods of the contract.
@@ -10,6 +11,7 @@ use crate::fork;
 use crate::handle::{self, JoinHandle};
 use crate::map::{Map, MapUnordered};
 use crate::scope::{self, Scope};
+use crate::slice;
 
 /// Typed spawning, the result queue and scopes, for every [`Executor`].
 pub trait ExecutorExt: Executor {
@@ -139,6 +141,75 @@ pub trait ExecutorExt: Executor {
             return (a(), b());
         }
         fork::join(self, a, b)
+    }
+
+    /// Calls `f` on every item of a borrowed slice, in parallel, splitting the slice only
+    /// when a worker is idle (see `slice.rs` in this crate for how). Returns after every item
+    /// was seen; a panic in `f` is resumed here.
+    ///
+    /// ```
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use shoal_core::ExecutorExt;
+    /// let sum = AtomicU64::new(0);
+    /// pool.par_for_each(&[1u64, 2, 3, 4], |x| { sum.fetch_add(*x, Ordering::Relaxed); });
+    /// assert_eq!(sum.into_inner(), 10);
+    /// # }
+    /// ```
+    fn par_for_each<T, F>(&self, items: &[T], f: F)
+    where
+        T: Sync,
+        F: Fn(&T) + Sync + Send,
+    {
+        slice::par_for_each(self, items, f)
+    }
+
+    /// Maps every item of a borrowed slice in parallel and collects the results, in input
+    /// order. If `f` panics, the panic is resumed here and the values already made are
+    /// leaked, not dropped.
+    ///
+    /// ```
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::ExecutorExt;
+    /// assert_eq!(pool.par_map(&[1u32, 2, 3], |x| x * x), [1, 4, 9]);
+    /// # }
+    /// ```
+    fn par_map<T, U, F>(&self, items: &[T], f: F) -> Vec<U>
+    where
+        T: Sync,
+        U: Send,
+        F: Fn(&T) -> U + Sync + Send,
+    {
+        slice::par_map(self, items, f)
+    }
+
+    /// Folds every item of a borrowed slice in parallel: each piece starts from
+    /// `identity()` and folds its items in order with `fold`; pieces are merged with
+    /// `combine`, left to right. Equals the sequential fold when `combine` is associative
+    /// and `identity()` its neutral element.
+    ///
+    /// ```
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::ExecutorExt;
+    /// let v: Vec<u64> = (1..=100).collect();
+    /// assert_eq!(pool.par_reduce(&v, || 0, |acc, x| acc + x, |a, b| a + b), 5050);
+    /// # }
+    /// ```
+    fn par_reduce<T, R, ID, FOLD, OP>(
+        &self,
+        items: &[T],
+        identity: ID,
+        fold: FOLD,
+        combine: OP,
+    ) -> R
+    where
+        T: Sync,
+        R: Send,
+        ID: Fn() -> R + Sync + Send,
+        FOLD: Fn(R, &T) -> R + Sync + Send,
+        OP: Fn(R, R) -> R + Sync + Send,
+    {
+        slice::par_reduce(self, items, identity, fold, combine)
     }
 
     /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's stack; returns

@@ -290,12 +290,10 @@ fn offer(a: JoinHalf<'_>, b: JoinHalf<'_>, queue: impl FnOnce(Job) -> Result<(),
 /// `true` if the owner runs the half itself: it won it back, or the carrier was dropped.
 fn reclaim(handoff: &Handoff) -> bool {
     // ORDERING: see `Carrier::run`.
-    match handoff.state.compare_exchange(
-        OFFERED,
-        RECLAIMED,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
+    match handoff
+        .state
+        .compare_exchange(OFFERED, RECLAIMED, Ordering::AcqRel, Ordering::Acquire)
+    {
         Ok(_) => true,
         Err(state) => state == DROPPED,
     }
@@ -304,12 +302,14 @@ fn reclaim(handoff: &Handoff) -> bool {
 /// Waits until the worker that took the half reported it; returns its panic, if any.
 fn await_taken(handoff: &Handoff) -> Option<Box<dyn Any + Send>> {
     AbortOnUnwind::run(WAIT_INVARIANT, || {
-        handoff.outcome.wait_until(|o| match mem::replace(o, Outcome::Pending) {
-            Outcome::Ran(panic) => Some(panic),
-            // Only a carrier that was never taken is dropped, and we saw it taken.
-            Outcome::Dropped => Some(None),
-            Outcome::Pending => None,
-        })
+        handoff
+            .outcome
+            .wait_until(|o| match mem::replace(o, Outcome::Pending) {
+                Outcome::Ran(panic) => Some(panic),
+                // Only a carrier that was never taken is dropped, and we saw it taken.
+                Outcome::Dropped => Some(None),
+                Outcome::Pending => None,
+            })
     })
 }
 
@@ -358,10 +358,12 @@ where
     }
     // Never reclaimed: the point is to run on the pool. A dropped carrier runs here.
     let outcome = AbortOnUnwind::run(WAIT_INVARIANT, || {
-        handoff.outcome.wait_until(|o| match mem::replace(o, Outcome::Pending) {
-            Outcome::Pending => None,
-            done => Some(done),
-        })
+        handoff
+            .outcome
+            .wait_until(|o| match mem::replace(o, Outcome::Pending) {
+                Outcome::Pending => None,
+                done => Some(done),
+            })
     });
     match outcome {
         Outcome::Ran(Some(payload)) => resume_unwind(payload),

@@ -86,6 +86,7 @@ mod map;
 mod metrics;
 mod scope;
 mod shutdown;
+mod slice;
 mod wait;
 
 pub use config::PoolConfig;
@@ -94,8 +95,8 @@ pub use error::{
     ResizeError, TaskError,
 };
 pub use executor::Executor;
-pub use fork::JoinHalf;
 pub use ext::ExecutorExt;
+pub use fork::JoinHalf;
 pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use job::{Job, PanicHandler};
 pub use map::{Map, MapUnordered, MapUnorderedIndexed};

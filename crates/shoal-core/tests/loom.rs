@@ -264,7 +264,11 @@ fn join_reclaim_races_the_take() {
             },
         );
         assert_eq!((a, b), (1, 2));
-        assert_eq!(runs.load(Ordering::SeqCst), 1, "b ran once, before join returned");
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "b ran once, before join returned"
+        );
         worker.join().unwrap();
     });
 }
@@ -300,16 +304,17 @@ fn join_panics_wait_for_the_other_half() {
         let worker = OneSlot::serve(&pool, false);
         let b_done = AtomicBool::new(false);
         let caught = catch_unwind(AssertUnwindSafe(|| {
-            pool.join(
-                || panic!("a"),
-                || b_done.store(true, Ordering::SeqCst),
-            )
+            pool.join(|| panic!("a"), || b_done.store(true, Ordering::SeqCst))
         }));
         assert!(caught.is_err());
         // `b` either ran (taken by the worker, awaited) or was taken back and dropped.
         let b_ran = b_done.load(Ordering::SeqCst);
         worker.join().unwrap();
-        assert_eq!(b_ran, b_done.load(Ordering::SeqCst), "b ran after join unwound");
+        assert_eq!(
+            b_ran,
+            b_done.load(Ordering::SeqCst),
+            "b ran after join unwound"
+        );
 
         let pool = OneSlot::new();
         let worker = OneSlot::serve(&pool, false);

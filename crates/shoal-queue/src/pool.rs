@@ -8,8 +8,8 @@ use shoal_core::lifecycle::{Lifecycle, Sizing, Starter};
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::Arc;
 use shoal_core::{
-    BuildError, Counters, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
-    ShutdownReport,
+    BuildError, Counters, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError,
+    Shutdown, ShutdownReport,
 };
 
 use crate::queue::JobQueue;

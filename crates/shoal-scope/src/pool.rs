@@ -9,7 +9,8 @@ use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
-    BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown, ShutdownReport,
+    BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
+    ShutdownReport,
 };
 
 use crate::job::StackJob;
@@ -353,6 +354,15 @@ impl Executor for ScopedPool {
     /// The native [`join`](ScopedPool::join).
     fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) {
         self.join(|| a.run(), || b.run());
+    }
+
+    /// On one of this pool's workers, when no thread of the pool looks for work.
+    #[inline]
+    fn join_inline(&self) -> bool {
+        let worker = WorkerThread::current();
+        // SAFETY: a non-null current worker is alive on this thread's stack.
+        !worker.is_null()
+            && unsafe { Arc::ptr_eq(&(*worker).registry, &self.registry) && !(*worker).hungry() }
     }
 }
 

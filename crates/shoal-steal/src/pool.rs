@@ -8,8 +8,8 @@ use shoal_core::lifecycle::Lifecycle;
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
-    BuildError, Counters, Event, Executor, Job, JoinHalf, Metrics, PoolConfig, RejectReason, Rejected,
-    ResizeError, Shutdown, ShutdownReport,
+    BuildError, Counters, Event, Executor, Job, JoinHalf, Metrics, PoolConfig, RejectReason,
+    Rejected, ResizeError, Shutdown, ShutdownReport,
 };
 
 use crate::intake::{Intake, Reserve};

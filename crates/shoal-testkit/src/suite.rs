@@ -100,6 +100,7 @@ macro_rules! conformance_suite {
             fork_join_panics_reach_the_caller,
             fork_join_runs_halves_in_parallel,
             fork_join_around_shutdown,
+            fork_slices_through_the_contract,
             // the result queue
             map_preserves_order,
             map_bounded_in_flight,

@@ -181,7 +181,10 @@ pub fn fork_join_panics_reach_the_caller<F: Factory>(f: &F) {
         assert_eq!(fib(&pool, 15), 610, "the pool works after the panics");
         let report = pool.shutdown(Shutdown::Graceful);
         assert!(report.adds_up(), "report does not add up: {report:?}");
-        assert_eq!(report.panicked, 0, "a join's panic is the caller's, not a job's");
+        assert_eq!(
+            report.panicked, 0,
+            "a join's panic is the caller's, not a job's"
+        );
     });
 }
 
@@ -239,10 +242,64 @@ pub fn fork_join_around_shutdown<F: Factory>(f: &F) {
             let report = pool.shutdown(Shutdown::Now);
             assert!(report.adds_up(), "report does not add up: {report:?}");
             for joiner in joiners {
-                joiner.join().expect("joins around a shutdown must not panic");
+                joiner
+                    .join()
+                    .expect("joins around a shutdown must not panic");
             }
-            assert_eq!(pool.join(|| 1, || 2), (1, 2), "a join after shutdown runs inline");
+            assert_eq!(
+                pool.join(|| 1, || 2),
+                (1, 2),
+                "a join after shutdown runs inline"
+            );
             assert_eq!(fib(&*pool, 10), 55);
+        },
+    );
+}
+
+/// The slice loops of the contract see every item once, keep `par_map`'s input order, fold
+/// like the sequential loop, work on empty slices and from inside a worker, and resume a
+/// panic of `f` on the caller.
+pub fn fork_slices_through_the_contract<F: Factory>(f: &F) {
+    shared_scenario(
+        f,
+        "fork_slices_through_the_contract",
+        PoolConfig::new().workers(3),
+        |pool| {
+            let v: Vec<u64> = (0..50_000).collect();
+            let seen: Vec<AtomicUsize> = (0..v.len()).map(|_| AtomicUsize::new(0)).collect();
+            pool.par_for_each(&v, |&x| {
+                seen[x as usize].fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(
+                seen.iter().all(|s| s.load(Ordering::Relaxed) == 1),
+                "par_for_each saw every item exactly once"
+            );
+            let squares = pool.par_map(&v, |x| x * x);
+            assert!(squares.iter().zip(&v).all(|(s, x)| *s == x * x), "in order");
+            let sum = pool.par_reduce(&v, || 0u64, |acc, x| acc + x, |a, b| a + b);
+            assert_eq!(sum, v.iter().sum::<u64>());
+            let empty: [u64; 0] = [];
+            assert!(pool.par_map(&empty, |x| *x).is_empty());
+            assert_eq!(pool.par_reduce(&empty, || 7, |a, _| a, |a, _| a), 7);
+            let inner = pool.clone();
+            let inside = pool
+                .spawn(move || {
+                    let v: Vec<u64> = (1..=1000).collect();
+                    inner.par_map(&v, |x| x + 1).iter().sum::<u64>()
+                })
+                .expect(ACCEPT);
+            assert_eq!(inside.join().expect("no panic"), 500_500 + 1000);
+            let message = panic_of(|| {
+                pool.par_map(&v, |&x| {
+                    if x == 31_337 {
+                        panic!("conformance: item");
+                    }
+                    x
+                });
+            });
+            assert_eq!(message, "conformance: item");
+            let report = pool.shutdown(Shutdown::Graceful);
+            assert!(report.adds_up(), "report does not add up: {report:?}");
         },
     );
 }
