@@ -24,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let work = move |x: &u64| spin(iters).wrapping_add(*x);
     let (expected, plain) = timed(|| items.iter().map(work).fold(0, u64::wrapping_add));
     println!("one_job_per_item: {ITEMS} items of ~0.5 µs, 2 workers\n");
-    println!("{:<8} {:<34} {:>10} {:>10}", "pool", "way", "time", "vs loop");
+    println!(
+        "{:<8} {:<34} {:>10} {:>10}",
+        "pool", "way", "time", "vs loop"
+    );
     let row = |pool: &str, way: &str, time: Duration| {
         println!(
             "{pool:<8} {way:<34} {:>10} {:>9.2}x",

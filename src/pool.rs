@@ -9,7 +9,8 @@
 use std::fmt;
 
 use shoal_core::{
-    BuildError, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError, Shutdown, ShutdownReport,
+    BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
+    ShutdownReport,
 };
 
 use crate::Strategy;
@@ -82,6 +83,13 @@ impl Executor for Pool {
     }
     fn map_in_chunks(&self) -> bool {
         self.inner.map_in_chunks()
+    }
+    fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) {
+        self.inner.join_halves(a, b)
+    }
+    #[inline]
+    fn join_inline(&self) -> bool {
+        self.inner.join_inline()
     }
 }
 

@@ -1,4 +1,4 @@
-//! The same lines using `spawn`, `map` and `scope` compile and run on every pool, on
+//! The same lines using `spawn`, `map`, `scope`, `join` and the slice loops compile and run on every pool, on
 //! `shoal::Pool` and through `Box<dyn Executor>`, in every feature set (`cargo xtask features`
 //! runs this file under each of the seven): no pool shadows a contract method with a different
 //! signature, and `shoal::Pool` has one API whatever the features.
@@ -24,6 +24,18 @@ macro_rules! same_lines {
             (sum.join().expect("sum"), count.join().expect("count"))
         });
         assert_eq!(total, (10, 4));
+        // Fork-join and slice loops: on every shoal pool a join from outside moves onto a
+        // worker, and borrows from this stack.
+        let (on_worker, len) = pool.join(shoal::core::worker::in_worker, || data.len());
+        assert!(on_worker, "a join from outside runs on the pool");
+        assert_eq!(len, 4);
+        assert_eq!(pool.par_map(&data, |x| x + 1), [2, 3, 4, 5]);
+        assert_eq!(pool.par_reduce(&data, || 0, |a, x| a + x, |a, b| a + b), 10);
+        let seen = std::sync::atomic::AtomicU64::new(0);
+        pool.par_for_each(&data, |x| {
+            seen.fetch_add(*x, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(seen.into_inner(), 10);
         let report = pool.shutdown(Shutdown::Graceful);
         assert!(report.adds_up(), "{report:?}");
     }};
