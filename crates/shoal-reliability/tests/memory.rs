@@ -215,11 +215,51 @@ fn no_growth_over_rounds(kind: Strategy) {
     drop(p);
 }
 
+/// `map` and `map_unordered` over an endless input keep the heap flat: after the window
+/// filled, consuming ten times as many results again grows the peak by no more than a
+/// window's worth of items. Each item carries a 1 KiB buffer, so a map that pulled its input
+/// ahead of its window, or kept finished results, would show at once.
+fn endless_map_stays_flat(kind: Strategy) {
+    let _one_at_a_time = exclusive();
+    let p = pool(kind, PoolConfig::new().workers(2));
+    const ITEM: usize = 1024;
+    let endless = || (0u64..).map(|i| vec![i as u8; ITEM]);
+    let work = |v: Vec<u8>| v.iter().map(|&b| u64::from(b)).sum::<u64>();
+    for ordered in [true, false] {
+        let mut results: Box<dyn Iterator<Item = u64>> = if ordered {
+            Box::new(p.map(endless(), work).map(Result::unwrap))
+        } else {
+            Box::new(p.map_unordered(endless(), work).map(Result::unwrap))
+        };
+        // Warm up: the window fills and the chunk size settles.
+        let _: u64 = results.by_ref().take(20_000).sum();
+        ALLOC.reset_peak();
+        let warm = ALLOC.current();
+        let _: u64 = results.by_ref().take(200_000).sum();
+        let peak_growth = ALLOC.peak() - warm;
+        let which = if ordered { "map" } else { "map_unordered" };
+        eprintln!(
+            "memory [{kind}]: {which} over an endless input of 1 KiB items: peak grew by \
+             {peak_growth} B over 200,000 more results"
+        );
+        // The default window is at most 2 x workers chunks of at most 1024 items.
+        let window_bytes = (2 * 2 * 1024 * (ITEM + 64)) as isize;
+        assert!(
+            peak_growth < window_bytes,
+            "{kind}: {which}'s peak heap grew by {peak_growth} B over 200,000 results of an \
+             endless input (a window holds at most {window_bytes} B)"
+        );
+        drop(results);
+    }
+    p.shutdown(Shutdown::Graceful);
+}
+
 shoal_reliability::every_strategy_guarded!(
     std::time::Duration::from_secs(300);
     report_costs,
     flat_while_producers_outrun,
-    no_growth_over_rounds
+    no_growth_over_rounds,
+    endless_map_stays_flat
 );
 
 /// The allocator counts: a known allocation shows up.
