@@ -116,7 +116,15 @@ where
     let (mut b, mut rb) = (Some(b), None);
     let mut run_a = || ra = a.take().map(|a| a());
     let mut run_b = || rb = b.take().map(|b| b());
-    exec.join_halves(JoinHalf::new(&mut run_a), JoinHalf::new(&mut run_b));
+    let joined = catch_unwind(AssertUnwindSafe(|| {
+        exec.join_halves(JoinHalf::new(&mut run_a), JoinHalf::new(&mut run_b))
+    }));
+    if let Err(payload) = joined {
+        // The other half's value (if it ran) is dropped here, quietly: a destructor that
+        // panics while this panic unwinds would abort the process.
+        drop_quietly((ra, rb));
+        resume_unwind(payload);
+    }
     const SKIPPED: &str = "Executor::join_halves returned without running both halves";
     (ra.expect(SKIPPED), rb.expect(SKIPPED))
 }

@@ -570,13 +570,53 @@ adversarial!(LONG;
 //
 // Proves: join panics with a's payload if a panicked, else with b's (rayon's rule); the other
 // half's payload is dropped quietly; called from outside or inside the pool, with b run inline
-// or on another worker; the pool stays healthy.
+// or on another worker, on ScopedPool's native join and on every strategy's `ExecutorExt::join`;
+// the pool stays healthy.
+
+/// What a join matrix runs on: `ScopedPool`'s native join, or any executor's
+/// `ExecutorExt::join` (the contract's hook).
+trait Joiner: Sync {
+    fn join2<RA: Send, RB: Send>(
+        &self,
+        a: impl FnOnce() -> RA + Send,
+        b: impl FnOnce() -> RB + Send,
+    ) -> (RA, RB);
+    /// Runs `f` on a worker of the pool.
+    fn inside<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R;
+}
+
+impl Joiner for ScopedPool {
+    fn join2<RA: Send, RB: Send>(
+        &self,
+        a: impl FnOnce() -> RA + Send,
+        b: impl FnOnce() -> RB + Send,
+    ) -> (RA, RB) {
+        self.join(a, b)
+    }
+    fn inside<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.install(f)
+    }
+}
+
+impl Joiner for dyn Executor + '_ {
+    fn join2<RA: Send, RB: Send>(
+        &self,
+        a: impl FnOnce() -> RA + Send,
+        b: impl FnOnce() -> RB + Send,
+    ) -> (RA, RB) {
+        ExecutorExt::join(self, a, b)
+    }
+    fn inside<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        // A join from outside moves onto a worker; its first half runs there.
+        ExecutorExt::join(self, f, || ()).0
+    }
+}
 
 /// Runs one join: `a` and `b` return 1 and 2, or panic with a bomb. `elsewhere`: `a` first
 /// waits (up to [`STEAL_WAIT`]) until `b` started, so `b` runs on another worker. Also says
 /// whether `b` ran on another thread than `a`.
-fn bomb_join(
-    pool: &ScopedPool,
+fn bomb_join<J: Joiner + ?Sized>(
+    pool: &J,
     inside: bool,
     elsewhere: bool,
     a_bomb: bool,
@@ -604,40 +644,63 @@ fn bomb_join(
     };
     let result = catch(|| {
         if inside {
-            pool.install(|| pool.join(a, b))
+            pool.inside(|| pool.join2(a, b))
         } else {
-            pool.join(a, b)
+            pool.join2(a, b)
         }
     });
     let (ta, tb) = *threads.lock().unwrap();
     (result, tb.is_some() && ta != tb)
 }
 
-/// Every size, outside and inside, inline and elsewhere: the join panics with `label`.
+/// One cell of the matrix on `pool`: every placement; counts the joins whose `b` ran
+/// elsewhere.
+fn join_cells<J: Joiner + ?Sized>(
+    what: &str,
+    pool: &J,
+    workers: usize,
+    (a_bomb, b_bomb): (bool, bool),
+    label: &str,
+) -> usize {
+    let mut stolen = 0;
+    for inside in [false, true] {
+        for elsewhere in [false, true] {
+            if elsewhere && workers == 1 {
+                continue;
+            }
+            let ctx = format!("{what}, inside: {inside}, b on another worker: {elsewhere}");
+            let (result, b_elsewhere) = bomb_join(pool, inside, elsewhere, a_bomb, b_bomb);
+            stolen += usize::from(elsewhere && b_elsewhere);
+            match result {
+                Ok(v) => panic!("{ctx}: returned {v:?} although a half panicked"),
+                Err(payload) => dispose_bomb(&ctx, payload, label),
+            }
+        }
+    }
+    stolen
+}
+
+/// Every size, outside and inside, inline and elsewhere, on ScopedPool's native join and on
+/// every strategy through the contract: the join panics with `label`.
 fn join_matrix(a_bomb: bool, b_bomb: bool, label: &str) {
     let mut stolen = 0;
     on_scoped_pools("join", &[1, 2, 4], |pool, workers| {
-        for inside in [false, true] {
-            for elsewhere in [false, true] {
-                if elsewhere && workers == 1 {
-                    continue;
-                }
-                let ctx = format!(
-                    "join on ScopedPool({workers}), inside: {inside}, b on another worker: \
-                     {elsewhere}"
-                );
-                let (result, b_elsewhere) = bomb_join(pool, inside, elsewhere, a_bomb, b_bomb);
-                stolen += usize::from(elsewhere && b_elsewhere);
-                match result {
-                    Ok(v) => panic!("{ctx}: returned {v:?} although a half panicked"),
-                    Err(payload) => dispose_bomb(&ctx, payload, label),
-                }
-            }
-        }
+        let what = format!("join on ScopedPool({workers})");
+        stolen += join_cells(&what, pool, workers, (a_bomb, b_bomb), label);
     });
     assert!(
         stolen > 0,
         "b never ran on another worker: the variants meant to test that tested nothing"
+    );
+    let mut stolen = 0;
+    for workers in [1, 2] {
+        on_every_pool("ExecutorExt::join", &[workers], |ctx, pool| {
+            stolen += join_cells(ctx, pool, workers, (a_bomb, b_bomb), label);
+        });
+    }
+    assert!(
+        stolen > 0,
+        "through the contract, b never ran on another worker: the variants tested nothing"
     );
 }
 
