@@ -566,7 +566,8 @@ adversarial!(LONG;
 );
 
 // =============================================================================================
-// join (ScopedPool): halves that panic with a bomb payload, capture a bomb, nested 20 deep.
+// join (ScopedPool, and every strategy through `ExecutorExt::join`): halves that panic with a bomb
+// payload, capture a bomb, nested 20 deep.
 //
 // Proves: join panics with a's payload if a panicked, else with b's (rayon's rule); the other
 // half's payload is dropped quietly; called from outside or inside the pool, with b run inline
