@@ -45,7 +45,7 @@
 //! divide-and-conquer. To force one, turn the default features off:
 //!
 //! ```toml
-//! shoal = { version = "0.1", default-features = false, features = ["queue"] }
+//! shoal = { package = "shoal-pool", version = "0.1", default-features = false, features = ["queue"] }
 //! ```
 //!
 //! Cargo unifies features across a build, so a library that depends on shoal should name the
@@ -87,7 +87,8 @@
 #[cfg(not(any(feature = "queue", feature = "steal", feature = "scope")))]
 compile_error!(
     "shoal needs a strategy: enable one of the features `queue`, `steal` or `scope` \
-     (e.g. `shoal = { version = \"0.1\", default-features = false, features = [\"queue\"] }`), \
+     (e.g. `shoal = { package = \"shoal-pool\", version = \"0.1\", default-features = false, \
+     features = [\"queue\"] }`), \
      or keep the default features, which enable all three"
 );
 

@@ -2,11 +2,37 @@
 //! `cargo xtask test`, which runs them all in order and stops at the first failure.
 
 use std::env;
+use std::fs;
+use std::path::Path;
 use std::process::{exit, Command};
 use std::time::Instant;
 
-/// Crates with loom models in `tests/loom.rs` (shoal-core: the shared life cycle).
-const LOOM_CRATES: &[&str] = &["shoal-core", "shoal-queue", "shoal-steal", "shoal-scope"];
+/// Crates with loom models in `tests/loom.rs` (shoal-core: the shared life cycle), as
+/// (directory, package name).
+const LOOM_CRATES: &[(&str, &str)] = &[
+    ("crates/shoal-core", "shoal-pool-core"),
+    ("crates/shoal-queue", "shoal-pool-queue"),
+    ("crates/shoal-steal", "shoal-pool-steal"),
+    ("crates/shoal-scope", "shoal-pool-scope"),
+];
+
+/// The crates published to crates.io, as (directory, package name). On crates.io `shoal` and
+/// `shoal-core` belong to another project, so the packages are `shoal-pool*`; their libraries
+/// keep the short names (`use shoal::...`, `use shoal_core::...`).
+const PUBLISHED: &[(&str, &str)] = &[
+    (".", "shoal-pool"),
+    ("crates/shoal-core", "shoal-pool-core"),
+    ("crates/shoal-queue", "shoal-pool-queue"),
+    ("crates/shoal-steal", "shoal-pool-steal"),
+    ("crates/shoal-scope", "shoal-pool-scope"),
+    ("crates/shoal-rate", "shoal-pool-rate"),
+];
+
+/// The facade's package name (`-p` takes package names, not library names).
+const FACADE: &str = "shoal-pool";
+
+/// The program that uses shoal from outside the workspace, as the README says.
+const DOWNSTREAM: &str = "tests/downstream/Cargo.toml";
 
 /// Every combination of the facade's strategy features that must build and pass its tests.
 /// (A build with none must fail with a clear `compile_error!`; `facade_none` checks that.)
@@ -24,13 +50,17 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test      every check CI runs: fmt, clippy, tests + doc tests, facade feature sets,
-            docs, loom and shuttle models, benches compiled, shoal-bench smoke run,
-            short stress
-  fmt       cargo fmt --check
+            docs, packages, the downstream program, loom and shuttle models, benches
+            compiled, shoal-bench smoke run, short stress
+  fmt       cargo fmt --check (the workspace and tests/downstream)
   clippy    clippy on every target with -D warnings
   unit      cargo test on the workspace (unit, integration and doc tests)
   features  the facade's tests under every strategy feature set
   doc       rustdoc with -D warnings
+  package   cargo package (with verify) of every published crate, the license copies
+            equal to the root's, and no benchmark output in the facade's .crate file
+  downstream  build, lint and run tests/downstream, a program that depends on the facade
+            as the README says and runs its examples; its lock file lists no model checker
   loom      the loom models of every pool (LOOM_MAX_PREEMPTIONS defaults to 2)
   shuttle   randomized shuttle schedules over every pool (SHOAL_SHUTTLE_ITERATIONS, default 200)
   bench     compile every benchmark (cargo bench --no-run)
@@ -53,6 +83,8 @@ fn main() {
         "unit" => unit(),
         "features" => features(),
         "doc" => doc(),
+        "package" => package(),
+        "downstream" => downstream(),
         "loom" => loom(),
         "shuttle" => shuttle(),
         "bench" => bench(),
@@ -97,6 +129,8 @@ fn all() -> bool {
         ("unit", unit),
         ("features", features),
         ("doc", doc),
+        ("package", package),
+        ("downstream", downstream),
         ("loom", loom),
         ("shuttle", shuttle),
         ("bench", bench),
@@ -149,17 +183,17 @@ fn asan() -> bool {
     let runs: &[&[&str]] = &[
         &[
             "-p",
-            "shoal-core",
+            "shoal-pool-core",
             "-p",
             "shoal-testkit",
             "-p",
-            "shoal-queue",
+            "shoal-pool-queue",
             "-p",
-            "shoal-steal",
+            "shoal-pool-steal",
             "-p",
-            "shoal-scope",
+            "shoal-pool-scope",
             "-p",
-            "shoal-rate",
+            "shoal-pool-rate",
             "--lib",
             "--tests",
         ],
@@ -211,6 +245,11 @@ fn run(mut cmd: Command) -> bool {
 fn fmt() -> bool {
     let mut c = cargo();
     c.args(["fmt", "--all", "--", "--check"]);
+    if !run(c) {
+        return false;
+    }
+    let mut c = cargo();
+    c.args(["fmt", "--manifest-path", DOWNSTREAM, "--", "--check"]);
     run(c)
 }
 
@@ -240,7 +279,7 @@ fn features() -> bool {
         c.args([
             "test",
             "-p",
-            "shoal",
+            FACADE,
             "--no-default-features",
             "--features",
             set,
@@ -255,7 +294,7 @@ fn features() -> bool {
 /// A facade with no strategy must refuse to build, saying what to enable.
 fn facade_none() -> bool {
     let mut c = cargo();
-    c.args(["check", "-p", "shoal", "--no-default-features", "--lib"]);
+    c.args(["check", "-p", FACADE, "--no-default-features", "--lib"]);
     eprintln!("$ {c:?}  (must fail with a compile_error naming the features)");
     match c.output() {
         Ok(out) => {
@@ -284,11 +323,204 @@ fn doc() -> bool {
     run(c)
 }
 
+/// `cargo package` of every published crate, verified (each package builds on its own, its
+/// workspace dependencies taken from the packages made beside it, never from crates.io), after
+/// checking that each crate's copies of the license texts are the root's, then a look inside
+/// the facade's `.crate` file: it must hold no benchmark output.
+fn package() -> bool {
+    if !license_copies_match() {
+        return false;
+    }
+    eprintln!(
+        "(cargo lists each test, benchmark and example it leaves out of a package: those need \
+         the unpublished shoal-testkit or shoal-bench, or files outside the crate)"
+    );
+    let mut c = cargo();
+    // --allow-dirty: this checks what would be packaged from the working tree, uncommitted
+    // changes included; publishing is not this command's business.
+    c.args(["package", "--allow-dirty"]);
+    for (_, krate) in PUBLISHED {
+        c.args(["-p", krate]);
+    }
+    run(c) && facade_ships_no_benchmark_output()
+}
+
+/// Each published crate ships the root's LICENSE-MIT and LICENSE-APACHE as copies (cargo packs
+/// no file from outside a crate's directory, and links do not survive everywhere): they must
+/// not drift.
+fn license_copies_match() -> bool {
+    let mut ok = true;
+    for file in ["LICENSE-MIT", "LICENSE-APACHE"] {
+        let Ok(root) = fs::read(file) else {
+            eprintln!("{file} is missing at the root of the repository");
+            return false;
+        };
+        for &(dir, _) in PUBLISHED.iter().filter(|(dir, _)| *dir != ".") {
+            let copy = format!("{dir}/{file}");
+            if fs::read(&copy).ok().as_deref() != Some(root.as_slice()) {
+                eprintln!(
+                    "{copy} is missing or differs from the root's {file}: `cp {file} {dir}/`"
+                );
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+/// Lists the facade's `.crate` file (made by `package`) and refuses benchmark runs, benchmark
+/// sources, build output and the other crates of the workspace.
+fn facade_ships_no_benchmark_output() -> bool {
+    let dir = Path::new(&env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+        .join("package");
+    // `shoal-pool-0.1.0.crate`, not `shoal-pool-core-0.1.0.crate`.
+    let prefix = format!("{FACADE}-");
+    let found = fs::read_dir(&dir).ok().and_then(|entries| {
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|path| {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                name.ends_with(".crate")
+                    && name
+                        .strip_prefix(&prefix)
+                        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
+    });
+    let Some(krate) = found else {
+        eprintln!("no {FACADE}-<version>.crate in {}", dir.display());
+        return false;
+    };
+    let mut c = Command::new("tar");
+    c.arg("-tzf").arg(&krate);
+    eprintln!("$ {c:?}");
+    let listing = match c.output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Ok(out) => {
+            eprintln!("tar failed: {}", String::from_utf8_lossy(&out.stderr));
+            return false;
+        }
+        Err(err) => {
+            eprintln!("could not start tar to list {}: {err}", krate.display());
+            return false;
+        }
+    };
+    // Every entry is `shoal-pool-<version>/<path>`.
+    let files: Vec<&str> = listing
+        .lines()
+        .filter_map(|line| line.split_once('/').map(|(_, path)| path))
+        .filter(|path| !path.is_empty())
+        .collect();
+    if !files.contains(&"src/lib.rs") {
+        eprintln!(
+            "{} does not list src/lib.rs: cannot read it",
+            krate.display()
+        );
+        return false;
+    }
+    let shipped_by_mistake: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|path| is_benchmark_output_or_foreign(path))
+        .collect();
+    if !shipped_by_mistake.is_empty() {
+        eprintln!(
+            "{} holds files it must not ship (fix `include` in the root Cargo.toml):\n  {}",
+            krate.display(),
+            shipped_by_mistake.join("\n  ")
+        );
+        return false;
+    }
+    eprintln!(
+        "{}: {} files, no benchmark output",
+        krate.display(),
+        files.len()
+    );
+    true
+}
+
+/// Benchmark runs (tables as JSON, SVG charts, criterion's HTML), benchmark sources, build
+/// output, scripts, and what belongs to other crates: nothing the facade's users need.
+fn is_benchmark_output_or_foreign(path: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "docs/benchmarks/",
+        "benches/",
+        "target/",
+        "criterion/",
+        "crates/",
+        "scripts/",
+        "xtask/",
+        "tests/downstream/",
+    ];
+    // `.cargo_vcs_info.json` is cargo's own record of the commit packaged.
+    let output = [".json", ".svg", ".html", ".csv"]
+        .iter()
+        .any(|ext| path.ends_with(ext))
+        && path != ".cargo_vcs_info.json";
+    output || DIRS.iter().any(|dir| path.starts_with(dir))
+}
+
+/// Builds, lints and runs tests/downstream (its own workspace, sharing this one's target
+/// directory), then checks its lock file: a dependent must not get loom or shuttle.
+fn downstream() -> bool {
+    let with_target = |c: &mut Command| {
+        c.args(["--manifest-path", DOWNSTREAM]);
+        // It is not a member, so cargo would give it a target directory of its own.
+        if env::var_os("CARGO_TARGET_DIR").is_none() {
+            c.args(["--target-dir", "target"]);
+        }
+    };
+    let mut c = cargo();
+    c.arg("clippy");
+    with_target(&mut c);
+    c.args(["--all-targets", "--", "-D", "warnings"]);
+    if !run(c) {
+        return false;
+    }
+    let mut c = cargo();
+    c.arg("run");
+    with_target(&mut c);
+    if !run(c) {
+        return false;
+    }
+    let lock_path = Path::new(DOWNSTREAM).with_file_name("Cargo.lock");
+    let Ok(lock) = fs::read_to_string(&lock_path) else {
+        eprintln!("{} is missing after the build", lock_path.display());
+        return false;
+    };
+    let names: Vec<&str> = lock
+        .lines()
+        .filter_map(|line| line.strip_prefix("name = \""))
+        .filter_map(|rest| rest.strip_suffix('"'))
+        .collect();
+    if !names.contains(&FACADE) {
+        eprintln!(
+            "{} does not list {FACADE}: cannot read it",
+            lock_path.display()
+        );
+        return false;
+    }
+    let checkers: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| ["loom", "shuttle"].contains(name))
+        .collect();
+    if !checkers.is_empty() {
+        eprintln!(
+            "{} lists {}: the model checkers must reach no dependent's lock file (keep them \
+             optional dependencies of shoal-pool-core, behind its `loom` and `shuttle` features)",
+            lock_path.display(),
+            checkers.join(", ")
+        );
+        return false;
+    }
+    true
+}
+
 fn loom() -> bool {
     let preemptions = env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "2".into());
-    for krate in LOOM_CRATES {
-        if !std::path::Path::new(&format!("crates/{krate}/tests/loom.rs")).exists() {
-            eprintln!("no loom models in {krate} (crates/{krate}/tests/loom.rs missing)");
+    for &(dir, krate) in LOOM_CRATES {
+        if !Path::new(&format!("{dir}/tests/loom.rs")).exists() {
+            eprintln!("no loom models in {krate} ({dir}/tests/loom.rs missing)");
             return false;
         }
         let mut c = cargo();
@@ -302,6 +534,8 @@ fn loom() -> bool {
             "--test",
             "loom",
         ]);
+        // The cfg turns on shoal-core's optional `loom` dependency through each crate's
+        // `cfg(shoal_loom)` dev-dependencies.
         c.env("RUSTFLAGS", "--cfg shoal_loom -C debug-assertions");
         c.env("LOOM_MAX_PREEMPTIONS", &preemptions);
         if !run(c) {
@@ -368,6 +602,8 @@ fn shuttle() -> bool {
         "--test",
         "shuttle",
     ]);
+    // The cfg turns on shoal-core's optional `shuttle` dependency through shoal-reliability's
+    // `cfg(shoal_shuttle)` dependencies.
     c.env("RUSTFLAGS", "--cfg shoal_shuttle");
     if env::var_os("SHOAL_SHUTTLE_ITERATIONS").is_none() {
         c.env("SHOAL_SHUTTLE_ITERATIONS", "200");

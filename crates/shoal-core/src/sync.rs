@@ -12,6 +12,19 @@
 #[cfg(all(shoal_loom, shoal_shuttle))]
 compile_error!("choose one model checker: `--cfg shoal_loom` or `--cfg shoal_shuttle`, not both");
 
+// The model checkers are optional dependencies, so a dependent's lock file never lists them;
+// their cfg alone cannot bring them in.
+#[cfg(all(shoal_loom, not(feature = "loom")))]
+compile_error!(
+    "`--cfg shoal_loom` needs the `loom` feature of shoal-pool-core: run `cargo xtask loom`, \
+     or turn the feature on with the cfg (the pool crates' loom dev-dependencies do)"
+);
+#[cfg(all(shoal_shuttle, not(feature = "shuttle")))]
+compile_error!(
+    "`--cfg shoal_shuttle` needs the `shuttle` feature of shoal-pool-core: run \
+     `cargo xtask shuttle`, or turn the feature on with the cfg (shoal-reliability does)"
+);
+
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
 mod imp {
     pub use std::sync::atomic;

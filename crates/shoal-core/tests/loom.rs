@@ -4,7 +4,7 @@
 //! mechanics (sealing, stealing, latches).
 //!
 //! Run: `RUSTFLAGS="--cfg shoal_loom -C debug-assertions" LOOM_MAX_PREEMPTIONS=2 \
-//!       cargo test --release --target-dir target/loom -p shoal-core --test loom`
+//!       cargo test --release --target-dir target/loom -p shoal-pool-core --test loom`
 #![cfg(shoal_loom)]
 
 use std::collections::VecDeque;

@@ -4,7 +4,7 @@
 //! The models every pool shares are written once, in shoal-core's `tests/common/loom.rs`.
 //!
 //! Run: `RUSTFLAGS="--cfg shoal_loom -C debug-assertions" LOOM_MAX_PREEMPTIONS=2 \
-//!       cargo test --release --target-dir target/loom -p shoal-queue --test loom`
+//!       cargo test --release --target-dir target/loom -p shoal-pool-queue --test loom`
 #![cfg(shoal_loom)]
 
 #[path = "../../shoal-core/tests/common/loom.rs"]

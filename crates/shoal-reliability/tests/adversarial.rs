@@ -1409,7 +1409,7 @@ fn take_result(ctx: &str, result: Option<Result<u32, TaskError>>) {
 }
 
 fn item_or_bomb(i: u32) -> u32 {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         bomb("a map item's payload");
     }
     i

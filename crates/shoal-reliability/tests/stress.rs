@@ -288,7 +288,9 @@ fn race_round(kind: Strategy, round: usize) -> (u64, u64, u64) {
     ];
     let first = modes[round % 4];
     let second = modes[rng.below(4) as usize];
-    let capacity = (round % 2 == 0).then_some(1 + rng.below(16) as usize);
+    let capacity = round
+        .is_multiple_of(2)
+        .then_some(1 + rng.below(16) as usize);
     let spec = with_capacity(PoolConfig::new().workers(1 + round % 4), capacity);
     let pool = shared(kind, &spec);
     let ledger = Ledger::with_capacity(4 * PER_SUBMITTER * 2 + 16);

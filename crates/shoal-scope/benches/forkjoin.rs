@@ -1,6 +1,6 @@
 //! Fork-join workloads: ScopedPool against rayon and sequential code, in one run.
 //!
-//! Run: `cargo bench -p shoal-scope --bench forkjoin -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench -p shoal-pool-scope --bench forkjoin -- --warm-up-time 1 --measurement-time 3`
 //!
 //! Both pools get the same number of threads (the logical CPUs). Each group has a sequential
 //! baseline, so the ratios `scoped / rayon` and `scoped / sequential` come from one run.

@@ -3,7 +3,7 @@
 //! contender once, back to back, and the minimum of all rounds kept per contender (the run
 //! least disturbed by other processes).
 //!
-//! Run: `cargo run --release -p shoal-scope --example ratios [rounds]` (default 15 rounds).
+//! Run: `cargo run --release -p shoal-pool-scope --example ratios [rounds]` (default 15 rounds).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

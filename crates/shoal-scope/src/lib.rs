@@ -61,7 +61,7 @@
 //!
 //! Measured on the 2-core development machine (a VM shared with other builds; the numbers
 //! are the minimum over interleaved rounds, which filters out the other load) with
-//! `cargo run --release -p shoal-scope --example ratios -- 20`, 2 threads each:
+//! `cargo run --release -p shoal-pool-scope --example ratios -- 20`, 2 threads each:
 //!
 //! | workload | sequential | ScopedPool | rayon | ScopedPool / rayon | ScopedPool / sequential |
 //! |---|---|---|---|---|---|
@@ -69,7 +69,7 @@
 //! | sum of a 2^20-node binary tree, a join per node | 8.81 ms | 7.30 ms | 15.70 ms | 0.46 | 0.83 |
 //! | FNV-1a of 4096 × 16 KiB buffers, `par_map` vs `par_iter` | 107.3 ms | 55.3 ms | 56.1 ms | 0.99 | 0.52 (97% efficiency; rayon 96%) |
 //!
-//! The criterion version (`cargo bench -p shoal-scope --bench forkjoin -- --warm-up-time 1
+//! The criterion version (`cargo bench -p shoal-pool-scope --bench forkjoin -- --warm-up-time 1
 //! --measurement-time 3`) samples one contender at a time; in its quietest run it gave
 //! fib 5.14 / 15.87 ms (0.32× rayon, 1.17× sequential), tree 8.85 / 16.35 ms (0.54×) and
 //! hashing 56.97 / 58.32 ms (0.98×, 94.7% efficiency against 108.0 ms sequential), and a

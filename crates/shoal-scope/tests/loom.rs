@@ -3,7 +3,7 @@
 //!
 //! Run (see shared LOOM notes):
 //! `RUSTFLAGS="--cfg shoal_loom -C debug-assertions" LOOM_MAX_PREEMPTIONS=2
-//!  cargo test --release --target-dir target/loom -p shoal-scope --test loom`
+//!  cargo test --release --target-dir target/loom -p shoal-pool-scope --test loom`
 //!
 //! The pool has no crossbeam queue to swap out: both of its queues and its sleeper list are
 //! built on the `shoal_core::sync` shim (mutexes, condvars, atomics), so under `shoal_loom`

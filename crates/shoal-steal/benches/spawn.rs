@@ -17,7 +17,7 @@
 //! closures inline on the bench thread: the floor.
 //!
 //! Run (short, the machine is shared):
-//! `cargo bench -p shoal-steal --bench spawn -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p shoal-pool-steal --bench spawn -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};

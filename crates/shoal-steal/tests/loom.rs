@@ -9,7 +9,7 @@
 //! Each model is main + at most 2 workers (+ 1 submitter) and at most 3 jobs.
 //!
 //! Run: `RUSTFLAGS="--cfg shoal_loom -C debug-assertions" LOOM_MAX_PREEMPTIONS=2 \
-//!       cargo test --release --target-dir target/loom -p shoal-steal --test loom`
+//!       cargo test --release --target-dir target/loom -p shoal-pool-steal --test loom`
 #![cfg(shoal_loom)]
 
 #[path = "../../shoal-core/tests/common/loom.rs"]
