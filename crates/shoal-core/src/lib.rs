@@ -18,6 +18,9 @@
 //! - [`config`]: [`PoolConfig`], the settings every pool has, their limits and validation.
 //! - [`lifecycle`]: the life cycle every pool shares (starting workers, their exit, the three
 //!   shutdown modes, the report); a pool supplies only its [`Mechanics`](lifecycle::Mechanics).
+//! - [`sleep`]: the parking protocol idle workers follow (search, announce, re-check, park),
+//!   so that a submit wakes a worker only when none is looking and no wake-up is lost.
+//! - [`intake`]: the gate submissions pass, so that a shutdown never loses a racing submit.
 //! - [`unwind`]: the rules that keep a panicking destructor from breaking a pool, and the
 //!   guards that enforce them.
 //! - [`sync`]: the one module that names std, loom or shuttle primitives.
@@ -70,7 +73,9 @@
 
 pub mod config;
 pub mod fork;
+pub mod intake;
 pub mod lifecycle;
+pub mod sleep;
 pub mod spawn;
 pub mod sync;
 pub mod unwind;

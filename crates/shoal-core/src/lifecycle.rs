@@ -38,7 +38,7 @@ use std::time::Instant;
 use crate::error::{check_resize, ResizeError};
 use crate::metrics::Metrics;
 use crate::shutdown::{Shutdown, ShutdownReport};
-use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{lock, thread, Condvar, Mutex, MutexGuard};
 use crate::worker;
 
@@ -365,34 +365,53 @@ impl Drop for ExitGuard<'_> {
 /// so exactly `live - target` workers retire, whoever gets there first. The shared-queue and
 /// fork-join pools use it; the work-stealing pool counts retirements instead, because its
 /// retiring workers must first move their own deques out.
+///
+/// Both counts live in one atomic word (`target` in the high half, `live` in the low half),
+/// so a worker's "is `live` above `target`?" and its decrement are one CAS. With two words, a
+/// worker could read the old `target` of a pool that is growing, then the new `live`, and
+/// retire although nobody asked it to (a loom model of a resize up found that).
 #[derive(Debug)]
 pub struct Sizing {
-    target: AtomicUsize,
-    live: AtomicUsize,
+    /// `target << 32 | live`.
+    state: AtomicU64,
+}
+
+/// Packs the two counts; both are at most [`MAX_WORKERS`](crate::MAX_WORKERS), far below
+/// 2^32, so `live` never carries into `target`.
+fn pack(target: usize, live: usize) -> u64 {
+    ((target as u64) << 32) | live as u64
+}
+
+/// `(target, live)`.
+fn unpack(state: u64) -> (usize, usize) {
+    (
+        (state >> 32) as usize,
+        (state & u64::from(u32::MAX)) as usize,
+    )
 }
 
 impl Sizing {
     /// Sized to `workers`, all of them live (started by the builder).
     pub fn new(workers: usize) -> Sizing {
         Sizing {
-            target: AtomicUsize::new(workers),
-            live: AtomicUsize::new(workers),
+            state: AtomicU64::new(pack(workers, workers)),
         }
     }
 
     /// The worker count the pool is sized to now.
     pub fn target(&self) -> usize {
         // ORDERING: a snapshot; Relaxed suffices.
-        self.target.load(Ordering::Relaxed)
+        unpack(self.state.load(Ordering::Relaxed)).0
     }
 
     /// Retires the calling worker if the pool has more live workers than its target.
     pub fn retire(&self) -> bool {
-        // ORDERING: SeqCst pairs with `resize`, which stores `target` before reading `live`.
-        let target = self.target.load(Ordering::SeqCst);
-        self.live
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |live| {
-                (live > target).then(|| live - 1)
+        // ORDERING: SeqCst, like every change of the word: one CAS decides, against the
+        // changes `resize` makes.
+        self.state
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+                let (target, live) = unpack(s);
+                (live > target).then(|| pack(target, live - 1))
             })
             .is_ok()
     }
@@ -400,14 +419,15 @@ impl Sizing {
     /// A cheap check for an idle loop: should some worker retire?
     pub fn surplus(&self) -> bool {
         // ORDERING: SeqCst, as in `retire`.
-        self.live.load(Ordering::SeqCst) > self.target.load(Ordering::SeqCst)
+        let (target, live) = unpack(self.state.load(Ordering::SeqCst));
+        live > target
     }
 
     /// Resizes to `workers`, holding the life cycle's lock through `starter` (from
-    /// [`Lifecycle::resizer`], which checked the count): grows at once by calling `start` once per missing worker, or
-    /// shrinks by lowering the target and calling `wake(surplus)` so that idle workers notice.
-    /// A failed start leaves the pool with the workers it had plus those that did start, and
-    /// `target` says so.
+    /// [`Lifecycle::resizer`], which checked the count): grows at once by calling `start` once
+    /// per missing worker, or shrinks by lowering the target and calling `wake(surplus)` so
+    /// that idle workers notice. A failed start leaves the pool with the workers it had plus
+    /// those that did start, and `target` says so.
     pub fn resize(
         &self,
         starter: &mut Starter<'_>,
@@ -415,16 +435,25 @@ impl Sizing {
         mut start: impl FnMut(&mut Starter<'_>) -> io::Result<()>,
         wake: impl FnOnce(usize),
     ) -> Result<(), ResizeError> {
-        // ORDERING: `target` and `live` change under the life cycle's lock on this side;
-        // workers read them (SeqCst) when deciding to retire, see `retire`.
-        self.target.store(workers, Ordering::SeqCst);
-        let live = self.live.load(Ordering::SeqCst);
+        // ORDERING: `target` changes only here, under the life cycle's lock; workers change
+        // `live` only by the CAS in `retire`. SeqCst on every change (see `retire`).
+        let set_target = |target: usize| {
+            let prev = self
+                .state
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+                    Some(pack(target, unpack(s).1))
+                })
+                .unwrap_or_else(|s| s);
+            unpack(prev).1
+        };
+        let live = set_target(workers);
         if workers > live {
             for started in 0..workers - live {
-                self.live.fetch_add(1, Ordering::SeqCst);
+                // One more live worker: the low half, which never carries (see `pack`).
+                self.state.fetch_add(1, Ordering::SeqCst);
                 if let Err(source) = start(starter) {
-                    self.live.fetch_sub(1, Ordering::SeqCst);
-                    self.target.store(live + started, Ordering::SeqCst);
+                    self.state.fetch_sub(1, Ordering::SeqCst);
+                    set_target(live + started);
                     return Err(ResizeError::Spawn { started, source });
                 }
             }

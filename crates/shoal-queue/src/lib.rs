@@ -12,14 +12,26 @@
 //! ```
 //!
 //! ## How a job travels, and what it costs
-//! - **Submit**: one `Box` for the job (plus one `Arc` slot for `spawn`'s handle), one atomic
-//!   add/sub pair that lets shutdown seal the queue without losing a racing submit, and one
-//!   channel push (a few atomics; a wake-up syscall only when a worker is asleep).
-//! - **Take**: a worker pops without blocking while the queue has jobs; when it is empty the
-//!   worker blocks in the channel (after crossbeam's short spin), so **idle workers burn no
-//!   CPU**.
+//! - **Submit**: one `Box` for the job (plus one `Arc` slot for `spawn`'s handle); an
+//!   in-flight mark on the submitting thread's own cache line (one uncontended add and a
+//!   fence, so that shutdown can seal the queue without losing a racing submit); one channel
+//!   push (a few atomics); then a fence and one load of the sleep word. A wake-up (a lock and
+//!   a futex call) happens only when workers sleep *and none is searching*.
+//! - **Take**: a worker pops without blocking while the queue has jobs. When it runs dry it
+//!   *searches*: it spins briefly on the queue, but only while fewer than half the cores'
+//!   worth of workers search already; the rest, and searchers whose spin found nothing, park
+//!   in the pool's sleep protocol (`shoal_core::sleep`), so **idle workers burn no CPU** and
+//!   a burst of jobs is absorbed by the searchers without a syscall.
+//! - **Hand-on**: the last searcher to find a job wakes one more worker if jobs are left over,
+//!   and that one does the same, so a backlog brings workers in one after another and a
+//!   trickle of jobs wakes nobody twice.
 //! - **Complete**: panics are caught per job, counted, shown to the `panic_handler`, and the
 //!   worker goes on; counters are sharded per thread so counting never contends.
+//!
+//! Before this protocol, a worker waited in a channel `Select` over the jobs and a second
+//! channel of wake tokens, spun 50 µs with yields, and every submit bumped one shared
+//! in-flight counter twice: on 16 cores the pool ran tiny jobs 6x slower than `threadpool`.
+//! docs/benchmarks.md has the numbers before and after.
 //!
 //! ## When to pick it
 //! - Jobs come **from outside** the pool (a request loop, a file list, a channel of work) and
@@ -58,9 +70,9 @@
 //! steps. *Close* waits until no submission is in flight (so a racing submit is either refused
 //! with its job handed back, or queued and then run or cancelled), then *seals* the queue;
 //! workers exit only when the sealed queue is empty. *Cancel* drains the queue, counting each
-//! job cancelled. *Wake* sends one wake token per worker through the channel. `resize` is the
-//! shared `Sizing`: it grows by starting threads and shrinks by letting surplus workers retire
-//! after their current job.
+//! job cancelled. *Wake* wakes every parked worker to see the seal. `resize` is the shared
+//! `Sizing`: it grows by starting threads and shrinks by letting surplus workers retire after
+//! their current job (parked ones are woken to see the surplus).
 //! A worker that waits on a handle, a `map` or a scope runs queued jobs meanwhile, and a worker
 //! that submits to its own full queue runs a queued job to make room, so nested waits cannot
 //! deadlock the pool.

@@ -2,17 +2,14 @@
 
 use std::fmt;
 
-use crossbeam_utils::CachePadded;
 use shoal_core::fork::{self, Offering};
-use shoal_core::lifecycle::{Lifecycle, Sizing, Starter};
-use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use shoal_core::lifecycle::Starter;
 use shoal_core::sync::Arc;
 use shoal_core::{
-    BuildError, Counters, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError,
-    Shutdown, ShutdownReport,
+    BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
+    ShutdownReport,
 };
 
-use crate::queue::JobQueue;
 use crate::registry::Registry;
 use crate::worker::spawn_worker;
 
@@ -30,8 +27,12 @@ pub struct SharedQueuePool {
 
 impl fmt::Debug for SharedQueuePool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (searching, sleepy) = self.registry.sleep.counts();
         f.debug_struct("SharedQueuePool")
             .field("workers", &self.workers())
+            .field("queued", &self.queued())
+            .field("searching", &searching)
+            .field("sleepy", &sleepy)
             .finish_non_exhaustive()
     }
 }
@@ -69,12 +70,12 @@ impl Executor for SharedQueuePool {
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
         let registry = &self.registry;
         let mut starter = registry.life.resizer(workers)?;
-        // Idle workers are blocked in the queue: wake enough of them to retire.
+        // Idle workers sleep: wake them to see the surplus (exactly `surplus` retire).
         registry.sizing.resize(
             &mut starter,
             workers,
             |starter| start_worker(registry, starter),
-            |surplus| registry.queue.wake(surplus),
+            |_surplus| registry.sleep.wake_all(),
         )
     }
 
@@ -83,7 +84,7 @@ impl Executor for SharedQueuePool {
     }
 
     fn metrics(&self) -> Metrics {
-        self.registry.counters.snapshot(self.registry.life.alive())
+        self.registry.snapshot(self.registry.life.alive())
     }
 
     #[inline]
@@ -106,8 +107,8 @@ impl Offering for SharedQueuePool {
 
     #[inline]
     fn hungry(&self) -> bool {
-        // ORDERING: Relaxed: a hint; a stale value only delays or adds one offer.
-        self.registry.idle.load(Ordering::Relaxed) > 0
+        // A hint (two relaxed loads); a stale value only delays or adds one offer.
+        self.registry.sleep.hungry()
     }
 }
 
@@ -139,18 +140,7 @@ impl Builder {
     /// Starts the workers.
     pub fn build(self) -> Result<SharedQueuePool, BuildError> {
         let workers = self.config.validate()?;
-        let registry = Arc::new(Registry {
-            queue: JobQueue::new(self.config.capacity()),
-            counters: Counters::new(),
-            config: self.config,
-            sizing: Sizing::new(workers),
-            closed: AtomicBool::new(false),
-            cancel: AtomicBool::new(false),
-            sealed: AtomicBool::new(false),
-            submitting: CachePadded::new(AtomicUsize::new(0)),
-            idle: CachePadded::new(AtomicUsize::new(0)),
-            life: Lifecycle::new(),
-        });
+        let registry = Arc::new(Registry::new(workers, self.config));
         let mut starter = registry.life.starter().expect("a new pool is running");
         for _ in 0..workers {
             if let Err(err) = start_worker(&registry, &mut starter) {

@@ -1,18 +1,16 @@
 //! The shared job queue, behind one small internal interface with two implementations:
-//! crossbeam-channel in normal builds, and a `Mutex<VecDeque>` + `Condvar` stand-in under
-//! `cfg(shoal_loom)` and `cfg(shoal_shuttle)` (crossbeam parks with std's `thread::park`, which
-//! neither model checker can see; see LOOM.md). Everything above this file is the pool's own protocol, which loom checks.
+//! crossbeam-channel in normal builds, and a `Mutex<VecDeque>` stand-in under `cfg(shoal_loom)`
+//! and `cfg(shoal_shuttle)` (crossbeam parks with std's `thread::park`, which neither model
+//! checker can see; see LOOM.md). Everything above this file is the pool's own protocol,
+//! which loom checks.
 //!
-//! Besides jobs, the queue carries *wake tokens*: a blocked worker wakes for either, and
-//! treats a token as "look at the pool's state" (a shrink or a shutdown happened).
+//! Workers never block inside the queue: they only `try_pop`, and sleep in the pool's own
+//! parking protocol (`shoal_core::sleep`), which decides whom a new job wakes. The channel's own
+//! wake-up machinery is then never armed on the receiving side, so a push costs the channel
+//! one load of its (empty) waiter list, not a lock. Only an outside submitter that waits for
+//! room in a full bounded queue blocks in the channel.
 
 use shoal_core::Job;
-
-/// What a blocked worker woke up for.
-pub(crate) enum Popped {
-    Job(Job),
-    Wake,
-}
 
 pub(crate) enum PushError {
     /// The bounded queue is full; the job comes back.
@@ -24,7 +22,7 @@ pub(crate) enum PushError {
 
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
 mod imp {
-    use super::{Popped, PushError};
+    use super::PushError;
     use crossbeam_channel::{self as channel, Receiver, Select, Sender, TrySendError};
     use shoal_core::sync::{lock, Mutex};
     use shoal_core::Job;
@@ -32,8 +30,6 @@ mod imp {
     pub(crate) struct JobQueue {
         jobs_tx: Sender<Job>,
         jobs_rx: Receiver<Job>,
-        wake_tx: Sender<()>,
-        wake_rx: Receiver<()>,
         /// Dropped by `close_intake`, which disconnects `closed_rx` and so wakes every
         /// submitter blocked on a full queue.
         closed_tx: Mutex<Option<Sender<()>>>,
@@ -46,13 +42,10 @@ mod imp {
                 Some(c) => channel::bounded(c),
                 None => channel::unbounded(),
             };
-            let (wake_tx, wake_rx) = channel::unbounded();
             let (closed_tx, closed_rx) = channel::bounded(0);
             JobQueue {
                 jobs_tx,
                 jobs_rx,
-                wake_tx,
-                wake_rx,
                 closed_tx: Mutex::new(Some(closed_tx)),
                 closed_rx,
             }
@@ -91,26 +84,10 @@ mod imp {
             self.jobs_rx.try_recv().ok()
         }
 
-        pub(crate) fn pop(&self) -> Popped {
-            let mut sel = Select::new();
-            let jobs = sel.recv(&self.jobs_rx);
-            let _wake = sel.recv(&self.wake_rx);
-            let oper = sel.select();
-            if oper.index() == jobs {
-                match oper.recv(&self.jobs_rx) {
-                    Ok(job) => Popped::Job(job),
-                    Err(_) => Popped::Wake,
-                }
-            } else {
-                let _ = oper.recv(&self.wake_rx);
-                Popped::Wake
-            }
-        }
-
-        pub(crate) fn wake(&self, n: usize) {
-            for _ in 0..n {
-                let _ = self.wake_tx.send(());
-            }
+        /// `true` when no job is queued (a snapshot).
+        #[inline]
+        pub(crate) fn is_empty(&self) -> bool {
+            self.jobs_rx.is_empty()
         }
 
         pub(crate) fn close_intake(&self) {
@@ -125,21 +102,19 @@ mod imp {
 
 #[cfg(any(shoal_loom, shoal_shuttle))]
 mod imp {
-    use super::{Popped, PushError};
+    use super::PushError;
     use shoal_core::sync::{lock, Condvar, Mutex};
     use shoal_core::Job;
     use std::collections::VecDeque;
 
     struct State {
         jobs: VecDeque<Job>,
-        wakes: usize,
         closed: bool,
     }
 
     pub(crate) struct JobQueue {
         state: Mutex<State>,
         capacity: usize,
-        not_empty: Condvar,
         not_full: Condvar,
     }
 
@@ -148,11 +123,9 @@ mod imp {
             JobQueue {
                 state: Mutex::new(State {
                     jobs: VecDeque::new(),
-                    wakes: 0,
                     closed: false,
                 }),
                 capacity: capacity.unwrap_or(usize::MAX),
-                not_empty: Condvar::new(),
                 not_full: Condvar::new(),
             }
         }
@@ -163,8 +136,6 @@ mod imp {
                 return Err(PushError::Full(job));
             }
             s.jobs.push_back(job);
-            drop(s);
-            self.not_empty.notify_one();
             Ok(())
         }
 
@@ -176,8 +147,6 @@ mod imp {
                 }
                 if s.jobs.len() < self.capacity {
                     s.jobs.push_back(job);
-                    drop(s);
-                    self.not_empty.notify_one();
                     return Ok(());
                 }
                 s = self.not_full.wait(s).unwrap_or_else(|p| p.into_inner());
@@ -192,25 +161,8 @@ mod imp {
             job
         }
 
-        pub(crate) fn pop(&self) -> Popped {
-            let mut s = lock(&self.state);
-            loop {
-                if let Some(job) = s.jobs.pop_front() {
-                    drop(s);
-                    self.not_full.notify_one();
-                    return Popped::Job(job);
-                }
-                if s.wakes > 0 {
-                    s.wakes -= 1;
-                    return Popped::Wake;
-                }
-                s = self.not_empty.wait(s).unwrap_or_else(|p| p.into_inner());
-            }
-        }
-
-        pub(crate) fn wake(&self, n: usize) {
-            lock(&self.state).wakes += n;
-            self.not_empty.notify_all();
+        pub(crate) fn is_empty(&self) -> bool {
+            lock(&self.state).jobs.is_empty()
         }
 
         pub(crate) fn close_intake(&self) {

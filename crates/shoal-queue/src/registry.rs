@@ -1,44 +1,58 @@
-//! What the pool and its workers share: the queue, the counters, the intake flags, and the
-//! pool's life cycle; how a job is submitted and run; the steps of the shared life cycle
-//! (`shoal_core::lifecycle`) that depend on the queue.
+//! What the pool and its workers share: the queue, the intake gate, the sleep protocol, the
+//! counters and the pool's life cycle; how a job is submitted and run; the steps of the shared
+//! life cycle (`shoal_core::lifecycle`) that depend on the queue.
 
-use crossbeam_utils::CachePadded;
 use shoal_core::lifecycle::{Lifecycle, Mechanics, Sizing};
-use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use shoal_core::sync::atomic::{AtomicBool, Ordering};
 use shoal_core::sync::thread;
 use shoal_core::PoolConfig;
 use shoal_core::{worker, Counters, Event, Job, Metrics, RejectReason, Rejected};
+
+use shoal_core::intake::Intake;
+use shoal_core::sleep::Sleep;
 
 use crate::queue::{JobQueue, PushError};
 
 /// What the pool and its workers share.
 pub(crate) struct Registry {
     pub(crate) queue: JobQueue,
+    /// The closed flag and the in-flight submissions (`shoal_core::intake`).
+    pub(crate) intake: Intake,
+    /// The parking protocol (`shoal_core::sleep`); its idle count (`Sleep::idle`: workers
+    /// searching, about to sleep or asleep) is the hint a join reads (`shoal_core::fork`).
+    pub(crate) sleep: Sleep,
     pub(crate) counters: Counters,
     /// The settings the pool was built with (thread names, stack size, hooks).
     pub(crate) config: PoolConfig,
     /// The worker count and the retire protocol (`shoal_core::lifecycle::Sizing`).
     pub(crate) sizing: Sizing,
-    /// Intake closed: submissions are refused from now on.
-    pub(crate) closed: AtomicBool,
     /// Queued jobs are to be cancelled, not run (`Shutdown::Now`, or a passed deadline).
     pub(crate) cancel: AtomicBool,
     /// Set once no submission can still be on its way into the queue: from then on, an empty
     /// queue stays empty and workers may exit.
     pub(crate) sealed: AtomicBool,
-    /// Submissions between their `closed` check and the end of their push. Written twice per
-    /// submit, so it sits alone in its cache line: the submit path never writes a line that
-    /// workers read on every job (`cancel`, `sizing`).
-    pub(crate) submitting: CachePadded<AtomicUsize>,
-    /// Workers that found the queue empty and wait for a job (spinning or blocked): a join
-    /// offers its second half only when this is above zero (`shoal_core::fork`). Written when
-    /// a worker runs dry, not per job.
-    pub(crate) idle: CachePadded<AtomicUsize>,
+    /// The logical CPUs of the machine, read once (see `search_limit`).
+    cpus: usize,
     /// Phases, worker threads, shutdown and its report (shared by every pool).
     pub(crate) life: Lifecycle,
 }
 
 impl Registry {
+    pub(crate) fn new(workers: usize, config: PoolConfig) -> Registry {
+        Registry {
+            queue: JobQueue::new(config.capacity()),
+            intake: Intake::new(),
+            sleep: Sleep::new(),
+            counters: Counters::new(),
+            config,
+            sizing: Sizing::new(workers),
+            cancel: AtomicBool::new(false),
+            sealed: AtomicBool::new(false),
+            cpus: shoal_core::default_workers(),
+            life: Lifecycle::new(),
+        }
+    }
+
     /// The id under which workers register with `shoal_core::worker`.
     pub(crate) fn id(&self) -> usize {
         self as *const Registry as usize
@@ -57,41 +71,64 @@ impl Registry {
         }
     }
 
+    /// How many idle workers may search (spin on the queue) at once: half the cores the
+    /// workers can use, at least one (`shoal_core::sleep`, "The searcher limit"). More
+    /// spinners would only race each other for each job on the queue's head; on a machine
+    /// with fewer cores than workers, they would take cores from workers that have jobs.
+    #[inline]
+    pub(crate) fn search_limit(&self) -> usize {
+        (self.sizing.target().min(self.cpus) / 2).max(1)
+    }
+
+    /// `true` when a parked worker must wake up and look at the pool's state: the queue was
+    /// sealed (shutdown), or the pool has more workers than its target (a shrink).
+    #[inline]
+    pub(crate) fn must_look(&self) -> bool {
+        // ORDERING: SeqCst loads of flags stored before `Sleep::wake_all`; checked under the
+        // sleep lock, which orders them with the wake-up anyway.
+        self.sealed.load(Ordering::SeqCst) || self.sizing.surplus()
+    }
+
     pub(crate) fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
-        // Announce the submission before checking `closed`; shutdown closes, then waits for
-        // `submitting` to reach zero before sealing. So a job either sees `closed` and is
-        // refused, or is in the queue before the queue is sealed: never lost in between.
-        // ORDERING: SeqCst on both sides (here: add, then load `closed`; shutdown: store
-        // `closed`, then load `submitting`) forbids the outcome where each misses the other.
-        self.submitting.fetch_add(1, Ordering::SeqCst);
-        let result = if self.closed.load(Ordering::SeqCst) {
-            Err(Rejected::new(RejectReason::ShutDown, job))
-        } else if blocking {
+        // The in-flight mark: shutdown waits for it before sealing the queue, so a job either
+        // sees intake closed and is refused, or is in the queue before the seal (`shoal_core::intake`).
+        let Some(in_flight) = self.intake.enter() else {
+            return self.reject(RejectReason::ShutDown, job);
+        };
+        let pushed = if blocking {
             self.push_blocking(job)
         } else {
             self.queue.try_push(job).map_err(|e| match e {
-                PushError::Full(job) => Rejected::new(RejectReason::Full, job),
-                PushError::Closed(job) => Rejected::new(RejectReason::ShutDown, job),
+                PushError::Full(job) => (RejectReason::Full, job),
+                PushError::Closed(job) => (RejectReason::ShutDown, job),
             })
         };
-        if result.is_ok() {
-            self.counters.add(Event::Submitted, 1);
-        } else {
-            self.counters.add(Event::Rejected, 1);
+        match pushed {
+            Ok(()) => {
+                // Wake a sleeper if no worker is searching (`shoal_core::sleep`, steps A-C).
+                self.sleep.notify_new_job();
+                // Leaving counts the job as accepted.
+                drop(in_flight);
+                Ok(())
+            }
+            Err((reason, job)) => {
+                in_flight.refused();
+                self.reject(reason, job)
+            }
         }
-        // ORDERING: Release pairs with the SeqCst loads in `close` (the wait for `submitting`
-        // to reach zero before the queue is sealed): the push (and its count) happen-before
-        // the shutdown's drain.
-        self.submitting.fetch_sub(1, Ordering::SeqCst);
-        result
     }
 
-    fn push_blocking(&self, job: Job) -> Result<(), Rejected> {
+    fn reject(&self, reason: RejectReason, job: Job) -> Result<(), Rejected> {
+        self.counters.add(Event::Rejected, 1);
+        Err(Rejected::new(reason, job))
+    }
+
+    fn push_blocking(&self, job: Job) -> Result<(), (RejectReason, Job)> {
         if !worker::is_worker_of(self.id()) {
             return self
                 .queue
                 .push_blocking(job)
-                .map_err(|job| Rejected::new(RejectReason::ShutDown, job));
+                .map_err(|job| (RejectReason::ShutDown, job));
         }
         // Inside our own worker, waiting for room could deadlock (every worker might be
         // waiting): make room by running queued jobs instead.
@@ -99,11 +136,11 @@ impl Registry {
         loop {
             match self.queue.try_push(job) {
                 Ok(()) => return Ok(()),
-                Err(PushError::Closed(j)) => return Err(Rejected::new(RejectReason::ShutDown, j)),
+                Err(PushError::Closed(j)) => return Err((RejectReason::ShutDown, j)),
                 Err(PushError::Full(j)) => {
                     job = j;
-                    if self.closed.load(Ordering::SeqCst) {
-                        return Err(Rejected::new(RejectReason::ShutDown, job));
+                    if self.intake.is_closed() {
+                        return Err((RejectReason::ShutDown, job));
                     }
                     match self.queue.try_pop() {
                         Some(queued) => self.run(queued),
@@ -112,6 +149,16 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// The counters, with the submissions counted by the intake added in.
+    pub(crate) fn snapshot(&self, workers: usize) -> Metrics {
+        let mut m = self.counters.snapshot(workers);
+        m.submitted += self.intake.accepted();
+        m.queued = m
+            .submitted
+            .saturating_sub(m.running + m.completed + m.panicked + m.cancelled);
+        m
     }
 }
 
@@ -123,19 +170,17 @@ impl Mechanics for Registry {
 
     /// Closes intake and waits until no submission is still on its way in; then seals.
     fn close(&self, cancel: bool) {
-        // ORDERING: see `submit`.
-        self.closed.store(true, Ordering::SeqCst);
         if cancel {
+            // ORDERING: SeqCst like every flag store; see `run`.
             self.cancel.store(true, Ordering::SeqCst);
         }
-        // Blocked submitters give their jobs back now.
-        self.queue.close_intake();
-        while self.submitting.load(Ordering::SeqCst) != 0 {
-            shoal_core::sync::spin_loop();
-            thread::yield_now();
-        }
-        // ORDERING: SeqCst store, read by workers before they decide the queue stays empty.
+        // Blocked submitters (in flight, waiting for room) give their jobs back as soon as
+        // intake is closed; then no submission is left in flight.
+        self.intake.close(|| self.queue.close_intake());
+        // ORDERING: SeqCst store, read (SeqCst) by workers before their last pop; the intake
+        // drain above happens-before it, so that pop sees every accepted job.
         self.sealed.store(true, Ordering::SeqCst);
+        self.sleep.wake_all();
     }
 
     /// Drops every queued job unrun (counted as cancelled), and cancels the jobs workers
@@ -148,11 +193,11 @@ impl Mechanics for Registry {
         }
     }
 
-    fn wake_all(&self, alive: usize) {
-        self.queue.wake(alive);
+    fn wake_all(&self, _alive: usize) {
+        self.sleep.wake_all();
     }
 
     fn metrics(&self, workers: usize) -> Metrics {
-        self.counters.snapshot(workers)
+        self.snapshot(workers)
     }
 }

@@ -2,11 +2,11 @@
 //!
 //! ```text
 //! loop:
-//!   1. try_pop a job without blocking          (hot path: no lock, no syscall)
-//!   2. queue empty and sealed?  -> pop once more; still empty -> exit
-//!   3. more workers than target? -> retire (exit)
-//!   4. block until a job or a wake token arrives
-//!   5. run the job (catching its panic), then check 3 again
+//!   1. try_pop a job                           (hot path: no lock, no syscall)
+//!   2. found: run it (panic caught and counted); a shrink pending? retire; back to 1
+//!   3. nothing: idle (`shoal_core::sleep`): search with a short spin, announce, re-check, park.
+//!      Idle also watches the pool's state: the seal (shutdown: one more pop, then exit) and
+//!      a surplus of workers (shrink: retire)
 //! ```
 //!
 //! A worker never exits while a job it could run is queued: it only exits when the queue is
@@ -19,9 +19,18 @@ use std::io;
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::worker::{self, Helper};
+use shoal_core::Job;
 
-use crate::queue::Popped;
 use crate::registry::Registry;
+
+/// Spin rounds before a searching worker announces that it is going to sleep: rounds 0-5
+/// spin 2^round hints, later rounds yield the thread; every round looks at the queue.
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+const SPIN_ROUNDS: u32 = 10;
+/// Under a model checker a spin only multiplies interleavings: go straight to the announce and
+/// re-check.
+#[cfg(any(shoal_loom, shoal_shuttle))]
+const SPIN_ROUNDS: u32 = 0;
 
 /// Starts worker number `index`. Every worker thread of the pool is started here, so this is
 /// where the builder's spawn hook is asked first (`shoal_core::spawn`): a refusal, like the OS
@@ -51,34 +60,72 @@ impl Helper for QueueHelper {
     }
 }
 
-/// Before blocking, look for a job for a short while. A producer streaming jobs keeps
-/// spinning workers fed without a wake-up syscall per job (the channel only signals receivers
-/// that are blocked); after the spin the worker blocks, so an idle pool burns no CPU.
-fn spin_for_job(registry: &Registry) -> Option<shoal_core::Job> {
-    #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-    {
-        const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
-        let backoff = crossbeam_utils::Backoff::new();
-        let start = std::time::Instant::now();
-        loop {
-            if let Some(job) = registry.queue.try_pop() {
-                return Some(job);
+/// How an idle spell ended.
+enum Idle {
+    Job(Job),
+    /// The queue is sealed and was empty after we saw the seal.
+    Exit,
+    /// The pool shrank and we are one of the workers to go.
+    Retired,
+}
+
+/// Step 3: the queue was empty. Search, announce, re-check, park (`shoal_core::sleep`).
+fn idle(registry: &Registry) -> Idle {
+    let sleep = &registry.sleep;
+    let mut searching = sleep.try_start_searching(registry.search_limit());
+    let mut round = 0;
+    loop {
+        // ORDERING: SeqCst pairs with the store of `sealed` in `Registry::close`, which the
+        // intake drain happens-before: the pop below sees every job accepted before the seal.
+        if registry.sealed.load(Ordering::SeqCst) {
+            let found = registry.queue.try_pop();
+            if searching {
+                sleep.stop_searching(|| !registry.queue.is_empty());
             }
-            if backoff.is_completed() {
-                if start.elapsed() > SPIN {
-                    return None;
+            return match found {
+                Some(job) => Idle::Job(job),
+                None => Idle::Exit,
+            };
+        }
+        if registry.sizing.retire() {
+            if searching {
+                sleep.stop_searching(|| !registry.queue.is_empty());
+            }
+            return Idle::Retired;
+        }
+        if searching {
+            if let Some(job) = registry.queue.try_pop() {
+                sleep.stop_searching(|| !registry.queue.is_empty());
+                return Idle::Job(job);
+            }
+            if round < SPIN_ROUNDS {
+                if round < 6 {
+                    for _ in 0..1u32 << round {
+                        shoal_core::sync::spin_loop();
+                    }
+                } else {
+                    thread::yield_now();
                 }
-                thread::yield_now();
-            } else {
-                backoff.snooze();
+                round += 1;
+                continue;
             }
         }
-    }
-    #[cfg(any(shoal_loom, shoal_shuttle))]
-    {
-        // Under a model checker the spin is only noise in the schedule space (and a spin
-        // timed by the wall clock would make shuttle's schedules impossible to replay).
-        registry.queue.try_pop()
+        // Step 2: announce. Step 3: re-check the queue and the pool's state.
+        sleep.announce_sleepy(searching);
+        if let Some(job) = registry.queue.try_pop() {
+            sleep.cancel_sleepy();
+            sleep.stop_searching(|| !registry.queue.is_empty());
+            return Idle::Job(job);
+        }
+        if registry.must_look() {
+            sleep.cancel_sleepy();
+            searching = true;
+            continue;
+        }
+        // Step 4: park until a token or a flag; we come back searching.
+        sleep.park(&registry.counters, || registry.must_look());
+        searching = true;
+        round = 0;
     }
 }
 
@@ -94,33 +141,10 @@ fn run(registry: Arc<Registry>) {
     loop {
         let job = match registry.queue.try_pop() {
             Some(job) => job,
-            None => {
-                // ORDERING: SeqCst pairs with the store of `sealed` in `Registry::close`; every push that
-                // happened before the seal is visible to the pop below.
-                if registry.sealed.load(Ordering::SeqCst) {
-                    match registry.queue.try_pop() {
-                        Some(job) => job,
-                        None => break,
-                    }
-                } else if registry.sizing.retire() {
-                    break;
-                } else {
-                    // ORDERING: Relaxed: `idle` is a hint for joins (see its field).
-                    registry.idle.fetch_add(1, Ordering::Relaxed);
-                    let job = match spin_for_job(&registry) {
-                        Some(job) => Some(job),
-                        None => match registry.queue.pop() {
-                            Popped::Job(job) => Some(job),
-                            Popped::Wake => None,
-                        },
-                    };
-                    registry.idle.fetch_sub(1, Ordering::Relaxed);
-                    match job {
-                        Some(job) => job,
-                        None => continue,
-                    }
-                }
-            }
+            None => match idle(&registry) {
+                Idle::Job(job) => job,
+                Idle::Exit | Idle::Retired => break,
+            },
         };
         registry.run(job);
         shoal_core::lifecycle::faults::fault_point();

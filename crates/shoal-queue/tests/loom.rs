@@ -1,7 +1,12 @@
-//! loom models of SharedQueuePool's own protocol: sealing the queue at shutdown, retiring
-//! workers on shrink, panic accounting, and helping waits. Under `cfg(shoal_loom)` the
-//! crossbeam channel is swapped for a loom-visible `Mutex<VecDeque>` (see `src/queue.rs`).
-//! The models every pool shares are written once, in shoal-core's `tests/common/loom.rs`.
+//! loom models of SharedQueuePool's own protocol: parking without lost wake-ups (for jobs
+//! from outside and for jobs a worker spawns while its sibling falls asleep, with the
+//! searcher limit in force), sealing the queue at shutdown, growing and retiring workers on
+//! resize, panic accounting, and helping waits. Under `cfg(shoal_loom)` the crossbeam channel
+//! is swapped for a loom-visible `Mutex<VecDeque>` (see `src/queue.rs`) and workers skip the
+//! spin phase. The models every pool shares are written once, in shoal-core's
+//! `tests/common/loom.rs`.
+//!
+//! Each model is main + at most 2 workers and at most 3 jobs.
 //!
 //! Run: `RUSTFLAGS="--cfg shoal_loom -C debug-assertions" LOOM_MAX_PREEMPTIONS=2 \
 //!       cargo test --release --target-dir target/loom -p shoal-pool-queue --test loom`
@@ -11,8 +16,8 @@
 #[macro_use]
 mod common;
 
-use common::{counting_job, model};
-use loom::sync::atomic::{AtomicUsize, Ordering};
+use common::{counting_job, model, spin_until};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
 use shoal_core::{Executor, ExecutorExt, Shutdown, TaskError};
 use shoal_queue::SharedQueuePool;
@@ -59,5 +64,79 @@ fn resize_down_never_strands_a_job() {
         assert_eq!(ran.load(Ordering::SeqCst), 2);
         assert_eq!(report.completed, 2);
         assert_eq!(pool.workers(), 1);
+    });
+}
+
+/// A job submitted while the only worker is going to sleep is run: the submitter waits for it
+/// without helping (a plain condvar wait), so a lost wake-up is a loom deadlock.
+#[test]
+fn no_lost_wakeup_when_last_worker_parks() {
+    model(|| {
+        let pool = SharedQueuePool::new(1).expect("build");
+        let handle = pool.spawn(|| 7).unwrap();
+        assert_eq!(handle.join().unwrap(), 7);
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(report.completed, 1);
+    });
+}
+
+/// A job spawns a child, then blocks without helping until the child ran: only the sibling
+/// can run it, so the child's push must wake the sibling whether it is searching, going to
+/// sleep or asleep (with two workers on a small machine the searcher limit may keep it from
+/// searching at all).
+#[test]
+fn inside_push_wakes_a_parked_sibling() {
+    model(|| {
+        let pool = Arc::new(SharedQueuePool::new(2).expect("build"));
+        let done = Arc::new(AtomicBool::new(false));
+        let (p, d) = (pool.clone(), done.clone());
+        let parent = pool
+            .spawn(move || {
+                let d2 = d.clone();
+                p.execute(Box::new(move || d2.store(true, Ordering::SeqCst)))
+                    .unwrap();
+                spin_until(&d);
+            })
+            .unwrap();
+        parent.join().unwrap();
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(report.completed, 2);
+        assert!(report.adds_up());
+    });
+}
+
+/// Growing the pool starts a worker that takes part in the protocol at once: a job that
+/// blocks one worker until a second job ran needs the new worker.
+#[test]
+fn resize_up_adds_a_worker_that_runs_jobs() {
+    model(|| {
+        let pool = Arc::new(SharedQueuePool::new(1).expect("build"));
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let blocker = pool.spawn(move || spin_until(&d)).unwrap();
+        pool.resize(2).unwrap();
+        let d = done.clone();
+        pool.execute(Box::new(move || d.store(true, Ordering::SeqCst)))
+            .unwrap();
+        blocker.join().unwrap();
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(report.completed, 2);
+        assert_eq!(pool.workers(), 2);
+    });
+}
+
+/// Shrinking while both workers may be parked: exactly one retires (woken to see the surplus),
+/// and a graceful shutdown afterwards still finds the other one to run what was queued.
+#[test]
+fn shrink_wakes_a_parked_worker_to_retire() {
+    model(|| {
+        let pool = SharedQueuePool::new(2).expect("build");
+        pool.resize(1).unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        pool.execute(counting_job(&ran)).unwrap();
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        assert_eq!(report.completed, 1);
+        assert!(report.adds_up());
     });
 }

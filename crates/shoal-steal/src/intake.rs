@@ -3,16 +3,13 @@
 //!
 //! # Closing without losing a racing submit
 //!
-//! A submission from outside the pool *enters* (adds one to its shard of `submitting`), reads
-//! `closed`, pushes to the injector, and *leaves*. Shutdown stores `closed`, then waits until
-//! every shard reads zero. A SeqCst fence sits between the write and the read on both sides,
-//! so at least one sees the other: the submit
-//! sees `closed` and hands its job back, or shutdown sees it in flight and waits until the job
-//! is in the injector. Only then may workers conclude "empty stays empty" and exit. The count
-//! is sharded per thread (cache-padded), so concurrent submitters from different threads do
-//! not bounce one cache line: entering and leaving are uncontended read-modify-writes. The
-//! same marks count the accepted submissions (`left` only grows), so the outside path needs
-//! no separate `Submitted` counter.
+//! Submissions from outside the pool pass the gate every pool shares (`shoal_core::intake`):
+//! a submission *enters* (marks itself in flight on its thread's shard), reads `closed`,
+//! pushes to the injector, and *leaves*; shutdown stores `closed` and waits until no
+//! submission is in flight. So a submit either sees `closed` and hands its job back, or
+//! shutdown waits until the job is in the injector. Only then may workers conclude "empty
+//! stays empty" and exit. The marks also count the accepted submissions, so the outside path
+//! needs no separate `Submitted` counter.
 //!
 //! Submissions from inside a worker push to that worker's own deque and need no gate: the
 //! owner itself is running (it is the caller), and it empties its deque before it exits.
@@ -26,82 +23,19 @@
 //! pairing as the sleep protocol: the waiter adds itself to `room_waiters` and re-tries the
 //! reservation under the lock; the releaser decrements `queued`, then reads `room_waiters`).
 
-use crossbeam_utils::CachePadded;
-use shoal_core::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use shoal_core::intake::{InFlight, Intake as Gate};
+use shoal_core::sync::atomic::{fence, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, Condvar, Mutex};
 
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-const SHARDS: usize = 16;
-#[cfg(any(shoal_loom, shoal_shuttle))]
-const SHARDS: usize = 1;
-
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-fn shard_index() -> usize {
-    use std::cell::Cell;
-    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
-    static NEXT: StdAtomicUsize = StdAtomicUsize::new(0);
-    std::thread_local! {
-        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    INDEX
-        .try_with(|i| {
-            let mut v = i.get();
-            if v == usize::MAX {
-                // ORDERING: only spreading threads over shards matters; nothing is published.
-                v = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
-                i.set(v);
-            }
-            v
-        })
-        .unwrap_or(0)
-}
-
-#[cfg(any(shoal_loom, shoal_shuttle))]
-fn shard_index() -> usize {
-    0
-}
-
-/// One shard of the in-flight count: `entered - left` submissions are in flight.
-struct Shard {
-    entered: AtomicUsize,
-    /// Also the number of jobs this shard's submitters got accepted (see `Intake::accepted`).
-    left: AtomicUsize,
-}
-
 pub(crate) struct Intake {
-    closed: AtomicBool,
-    submitting: Box<[CachePadded<Shard>]>,
+    /// The closed flag and the in-flight marks (`shoal_core::intake`).
+    gate: Gate,
     capacity: Option<usize>,
     /// Accepted and not yet started; maintained only when `capacity` is set.
     queued: AtomicUsize,
     room_waiters: AtomicUsize,
     room_lock: Mutex<()>,
     room: Condvar,
-}
-
-/// A submission between `enter` and `leave`; shutdown waits for it. Dropping it leaves and
-/// counts the job as accepted; [`InFlight::leave_uncounted`] leaves without counting.
-pub(crate) struct InFlight<'a> {
-    shard: &'a Shard,
-}
-
-impl InFlight<'_> {
-    /// Leaves without counting a submission (jobs moved between queues, not new ones).
-    pub(crate) fn leave_uncounted(self) {
-        // ORDERING: Release: what was pushed while in flight happens-before the shutdown's
-        // Acquire load that reads the shard balanced (see `Intake::close`).
-        self.shard.entered.fetch_sub(1, Ordering::Release);
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for InFlight<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        // ORDERING: Release: the push made while in flight happens-before the shutdown's load
-        // that reads this shard balanced (see `Intake::close`).
-        self.shard.left.fetch_add(1, Ordering::Release);
-    }
 }
 
 /// The outcome of a reservation attempt.
@@ -114,15 +48,7 @@ pub(crate) enum Reserve {
 impl Intake {
     pub(crate) fn new(capacity: Option<usize>) -> Intake {
         Intake {
-            closed: AtomicBool::new(false),
-            submitting: (0..SHARDS)
-                .map(|_| {
-                    CachePadded::new(Shard {
-                        entered: AtomicUsize::new(0),
-                        left: AtomicUsize::new(0),
-                    })
-                })
-                .collect(),
+            gate: Gate::new(),
             capacity,
             queued: AtomicUsize::new(0),
             room_waiters: AtomicUsize::new(0),
@@ -135,62 +61,31 @@ impl Intake {
     /// worker); a gated one learns it from [`Intake::enter`].
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        // ORDERING: Acquire pairs with the store in `close`; no Dekker pairing is needed here
-        // (see the module docs: the worker itself drains what it pushes).
-        self.closed.load(Ordering::Acquire)
+        // No Dekker pairing is needed here (see the module docs: the worker itself drains
+        // what it pushes).
+        self.gate.is_closed()
     }
 
-    /// Marks a submission as in flight, or returns `None` if intake is closed.
+    /// Marks a submission as in flight, or returns `None` if intake is closed. Dropping the
+    /// mark counts the job as accepted; `leave_uncounted` does not.
     #[inline]
     pub(crate) fn enter(&self) -> Option<InFlight<'_>> {
-        let shard = &*self.submitting[shard_index()];
-        // ORDERING: the increment, a SeqCst fence, then the load of `closed`, against `close`:
-        // the store of `closed`, a SeqCst fence, then the loads of the shards. The two fences
-        // are ordered one way or the other in the single SeqCst order, so at least one side
-        // sees the other's write (a Dekker pairing made of fences, which loom checks; loom
-        // treats SeqCst loads and stores as AcqRel).
-        shard.entered.fetch_add(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        if self.closed.load(Ordering::Relaxed) {
-            // ORDERING: nothing was pushed; the count only has to come back down.
-            shard.entered.fetch_sub(1, Ordering::Release);
-            return None;
-        }
-        Some(InFlight { shard })
+        self.gate.enter()
     }
 
     /// Closes intake, wakes submitters waiting for room, and waits until no submission is in
     /// flight. After this returns, every accepted job is in a queue.
     pub(crate) fn close(&self) {
-        // ORDERING: Release for `is_closed`; the fence below is the Dekker half (see `enter`).
-        self.closed.store(true, Ordering::Release);
-        fence(Ordering::SeqCst);
-        drop(lock(&self.room_lock));
-        self.room.notify_all();
-        for shard in self.submitting.iter() {
-            // ORDERING: Acquire; reading the shard balanced after the Release that ended each
-            // submission makes its push visible to us and to every worker that later reads the
-            // draining flag we store after this. `left` is read first: both only grow (but for
-            // undone entries), so `entered - left` read in this order never undercounts.
-            loop {
-                let left = shard.left.load(Ordering::Acquire);
-                if shard.entered.load(Ordering::Acquire) == left {
-                    break;
-                }
-                shoal_core::sync::spin_loop();
-                shoal_core::sync::thread::yield_now();
-            }
-        }
+        self.gate.close(|| {
+            drop(lock(&self.room_lock));
+            self.room.notify_all();
+        });
     }
 
     /// Submissions from outside accepted so far (they are counted here, by the in-flight
     /// mark they need anyway, instead of by one more shared-counter add per job).
     pub(crate) fn accepted(&self) -> u64 {
-        // ORDERING: a snapshot; exact once shutdown has drained the shards (see `close`).
-        self.submitting
-            .iter()
-            .map(|s| s.left.load(Ordering::Acquire) as u64)
-            .sum()
+        self.gate.accepted()
     }
 
     /// `true` when the pool has a bounded queue.

@@ -29,7 +29,7 @@
 //!
 //!   A worker looks, in order: its own deque → the injector (a batch into its deque)
 //!   → its siblings, from a random start. Nothing anywhere: spin a little, then park
-//!   (see `sleep.rs` for the protocol that makes parking safe).
+//!   (see `shoal_core::sleep` for the protocol that makes parking safe).
 //! ```
 //!
 //! ## What it costs
@@ -138,7 +138,6 @@ mod intake;
 mod pool;
 mod queue;
 mod registry;
-mod sleep;
 mod stealers;
 mod worker;
 

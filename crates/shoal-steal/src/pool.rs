@@ -15,9 +15,9 @@ use shoal_core::{
 use crate::intake::{Intake, Reserve};
 use crate::queue::Injector;
 use crate::registry::Registry;
-use crate::sleep::Sleep;
 use crate::stealers::Stealers;
 use crate::worker;
+use shoal_core::sleep::Sleep;
 
 /// Submitting and resizing: the registry's side plus the worker's thread-local side (a job
 /// submitted from inside a worker goes to its own deque).
@@ -43,7 +43,7 @@ impl WorkStealingPool {
         }
         if inside {
             // No gate needed: this worker is running (it is the caller) and empties its own
-            // deque before it exits; see `intake.rs`.
+            // deque before it exits; see `intake.rs` (and `shoal_core::intake`).
             if self.registry.intake.is_closed() {
                 self.registry.intake.release();
                 return self.registry.reject(RejectReason::ShutDown, job);

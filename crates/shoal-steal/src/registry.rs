@@ -9,8 +9,8 @@ use shoal_core::{worker as core_worker, Counters, Event, Job, Metrics, RejectRea
 
 use crate::intake::Intake;
 use crate::queue::{Injector, Steal};
-use crate::sleep::Sleep;
 use crate::stealers::Stealers;
+use shoal_core::sleep::Sleep;
 
 /// What the pool and its workers share.
 pub(crate) struct Registry {
@@ -18,7 +18,7 @@ pub(crate) struct Registry {
     pub(crate) injector: Injector,
     /// Every worker's stealer, for siblings to steal from.
     pub(crate) stealers: Stealers,
-    /// The parking protocol (see `sleep.rs`).
+    /// The parking protocol (`shoal_core::sleep`).
     pub(crate) sleep: Sleep,
     /// Closed flag, in-flight submissions, capacity (see `intake.rs`).
     pub(crate) intake: Intake,

@@ -5,7 +5,7 @@
 //!   1. find a job: LIFO slot → own deque (LIFO) → injector (a batch) → siblings (from a
 //!      random start, half of a victim's deque)           hot path: no lock, no syscall
 //!   2. found: run it (panic caught and counted); a shrink pending? retire; back to 1
-//!   3. nothing: idle (see sleep.rs): search with a short spin, announce, re-check, park.
+//!   3. nothing: idle (`shoal_core::sleep`): search with a short spin, announce, re-check, park.
 //!      Idle also watches two flags: `draining` (shutdown: one more scan, then exit) and
 //!      `retiring` (shrink: claim one, move our jobs to the injector, exit)
 //! ```
@@ -174,7 +174,7 @@ impl Context {
 
     /// After a batch landed in our deque: we are the submitter of the jobs it brought (they
     /// were invisible to everyone while in transit, and we may now block in the job we took),
-    /// so wake a sleeper if nobody searches (sleep.rs, steps A-C). A batch of one costs
+    /// so wake a sleeper if nobody searches (`shoal_core::sleep`, steps A-C). A batch of one costs
     /// nothing.
     #[inline]
     fn announce_batch(&self) {
@@ -245,7 +245,7 @@ impl Context {
     }
 
     /// `true` if some queue (our deque, the injector, a sibling's deque) holds a job: the
-    /// last searcher's test before it hands the search on (see sleep.rs, step 5).
+    /// last searcher's test before it hands the search on (`shoal_core::sleep`, step 5).
     fn work_visible(&self) -> bool {
         let registry = &*self.registry;
         if self.local.len() > 0 || !registry.injector.is_empty() {
@@ -291,17 +291,20 @@ impl Context {
         in_flight.leave_uncounted();
         registry.stealers.remove(self.id);
         if moved > 0 {
-            // We are their submitter now (see the proof in sleep.rs).
+            // We are their submitter now (see the proof in `shoal_core::sleep`).
             registry.sleep.notify_new_job();
         }
         true
     }
 
-    /// Step 3: nothing found. Search, announce, re-check, park; see sleep.rs.
+    /// Step 3: nothing found. Search, announce, re-check, park; see `shoal_core::sleep`.
     fn idle(&self) -> Idle {
         let registry = &*self.registry;
         let sleep = &registry.sleep;
-        sleep.start_searching();
+        // Every idle worker searches: its spin also polls the siblings' deques (see
+        // "The searcher limit" in `shoal_core::sleep`).
+        let searching = sleep.try_start_searching(usize::MAX);
+        debug_assert!(searching, "no limit: every idle worker searches");
         let mut round = 0;
         loop {
             // ORDERING: SeqCst, paired with the store in `Registry::shutdown`, which follows the
@@ -335,7 +338,7 @@ impl Context {
                 continue;
             }
             // Step 2: announce. Step 3: re-check every queue and flag.
-            sleep.announce_sleepy();
+            sleep.announce_sleepy(true);
             if let Some(job) = self.find_job() {
                 sleep.cancel_sleepy();
                 sleep.stop_searching(|| self.work_visible());

@@ -1,13 +1,14 @@
-//! Parking idle workers without lost wake-ups and without idle burn.
+//! Parking idle workers without lost wake-ups and without idle burn: the protocol the
+//! shared-queue and work-stealing pools share.
 //!
 //! # The problem
 //!
 //! A worker that finds no job anywhere should stop using the CPU. A submitter that pushes a
-//! job should wake a sleeping worker, but only when one sleeps: when every worker is busy the
-//! push must not touch a lock or make a syscall. Between "I found nothing" and "I am asleep"
-//! there is a window in which a job can arrive; if the submitter decides nobody sleeps and
-//! the worker then sleeps, the job waits (or, if its submitter waits for it, the pool hangs).
-//! That is the *lost wake-up*.
+//! job should wake a sleeping worker, but only when one sleeps and nobody else will find the
+//! job: when every worker is busy, or one is already looking, the push must not touch a lock
+//! or make a syscall. Between "I found nothing" and "I am asleep" there is a window in which
+//! a job can arrive; if the submitter decides nobody sleeps and the worker then sleeps, the
+//! job waits (or, if its submitter waits for it, the pool hangs). That is the *lost wake-up*.
 //!
 //! # States
 //!
@@ -19,31 +20,36 @@
 //! ```text
 //!            found a job                     found a job
 //!   BUSY ◀─────────────────── SEARCHING ◀─────────────────────┐
-//!    │  └──────────────────────▶  │   (spins, scans queues)   │
-//!    │    own deque, injector     │ nothing after the spin    │ re-check found work,
-//!    │    and siblings all empty  ▼ (step 2: announce)        │ a token, or a flag
-//!    │                          SLEEPY ──────────────────────▶┘
+//!    │  └──────────────────────▶  │   (spins, polls queues)   │
+//!    │    every queue it polls    │ nothing after the spin    │ re-check found work,
+//!    │    was empty               ▼ (step 2: announce)        │ a token, or a flag
+//!    │ ── searcher limit reached ▶ SLEEPY ──────────────────▶┘
 //!    │                            │ (step 3: re-check, nothing)
 //!    │                            ▼
 //!    │                         ASLEEP (condvar wait; counted as sleepy)
 //! ```
 //!
-//! A *token* (under [`Sleep::lock`]) is a wake-up already paid for: whoever issues one has
-//! moved one worker from `sleepy` to `searching` on that worker's behalf,
-//! and the next sleepy worker to look takes it and goes searching. So at every moment,
+//! A *token* (under the sleep lock) is a wake-up already paid for: whoever issues one has
+//! moved one worker from `sleepy` to `searching` on that worker's behalf, and the next
+//! sleepy worker to look takes it and goes searching. So at every moment,
 //! `workers between step 2 and their return to searching == sleepy + tokens` (plus a claim
 //! in progress while its issuer holds the lock). Tokens never pile up.
 //!
+//! `searching + sleepy` is the number of workers waiting for a job ([`Sleep::idle`]); a join
+//! offers its second half to the pool only while it is above zero ([`Sleep::hungry`],
+//! `shoal_core::fork`).
+//!
 //! # The protocol
 //!
-//! Worker, when a scan of its own deque, the injector and every sibling found nothing:
+//! Worker, when every queue it polls was empty:
 //!
-//! 1. **Search.** `searching += 1`; spin a little (a few rounds of spin hints, then yields),
-//!    scanning every queue between rounds. Found a job: go to 5. (Every idle worker spins:
-//!    we measured tokio's limit of half the workers searching on the 2-core machine, and it
-//!    made every workload slower there, by parking and waking the other worker all the time.)
-//! 2. **Announce.** `sleepy += 1`, `searching -= 1`, then a SeqCst fence.
-//! 3. **Re-check.** Scan every queue once more, and the pool's flags (shutdown draining, a
+//! 1. **Search**, unless `limit` workers search already ([`Sleep::try_start_searching`]; the
+//!    pool picks the limit, see below): `searching += 1`; spin a little (a few rounds of spin
+//!    hints, then yields), polling every queue between rounds. Found a job: go to 5. Over the
+//!    limit: go straight to 2, not counted as searching.
+//! 2. **Announce.** `sleepy += 1`, `searching -= 1` (if it was searching), then a SeqCst
+//!    fence.
+//! 3. **Re-check.** Poll every queue once more, and the pool's flags (shutdown draining, a
 //!    pending retirement). Found something: leave `sleepy` ([`Sleep::cancel_sleepy`]: take
 //!    back our own `sleepy` count, or, if a waker already converted it, take the token it
 //!    left), and go to 5 (or back to 1 for a flag).
@@ -55,8 +61,10 @@
 //!    us searching woke nobody, and the jobs they pushed deserve a worker in parallel (and,
 //!    for the proof, a searcher that will look after their push). When the queues are empty
 //!    there is nothing to hand on: a steady trickle of jobs then costs no wake-ups at all.
+//!    A burst wakes workers one after another, each woken worker handing the search on as it
+//!    finds a job, for as long as jobs are left over.
 //!
-//! Submitter, after pushing a job to the injector or to its own deque:
+//! Submitter, after pushing a job where any worker can find it:
 //!
 //! A. SeqCst fence, then read `sleepy` (a plain load of a read-mostly word: no write, no
 //!    lock). Zero: done. This is the hot path when the pool is busy.
@@ -98,15 +106,29 @@
 //!   and receives `notify_one`; that worker then searches again, and its next announcement
 //!   follows F. Contradiction. ∎
 //!
-//! The same argument covers jobs a retiring worker moves to the injector (it acts as their
-//! submitter after the move) and wake-ups for flags (set before the lock that step 4 takes).
+//! The searcher limit changes nothing here: a worker over the limit is one whose search ends
+//! before it began. The same argument covers jobs a retiring worker moves to a shared queue
+//! (it acts as their submitter after the move) and wake-ups for flags (set before the lock
+//! that step 4 takes).
+//!
+//! # The searcher limit
+//!
+//! Searchers spin on the same queues, so every searcher past the first makes the others'
+//! polls miss in cache, and when a job arrives they all race for it: one wins, the rest paid
+//! a cache-line transfer for nothing. On a machine with fewer cores than workers a spinning
+//! searcher also takes a core from a worker that has a job. One searcher absorbs a stream of
+//! submissions as well as many do (it only has to find each job; the hand-on in step 5 brings
+//! more workers in while jobs are left over). The shared-queue pool limits searchers to half
+//! the cores its workers can use (at least one, Go's scheduler and tokio's use the same
+//! rule of half); the work-stealing pool lets every idle worker search, because its searchers
+//! poll siblings' deques, which the limit would leave unwatched for longer.
 //!
 //! # Costs
 //!
 //! - Submit while no worker sleeps: one SeqCst fence and one load of a read-mostly word.
 //! - Submit while one sleeps but another searches: a second load; the searcher finds the job.
 //! - Submit while workers sleep and none searches: a lock, a CAS and a futex wake.
-//! - Going to sleep: two RMWs, a fence, one more scan, a lock and a futex wait.
+//! - Going to sleep: two RMWs, a fence, one more poll, a lock and a futex wait.
 //!
 //! The submitter's "don't wake if someone searches" rule (tokio's) means a worker that
 //! just went idle and spins absorbs bursts of submissions without any syscall; rayon-core's
@@ -114,17 +136,18 @@
 //! counter in place of the searching count.
 
 use crossbeam_utils::CachePadded;
-use shoal_core::sync::atomic::{fence, AtomicUsize, Ordering};
-use shoal_core::sync::{lock, Condvar, Mutex};
-use shoal_core::{Counters, Event};
+
+use crate::metrics::{Counters, Event};
+use crate::sync::atomic::{fence, AtomicUsize, Ordering};
+use crate::sync::{lock, Condvar, Mutex};
 
 struct Tokens {
     /// Wake-ups issued and not yet taken (see the module docs).
     tokens: usize,
 }
 
-/// The parking lot of one pool; see the module docs for the protocol.
-pub(crate) struct Sleep {
+/// The parking lot of one pool; see the [module docs](self) for the protocol.
+pub struct Sleep {
     /// Workers between step 2 and their return to searching, less the tokens issued for them.
     sleepy: CachePadded<AtomicUsize>,
     /// Workers in step 1 (and those a token has converted).
@@ -133,8 +156,25 @@ pub(crate) struct Sleep {
     cvar: Condvar,
 }
 
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (searching, sleepy) = self.counts();
+        f.debug_struct("Sleep")
+            .field("searching", &searching)
+            .field("sleepy", &sleepy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Sleep {
+    fn default() -> Self {
+        Sleep::new()
+    }
+}
+
 impl Sleep {
-    pub(crate) fn new() -> Sleep {
+    /// No worker searching or sleepy yet.
+    pub fn new() -> Sleep {
         Sleep {
             sleepy: CachePadded::new(AtomicUsize::new(0)),
             searching: CachePadded::new(AtomicUsize::new(0)),
@@ -143,33 +183,45 @@ impl Sleep {
         }
     }
 
-    /// `true` when some worker is searching or about to sleep: a join offers its second half
-    /// only then (`shoal_core::fork`). A hint: two relaxed loads.
+    /// `true` when some worker is searching, about to sleep or asleep: a join offers its
+    /// second half only then ([`crate::fork`]). A hint: two relaxed loads.
     #[inline]
-    pub(crate) fn hungry(&self) -> bool {
+    pub fn hungry(&self) -> bool {
         // ORDERING: Relaxed: a stale value only delays or adds one offer.
         self.searching.load(Ordering::Relaxed) > 0 || self.sleepy.load(Ordering::Relaxed) > 0
     }
 
-    /// Step 1: an idle worker starts searching.
+    /// Workers waiting for a job: searching, about to sleep, or asleep. A snapshot.
+    pub fn idle(&self) -> usize {
+        // ORDERING: a snapshot for hints and display.
+        self.searching.load(Ordering::Relaxed) + self.sleepy.load(Ordering::Relaxed)
+    }
+
+    /// Step 1: an idle worker starts searching, unless `limit` workers search already (it
+    /// then goes straight to step 2, not counted as searching). Returns whether it searches.
     #[inline]
-    pub(crate) fn start_searching(&self) {
+    pub fn try_start_searching(&self, limit: usize) -> bool {
         // ORDERING: a count; what makes a submitter rely on it is the fence pairing described
-        // at `stop_searching` and `announce_sleepy`.
+        // at `stop_searching` and `announce_sleepy`. The limit is a heuristic (two workers
+        // may both pass it); the count itself is exact.
+        if self.searching.load(Ordering::Relaxed) >= limit {
+            return false;
+        }
         self.searching.fetch_add(1, Ordering::SeqCst);
+        true
     }
 
     /// Step 5: a searcher stops searching (it found a job, or it exits). If it was the last
     /// searcher, some worker is sleepy and `more_work()` sees a job in some queue, one sleepy
     /// worker is woken to keep looking.
     #[inline]
-    pub(crate) fn stop_searching(&self, more_work: impl FnOnce() -> bool) {
+    pub fn stop_searching(&self, more_work: impl FnOnce() -> bool) {
         // ORDERING: the decrement, then (only when we were the last searcher) a SeqCst fence,
         // the load of `sleepy` and the scan in `more_work`. A submitter that read us as
         // searching (after its fence) left its job to us; our fence follows its fence, so we
         // see every worker it saw sleepy, and its job (unless it was taken).
         let prev = self.searching.fetch_sub(1, Ordering::SeqCst);
-        debug_assert!(prev > 0, "stop_searching without start_searching");
+        debug_assert!(prev > 0, "stop_searching without a search");
         if prev == 1 {
             fence(Ordering::SeqCst);
             if self.sleepy.load(Ordering::Relaxed) > 0 && more_work() {
@@ -180,12 +232,14 @@ impl Sleep {
 
     /// Step 2: a searcher that found nothing announces that it is going to sleep. The caller
     /// must re-check every queue and flag after this returns (step 3).
-    pub(crate) fn announce_sleepy(&self) {
+    pub fn announce_sleepy(&self, searching: bool) {
         // ORDERING: both writes, then a SeqCst fence that pairs with the submitters' step-A
         // fence: either their loads see these writes, or the re-check after our fence sees
         // their push (see the proof in the module docs).
         self.sleepy.fetch_add(1, Ordering::SeqCst);
-        self.searching.fetch_sub(1, Ordering::SeqCst);
+        if searching {
+            self.searching.fetch_sub(1, Ordering::SeqCst);
+        }
         fence(Ordering::SeqCst);
     }
 
@@ -200,9 +254,9 @@ impl Sleep {
     }
 
     /// Step 3, something found: a sleepy worker goes back to searching without parking.
-    pub(crate) fn cancel_sleepy(&self) {
+    pub fn cancel_sleepy(&self) {
         if self.take_sleepy() {
-            // ORDERING: a count; see `start_searching`.
+            // ORDERING: a count; see `try_start_searching`.
             self.searching.fetch_add(1, Ordering::SeqCst);
         } else {
             // Every sleepy unit was converted by wakers: one of their tokens is ours (and the
@@ -216,7 +270,7 @@ impl Sleep {
 
     /// Step 4: parks until a token arrives or `attention()` (checked under the lock) says the
     /// pool's flags changed. Returns with the worker counted as searching again.
-    pub(crate) fn park(&self, counters: &Counters, attention: impl Fn() -> bool) {
+    pub fn park(&self, counters: &Counters, attention: impl Fn() -> bool) {
         let mut t = lock(&self.lock);
         loop {
             if t.tokens > 0 {
@@ -228,7 +282,7 @@ impl Sleep {
                 // sleepy unit is still there to take back.
                 let took = self.take_sleepy();
                 debug_assert!(took, "a sleepy worker without a token must find its unit");
-                // ORDERING: a count; see `start_searching`.
+                // ORDERING: a count; see `try_start_searching`.
                 self.searching.fetch_add(1, Ordering::SeqCst);
                 return;
             }
@@ -239,7 +293,7 @@ impl Sleep {
 
     /// Steps A-C: called after a job was pushed where any worker can find it.
     #[inline]
-    pub(crate) fn notify_new_job(&self) {
+    pub fn notify_new_job(&self) {
         // ORDERING: the SeqCst fence pairs with the fence in `announce_sleepy` (and the one in
         // `stop_searching`): either these loads see that worker's writes, or that worker's
         // later scan sees the job we pushed.
@@ -261,7 +315,7 @@ impl Sleep {
         if self.searching.load(Ordering::SeqCst) > 0 || !self.take_sleepy() {
             return;
         }
-        // ORDERING: a count; see `start_searching`.
+        // ORDERING: a count; see `try_start_searching`.
         self.searching.fetch_add(1, Ordering::SeqCst);
         // Holding the lock until the token exists is what lets a converted worker find it.
         t.tokens += 1;
@@ -270,13 +324,13 @@ impl Sleep {
     }
 
     /// Wakes every parked worker to look at flags the caller stored before this call.
-    pub(crate) fn wake_all(&self) {
+    pub fn wake_all(&self) {
         drop(lock(&self.lock));
         self.cvar.notify_all();
     }
 
-    /// `(searching, sleepy)` now, for `Debug`.
-    pub(crate) fn counts(&self) -> (usize, usize) {
+    /// `(searching, sleepy)` now, for `Debug` and tests.
+    pub fn counts(&self) -> (usize, usize) {
         // ORDERING: a snapshot for display only.
         (
             self.searching.load(Ordering::Relaxed),
