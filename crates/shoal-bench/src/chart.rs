@@ -35,8 +35,58 @@ fn err(e: impl std::fmt::Display) -> String {
     format!("drawing the chart failed: {e}")
 }
 
+/// What a panel shows for a workload: throughput relative to the fastest pool, or, where
+/// throughput means nothing, an absolute value where shorter is better.
+#[derive(Clone, Copy, PartialEq)]
+enum Shown {
+    Throughput,
+    /// Idle: CPU % of one core.
+    IdleCpu,
+    /// Wake latency: p99 in microseconds.
+    WakeP99,
+}
+
+impl Shown {
+    fn of(workload: &str) -> Shown {
+        if workload == WorkloadId::Idle.name() {
+            Shown::IdleCpu
+        } else if workload == WorkloadId::WakeLatency.name() {
+            Shown::WakeP99
+        } else {
+            Shown::Throughput
+        }
+    }
+
+    fn value(self, c: &Cell) -> f64 {
+        match self {
+            Shown::Throughput => c.throughput,
+            Shown::IdleCpu => c.cpu_cores * 100.0,
+            Shown::WakeP99 => c.p99_secs.map_or(f64::NAN, |s| s * 1e6),
+        }
+    }
+
+    /// The axis title of an absolute panel.
+    fn axis(self) -> &'static str {
+        match self {
+            Shown::Throughput => "",
+            Shown::IdleCpu => "CPU % of one core",
+            Shown::WakeP99 => "p99 wake latency, us",
+        }
+    }
+
+    /// A bar's label for an absolute value.
+    fn label(self, v: f64) -> String {
+        match self {
+            Shown::Throughput => format!("{v:.2}"),
+            Shown::IdleCpu => format!("{v:.2}%"),
+            Shown::WakeP99 => format!("{v:.1} us"),
+        }
+    }
+}
+
 /// One panel per workload: each contender's throughput relative to the fastest in that
-/// workload (the idle panel shows CPU % of a core instead, where shorter is better).
+/// workload (the idle panel shows CPU % of a core instead, the wake-latency panel the p99 in
+/// microseconds; shorter is better in both).
 pub fn compare_svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String> {
     let mut workloads: Vec<&str> = Vec::new();
     for r in rows.iter().filter(|r| r.cell.is_ok()) {
@@ -65,12 +115,14 @@ pub fn compare_svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String>
             .map(|r| &r.cell)
             .filter(|c| c.workload == *w && c.is_ok())
             .collect();
-        let idle = *w == WorkloadId::Idle.name();
+        let shown = Shown::of(w);
+        let idle = shown != Shown::Throughput;
         let value = |c: &Cell| {
-            if idle {
-                c.cpu_cores * 100.0
+            let v = shown.value(c);
+            if v.is_finite() {
+                v
             } else {
-                c.throughput
+                0.0
             }
         };
         // Throughput is shown relative to the fastest *pool*: the sequential baseline can be
@@ -91,7 +143,7 @@ pub fn compare_svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String>
         };
         let x_max = if idle { (all_max * 1.25).max(1.0) } else { 1.3 };
         let caption = if idle {
-            format!("{w}: CPU % of one core (shorter is better)")
+            format!("{w}: {} (shorter is better)", shown.axis())
         } else {
             let unit = cells.first().map_or("units", |c| c.unit);
             format!("{w}: {unit}/s relative to the fastest pool")
@@ -134,7 +186,7 @@ pub fn compare_svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String>
             .draw_series(cells.iter().enumerate().map(|(i, c)| {
                 let v = value(c) / scale;
                 let label = if idle {
-                    format!("{v:.2}%")
+                    shown.label(v)
                 } else if v > x_max {
                     format!("{v:.1}x (clipped)")
                 } else {
@@ -162,12 +214,13 @@ pub fn sweep_svg(cells: &[Cell], path: &Path, title: &str) -> Result<(), String>
     if ok.is_empty() {
         return Err("nothing was measured, so there is nothing to draw".into());
     }
-    let idle = ok[0].workload == WorkloadId::Idle.name();
+    let shown = Shown::of(ok[0].workload);
     let value = |c: &Cell| {
-        if idle {
-            c.cpu_cores * 100.0
+        let v = shown.value(c);
+        if v.is_finite() {
+            v
         } else {
-            c.throughput
+            0.0
         }
     };
     let w_max = ok.iter().map(|c| c.workers).max().unwrap_or(1).max(2) as f64;
@@ -185,10 +238,10 @@ pub fn sweep_svg(cells: &[Cell], path: &Path, title: &str) -> Result<(), String>
     chart
         .configure_mesh()
         .x_desc("workers")
-        .y_desc(if idle {
-            "CPU % of one core".to_owned()
-        } else {
+        .y_desc(if shown == Shown::Throughput {
             format!("{unit}/s")
+        } else {
+            shown.axis().to_owned()
         })
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| crate::report::si(*y))

@@ -7,12 +7,14 @@
 //!   for all of shoal's pools ([`Shoal`](contenders::Shoal), driven through the `Executor`
 //!   contract; a [`ShoalPool`](contenders::ShoalPool) says what differs), once per peer a user
 //!   would pick instead (rayon, `threadpool`, the `executors` crate's two pools,
-//!   `std::thread::scope`, tokio's `spawn_blocking`), plus a [`Sequential`](contenders::Sequential)
-//!   baseline. A contender offers the [`Capability`]s its library really has, each in that
+//!   `std::thread::scope`, tokio's `spawn_blocking`, and the seed's worker pool in Go, which
+//!   runs as its own process when `go` is installed: [`contenders::go`]), plus a
+//!   [`Sequential`](contenders::Sequential) baseline. A contender offers the [`Capability`]s its library really has, each in that
 //!   library's own idiom; a workload that needs one it lacks is reported as skipped.
 //! - **One workload at a time, each with what it teaches.** [`WorkloadId::teaches`] is the
 //!   one-line lesson of each: submit cost, local spawning, hand-off latency, join overhead,
-//!   parallel efficiency, blocking IO, load balance, the result queue, idle burn.
+//!   parallel efficiency, blocking IO, load balance, the result queue, idle burn, wake
+//!   latency (reported as p50 and p99, not as a throughput).
 //! - **Answers are checked.** Every run returns a checksum compared with the one computed at
 //!   preparation, so a pool that drops or repeats work fails instead of looking fast, and a
 //!   watchdog turns a hang into an error message.

@@ -222,6 +222,7 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     );
     print!("{}", report::table(&rows, args.show_skipped));
     print!("{}", report::targets_text(&targets));
+    note_missing_go(&cells);
 
     let json = serde_json::json!({
         "tool": "shoal-bench compare",
@@ -265,6 +266,7 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
         }
     }
     bar.finish_and_clear();
+    note_missing_go(&cells);
     println!(
         "shoal-bench sweep {w}: size {}, {} logical CPUs, {:.1} s ({})",
         args.size,
@@ -351,8 +353,18 @@ fn sweep_table(cells: &[Cell], workers: &[usize]) -> String {
     let idle = cells
         .first()
         .is_some_and(|c| c.workload == WorkloadId::Idle.name());
+    let wake = cells
+        .first()
+        .is_some_and(|c| c.workload == WorkloadId::WakeLatency.name());
     let unit = cells.first().map_or("", |c| c.unit);
-    let _ = write!(out, "  {:<18}", if idle { "CPU % of a core" } else { unit });
+    let corner = if idle {
+        "CPU % of a core"
+    } else if wake {
+        "p99 wake latency"
+    } else {
+        unit
+    };
+    let _ = write!(out, "  {corner:<18}");
     for n in workers {
         let _ = write!(out, " {:>12}", format!("{n} wkr"));
     }
@@ -372,6 +384,7 @@ fn sweep_table(cells: &[Cell], workers: &[usize]) -> String {
         for n in workers {
             let text = match row.iter().find(|c| c.workers == *n) {
                 Some(c) if c.is_ok() && idle => format!("{:.2}%", c.cpu_cores * 100.0),
+                Some(c) if c.is_ok() && wake => report::duration(c.p99_secs.unwrap_or(f64::NAN)),
                 Some(c) if c.is_ok() => format!("{}/s", report::si(c.throughput)),
                 Some(c) if matches!(c.status, Status::Failed(_)) => "FAILED".into(),
                 _ => "-".into(),
@@ -381,6 +394,21 @@ fn sweep_table(cells: &[Cell], workers: &[usize]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Says once that the Go worker pool was left out, and why, when `go` is not installed.
+fn note_missing_go(cells: &[Cell]) {
+    let missing = cells.iter().any(|c| {
+        c.contender == shoal_bench::contenders::GO_POOL
+            && matches!(&c.status, Status::Skipped(why) if why == shoal_bench::contenders::go::GO_MISSING)
+    });
+    if missing {
+        println!(
+            "\nnote: {} was not run: {}",
+            shoal_bench::contenders::GO_POOL,
+            shoal_bench::contenders::go::GO_MISSING
+        );
+    }
 }
 
 /// Warns when other processes already keep the CPUs busy: parallel numbers then measure the

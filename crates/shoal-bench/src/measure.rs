@@ -5,9 +5,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::contender::{Contender, Family};
+use crate::contenders::go::{self, GoError, GO_MISSING, GO_POOL};
 use crate::contenders::{ContenderId, ContenderVisitor};
 use crate::cpu::process_cpu_time;
 use crate::workload::{Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor};
+use crate::workloads::percentile;
 
 /// How a set of cells is run.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +80,10 @@ pub struct Cell {
     pub cpu_cores: f64,
     /// The best possible time, where the workload defines one.
     pub ideal_secs: Option<f64>,
+    /// Median latency, for a workload that measures latency (wake-latency).
+    pub p50_secs: Option<f64>,
+    /// 99th-percentile latency, for a workload that measures latency (wake-latency).
+    pub p99_secs: Option<f64>,
 }
 
 impl Cell {
@@ -99,6 +105,8 @@ impl Cell {
             throughput: f64::NAN,
             cpu_cores: f64::NAN,
             ideal_secs: None,
+            p50_secs: None,
+            p99_secs: None,
         }
     }
 
@@ -150,6 +158,8 @@ impl Cell {
         cell.throughput = number("throughput");
         cell.cpu_cores = number("cpu_cores");
         cell.ideal_secs = v.get("ideal_secs").and_then(serde_json::Value::as_f64);
+        cell.p50_secs = v.get("p50_secs").and_then(serde_json::Value::as_f64);
+        cell.p99_secs = v.get("p99_secs").and_then(serde_json::Value::as_f64);
         Ok(cell)
     }
 }
@@ -185,29 +195,32 @@ impl<W: Workload> Prepared<W> {
         cell.units = self.workload.answer().units;
         cell.ideal_secs = self.workload.ideal_secs();
         if !W::ID.admits(&C::INFO) {
-            cell.status = Status::Skipped(format!(
-                "{} has no {:?} capability for {}",
-                C::INFO.id,
-                W::ID.needs(),
-                W::ID
-            ));
+            cell.status = Status::Skipped(if C::INFO.id == GO_POOL {
+                format!("the Go program does not implement {}", W::ID)
+            } else {
+                format!(
+                    "{} has no {:?} capability for {}",
+                    C::INFO.id,
+                    W::ID.needs(),
+                    W::ID
+                )
+            });
+            return cell;
+        }
+        if C::INFO.id == GO_POOL {
+            // Its own process, with its own timeout: no watchdog needed.
+            match self.time_go(timeout) {
+                Ok(timed) => timed.fill(&mut cell),
+                Err(GoError::Missing) => cell.status = Status::Skipped(GO_MISSING.into()),
+                Err(GoError::Failed(e)) => cell.status = Status::Failed(e),
+            }
             return cell;
         }
         let label = format!("{} on {}", W::ID, C::INFO.id);
         let _watch = Watchdog::arm(&label, timeout);
         let result = catch_unwind(AssertUnwindSafe(|| self.time::<C>()));
         match result {
-            Ok(Ok(times)) => {
-                let (walls, cpu): (Vec<f64>, f64) = times;
-                let mut sorted = walls.clone();
-                sorted.sort_by(f64::total_cmp);
-                cell.runs = sorted.len();
-                cell.median_secs = median(&sorted);
-                cell.min_secs = sorted[0];
-                cell.max_secs = sorted[sorted.len() - 1];
-                cell.throughput = cell.units / cell.median_secs;
-                cell.cpu_cores = cpu / walls.iter().sum::<f64>();
-            }
+            Ok(Ok(timed)) => timed.fill(&mut cell),
             Ok(Err(e)) => cell.status = Status::Failed(e),
             Err(panic) => {
                 let msg = shoal_core::panic_message(panic.as_ref())
@@ -219,9 +232,31 @@ impl<W: Workload> Prepared<W> {
         cell
     }
 
+    /// Runs the workload on the Go worker pool (its own process) and checks its answer.
+    fn time_go(&self, timeout: Duration) -> Result<Timed, GoError> {
+        let run = go::run(
+            &self.workload,
+            self.workers,
+            self.size.budget_secs(),
+            timeout,
+        )?;
+        let want = self.workload.answer().checksum;
+        if run.checksum != want {
+            return Err(GoError::Failed(format!(
+                "wrong result: checksum {:#x}, expected {want:#x}",
+                run.checksum
+            )));
+        }
+        Ok(Timed {
+            cpu: run.cpu.unwrap_or(f64::NAN),
+            walls: run.walls,
+            latencies: run.latencies,
+        })
+    }
+
     /// Builds `C`, runs the workload per its timing, closes `C`. Returns the wall seconds of
-    /// each timed run and the CPU seconds they used together.
-    fn time<C: Contender>(&self) -> Result<(Vec<f64>, f64), String> {
+    /// each timed run, the CPU seconds they used together, and the latencies they measured.
+    fn time<C: Contender>(&self) -> Result<Timed, String> {
         let c = C::build(self.workers).map_err(|e| format!("build failed: {e}"))?;
         let want = self.workload.answer().checksum;
         let check = |got: u64| {
@@ -235,6 +270,7 @@ impl<W: Workload> Prepared<W> {
         };
         let mut walls = Vec::new();
         let mut cpu = Duration::ZERO;
+        let mut latencies = Vec::new();
         match W::ID.timing() {
             Timing::Window => {
                 // Let the new pool's workers (and any exiting ones) settle into idleness.
@@ -243,6 +279,7 @@ impl<W: Workload> Prepared<W> {
                 check(got)?;
                 walls.push(wall.as_secs_f64());
                 cpu += used;
+                latencies = self.workload.take_latencies();
             }
             Timing::Repeat => {
                 check(self.workload.run(&c))?;
@@ -259,12 +296,43 @@ impl<W: Workload> Prepared<W> {
             }
         }
         c.close();
-        Ok((walls, cpu.as_secs_f64()))
+        Ok(Timed {
+            walls,
+            cpu: cpu.as_secs_f64(),
+            latencies,
+        })
+    }
+}
+
+/// What the timed runs of one cell measured.
+struct Timed {
+    /// Wall seconds of each timed run (at least one).
+    walls: Vec<f64>,
+    /// CPU seconds of the whole process over all of them (NaN: unknown).
+    cpu: f64,
+    /// Latency samples (seconds), for a workload that measures them.
+    latencies: Vec<f64>,
+}
+
+impl Timed {
+    /// Writes the median, the extremes, the throughput, the CPU and the latency percentiles
+    /// into `cell`.
+    fn fill(self, cell: &mut Cell) {
+        let mut sorted = self.walls.clone();
+        sorted.sort_by(f64::total_cmp);
+        cell.runs = sorted.len();
+        cell.median_secs = median(&sorted);
+        cell.min_secs = sorted[0];
+        cell.max_secs = sorted[sorted.len() - 1];
+        cell.throughput = cell.units / cell.median_secs;
+        cell.cpu_cores = self.cpu / self.walls.iter().sum::<f64>();
+        cell.p50_secs = percentile(&self.latencies, 0.5);
+        cell.p99_secs = percentile(&self.latencies, 0.99);
     }
 }
 
 /// The most timed runs in one cell.
-const MAX_RUNS: usize = 30;
+pub(crate) const MAX_RUNS: usize = 30;
 
 fn timed<R>(f: impl FnOnce() -> R) -> (Duration, Duration, R) {
     let cpu0 = process_cpu_time();

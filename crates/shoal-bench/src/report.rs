@@ -1,10 +1,11 @@
 //! Turning cells into a report: ratios against the best peer and the sequential baseline, the
-//! issue's targets, a text table and JSON.
+//! project's performance goals (docs/benchmarks.md), a text table and JSON.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::contender::Family;
+use crate::contenders::GO_POOL;
 use crate::measure::{Cell, Status};
 use crate::workload::WorkloadId;
 
@@ -25,9 +26,12 @@ pub struct Row {
     /// Idle workload: cores the pool itself burned, that is the process's CPU over the window
     /// minus the sequential baseline's (the feeding thread's own sleeps and wake-ups).
     pub pool_cores: Option<f64>,
+    /// Latency workloads: this cell's p99 over the lowest p99 among the peers (at most 1.0:
+    /// no peer wakes faster at the tail).
+    pub p99_vs_best_peer: Option<f64>,
 }
 
-/// A goal from the benchmark issue and what this run measured.
+/// A performance goal and what this run measured.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Target {
     /// The goal in words.
@@ -61,7 +65,22 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
                 .find(|c| c.family == Family::Sequential);
             let seq = seq_cell.map(|c| c.throughput);
             let is_idle = cell.workload == WorkloadId::Idle.name();
-            let measured = cell.is_ok() && !is_idle;
+            let has_throughput = cell
+                .workload
+                .parse::<WorkloadId>()
+                .map_or(true, WorkloadId::has_throughput);
+            let measured = cell.is_ok() && has_throughput;
+            let best_peer_p99 = group
+                .iter()
+                .filter(ok)
+                .filter(|c| c.family == Family::Peer)
+                .filter_map(|c| c.p99_secs)
+                .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.min(t))));
+            let p99_vs_best_peer = cell
+                .p99_secs
+                .filter(|_| cell.is_ok())
+                .zip(best_peer_p99)
+                .map(|(p99, best)| p99 / best);
             let vs_best_peer = best_peer.filter(|_| measured).map(|b| cell.throughput / b);
             let vs_sequential = seq.filter(|_| measured).map(|s| cell.throughput / s);
             let cpu_bound = [
@@ -90,6 +109,7 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
                 efficiency,
                 of_ideal,
                 pool_cores,
+                p99_vs_best_peer,
             }
         })
         .collect()
@@ -106,7 +126,7 @@ fn best_shoal(rows: &[Row], w: WorkloadId) -> Option<&Row> {
         .max_by(|a, b| a.cell.throughput.total_cmp(&b.cell.throughput))
 }
 
-/// Checks the targets of the benchmark issue against a run.
+/// Checks the performance goals (docs/benchmarks.md, "Targets") against a run.
 pub fn targets(rows: &[Row]) -> Vec<Target> {
     let mut out = Vec::new();
     let ratio_target = |out: &mut Vec<Target>, w: WorkloadId, peer: &str, at_least: f64| {
@@ -207,7 +227,85 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
         measured,
         met,
     });
+    intake_targets(rows, &mut out);
     out
+}
+
+/// The intake goals: tiny jobs from outside and inside, hand-off, waking up.
+fn intake_targets(rows: &[Row], out: &mut Vec<Target>) {
+    // The best shoal pool against the seed's Go worker pool (present only when `go` is).
+    let best = best_shoal(rows, WorkloadId::SpawnOutside);
+    let (measured, met) = match (best, find(rows, WorkloadId::SpawnOutside, GO_POOL)) {
+        (Some(b), Some(go)) => {
+            let r = b.cell.throughput / go.cell.throughput;
+            (
+                format!("{} at {r:.2}x {GO_POOL}", b.cell.contender),
+                Some(r >= 1.0),
+            )
+        }
+        (_, None) => (
+            format!("not measured (no {GO_POOL} row: is `go` installed?)"),
+            None,
+        ),
+        _ => ("not measured".to_owned(), None),
+    };
+    out.push(Target {
+        goal: format!("spawn-outside: best shoal pool >= {GO_POOL}'s throughput"),
+        measured,
+        met,
+    });
+    let every_shoal = |out: &mut Vec<Target>, w: WorkloadId, peer: &str, at_least: f64| {
+        let shoal: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.cell.workload == w.name() && r.cell.family == Family::Shoal)
+            .filter(|r| r.cell.is_ok())
+            .collect();
+        let (measured, met) = match (
+            shoal
+                .iter()
+                .min_by(|a, b| a.cell.throughput.total_cmp(&b.cell.throughput)),
+            find(rows, w, peer),
+        ) {
+            (Some(worst), Some(p)) => {
+                let r = worst.cell.throughput / p.cell.throughput;
+                (
+                    format!("worst: {} at {r:.2}x {peer}", worst.cell.contender),
+                    Some(r >= at_least),
+                )
+            }
+            _ => ("not measured".to_owned(), None),
+        };
+        out.push(Target {
+            goal: format!("{w}: every shoal pool >= {at_least}x {peer}'s throughput"),
+            measured,
+            met,
+        });
+    };
+    every_shoal(out, WorkloadId::SpawnOutside, "threadpool", 1.0);
+    every_shoal(out, WorkloadId::SpawnInside, "threadpool", 1.0);
+    every_shoal(out, WorkloadId::Chain, "executors-steal", 0.8);
+    let worst_wake = rows
+        .iter()
+        .filter(|r| r.cell.workload == WorkloadId::WakeLatency.name())
+        .filter(|r| r.cell.family == Family::Shoal)
+        .filter_map(|r| r.p99_vs_best_peer.map(|v| (r, v)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let (measured, met) = match worst_wake {
+        Some((r, v)) => (
+            format!(
+                "worst: {} at {} p99, {v:.2}x the best peer's",
+                r.cell.contender,
+                duration(r.cell.p99_secs.unwrap_or(f64::NAN))
+            ),
+            Some(v <= 1.0),
+        ),
+        None => ("not measured".to_owned(), None),
+    };
+    out.push(Target {
+        goal: "wake-latency: every shoal pool's p99 <= the best peer's".into(),
+        measured,
+        met,
+    });
 }
 
 /// `1234567.0` as `1.23 M`.
@@ -261,6 +359,13 @@ fn note(r: &Row) -> String {
             }
             if let Some(i) = r.of_ideal {
                 parts.push(format!("{:.0}% of ideal", i * 100.0));
+            }
+            if let (Some(p50), Some(p99)) = (r.cell.p50_secs, r.cell.p99_secs) {
+                let mut wake = format!("p50 {}, p99 {}", duration(p50), duration(p99));
+                if let Some(v) = r.p99_vs_best_peer.filter(|_| r.cell.family != Family::Peer) {
+                    let _ = write!(wake, " ({v:.2}x the best peer's p99)");
+                }
+                parts.push(wake);
             }
             parts.join(", ")
         }
@@ -323,7 +428,7 @@ pub fn table(rows: &[Row], show_skipped: bool) -> String {
 
 /// The targets as text lines.
 pub fn targets_text(targets: &[Target]) -> String {
-    let mut out = String::from("\ntargets (from the benchmark issue):\n");
+    let mut out = String::from("\ntargets (the performance goals in docs/benchmarks.md):\n");
     for t in targets {
         let mark = match t.met {
             Some(true) => "met   ",
@@ -356,6 +461,8 @@ mod tests {
             throughput: 100.0 / secs,
             cpu_cores: 0.002 / secs,
             ideal_secs: (workload == WorkloadId::Io).then_some(0.1),
+            p50_secs: None,
+            p99_secs: None,
         }
     }
 
@@ -374,6 +481,11 @@ mod tests {
             cell(WorkloadId::Io, "shoal-queue", Shoal, 0.125),
             cell(WorkloadId::Idle, "sequential", Sequential, 1.0),
             cell(WorkloadId::Idle, "shoal-queue", Shoal, 0.5),
+            cell(WorkloadId::Chain, "shoal-queue", Shoal, 0.2),
+            cell(WorkloadId::Chain, "executors-steal", Peer, 0.15),
+            wake("shoal-queue", Shoal, 30e-6),
+            wake("threadpool", Peer, 40e-6),
+            wake("rayon", Peer, 25e-6),
         ];
         let rows = rows(&cells);
         let steal = &rows[1];
@@ -389,6 +501,10 @@ mod tests {
             rows[10].vs_best_peer.is_none(),
             "idle has no throughput ratio"
         );
+        // Wake latency: compared on p99, against the lowest peer p99 (rayon's 25 us).
+        assert!(rows[13].vs_best_peer.is_none(), "latency has no throughput");
+        assert!((rows[13].p99_vs_best_peer.unwrap() - 1.2).abs() < 1e-9);
+        assert!(note(&rows[13]).contains("p99 30.0 us (1.20x the best peer's p99)"));
 
         let t = targets(&rows);
         let met: Vec<Option<bool>> = t.iter().map(|t| t.met).collect();
@@ -402,8 +518,21 @@ mod tests {
                 Some(true),  // hash: (1/0.52) / 2 workers = 96% >= 95%
                 Some(false), // io: 0.1 s ideal in 0.125 s = 80% < 95%
                 Some(true),  // idle: the pool adds 0.2% of a core to the feeder's
+                None,        // no go-pool row
+                Some(true),  // spawn-outside: every shoal pool (steal) at 1.5x threadpool
+                None,        // spawn-inside was not measured
+                Some(false), // chain: 1/0.2 against executors-steal's 1/0.15 is 0.75x < 0.8x
+                Some(false), // wake-latency: 30 us against rayon's 25 us
             ]
         );
+    }
+
+    fn wake(contender: &'static str, family: Family, p99: f64) -> Cell {
+        Cell {
+            p50_secs: Some(p99 / 2.0),
+            p99_secs: Some(p99),
+            ..cell(WorkloadId::WakeLatency, contender, family, 1.0)
+        }
     }
 
     #[test]

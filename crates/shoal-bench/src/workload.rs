@@ -12,6 +12,7 @@ use std::str::FromStr;
 use crate::contender::{Capability, Contender, Info};
 use crate::workloads::{
     Chain, Fib, Hash, Idle, Io, ResultQueue, SpawnInside, SpawnOutside, TreeSum, Unbalanced,
+    WakeLatency,
 };
 
 /// How big a run is. `scale` multiplies the `full` size; each workload maps it onto its own
@@ -143,6 +144,13 @@ pub trait Workload: Sized + Send + Sync + 'static {
     fn ideal_secs(&self) -> Option<f64> {
         None
     }
+
+    /// The latencies (seconds) the last run measured, taken out of the workload, for a
+    /// workload that measures latency rather than throughput (wake-latency); the runner
+    /// reports their median and 99th percentile. Empty for the others.
+    fn take_latencies(&self) -> Vec<f64> {
+        Vec::new()
+    }
 }
 
 /// Something to do with a concrete workload type, chosen at run time by [`WorkloadId`].
@@ -230,22 +238,35 @@ workload_ids! {
         "the result queue: map over a large input, results in input order";
     Idle, "idle", "jobs", Spawn, Cpu, Window,
         "idle burn: one job every 5 ms; CPU time a mostly idle pool burns per second";
+    WakeLatency, "wake-latency", "jobs", Spawn, Cpu, Window,
+        "wake latency: submit to start of one job on an idle pool, p50 and p99";
 }
 
 impl WorkloadId {
     /// Workload-specific exclusions on top of the capability: the sequential baseline would
-    /// just sleep through every IO job one after another, and tokio's blocking pool is
-    /// compared only where it is meant to be used (blocking IO, and idling).
+    /// just sleep through every IO job one after another (and has no worker to wake), and
+    /// tokio's blocking pool is compared only where it is meant to be used (blocking IO,
+    /// idling, waking up).
     fn admits_extra(self, info: &Info) -> bool {
         match self {
-            WorkloadId::Io => info.id != "sequential",
+            WorkloadId::Io | WorkloadId::WakeLatency => info.id != "sequential",
             WorkloadId::Idle => true,
             _ => info.id != "tokio-blocking",
         }
     }
 
-    /// `true` if `info`'s contender takes part in this workload.
+    /// `false` for the workloads whose throughput means nothing (idle, wake-latency: they
+    /// wait on purpose between jobs); the report compares them on CPU or latency instead.
+    pub fn has_throughput(self) -> bool {
+        !matches!(self, WorkloadId::Idle | WorkloadId::WakeLatency)
+    }
+
+    /// `true` if `info`'s contender takes part in this workload. The Go worker pool has no
+    /// in-process capabilities; it runs the workloads its program implements.
     pub fn admits(self, info: &Info) -> bool {
+        if info.id == crate::contenders::GO_POOL {
+            return crate::contenders::go::GO_WORKLOADS.contains(&self);
+        }
         info.has(self.needs()) && self.admits_extra(info)
     }
 }

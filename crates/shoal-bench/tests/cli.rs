@@ -108,10 +108,50 @@ fn sweep_writes_a_line_chart() {
 }
 
 #[test]
+fn wake_latency_reports_percentiles_and_the_go_pool_says_why_it_is_missing() {
+    let dir = out_dir("wake");
+    let o = run_into(
+        &dir,
+        "compare --size tiny --workloads wake-latency --contenders shoal-queue,threadpool,go-pool",
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("p50 ") && stdout.contains("p99 "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("wake-latency: every shoal pool's p99"),
+        "{stdout}"
+    );
+    let json = read_json(&dir.join("compare.json"));
+    let rows = json["rows"].as_array().unwrap();
+    let queue = rows
+        .iter()
+        .find(|r| r["contender"] == "shoal-queue")
+        .unwrap();
+    let (p50, p99) = (
+        queue["p50_secs"].as_f64().unwrap(),
+        queue["p99_secs"].as_f64().unwrap(),
+    );
+    assert!(0.0 < p50 && p50 <= p99, "p50 {p50}, p99 {p99}");
+    let go = rows.iter().find(|r| r["contender"] == "go-pool").unwrap();
+    let go_installed = Command::new("go").arg("version").output().is_ok();
+    if go_installed {
+        assert_eq!(go["status"], "ok", "{go}");
+        assert!(go["p99_secs"].as_f64().unwrap() > 0.0);
+    } else {
+        assert_eq!(go["status"], "skipped");
+        assert!(stdout.contains("note: go-pool was not run"), "{stdout}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn list_names_every_workload() {
     prints_each(
         "list",
-        "spawn-outside spawn-inside chain fib tree-sum hash io unbalanced map idle",
+        "spawn-outside spawn-inside chain fib tree-sum hash io unbalanced map idle wake-latency \
+         go-pool",
     );
 }
 

@@ -16,6 +16,7 @@
 //! | `executors-steal` | `executors::crossbeam_workstealing_pool` | peer |
 //! | `std-scope` | `std::thread::scope` with static chunks | peer |
 //! | `tokio-blocking` | tokio's `spawn_blocking` | peer |
+//! | `go-pool` | the seed's worker pool in Go (`go/`), its own process, when `go` is installed | peer |
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +24,7 @@ use std::str::FromStr;
 use crate::contender::{Contender, Info};
 
 mod executors;
+pub mod go;
 mod rayon;
 mod sequential;
 mod std_scope;
@@ -39,6 +41,7 @@ mod shoal_scope;
 mod shoal_via_scope;
 
 pub use self::executors::{ExecutorsChannel, ExecutorsSteal, Handle as ExecutorsHandle};
+pub use self::go::{GoPool, GO_POOL};
 pub use self::rayon::Rayon;
 pub use self::sequential::Sequential;
 pub use self::std_scope::StdScope;
@@ -111,6 +114,8 @@ pub enum ContenderId {
     StdScope,
     /// [`TokioBlocking`].
     TokioBlocking,
+    /// [`GoPool`].
+    GoPool,
 }
 
 impl ContenderId {
@@ -135,6 +140,7 @@ impl ContenderId {
         ContenderId::ExecutorsSteal,
         ContenderId::StdScope,
         ContenderId::TokioBlocking,
+        ContenderId::GoPool,
     ];
 
     /// Calls `v` with the concrete type.
@@ -159,6 +165,7 @@ impl ContenderId {
             ContenderId::ExecutorsSteal => v.visit::<ExecutorsSteal>(),
             ContenderId::StdScope => v.visit::<StdScope>(),
             ContenderId::TokioBlocking => v.visit::<TokioBlocking>(),
+            ContenderId::GoPool => v.visit::<GoPool>(),
         }
     }
 

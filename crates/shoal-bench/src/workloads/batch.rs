@@ -34,7 +34,8 @@ fn sum_batch<B: Batch>(
     sum.load(Ordering::Relaxed)
 }
 
-const HASH_BUFFER: usize = 16 * 1024;
+/// The size of each buffer the hash workload digests.
+pub const HASH_BUFFER: usize = 16 * 1024;
 
 /// Parallel efficiency: SHA-256 of many 16 KiB buffers, one coarse job per buffer. A pool
 /// should reach `workers ×` the sequential rate; what it falls short is its overhead.

@@ -6,12 +6,14 @@ mod fork_join;
 mod idle;
 mod map;
 mod spawn;
+mod wake;
 
-pub use batch::{Hash, Io, Unbalanced};
+pub use batch::{Hash, Io, Unbalanced, HASH_BUFFER};
 pub use fork_join::{fib_calls, Fib, Node, TreeSum};
 pub use idle::Idle;
 pub use map::ResultQueue;
 pub use spawn::{Chain, SpawnInside, SpawnOutside};
+pub use wake::{percentile, WakeLatency, WAKE_GAP};
 
 /// A deterministic CPU burner: `iters` rounds of xorshift64 from `seed`. No closed form, so
 /// the compiler cannot skip it; about a nanosecond per round.

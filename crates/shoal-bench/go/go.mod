@@ -1,0 +1,3 @@
+module shoal-bench/gopool
+
+go 1.19

@@ -1,0 +1,105 @@
+//! Wake latency: what an idle server feels when a request arrives.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::contender::{Contender, Spawn};
+use crate::latch::Latch;
+use crate::workload::{Answer, Size, Workload, WorkloadId};
+
+/// The pause before each sample: long enough for every pool's idle workers to stop spinning
+/// and go to sleep, so that each sample measures a wake-up from sleep.
+pub const WAKE_GAP: Duration = Duration::from_millis(2);
+
+/// Wake latency: on a pool left idle for [`WAKE_GAP`], the time from the call that submits a
+/// job to the moment that job starts running on a worker, one job at a time. It adds up the
+/// submit call, the wake-up of a sleeping worker (a futex call and the OS scheduler putting
+/// the thread on a core) and the worker's pop. The report gives the median (p50) and the
+/// 99th percentile (p99) of the samples; throughput means nothing here.
+#[derive(Debug)]
+pub struct WakeLatency {
+    samples: usize,
+    /// The latencies of the last run, in seconds (see [`Workload::take_latencies`]).
+    recorded: Mutex<Vec<f64>>,
+}
+
+impl Workload for WakeLatency {
+    const ID: WorkloadId = WorkloadId::WakeLatency;
+
+    fn prepare(size: Size, _workers: usize) -> Self {
+        // Scale 1 is about a second: 400 samples, each after a 2 ms pause.
+        WakeLatency {
+            samples: size.count(400, 40).min(4000),
+            recorded: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn run<C: Contender>(&self, c: &C) -> u64 {
+        let spawner = c.spawner().expect("admitted contenders can spawn");
+        let started_after = Arc::new(AtomicU64::new(0));
+        let mut latencies = Vec::with_capacity(self.samples);
+        for _ in 0..self.samples {
+            std::thread::sleep(WAKE_GAP);
+            let latch = Latch::new(1);
+            let (done, out) = (latch.clone(), started_after.clone());
+            let submitted = Instant::now();
+            spawner.spawn(move || {
+                let nanos = submitted.elapsed().as_nanos();
+                // ORDERING: Relaxed; the latch's count-down (Release) and wait (Acquire)
+                // order this store before the load below.
+                out.store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
+                done.count_down();
+            });
+            latch.wait();
+            // ORDERING: Relaxed, ordered after the store by the latch (see above).
+            latencies.push(started_after.load(Ordering::Relaxed) as f64 * 1e-9);
+        }
+        let ran = latencies.len() as u64;
+        *self.recorded.lock().unwrap_or_else(|p| p.into_inner()) = latencies;
+        ran
+    }
+
+    fn answer(&self) -> Answer {
+        Answer::count(self.samples)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} jobs, each after {} ms idle",
+            self.samples,
+            WAKE_GAP.as_millis()
+        )
+    }
+
+    fn take_latencies(&self) -> Vec<f64> {
+        std::mem::take(&mut *self.recorded.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The `q`-quantile (0.5 for the median, 0.99 for p99) of `samples`, by the nearest-rank
+/// method; `None` when there are none.
+pub fn percentile(samples: &[f64], q: f64) -> Option<f64> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&samples, 0.5), Some(50.0));
+        assert_eq!(percentile(&samples, 0.99), Some(99.0));
+        assert_eq!(percentile(&[3.0, 1.0, 2.0], 0.5), Some(2.0));
+        assert_eq!(percentile(&[7.0], 0.99), Some(7.0));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}
