@@ -31,7 +31,7 @@ use shoal_core::{Counters, Event, Job, Metrics, RejectReason, Rejected};
 
 use crate::job::JobRef;
 use crate::latch::{Latch, Parker};
-use crate::sleep::Sleep;
+use crate::sleep::{Sleep, Slept};
 
 /// Rounds an idle thread spins (then yields) before it sleeps.
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
@@ -75,6 +75,8 @@ pub(crate) struct Registry {
     pub(crate) sizing: Sizing,
     /// Phases, worker threads, shutdown and its report (shared by every pool).
     pub(crate) life: Lifecycle,
+    /// The logical CPUs of the machine, read once (see `search_limit`).
+    cpus: usize,
 }
 
 impl Registry {
@@ -97,7 +99,16 @@ impl Registry {
             closed: AtomicBool::new(false),
             sizing: Sizing::new(workers),
             life: Lifecycle::new(),
+            cpus: shoal_core::default_workers(),
         }
+    }
+
+    /// How many threads may spin in a search at once: half the cores the workers can use, at
+    /// least one (see `sleep.rs`). More spinners only race each other for each job (and, on
+    /// a machine with fewer cores than workers, take cores from threads that have work).
+    #[inline]
+    fn search_limit(&self) -> usize {
+        (self.sizing.target().min(self.cpus) / 2).max(1)
     }
 
     /// The id under which workers register with `shoal_core::worker`.
@@ -261,7 +272,13 @@ impl Registry {
             // ORDERING: Relaxed, a hint (module docs): one more thread looking.
             self.demand.fetch_add(1, Ordering::Relaxed);
         }
-        let mut rounds = 0;
+        let limit = self.search_limit();
+        // Under a model checker there is no spin phase, so no search of our own either (it
+        // would only multiply the interleavings; loom ran the models with it once, in 13
+        // minutes instead of one): a thread then searches only when a waker counted it so.
+        let mut searching = SPIN_ROUNDS > 0 && self.sleep.try_start_searching(limit);
+        // Over the limit: no spin, straight to the sleep protocol.
+        let mut rounds = if searching { 0 } else { SPIN_ROUNDS };
         let found = loop {
             if stop() {
                 break None;
@@ -274,20 +291,37 @@ impl Registry {
                 rounds += 1;
                 continue;
             }
-            rounds = 0;
+            if searching {
+                // Giving up: the check after registering in `sleep` covers what we leave.
+                self.sleep.stop_searching(false, || false);
+                searching = false;
+            }
             if latch.map_or(true, Latch::try_sleep) {
-                if self.sleep.sleep(parker, || stop() || self.has_work()) {
+                let slept = self.sleep.sleep(parker, || stop() || self.has_work());
+                if slept != Slept::NotParked {
                     self.counters.add(Event::Park, 1);
                 }
+                // Popped by a waker: counted as searching on our behalf.
+                searching = slept == Slept::WokenSearching;
                 if let Some(latch) = latch {
                     latch.wake_up();
                 }
             }
+            if !searching && SPIN_ROUNDS > 0 {
+                searching = self.sleep.try_start_searching(limit);
+            }
+            rounds = if searching { 0 } else { SPIN_ROUNDS };
         };
         // ORDERING: Relaxed, a hint: this thread stops looking.
         self.demand.fetch_sub(1, Ordering::Relaxed);
+        if searching {
+            // Found work as the last searcher: hand the search on if work is left (sleep.rs).
+            self.sleep
+                .stop_searching(found.is_some(), || self.has_work());
+        }
         if found.is_none() && self.has_work() {
-            // We may have been woken for a job we are not taking: pass the wake on.
+            // We may have been woken (and counted as searching) for a job we are not taking:
+            // pass the wake on.
             self.sleep.notify_one();
         }
         found
