@@ -66,6 +66,7 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
             let vs_sequential = seq.filter(|_| measured).map(|s| cell.throughput / s);
             let cpu_bound = [
                 WorkloadId::Hash,
+                WorkloadId::HashMap,
                 WorkloadId::Unbalanced,
                 WorkloadId::Fib,
                 WorkloadId::TreeSum,

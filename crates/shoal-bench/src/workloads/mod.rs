@@ -7,7 +7,7 @@ mod idle;
 mod map;
 mod spawn;
 
-pub use batch::{Hash, Io, Unbalanced};
+pub use batch::{Hash, HashMap, Io, Unbalanced};
 pub use fork_join::{fib_calls, Fib, Node, TreeSum};
 pub use idle::Idle;
 pub use map::ResultQueue;
