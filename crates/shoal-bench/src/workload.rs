@@ -11,7 +11,8 @@ use std::str::FromStr;
 
 use crate::contender::{Capability, Contender, Info};
 use crate::workloads::{
-    Chain, Fib, Hash, HashMap, Idle, Io, ResultQueue, SpawnInside, SpawnOutside, TreeSum, Unbalanced,
+    Chain, Fib, Hash, HashMap, Idle, Io, ResultQueue, SpawnInside, SpawnOutside, TreeSum,
+    Unbalanced,
 };
 
 /// How big a run is. `scale` multiplies the `full` size; each workload maps it onto its own

@@ -144,7 +144,6 @@ mod pool;
 mod registry;
 mod scope;
 mod sleep;
-mod slice;
 mod worker;
 
 pub use pool::{Builder, ScopedPool};

@@ -1,7 +1,6 @@
 //! `ScopedPool`, its builder, and how work from outside enters it.
 
 use std::fmt;
-use std::mem::MaybeUninit;
 
 use shoal_core::lifecycle::Starter;
 use shoal_core::sync::atomic::Ordering;
@@ -9,8 +8,8 @@ use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
-    BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
-    ShutdownReport,
+    BuildError, Executor, ExecutorExt, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError,
+    Shutdown, ShutdownReport,
 };
 
 use crate::job::StackJob;
@@ -18,7 +17,6 @@ use crate::join::join_in_worker;
 use crate::latch::Latch;
 use crate::registry::Registry;
 use crate::scope::{scope_in_worker, ForkScope};
-use crate::slice;
 use crate::worker::{current_parker, spawn_worker, WorkerThread};
 
 /// What an unwind out of an `install`'s wait would break.
@@ -252,7 +250,7 @@ impl ScopedPool {
         T: Sync,
         F: Fn(&T) + Sync + Send,
     {
-        self.install(|| slice::for_each(items, &f))
+        ExecutorExt::par_for_each(self, items, f)
     }
 
     /// Maps every item in parallel and collects the results, in input order, into a `Vec`.
@@ -272,15 +270,7 @@ impl ScopedPool {
         U: Send,
         F: Fn(&T) -> U + Sync + Send,
     {
-        let n = items.len();
-        let mut out: Vec<U> = Vec::with_capacity(n);
-        {
-            let slots: &mut [MaybeUninit<U>] = &mut out.spare_capacity_mut()[..n];
-            self.install(|| slice::map_into(items, slots, &f));
-        }
-        // SAFETY: `map_into` returned normally, so it wrote every one of the first `n` slots.
-        unsafe { out.set_len(n) };
-        out
+        ExecutorExt::par_map(self, items, f)
     }
 
     /// Folds every item into an accumulator, in parallel: each piece of the slice starts
@@ -309,7 +299,7 @@ impl ScopedPool {
         FOLD: Fn(R, &T) -> R + Sync + Send,
         OP: Fn(R, R) -> R + Sync + Send,
     {
-        self.install(|| slice::reduce(items, &identity, &fold, &combine))
+        ExecutorExt::par_reduce(self, items, identity, fold, combine)
     }
 
     /// Jobs submitted through [`Executor`] and not yet started (from the pool's counters).

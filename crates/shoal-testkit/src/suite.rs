@@ -101,6 +101,7 @@ macro_rules! conformance_suite {
             fork_join_runs_halves_in_parallel,
             fork_join_around_shutdown,
             fork_slices_through_the_contract,
+            fork_slice_splits_for_idle_workers,
             // the result queue
             map_preserves_order,
             map_bounded_in_flight,

@@ -129,7 +129,10 @@ impl Workload for HashMap {
     }
 
     fn describe(&self) -> String {
-        format!("SHA-256 of {} buffers of 16 KiB, through map", self.buffers.len())
+        format!(
+            "SHA-256 of {} buffers of 16 KiB, through map",
+            self.buffers.len()
+        )
     }
 }
 

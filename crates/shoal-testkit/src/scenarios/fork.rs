@@ -303,3 +303,18 @@ pub fn fork_slices_through_the_contract<F: Factory>(f: &F) {
         },
     );
 }
+
+/// A loop of two items, each of which blocks until both are running, finishes: the loop was
+/// split and one half went to an idle worker (no timing involved).
+pub fn fork_slice_splits_for_idle_workers<F: Factory>(f: &F) {
+    let pool = build(f, PoolConfig::new().workers(2));
+    scenario("fork_slice_splits_for_idle_workers", pool, |pool| {
+        let arrived = AtomicUsize::new(0);
+        pool.par_for_each(&[0u8, 1], |_| {
+            arrived.fetch_add(1, Ordering::SeqCst);
+            while arrived.load(Ordering::SeqCst) < 2 {
+                thread::yield_now();
+            }
+        });
+    });
+}
