@@ -99,8 +99,8 @@ pub use strategy::{Strategy, StrategyBuilder, StrategyError, StrategyErrorKind};
 // `Event`, the life cycle, the sync shim) stay under `shoal::core`.
 pub use shoal_core::{
     default_workers, panic_message, BuildError, BuildErrorKind, Executor, ExecutorExt, Job,
-    JoinHandle, Map, MapUnordered, Metrics, PanicHandler, PoolConfig, RejectReason, Rejected,
-    ResizeError, Scope, ScopedJoinHandle, Shutdown, ShutdownReport, TaskError,
+    JoinHandle, Map, MapUnordered, Metrics, PanicHandler, PanicPayload, PoolConfig, RejectReason,
+    Rejected, ResizeError, Scope, ScopedJoinHandle, Shutdown, ShutdownReport, TaskError,
     CANCELLED_TASK_MESSAGE, MAX_WORKERS,
 };
 

@@ -54,7 +54,7 @@ impl<T> Completer<T> {
                 let message = panic_message(payload.as_ref())
                     .unwrap_or("<non-string panic payload>")
                     .to_owned();
-                self.complete(Err(TaskError::Panicked(payload)));
+                self.complete(Err(TaskError::Panicked(payload.into())));
                 resume_unwind(Box::new(message));
             }
         }

@@ -11,7 +11,8 @@
 //!   [`map_unordered`](ExecutorExt::map_unordered), which hand items to jobs in adaptive
 //!   chunks, let the calling thread help, and keep a bounded window of items in flight.
 //! - Errors that hand back what they refused: [`Rejected`] returns the job, [`TaskError`]
-//!   carries a panic's payload.
+//!   carries a panic's payload ([`PanicPayload`]). Every error is `Send + Sync + 'static`, so
+//!   `?` takes it into `Box<dyn Error + Send + Sync>` or `anyhow::Error`.
 //! - [`Shutdown`] modes and the [`ShutdownReport`] whose numbers always add up.
 //! - [`worker`]: the hook that makes waiting inside a worker *help* instead of block, so
 //!   nested waits cannot deadlock a pool.
@@ -89,8 +90,8 @@ mod wait;
 
 pub use config::PoolConfig;
 pub use error::{
-    check_resize, check_workers, panic_message, BuildError, BuildErrorKind, RejectReason, Rejected,
-    ResizeError, TaskError,
+    check_resize, check_workers, panic_message, BuildError, BuildErrorKind, PanicPayload,
+    RejectReason, Rejected, ResizeError, TaskError,
 };
 pub use executor::Executor;
 pub use ext::ExecutorExt;

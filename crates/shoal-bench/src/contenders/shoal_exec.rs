@@ -50,7 +50,7 @@ impl<P: Executor + 'static> OrderedMap for ExecHandle<P> {
 fn take<T>(result: Result<T, TaskError>) -> T {
     match result {
         Ok(value) => value,
-        Err(TaskError::Panicked(payload)) => std::panic::resume_unwind(payload),
+        Err(TaskError::Panicked(payload)) => std::panic::resume_unwind(payload.into_inner()),
         Err(TaskError::Cancelled) => panic!("a running pool cancelled a scope task"),
     }
 }

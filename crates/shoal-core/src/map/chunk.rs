@@ -228,7 +228,7 @@ impl<In, T, F: Fn(In) -> T> Shared<In, T, F> {
                         .unwrap_or("<non-string panic payload>")
                         .to_owned();
                     panics.push(message);
-                    results.push_back(Err(TaskError::Panicked(payload)));
+                    results.push_back(Err(TaskError::Panicked(payload.into())));
                 }
             }
         }
