@@ -8,7 +8,8 @@ use std::time::Instant;
 /// Crates with loom models in `tests/loom.rs` (shoal-core: the shared life cycle).
 const LOOM_CRATES: &[&str] = &["shoal-core", "shoal-queue", "shoal-steal", "shoal-scope"];
 
-/// Every combination of the facade's strategy features that must build and pass its tests.
+/// Every combination of the facade's strategy features that must build and pass its tests,
+/// and all three with `stream` (the async tests of map streams).
 /// (A build with none must fail with a clear `compile_error!`; `facade_none` checks that.)
 const FEATURE_SETS: &[&str] = &[
     "queue",
@@ -18,6 +19,7 @@ const FEATURE_SETS: &[&str] = &[
     "queue,scope",
     "steal,scope",
     "queue,steal,scope",
+    "queue,steal,scope,stream",
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>

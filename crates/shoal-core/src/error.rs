@@ -64,6 +64,9 @@ impl TaskError {
 /// value, never shared.
 pub struct PanicPayload(Repr);
 
+// The boxes are the payload's own allocation, kept as `catch_unwind` made it, so that
+// `into_inner` hands back the very box without allocating again.
+#[allow(clippy::redundant_allocation, clippy::box_collection)]
 enum Repr {
     Str(Box<&'static str>),
     String(Box<String>),

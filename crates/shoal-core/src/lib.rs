@@ -10,6 +10,9 @@
 //!   typed [`JoinHandle`], and the result queue [`map`](ExecutorExt::map) /
 //!   [`map_unordered`](ExecutorExt::map_unordered), which hand items to jobs in adaptive
 //!   chunks, let the calling thread help, and keep a bounded window of items in flight.
+//! - Async code awaits the same work: a [`JoinHandle`] is a `Future` (on any runtime), and
+//!   with the cargo feature `stream` a map's results are a `futures_core::Stream`
+//!   (`Map::into_stream`, `MapUnordered::into_stream`). Neither blocks a runtime thread.
 //! - Errors that hand back what they refused: [`Rejected`] returns the job, [`TaskError`]
 //!   carries a panic's payload ([`PanicPayload`]). Every error is `Send + Sync + 'static`, so
 //!   `?` takes it into `Box<dyn Error + Send + Sync>` or `anyhow::Error`.
@@ -97,6 +100,8 @@ pub use executor::Executor;
 pub use ext::ExecutorExt;
 pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use job::{Job, PanicHandler};
+#[cfg(feature = "stream")]
+pub use map::stream::{MapStream, MapStreamIndexed};
 pub use map::{Map, MapUnordered, MapUnorderedIndexed};
 pub use metrics::{Counters, Event, Metrics};
 pub use scope::{Scope, ScopedJoinHandle, CANCELLED_TASK_MESSAGE};

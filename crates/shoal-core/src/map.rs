@@ -88,6 +88,8 @@
 mod chunk;
 mod feed;
 mod sizing;
+#[cfg(feature = "stream")]
+pub(crate) mod stream;
 #[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
 mod tests;
 
