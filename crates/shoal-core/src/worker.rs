@@ -249,6 +249,29 @@ pub fn after_counted(job: usize, f: impl FnOnce() + 'static) {
     }
 }
 
+/// Runs `job` as the last act of the job at address `outer`: for executors that wrap each
+/// job in one of their own (bookkeeping before and after it, as a rate limiter does) and
+/// hand the wrapper to another pool. When `outer` is the [`running_job`], `job` counts as
+/// the running job while it runs, so what it hands to [`after_counted`] runs after the pool
+/// has counted `outer`, that is after the wrapper's own bookkeeping too. Otherwise it just
+/// runs `job`.
+pub fn run_wrapped(outer: usize, job: Job) {
+    if outer == 0 || running_job() != outer {
+        job();
+        return;
+    }
+    /// Puts the wrapper back as the running job, also when `job` unwinds.
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = RUNNING.try_with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(outer);
+    let _ = RUNNING.try_with(|r| r.set(job_address(&job)));
+    job();
+}
+
 /// Runs `job` the way every shoal worker does: counts it as started, then completed or
 /// panicked, catches its panic so the worker survives, and shows the payload to `handler`
 /// (whose own panic is caught too). Then it runs what the job handed to [`after_counted`].
