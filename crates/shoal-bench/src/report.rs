@@ -1,5 +1,5 @@
 //! Turning cells into a report: ratios against the best peer and the sequential baseline, the
-//! issue's targets, a text table and JSON.
+//! performance goals checked against the run, a text table and JSON.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,7 +27,7 @@ pub struct Row {
     pub pool_cores: Option<f64>,
 }
 
-/// A goal from the benchmark issue and what this run measured.
+/// A performance goal and what this run measured.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Target {
     /// The goal in words.
@@ -107,7 +107,7 @@ fn best_shoal(rows: &[Row], w: WorkloadId) -> Option<&Row> {
         .max_by(|a, b| a.cell.throughput.total_cmp(&b.cell.throughput))
 }
 
-/// Checks the targets of the benchmark issue against a run.
+/// Checks the performance goals (docs/benchmarks.md, "Performance goals") against a run.
 pub fn targets(rows: &[Row]) -> Vec<Target> {
     let mut out = Vec::new();
     let ratio_target = |out: &mut Vec<Target>, w: WorkloadId, peer: &str, at_least: f64| {
@@ -322,9 +322,9 @@ pub fn table(rows: &[Row], show_skipped: bool) -> String {
     out
 }
 
-/// The targets as text lines.
+/// The goals as text lines.
 pub fn targets_text(targets: &[Target]) -> String {
-    let mut out = String::from("\ntargets (from the benchmark issue):\n");
+    let mut out = String::from("\nperformance goals (see docs/benchmarks.md):\n");
     for t in targets {
         let mark = match t.met {
             Some(true) => "met   ",

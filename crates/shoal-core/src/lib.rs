@@ -10,8 +10,12 @@
 //!   typed [`JoinHandle`], and the result queue [`map`](ExecutorExt::map) /
 //!   [`map_unordered`](ExecutorExt::map_unordered), which hand items to jobs in adaptive
 //!   chunks, let the calling thread help, and keep a bounded window of items in flight.
+//! - Async code awaits the same work: a [`JoinHandle`] is a `Future` (on any runtime), and
+//!   with the cargo feature `stream` a map's results are a `futures_core::Stream`
+//!   (`Map::into_stream`, `MapUnordered::into_stream`). Neither blocks a runtime thread.
 //! - Errors that hand back what they refused: [`Rejected`] returns the job, [`TaskError`]
-//!   carries a panic's payload.
+//!   carries a panic's payload ([`PanicPayload`]). Every error is `Send + Sync + 'static`, so
+//!   `?` takes it into `Box<dyn Error + Send + Sync>` or `anyhow::Error`.
 //! - [`Shutdown`] modes and the [`ShutdownReport`] whose numbers always add up.
 //! - [`worker`]: the hook that makes waiting inside a worker *help* instead of block, so
 //!   nested waits cannot deadlock a pool.
@@ -91,14 +95,16 @@ mod wait;
 
 pub use config::PoolConfig;
 pub use error::{
-    check_resize, check_workers, panic_message, BuildError, BuildErrorKind, RejectReason, Rejected,
-    ResizeError, TaskError,
+    check_resize, check_workers, panic_message, BuildError, BuildErrorKind, PanicPayload,
+    RejectReason, Rejected, ResizeError, TaskError,
 };
 pub use executor::Executor;
 pub use ext::ExecutorExt;
 pub use fork::JoinHalf;
 pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use job::{Job, PanicHandler};
+#[cfg(feature = "stream")]
+pub use map::stream::{MapStream, MapStreamIndexed};
 pub use map::{Map, MapUnordered, MapUnorderedIndexed};
 pub use metrics::{Counters, Event, Metrics};
 pub use scope::{Scope, ScopedJoinHandle, CANCELLED_TASK_MESSAGE};

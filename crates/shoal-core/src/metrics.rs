@@ -36,6 +36,29 @@ pub struct Metrics {
     pub parks: u64,
 }
 
+impl std::fmt::Display for Metrics {
+    /// One line, e.g. `4 workers, 5 queued, 2 running; 130 submitted: 120 completed,
+    /// 10 panicked, 0 cancelled; 0 rejected, 3 steals, 7 parks`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = if self.workers == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} worker{s}, {} queued, {} running; {} submitted: {} completed, {} panicked, \
+             {} cancelled; {} rejected, {} steals, {} parks",
+            self.workers,
+            self.queued,
+            self.running,
+            self.submitted,
+            self.completed,
+            self.panicked,
+            self.cancelled,
+            self.rejected,
+            self.steals,
+            self.parks,
+        )
+    }
+}
+
 /// Which event to count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]

@@ -39,6 +39,25 @@ pub struct ShutdownReport {
     pub elapsed: Duration,
 }
 
+impl std::fmt::Display for ShutdownReport {
+    /// One line, e.g. `130 jobs: 120 completed, 10 panicked, 0 cancelled, 0 still running;
+    /// shut down in 12.5ms`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = if self.submitted == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} job{s}: {} completed, {} panicked, {} cancelled, {} still running; shut down in \
+             {:.1?}",
+            self.submitted,
+            self.completed,
+            self.panicked,
+            self.cancelled,
+            self.still_running,
+            self.elapsed,
+        )
+    }
+}
+
 impl ShutdownReport {
     /// The report a pool gives from a snapshot of its counters, after `elapsed` of shutdown.
     /// Whatever was accepted and has not ended is `still_running`. Saturating: a snapshot taken

@@ -201,13 +201,94 @@ pub fn in_worker() -> bool {
     current_pool().is_some()
 }
 
+// The job `run_job` runs on this thread now (its address, see `job_address`; 0: none), and
+// what to run once its end is counted (`after_counted`). A stack: a job that helps while it
+// waits runs other jobs through `run_job` on top of its own.
+#[cfg(not(shoal_loom))]
+thread_local! {
+    static RUNNING: Cell<usize> = const { Cell::new(0) };
+    static AFTER_COUNTED: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
+}
+
+#[cfg(shoal_loom)]
+thread_local! {
+    static RUNNING: Cell<usize> = Cell::new(0);
+    static AFTER_COUNTED: RefCell<Vec<Box<dyn FnOnce()>>> = RefCell::new(Vec::new());
+}
+
+/// The identity of a job: the address of its closure. Unique among the jobs alive at one
+/// time (a job's box lives until it has run), and never dereferenced.
+pub fn job_address(job: &Job) -> usize {
+    (&**job as *const (dyn FnOnce() + Send)).cast::<u8>() as usize
+}
+
+/// The [`job_address`] of the job that [`run_job`] runs on the calling thread now (the
+/// innermost one, when a waiting job helps), or 0.
+pub fn running_job() -> usize {
+    RUNNING.try_with(Cell::get).unwrap_or(0)
+}
+
+/// Runs `f` right after the pool has counted the end of the job at address `job` in its
+/// metrics, when the calling thread runs that job under [`run_job`] now (it is the
+/// [`running_job`]); otherwise runs `f` at once.
+///
+/// A job's last act happens before the pool counts it as completed: whoever sees that act
+/// (its result, say) could still read the job as running in `metrics()`. A job that hands
+/// its end over through here is counted first. The map's jobs do, so that once a `map`
+/// iterator is exhausted, none of its jobs still shows as running.
+///
+/// Only for the job itself: `f` runs on the pool's worker after the job has returned, so it
+/// must be short and must not block; a panic in it is caught and dropped.
+pub fn after_counted(job: usize, f: impl FnOnce() + 'static) {
+    if job == 0 || running_job() != job {
+        f();
+        return;
+    }
+    let mut f = Some(f);
+    let _ = AFTER_COUNTED.try_with(|a| {
+        if let Some(f) = f.take() {
+            a.borrow_mut().push(Box::new(f));
+        }
+    });
+    // The thread is being torn down: no `run_job` frame can run it later.
+    if let Some(f) = f {
+        f();
+    }
+}
+
+/// Runs `job` as the last act of the job at address `outer`: for executors that wrap each
+/// job in one of their own (bookkeeping before and after it, as a rate limiter does) and
+/// hand the wrapper to another pool. When `outer` is the [`running_job`], `job` counts as
+/// the running job while it runs, so what it hands to [`after_counted`] runs after the pool
+/// has counted `outer`, that is after the wrapper's own bookkeeping too. Otherwise it just
+/// runs `job`.
+pub fn run_wrapped(outer: usize, job: Job) {
+    if outer == 0 || running_job() != outer {
+        job();
+        return;
+    }
+    /// Puts the wrapper back as the running job, also when `job` unwinds.
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = RUNNING.try_with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(outer);
+    let _ = RUNNING.try_with(|r| r.set(job_address(&job)));
+    job();
+}
+
 /// Runs `job` the way every shoal worker does: counts it as started, then completed or
 /// panicked, catches its panic so the worker survives, and shows the payload to `handler`
-/// (whose own panic is caught too). Returns `true` if the job completed normally.
+/// (whose own panic is caught too). Then it runs what the job handed to [`after_counted`].
+/// Returns `true` if the job completed normally.
 #[inline]
 pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) -> bool {
+    let outer = RUNNING.try_with(|r| r.replace(job_address(&job))).ok();
+    let mark = AFTER_COUNTED.try_with(|a| a.borrow().len()).unwrap_or(0);
     counters.add(Event::Started, 1);
-    match catch_unwind(AssertUnwindSafe(job)) {
+    let completed = match catch_unwind(AssertUnwindSafe(job)) {
         Ok(()) => {
             counters.add(Event::Completed, 1);
             true
@@ -226,7 +307,29 @@ pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) ->
             drop_quietly(payload);
             false
         }
+    };
+    if let Some(outer) = outer {
+        let _ = RUNNING.try_with(|r| r.set(outer));
     }
+    // What this job (not an outer one) handed over: above `mark`. One at a time, without
+    // holding the borrow while it runs.
+    while let Some(f) = AFTER_COUNTED
+        .try_with(|a| {
+            let mut a = a.borrow_mut();
+            if a.len() > mark {
+                a.pop()
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
+    {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
+            drop_quietly(panic);
+        }
+    }
+    completed
 }
 
 /// Drops a queued job unrun during a shutdown, counting it as cancelled. The job's captured

@@ -55,6 +55,12 @@ impl Shared {
     }
 }
 
+/// A job on its way into the wrapped executor, and the address of the wrapper carrying it.
+struct Wrapped {
+    job: Option<Job>,
+    address: usize,
+}
+
 /// One in-flight slot; dropping it (the job returned, panicked, or was dropped unrun) frees it.
 struct Slot(Arc<Shared>);
 
@@ -290,19 +296,29 @@ impl<E: Executor> RateLimited<E> {
     /// Hands a granted job to the wrapped executor. If it refuses, the token is refunded, the
     /// slot freed, and the original job handed back.
     fn release(&self, job: Job, slot: Slot, blocking: bool) -> Result<(), Rejected> {
-        // The cell lets us take the original job back out of a refused wrapper.
-        let cell = Arc::new(Mutex::new(Some(job)));
+        // The cell lets us take the original job back out of a refused wrapper, and tells the
+        // wrapper its own address (known once it is boxed).
+        let cell = Arc::new(Mutex::new(Wrapped {
+            job: Some(job),
+            address: 0,
+        }));
         let in_wrapper = cell.clone();
         let id = self.shared.id();
         let wrapped: Job = Box::new(move || {
             // Dropped last, even when the job panics: frees the slot after the job ended.
             let _slot = slot;
             let _running = Running::enter(id);
-            let job = lock(&in_wrapper).take();
+            let (job, me) = {
+                let mut cell = lock(&in_wrapper);
+                (cell.job.take(), cell.address)
+            };
             if let Some(job) = job {
-                job();
+                // The job ends with the wrapper: what it hands over for after its pool's count
+                // (a map's job does) waits for the wrapper's count, after the slot is freed.
+                worker::run_wrapped(me, job);
             }
         });
+        lock(&cell).address = worker::job_address(&wrapped);
         let result = if blocking {
             self.inner.execute(wrapped)
         } else {
@@ -314,6 +330,7 @@ impl<E: Executor> RateLimited<E> {
             // Dropping the unrun wrapper frees the slot (and wakes a waiter).
             drop(rejected.into_job());
             let job = lock(&cell)
+                .job
                 .take()
                 .expect("a refused wrapper never ran its job");
             Rejected::new(reason, job)
