@@ -98,9 +98,10 @@ pub use strategy::{Strategy, StrategyBuilder, StrategyError, StrategyErrorKind};
 // What users of a pool need. Implementer helpers (`check_workers`, `handle_pair`, `Counters`,
 // `Event`, the life cycle, the sync shim) stay under `shoal::core`.
 pub use shoal_core::{
-    default_workers, panic_message, BuildError, BuildErrorKind, Executor, ExecutorExt, Job,
-    JoinHandle, Map, MapUnordered, Metrics, PanicHandler, PoolConfig, RejectReason, Rejected,
-    ResizeError, Scope, ScopedJoinHandle, Shutdown, ShutdownReport, TaskError,
+    current_worker, default_workers, panic_message, BroadcastError, BuildError, BuildErrorKind,
+    CancelOutcome, DropBehavior, Executor, ExecutorExt, Job, JoinHandle, Map, MapUnordered,
+    Metrics, PanicHandler, PoolConfig, PoolId, RejectReason, Rejected, ResizeError, Scope,
+    ScopedJoinHandle, Shutdown, ShutdownReport, TaskError, ThreadHook, WaitIdleError, WorkerId,
     CANCELLED_TASK_MESSAGE, MAX_WORKERS,
 };
 

@@ -8,8 +8,11 @@
 
 use std::fmt;
 
+use std::time::Instant;
+
 use shoal_core::{
-    BuildError, Executor, Job, Metrics, PoolConfig, Rejected, ResizeError, Shutdown, ShutdownReport,
+    BroadcastError, BuildError, Executor, Job, Metrics, PoolConfig, PoolId, Rejected, ResizeError,
+    Shutdown, ShutdownReport, WaitIdleError, WorkerId,
 };
 
 use crate::Strategy;
@@ -82,6 +85,21 @@ impl Executor for Pool {
     }
     fn map_in_chunks(&self) -> bool {
         self.inner.map_in_chunks()
+    }
+    fn pool_id(&self) -> Option<PoolId> {
+        self.inner.pool_id()
+    }
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        self.inner.broadcast_jobs(job_for)
+    }
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        self.inner.wait_idle_until(deadline)
+    }
+    fn shutdown_background(&self) {
+        self.inner.shutdown_background()
     }
 }
 

@@ -1,7 +1,12 @@
 //! The `Executor` contract: what a pool implements. What every executor gets for free on top
 //! of it is [`ExecutorExt`](crate::ExecutorExt), in `ext.rs`.
 
+use std::time::Instant;
+
+use crate::broadcast::BroadcastError;
 use crate::error::{Rejected, ResizeError};
+use crate::identity::{PoolId, WorkerId};
+use crate::idle::WaitIdleError;
 use crate::job::Job;
 use crate::metrics::Metrics;
 use crate::shutdown::{Shutdown, ShutdownReport};
@@ -57,6 +62,55 @@ pub trait Executor: Send + Sync {
     fn map_in_chunks(&self) -> bool {
         true
     }
+
+    /// The id of the pool whose workers run this executor's jobs, as
+    /// [`current_worker`](crate::current_worker) reports it inside them. `None` (the default)
+    /// for an executor that has no worker threads of its own to name.
+    fn pool_id(&self) -> Option<PoolId> {
+        None
+    }
+
+    /// The hook behind [`ExecutorExt::broadcast`](crate::ExecutorExt::broadcast): calls
+    /// `job_for` once per live worker, with that worker's id, and makes each worker run the
+    /// job built for it, exactly once (or drop it unrun if the worker leaves first). Returns
+    /// once the jobs are handed out, without waiting for them. Every shoal pool posts them to
+    /// its workers' mailboxes under its life cycle's lock (`job_for` must only build the job);
+    /// after shutdown has begun it refuses with [`BroadcastError::ShutDown`].
+    ///
+    /// The default, for executors that cannot address their workers, refuses with
+    /// [`BroadcastError::Unsupported`] without calling `job_for`.
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        let _ = job_for;
+        Err(BroadcastError::Unsupported)
+    }
+
+    /// The hook behind [`ExecutorExt::wait_idle`](crate::ExecutorExt::wait_idle): blocks
+    /// until nothing is queued or running, or until `deadline` (`None`: no deadline); returns
+    /// whether the pool was idle. The pool keeps running. Every shoal pool refuses to wait from
+    /// inside itself ([`WaitIdleError::InsideWorker`]).
+    ///
+    /// The default, for executors that cannot tell, refuses with
+    /// [`WaitIdleError::Unsupported`].
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        let _ = deadline;
+        Err(WaitIdleError::Unsupported)
+    }
+
+    /// Begins a graceful shutdown and returns at once, without joining the workers (tokio's
+    /// `shutdown_background`): intake closes (submissions get `Rejected` with `ShutDown`), the
+    /// queued jobs still run, and the workers exit on their own once the queue is empty. A
+    /// later [`shutdown`](Executor::shutdown), with any mode, waits for what is left and
+    /// returns the report (`Shutdown::Now` cancels what is still queued). Does nothing once
+    /// shutdown has begun.
+    ///
+    /// The default, for executors that cannot stop in the background, is
+    /// `shutdown(Shutdown::Graceful)`: it waits.
+    fn shutdown_background(&self) {
+        self.shutdown(Shutdown::Graceful);
+    }
 }
 
 macro_rules! forward_executor {
@@ -69,6 +123,17 @@ macro_rules! forward_executor {
             fn shutdown(&self, mode: Shutdown) -> ShutdownReport { (**self).shutdown(mode) }
             fn metrics(&self) -> Metrics { (**self).metrics() }
             fn map_in_chunks(&self) -> bool { (**self).map_in_chunks() }
+            fn pool_id(&self) -> Option<PoolId> { (**self).pool_id() }
+            fn broadcast_jobs(
+                &self,
+                job_for: &mut dyn FnMut(WorkerId) -> Job,
+            ) -> Result<(), BroadcastError> {
+                (**self).broadcast_jobs(job_for)
+            }
+            fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+                (**self).wait_idle_until(deadline)
+            }
+            fn shutdown_background(&self) { (**self).shutdown_background() }
         }
     )*};
 }

@@ -69,17 +69,20 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod identity;
 pub mod lifecycle;
 pub mod spawn;
 pub mod sync;
 pub mod unwind;
 pub mod worker;
 
+mod broadcast;
 mod claim;
 mod error;
 mod executor;
 mod ext;
 mod handle;
+mod idle;
 mod job;
 mod map;
 mod metrics;
@@ -87,7 +90,9 @@ mod scope;
 mod shutdown;
 mod wait;
 
-pub use config::PoolConfig;
+pub use broadcast::BroadcastError;
+pub use claim::CancelOutcome;
+pub use config::{PoolConfig, ThreadHooks};
 pub use error::{
     check_resize, check_workers, panic_message, BuildError, BuildErrorKind, RejectReason, Rejected,
     ResizeError, TaskError,
@@ -95,11 +100,13 @@ pub use error::{
 pub use executor::Executor;
 pub use ext::ExecutorExt;
 pub use handle::{pair as handle_pair, Completer, JoinHandle};
-pub use job::{Job, PanicHandler};
+pub use identity::{current_worker, PoolId, WorkerId};
+pub use idle::{IdleWatch, WaitIdleError};
+pub use job::{Job, PanicHandler, ThreadHook};
 pub use map::{Map, MapUnordered, MapUnorderedIndexed};
 pub use metrics::{Counters, Event, Metrics};
 pub use scope::{Scope, ScopedJoinHandle, CANCELLED_TASK_MESSAGE};
-pub use shutdown::{Shutdown, ShutdownReport};
+pub use shutdown::{DropBehavior, Shutdown, ShutdownReport};
 
 /// The most workers any shoal pool accepts. Far above any useful count: past a few hundred
 /// threads a pool spends more on scheduling and stacks than it gains (see docs/pitfalls.md).

@@ -11,8 +11,8 @@
 //! is in the injector. Only then may workers conclude "empty stays empty" and exit. The count
 //! is sharded per thread (cache-padded), so concurrent submitters from different threads do
 //! not bounce one cache line: entering and leaving are uncontended read-modify-writes. The
-//! same marks count the accepted submissions (`left` only grows), so the outside path needs
-//! no separate `Submitted` counter.
+//! same marks count the accepted submissions (`entered`, net of undone entries, counts a job
+//! before its push), so the outside path needs no separate `Submitted` counter.
 //!
 //! Submissions from inside a worker push to that worker's own deque and need no gate: the
 //! owner itself is running (it is the caller), and it empties its deque before it exits.
@@ -63,8 +63,9 @@ fn shard_index() -> usize {
 
 /// One shard of the in-flight count: `entered - left` submissions are in flight.
 struct Shard {
+    /// Also the number of jobs this shard's submitters got accepted, or are getting accepted
+    /// now (see `Intake::accepted`): refused entries and moves are undone.
     entered: AtomicUsize,
-    /// Also the number of jobs this shard's submitters got accepted (see `Intake::accepted`).
     left: AtomicUsize,
 }
 
@@ -79,8 +80,8 @@ pub(crate) struct Intake {
     room: Condvar,
 }
 
-/// A submission between `enter` and `leave`; shutdown waits for it. Dropping it leaves and
-/// counts the job as accepted; [`InFlight::leave_uncounted`] leaves without counting.
+/// A submission between `enter` and `leave`; shutdown waits for it. Dropping it leaves (the
+/// job stays counted as accepted); [`InFlight::leave_uncounted`] leaves and undoes the count.
 pub(crate) struct InFlight<'a> {
     shard: &'a Shard,
 }
@@ -183,13 +184,17 @@ impl Intake {
         }
     }
 
-    /// Submissions from outside accepted so far (they are counted here, by the in-flight
-    /// mark they need anyway, instead of by one more shared-counter add per job).
+    /// Submissions from outside accepted so far, counted from the moment they entered (before
+    /// their push: a count of a job's end is then never seen without its submission, which
+    /// `wait_idle` relies on; see shoal-core's `metrics.rs`). A submission in flight counts
+    /// already, a refused one only until its entry is undone. Counted here, by the in-flight
+    /// mark they need anyway, instead of by one more shared-counter add per job.
     pub(crate) fn accepted(&self) -> u64 {
-        // ORDERING: a snapshot; exact once shutdown has drained the shards (see `close`).
+        // ORDERING: Acquire, read after the pool's counters (`Registry::snapshot`); exact once
+        // shutdown has drained the shards (see `close`), when `entered == left` everywhere.
         self.submitting
             .iter()
-            .map(|s| s.left.load(Ordering::Acquire) as u64)
+            .map(|s| s.entered.load(Ordering::Acquire) as u64)
             .sum()
     }
 
