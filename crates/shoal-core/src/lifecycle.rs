@@ -93,6 +93,14 @@ pub trait Mechanics: Send + Sync {
 
     /// The pool's counters, with `workers` as the worker count.
     fn metrics(&self, workers: usize) -> Metrics;
+
+    /// `true` when every job the pool accepted has ended: what `wait_idle` waits for. The
+    /// default reads [`metrics`](Mechanics::metrics), which is right when the pool counts each
+    /// job as submitted before any worker can see it (see `metrics.rs`); a pool that counts
+    /// some submissions later in its metrics overrides it.
+    fn is_idle(&self) -> bool {
+        self.metrics(0).is_idle()
+    }
 }
 
 /// Where the pool is in its life. Changes only under the lock.
@@ -323,7 +331,7 @@ impl Lifecycle {
         if inside {
             return Err(WaitIdleError::InsideWorker);
         }
-        Ok(self.idle.wait(deadline, || pool.metrics(0).is_idle()))
+        Ok(self.idle.wait(deadline, || pool.is_idle()))
     }
 
     /// Wakes `wait_idle` callers if the pool is idle now: a pool calls it where it may have
@@ -331,7 +339,7 @@ impl Lifecycle {
     /// it here). One fence and one load while nobody waits.
     #[inline]
     pub fn check_idle(&self, pool: &dyn Mechanics) {
-        self.idle.check(|| pool.metrics(0).is_idle());
+        self.idle.check(|| pool.is_idle());
     }
 
     /// Begins a graceful shutdown and returns at once (tokio's `shutdown_background`): intake

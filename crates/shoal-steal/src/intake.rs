@@ -11,8 +11,9 @@
 //! is in the injector. Only then may workers conclude "empty stays empty" and exit. The count
 //! is sharded per thread (cache-padded), so concurrent submitters from different threads do
 //! not bounce one cache line: entering and leaving are uncontended read-modify-writes. The
-//! same marks count the accepted submissions (`entered`, net of undone entries, counts a job
-//! before its push), so the outside path needs no separate `Submitted` counter.
+//! same marks count the accepted submissions (`left` only grows), so the outside path needs
+//! no separate `Submitted` counter; `entered` (net of undone entries) counts a job before its
+//! push, which is what `wait_idle`'s check needs.
 //!
 //! Submissions from inside a worker push to that worker's own deque and need no gate: the
 //! owner itself is running (it is the caller), and it empties its deque before it exits.
@@ -63,9 +64,9 @@ fn shard_index() -> usize {
 
 /// One shard of the in-flight count: `entered - left` submissions are in flight.
 struct Shard {
-    /// Also the number of jobs this shard's submitters got accepted, or are getting accepted
-    /// now (see `Intake::accepted`): refused entries and moves are undone.
+    /// Also counts each job before its push (see `Intake::entered`).
     entered: AtomicUsize,
+    /// Also the number of jobs this shard's submitters got accepted (see `Intake::accepted`).
     left: AtomicUsize,
 }
 
@@ -80,8 +81,8 @@ pub(crate) struct Intake {
     room: Condvar,
 }
 
-/// A submission between `enter` and `leave`; shutdown waits for it. Dropping it leaves (the
-/// job stays counted as accepted); [`InFlight::leave_uncounted`] leaves and undoes the count.
+/// A submission between `enter` and `leave`; shutdown waits for it. Dropping it leaves and
+/// counts the job as accepted; [`InFlight::leave_uncounted`] leaves without counting.
 pub(crate) struct InFlight<'a> {
     shard: &'a Shard,
 }
@@ -184,14 +185,24 @@ impl Intake {
         }
     }
 
-    /// Submissions from outside accepted so far, counted from the moment they entered (before
-    /// their push: a count of a job's end is then never seen without its submission, which
-    /// `wait_idle` relies on; see shoal-core's `metrics.rs`). A submission in flight counts
-    /// already, a refused one only until its entry is undone. Counted here, by the in-flight
-    /// mark they need anyway, instead of by one more shared-counter add per job.
+    /// Submissions from outside accepted so far (they are counted here, by the in-flight
+    /// mark they need anyway, instead of by one more shared-counter add per job).
     pub(crate) fn accepted(&self) -> u64 {
-        // ORDERING: Acquire, read after the pool's counters (`Registry::snapshot`); exact once
-        // shutdown has drained the shards (see `close`), when `entered == left` everywhere.
+        // ORDERING: a snapshot; exact once shutdown has drained the shards (see `close`).
+        self.submitting
+            .iter()
+            .map(|s| s.left.load(Ordering::Acquire) as u64)
+            .sum()
+    }
+
+    /// Submissions from outside that entered and were not undone: the accepted ones, those in
+    /// flight, and refused ones for the moment between their entry and its undo. A job is
+    /// counted here before its push, so a count of its end is never seen without it: what the
+    /// pool's idle check needs (shoal-core's `metrics.rs`), where [`accepted`](Self::accepted)
+    /// counts a job only after its push. Never in a report: a refused entry may show for a
+    /// moment.
+    pub(crate) fn entered(&self) -> u64 {
+        // ORDERING: Acquire, read after the pool's counters (`Registry::is_idle`).
         self.submitting
             .iter()
             .map(|s| s.entered.load(Ordering::Acquire) as u64)

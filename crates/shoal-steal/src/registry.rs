@@ -137,4 +137,11 @@ impl Mechanics for Registry {
     fn metrics(&self, workers: usize) -> Metrics {
         self.snapshot(workers)
     }
+
+    /// As the default, but with the submissions from outside counted from their entry (before
+    /// their push), not from their accepted count (after it): see `Intake::entered`.
+    fn is_idle(&self) -> bool {
+        let m = self.counters.snapshot(0);
+        m.completed + m.panicked + m.cancelled >= m.submitted + self.intake.entered()
+    }
 }

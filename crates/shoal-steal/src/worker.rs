@@ -268,7 +268,7 @@ impl Context {
     /// stay, also when shutdown began (the shutdown drains every deque; we stay and help).
     fn try_retire(&self) -> bool {
         let registry = &*self.registry;
-        if !registry.life.must_retire(self.index) {
+        if !self.retire_pending() {
             return false;
         }
         // Moving jobs is a submission: in flight until they are in the injector, so that a
@@ -298,12 +298,20 @@ impl Context {
         true
     }
 
-    /// `true` when a parked worker must wake up and look: shutdown is draining, our index is
-    /// above the target (a shrink), or a broadcast job waits in our mailbox.
+    /// `true` when we should retire: our index is at or above the target (a shrink) and
+    /// intake is still open (once shutdown closed it, we stay and help drain, and looking
+    /// again would only spin until `draining` is set).
+    #[inline]
+    fn retire_pending(&self) -> bool {
+        self.registry.life.must_retire(self.index) && !self.registry.intake.is_closed()
+    }
+
+    /// `true` when a parked worker must wake up and look: shutdown is draining, a retirement
+    /// is pending for us, or a broadcast job waits in our mailbox.
     #[inline]
     fn must_look(&self) -> bool {
         let registry = &*self.registry;
-        registry.must_look() || registry.life.must_retire(self.index) || registry.life.has_mail()
+        registry.must_look() || self.retire_pending() || registry.life.has_mail()
     }
 
     /// Step 3: nothing found. Search, announce, re-check, park; see sleep.rs.
