@@ -163,8 +163,12 @@ thread_local! {
 /// `true` (once) when the job that just returned on this thread was the empty entry of a
 /// cancelled job: [`run_job`](crate::worker::run_job) then counts it as cancelled, not
 /// completed.
+#[inline]
 pub(crate) fn take_skipped() -> bool {
-    SKIPPED.try_with(|s| s.replace(false)).unwrap_or(false)
+    // Read first: the common answer, `false`, costs no write.
+    SKIPPED
+        .try_with(|s| s.get() && s.replace(false))
+        .unwrap_or(false)
 }
 
 /// The queue's side of a claimable job.

@@ -102,9 +102,10 @@ pub trait Executor: Send + Sync {
     /// Begins a graceful shutdown and returns at once, without joining the workers (tokio's
     /// `shutdown_background`): intake closes (submissions get `Rejected` with `ShutDown`), the
     /// queued jobs still run, and the workers exit on their own once the queue is empty. A
-    /// later [`shutdown`](Executor::shutdown), with any mode, waits for what is left and
-    /// returns the report (`Shutdown::Now` cancels what is still queued). Does nothing once
-    /// shutdown has begun.
+    /// later [`shutdown`](Executor::shutdown) waits for what is left and returns the report:
+    /// `Graceful` for all of it, `Now` after cancelling what is still queued, `Deadline(d)` no
+    /// longer than `d` (then it cancels what is still queued and returns on time, as a first
+    /// call would). Does nothing once shutdown has begun.
     ///
     /// The default, for executors that cannot stop in the background, is
     /// `shutdown(Shutdown::Graceful)`: it waits.

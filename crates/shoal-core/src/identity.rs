@@ -3,12 +3,14 @@
 //!
 //! ## Numbering
 //!
-//! A worker's index is the lowest one no live worker of its pool holds when it starts. So the
-//! first `n` workers are `0..n`, a worker started by a resize takes the place of one that left,
-//! and at every moment the indices of a pool's live workers are distinct and below the number
-//! of live worker threads (`metrics().workers`), which is `workers()` once the retiring workers
-//! of a shrink have exited. A worker keeps its index from its start hook to its stop hook; the
-//! thread name `{prefix}-{index}` carries the same number.
+//! A worker's index is the lowest one that no live worker of its pool holds when it starts, so
+//! the first `n` workers are `0..n`. Shrinking to `n` retires the workers whose index is `n` or
+//! more, each after its current job, and growing to `n` starts a worker for every free index
+//! below `n`; so once the retiring workers of a shrink have left, the live workers are exactly
+//! `0..workers()`, and an array of `workers()` slots indexed by
+//! [`WorkerId::index`] fits them. At every moment the live workers' indices are distinct. The
+//! thread name `{prefix}-{index}` carries the same number. A retired worker keeps its index
+//! until its stop hook returned, and a new worker may already have been given that index.
 //!
 //! ## Mailboxes
 //!
@@ -16,8 +18,8 @@
 //! every live worker also has a mailbox, keyed by its index: [`Mailboxes::post`] puts a job in
 //! one, the pool wakes every worker, and each one empties its own mailbox between jobs, when it
 //! wakes up idle, while it waits inside a job (every helping wait does), and before it exits.
-//! A worker that leaves closes its mailbox first (under the life cycle's lock, which posting
-//! takes too), so no job is posted to a worker that is gone.
+//! A worker that retires or exits takes its index out of the live set first (under the life
+//! cycle's lock, which posting takes too), so no job is posted to a worker that is gone.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -68,7 +70,8 @@ impl WorkerId {
         self.pool
     }
 
-    /// The worker's index: distinct among the pool's live workers, below their number.
+    /// The worker's index: distinct among the pool's live workers, and below `workers()` once
+    /// a shrink's retiring workers have left (see the [module docs](self)).
     pub fn index(&self) -> usize {
         self.index
     }
@@ -283,11 +286,7 @@ impl Mailboxes {
     pub fn run(&self, index: usize) -> bool {
         let jobs = self.take(index);
         let ran = !jobs.is_empty();
-        for job in jobs {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
-                drop_quietly(payload);
-            }
-        }
+        run_all(jobs);
         ran
     }
 
@@ -297,13 +296,26 @@ impl Mailboxes {
     }
 }
 
+/// Runs broadcast jobs taken from a mailbox, each under `catch_unwind` (a broadcast's jobs
+/// catch their own panics; this is the backstop).
+pub(crate) fn run_all(jobs: Vec<Job>) {
+    for job in jobs {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
+            drop_quietly(payload);
+        }
+    }
+}
+
 /// Runs the jobs waiting in the calling worker's mailbox if that mailbox is in `mail` (the
 /// calling thread is a worker of the pool that owns `mail`). The check a worker loop makes
 /// between jobs: one load while nothing waits.
+#[inline]
 pub(crate) fn run_mail_in(mail: &Mailboxes) -> bool {
-    if !mail.any_pending() {
-        return false;
-    }
+    mail.any_pending() && run_own_mail_in(mail)
+}
+
+#[cold]
+fn run_own_mail_in(mail: &Mailboxes) -> bool {
     match own_mailbox() {
         Some((index, own)) if mail.is(&own) => mail.run(index),
         _ => false,
@@ -311,10 +323,13 @@ pub(crate) fn run_mail_in(mail: &Mailboxes) -> bool {
 }
 
 /// `true` when a job waits in the calling worker's mailbox in `mail`.
+#[inline]
 pub(crate) fn has_mail_in(mail: &Mailboxes) -> bool {
-    if !mail.any_pending() {
-        return false;
-    }
+    mail.any_pending() && has_own_mail_in(mail)
+}
+
+#[cold]
+fn has_own_mail_in(mail: &Mailboxes) -> bool {
     match own_mailbox() {
         Some((index, own)) if mail.is(&own) => mail.has(index),
         _ => false,

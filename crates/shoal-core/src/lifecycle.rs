@@ -235,10 +235,14 @@ impl Lifecycle {
     /// docs): its index stops being live (no broadcast reaches it any more, and a grow may
     /// give the index to a new worker), and the broadcast jobs already posted to it are kept
     /// for its exit. The caller then leaves its loop. One load when it should not retire.
+    #[inline]
     pub fn try_retire(&self, index: usize) -> bool {
-        if !self.must_retire(index) {
-            return false;
-        }
+        self.must_retire(index) && self.retire(index)
+    }
+
+    /// The slow path of [`try_retire`](Self::try_retire), under the lock.
+    #[cold]
+    fn retire(&self, index: usize) -> bool {
         let mut control = lock(&self.control);
         if index < control.target || !control.live.get(index).copied().unwrap_or(false) {
             return false;
@@ -371,9 +375,16 @@ impl Lifecycle {
     }
 
     /// Stops the pool; see [`Executor::shutdown`](crate::Executor::shutdown) and the module
-    /// docs. Idempotent: later calls wait for the first one's report.
+    /// docs. Idempotent: later calls wait for the first one's report, a later `Now` still
+    /// cancels what is queued, and a later `Deadline` waits no longer than its own deadline
+    /// (then cancels what is still queued, as the first call would have).
     pub fn shutdown(&self, pool: &dyn Mechanics, mode: Shutdown) -> ShutdownReport {
         let inside = worker::holds_up(pool.id());
+        let deadline = match mode {
+            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
+            Shutdown::Deadline(d) => Instant::now().checked_add(d),
+            _ => None,
+        };
         let mut control = lock(&self.control);
         match control.phase {
             Phase::Stopped(report) => return report,
@@ -384,7 +395,7 @@ impl Lifecycle {
                     self.cancel_queued(pool);
                     control = lock(&self.control);
                 }
-                return self.wait_stopped(pool, control, inside, None);
+                return self.wait_stopped(pool, control, inside, deadline);
             }
             Phase::Running => {}
         }
@@ -393,11 +404,6 @@ impl Lifecycle {
         drop(control);
 
         self.begin(pool, matches!(mode, Shutdown::Now));
-        let deadline = match mode {
-            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
-            Shutdown::Deadline(d) => Instant::now().checked_add(d),
-            _ => None,
-        };
         let control = lock(&self.control);
         self.wait_stopped(pool, control, inside, deadline)
     }
@@ -684,12 +690,8 @@ impl Drop for ExitGuard<'_> {
 fn run_or_drop(jobs: Vec<Job>, unwinding: bool) {
     if unwinding {
         drop_quietly(jobs);
-        return;
-    }
-    for job in jobs {
-        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
-            drop_quietly(payload);
-        }
+    } else {
+        identity::run_all(jobs);
     }
 }
 

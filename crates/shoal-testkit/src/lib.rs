@@ -11,7 +11,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`scenarios`] | the 87 scenarios, one `pub fn name<F: Factory>(f: &F)` each, grouped by theme |
+//! | [`scenarios`] | the 88 scenarios, one `pub fn name<F: Factory>(f: &F)` each, grouped by theme |
 //! | [`conformance_suite!`] | the macro that turns every scenario into a `#[test]` in a pool crate |
 //! | [`Factory`], [`PoolConfig`] | what a pool crate writes: how to build its pool from a config |
 //! | tools | [`Gate`], [`Tally`], [`poll`], [`eventually`], [`panic_recorder`], [`Alive`], [`signal_on_thread_exit`]: ordering and counting without sleeps |

@@ -129,6 +129,7 @@ macro_rules! conformance_suite {
             // stopping without waiting
             shutdown_background_returns_at_once,
             shutdown_now_after_background_cancels,
+            shutdown_deadline_after_background_returns_on_time,
             drop_in_background,
             drop_cancels_queued,
         }

@@ -2,6 +2,7 @@
 //! run, the call does not wait) and what dropping the pool does (`DropBehavior`).
 
 use std::thread;
+use std::time::Duration;
 
 use shoal_core::{DropBehavior, Executor, Shutdown};
 
@@ -58,6 +59,36 @@ pub fn shutdown_now_after_background_cancels<F: Factory>(f: &F) {
         assert_eq!(ran.get(), 0, "a cancelled job never runs");
         join_cancelled(handles);
         check_report(name, &report, Counts::cancelled(11, 1));
+    });
+}
+
+/// `shutdown(Deadline(d))` after `shutdown_background` keeps its own deadline: with the only
+/// worker held past `d`, it returns on time, cancels what is still queued and counts the held
+/// job in `still_running`; a later call's report adds up too (the held job counted as
+/// completed or, in a report kept from the deadline, still running).
+pub fn shutdown_deadline_after_background_returns_on_time<F: Factory>(f: &F) {
+    let name = "shutdown_deadline_after_background_returns_on_time";
+    shared_scenario(f, name, PoolConfig::new().workers(1), move |pool| {
+        let gate = Gate::new();
+        let held = occupy(&*pool, &gate, 1);
+        let ran = Tally::new();
+        let handles = spawn_counted(&*pool, 5, &ran);
+        pool.shutdown_background();
+        let report = pool.shutdown(Shutdown::Deadline(Duration::from_millis(20)));
+        assert!(report.adds_up(), "{report:?}");
+        assert_eq!(
+            (report.cancelled, report.still_running),
+            (5, 1),
+            "past the deadline the queue is cancelled and the held job still runs: {report:?}"
+        );
+        join_cancelled(handles);
+        gate.open();
+        held.wait_for(1, "the held job to end");
+        let last = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(ran.get(), 0, "a cancelled job never runs");
+        assert!(last.adds_up(), "{last:?}");
+        assert_eq!((last.submitted, last.cancelled), (6, 5), "{last:?}");
+        assert_eq!(last.completed + last.still_running, 1, "{last:?}");
     });
 }
 
