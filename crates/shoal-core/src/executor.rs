@@ -34,7 +34,8 @@ pub trait Executor: Send + Sync {
     fn resize(&self, workers: usize) -> Result<(), ResizeError>;
 
     /// Stops the pool (see [`Shutdown`] for the modes). Idempotent: every call, from any
-    /// thread, returns a report; later calls wait for the first to finish. Called from inside a
+    /// thread, returns a report; later calls wait for the first to finish (a later
+    /// `Deadline` call no longer than its own deadline). Called from inside a
     /// worker of this pool it begins the shutdown and returns without waiting for its own job
     /// (counted in `still_running`).
     ///

@@ -170,9 +170,18 @@ fn own_mailbox() -> Option<(usize, Arc<Mailboxes>)> {
 
 /// Runs every job waiting in the calling worker's mailbox, if it is a worker with one and
 /// something was posted. Returns `true` if a job ran. Costs a thread-local read and one load
-/// when nothing waits.
+/// when nothing waits (no reference count is touched then: every helping wait calls this).
 pub fn run_own_mail() -> bool {
-    match own_mailbox() {
+    let posted = CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let c = c.as_ref().filter(|c| !c.retired)?;
+            let mail = c.mail.as_ref().filter(|mail| mail.any_pending())?;
+            Some((c.id.index, mail.clone()))
+        })
+        .ok()
+        .flatten();
+    match posted {
         Some((index, mail)) => mail.run(index),
         None => false,
     }

@@ -29,8 +29,8 @@
 //! `shutdown` waiting for a worker that is gone.
 //!
 //! **No wait for oneself**: called on a thread that a worker of the pool waits for (the worker
-//! itself, or a thread running `install` for it, see [`worker::holds_up`]), `shutdown` begins
-//! the shutdown and returns the report so far.
+//! itself, in a job or in its start or stop hook, or a thread running `install` for it, see
+//! [`worker::holds_up`]), `shutdown` begins the shutdown and returns the report so far.
 //!
 //! **Worker indices and resizing**: every worker has an index (see [`identity`] for what users
 //! see). A worker's index is *live* from its start until it retires or exits, and a start takes
@@ -330,9 +330,7 @@ impl Lifecycle {
         pool: &dyn Mechanics,
         deadline: Option<Instant>,
     ) -> Result<bool, WaitIdleError> {
-        let inside = worker::holds_up(pool.id())
-            || identity::current_worker().is_some_and(|w| w.pool().get() == pool.id());
-        if inside {
+        if inside(pool) {
             return Err(WaitIdleError::InsideWorker);
         }
         Ok(self.idle.wait(deadline, || pool.is_idle()))
@@ -379,7 +377,7 @@ impl Lifecycle {
     /// cancels what is queued, and a later `Deadline` waits no longer than its own deadline
     /// (then cancels what is still queued, as the first call would have).
     pub fn shutdown(&self, pool: &dyn Mechanics, mode: Shutdown) -> ShutdownReport {
-        let inside = worker::holds_up(pool.id());
+        let inside = inside(pool);
         let deadline = match mode {
             // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
             Shutdown::Deadline(d) => Instant::now().checked_add(d),
@@ -516,6 +514,14 @@ impl Lifecycle {
             }
         }
     }
+}
+
+/// `true` on a thread that a worker of `pool` waits for, or that is one: in a job
+/// ([`worker::holds_up`]), or in the worker's start or stop hook (its identity, set for the
+/// whole life of the thread). Waiting there for the pool's workers would wait for itself.
+fn inside(pool: &dyn Mechanics) -> bool {
+    worker::holds_up(pool.id())
+        || identity::current_worker().is_some_and(|w| w.pool().get() == pool.id())
 }
 
 /// Starts worker threads while holding the life cycle's lock; see [`Lifecycle::starter`].
