@@ -130,10 +130,11 @@ pub use strategy::{Strategy, StrategyBuilder, StrategyError, StrategyErrorKind};
 // What users of a pool need. Implementer helpers (`check_workers`, `handle_pair`, `Counters`,
 // `Event`, the life cycle, the sync shim) stay under `shoal::core`.
 pub use shoal_core::{
-    default_workers, panic_message, BuildError, BuildErrorKind, Executor, ExecutorExt, Job,
-    JoinHandle, Map, MapUnordered, Metrics, PanicHandler, PanicPayload, PoolConfig, RejectReason,
-    Rejected, ResizeError, Scope, ScopedJoinHandle, Shutdown, ShutdownReport, TaskError,
-    CANCELLED_TASK_MESSAGE, MAX_WORKERS,
+    current_worker, default_workers, panic_message, BroadcastError, BuildError, BuildErrorKind,
+    CancelOutcome, DropBehavior, Executor, ExecutorExt, Job, JoinHandle, Map, MapUnordered,
+    Metrics, PanicHandler, PanicPayload, PoolConfig, PoolId, RejectReason, Rejected, ResizeError,
+    Scope, ScopedJoinHandle, Shutdown, ShutdownReport, TaskError, ThreadHook, WaitIdleError,
+    WorkerId, CANCELLED_TASK_MESSAGE, MAX_WORKERS,
 };
 
 /// `map` results as a `futures_core::Stream` (cargo feature `stream`).

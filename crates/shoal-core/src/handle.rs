@@ -29,7 +29,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::claim::ClaimCell;
+use crate::claim::{CancelOutcome, ClaimCell};
 use crate::error::{panic_message, TaskError};
 use crate::sync::Arc;
 use crate::wait::Waitable;
@@ -225,6 +225,37 @@ impl<T> JoinHandle<T> {
     /// `true` once the job has finished (completed, panicked or been cancelled).
     pub fn is_finished(&self) -> bool {
         self.slot.with(|s| !matches!(s.state, State::Pending))
+    }
+
+    /// Cancels the job if it is still queued: it is taken out and dropped unrun, the pool
+    /// counts it as cancelled, and [`join`](Self::join) gives
+    /// [`TaskError::Cancelled`](crate::TaskError::Cancelled) at once. A job that has started
+    /// is never interrupted, and one that has ended stays as it ended: the outcome says which.
+    ///
+    /// The job's captured values are dropped on the calling thread (a panic in their
+    /// destructors is caught and discarded). The pool counts the cancellation in
+    /// `metrics().cancelled` when the job's empty place in the queue comes up, or when a
+    /// shutdown drops the queue; until then it still shows in `metrics().queued`.
+    ///
+    /// ```
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::{CancelOutcome, ExecutorExt};
+    /// let handle = pool.spawn(|| 6 * 7).expect("the pool is running");
+    /// match handle.cancel() {
+    ///     CancelOutcome::Cancelled => assert!(handle.join().unwrap_err().is_cancelled()),
+    ///     _ => assert_eq!(handle.join().unwrap(), 42), // too late: it ran, or runs now
+    /// }
+    /// # }
+    /// ```
+    pub fn cancel(&self) -> CancelOutcome {
+        if self.claim.as_ref().is_some_and(|claim| claim.cancel()) {
+            return CancelOutcome::Cancelled;
+        }
+        if self.is_finished() {
+            CancelOutcome::Finished
+        } else {
+            CancelOutcome::Running
+        }
     }
 }
 

@@ -19,6 +19,38 @@ pub enum Shutdown {
     Deadline(Duration),
 }
 
+/// What dropping a pool does, set with `on_drop` on any pool's builder (or
+/// [`PoolConfig::on_drop`](crate::PoolConfig::on_drop)).
+///
+/// Whatever the choice, a drop from inside one of the pool's own workers begins the shutdown
+/// and returns without waiting for itself, as [`Executor::shutdown`](crate::Executor::shutdown)
+/// does there.
+///
+/// ```
+/// use shoal_core::{DropBehavior, PoolConfig};
+/// // Let a pool that is dropped finish its queue in the background.
+/// let config = PoolConfig::new().workers(2).on_drop(DropBehavior::Background);
+/// assert_eq!(config.drop_behavior(), DropBehavior::Background);
+/// assert_eq!(PoolConfig::new().drop_behavior(), DropBehavior::WaitForQueue);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropBehavior {
+    /// A graceful shutdown: intake closes, every queued job runs, the workers are joined, then
+    /// `drop` returns. The default: dropping a pool never loses work, and when `drop` returns
+    /// no job of the pool runs any more.
+    #[default]
+    WaitForQueue,
+    /// [`Shutdown::Now`]: queued jobs are cancelled (their handles say `Cancelled`), `drop`
+    /// waits for the running ones and joins the workers.
+    CancelQueued,
+    /// A graceful shutdown that `drop` does not wait for (tokio's `shutdown_background`):
+    /// intake closes, and the workers run the queued jobs and exit on their own while `drop`
+    /// returns at once. Jobs still queued or running when the process exits are lost with it,
+    /// so keep the default where they must finish.
+    Background,
+}
+
 /// What a shutdown did. Accounting always adds up:
 /// `completed + panicked + cancelled + still_running == submitted`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

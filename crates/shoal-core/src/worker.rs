@@ -172,8 +172,13 @@ thread_local! {
 
 /// Runs one queued job of the current worker's pool, if the calling thread is a worker, the
 /// pool has one, and fewer than [`MAX_HELP_DEPTH`] helped jobs are already stacked on this
-/// thread. Returns `true` if a job ran.
+/// thread. Before that, it runs the broadcast jobs posted to the calling worker (see
+/// [`identity`](crate::identity)): a broadcast reaches a worker that waits inside a job.
+/// Returns `true` if a job ran.
 pub fn help_one() -> bool {
+    if crate::identity::run_own_mail() {
+        return true;
+    }
     let helper = CURRENT
         .try_with(|c| c.borrow().as_ref().map(|c| c.helper.clone()))
         .ok()
@@ -279,19 +284,38 @@ pub fn run_wrapped(outer: usize, job: Job) {
     job();
 }
 
+/// How a job taken off a queue ended; see [`run_job`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ran {
+    /// The job returned normally.
+    Completed,
+    /// The job panicked.
+    Panicked,
+    /// Its handle had cancelled it while it was queued
+    /// ([`JoinHandle::cancel`](crate::JoinHandle::cancel)): the entry was empty, nothing ran.
+    Cancelled,
+}
+
 /// Runs `job` the way every shoal worker does: counts it as started, then completed or
 /// panicked, catches its panic so the worker survives, and shows the payload to `handler`
-/// (whose own panic is caught too). Then it runs what the job handed to [`after_counted`].
-/// Returns `true` if the job completed normally.
+/// (whose own panic is caught too). A job whose handle cancelled it while it was queued runs
+/// nothing and is counted as cancelled instead (never as started). Then it runs what the job
+/// handed to [`after_counted`]. Returns how it ended.
 #[inline]
-pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) -> bool {
+pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) -> Ran {
     let outer = RUNNING.try_with(|r| r.replace(job_address(&job))).ok();
     let mark = AFTER_COUNTED.try_with(|a| a.borrow().len()).unwrap_or(0);
     counters.add(Event::Started, 1);
-    let completed = match catch_unwind(AssertUnwindSafe(job)) {
+    let ran = match catch_unwind(AssertUnwindSafe(job)) {
+        Ok(()) if crate::claim::take_skipped() => {
+            // The entry of a cancelled job: it never started after all.
+            counters.retract(Event::Started, 1);
+            counters.add(Event::Cancelled, 1);
+            Ran::Cancelled
+        }
         Ok(()) => {
             counters.add(Event::Completed, 1);
-            true
+            Ran::Completed
         }
         Err(payload) => {
             counters.add(Event::Panicked, 1);
@@ -305,7 +329,7 @@ pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) ->
                 }
             }
             drop_quietly(payload);
-            false
+            Ran::Panicked
         }
     };
     if let Some(outer) = outer {
@@ -329,7 +353,7 @@ pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) ->
             drop_quietly(panic);
         }
     }
-    completed
+    ran
 }
 
 /// Drops a queued job unrun during a shutdown, counting it as cancelled. The job's captured

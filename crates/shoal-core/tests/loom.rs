@@ -60,14 +60,14 @@ impl Mini {
         for _ in 0..workers {
             let pool = this.clone();
             starter
-                .start(|_| Ok(thread::spawn(move || Mini::work(&pool))))
+                .start(|index| Ok(thread::spawn(move || Mini::work(&pool, index))))
                 .expect("start");
         }
     }
 
     /// A worker: runs jobs until intake is closed and the queue is empty.
-    fn work(this: &Arc<Mini>) {
-        let _exit = this.life.exit_guard(&**this);
+    fn work(this: &Arc<Mini>, index: usize) {
+        let _exit = this.life.exit_guard(&**this, index);
         let mut queue = lock(&this.queue);
         loop {
             if let Some(_job) = queue.pop_front() {

@@ -58,9 +58,9 @@
 //! steps. *Close* waits until no submission is in flight (so a racing submit is either refused
 //! with its job handed back, or queued and then run or cancelled), then *seals* the queue;
 //! workers exit only when the sealed queue is empty. *Cancel* drains the queue, counting each
-//! job cancelled. *Wake* sends one wake token per worker through the channel. `resize` is the
-//! shared `Sizing`: it grows by starting threads and shrinks by letting surplus workers retire
-//! after their current job.
+//! job cancelled. *Wake* leaves a wake token in each worker's own channel. `resize` is the
+//! shared one (`shoal_core::lifecycle`): it grows by starting threads and shrinks by letting the
+//! workers with the highest indices retire after their current job.
 //! A worker that waits on a handle, a `map` or a scope runs queued jobs meanwhile, and a worker
 //! that submits to its own full queue runs a queued job to make room, so nested waits cannot
 //! deadlock the pool.

@@ -3,8 +3,12 @@
 //! `cfg(shoal_loom)` and `cfg(shoal_shuttle)` (crossbeam parks with std's `thread::park`, which
 //! neither model checker can see; see LOOM.md). Everything above this file is the pool's own protocol, which loom checks.
 //!
-//! Besides jobs, the queue carries *wake tokens*: a blocked worker wakes for either, and
-//! treats a token as "look at the pool's state" (a shrink or a shutdown happened).
+//! Besides jobs, the queue carries *wake tokens*, one channel per worker (keyed by worker
+//! index, made when that index is first used): a blocked worker wakes for a job or for its own
+//! token, and treats a token as "look at the pool's state" (a shrink, a shutdown, or a
+//! broadcast job in its mailbox). [`JobQueue::wake_all`] leaves one token in every worker's
+//! channel (a token already waiting there is enough), so no worker can take another's: a
+//! broadcast must reach each worker, not just as many workers as there are tokens.
 
 use shoal_core::Job;
 
@@ -29,11 +33,14 @@ mod imp {
     use shoal_core::sync::{lock, Mutex};
     use shoal_core::Job;
 
+    /// A worker's own wake channel (holds at most one token).
+    pub(crate) type Waker = Receiver<()>;
+
     pub(crate) struct JobQueue {
         jobs_tx: Sender<Job>,
         jobs_rx: Receiver<Job>,
-        wake_tx: Sender<()>,
-        wake_rx: Receiver<()>,
+        /// One wake channel per worker index.
+        wakers: Mutex<Vec<(Sender<()>, Receiver<()>)>>,
         /// Dropped by `close_intake`, which disconnects `closed_rx` and so wakes every
         /// submitter blocked on a full queue.
         closed_tx: Mutex<Option<Sender<()>>>,
@@ -46,16 +53,24 @@ mod imp {
                 Some(c) => channel::bounded(c),
                 None => channel::unbounded(),
             };
-            let (wake_tx, wake_rx) = channel::unbounded();
             let (closed_tx, closed_rx) = channel::bounded(0);
             JobQueue {
                 jobs_tx,
                 jobs_rx,
-                wake_tx,
-                wake_rx,
+                wakers: Mutex::new(Vec::new()),
                 closed_tx: Mutex::new(Some(closed_tx)),
                 closed_rx,
             }
+        }
+
+        /// Worker `index`'s wake channel. A worker takes it before it first looks at the
+        /// pool's state, so a `wake_all` after that look reaches it.
+        pub(crate) fn waker(&self, index: usize) -> Waker {
+            let mut wakers = lock(&self.wakers);
+            while wakers.len() <= index {
+                wakers.push(channel::bounded(1));
+            }
+            wakers[index].1.clone()
         }
 
         #[inline]
@@ -91,10 +106,11 @@ mod imp {
             self.jobs_rx.try_recv().ok()
         }
 
-        pub(crate) fn pop(&self) -> Popped {
+        /// Blocks until a job or a token on `waker` (the caller's own) arrives.
+        pub(crate) fn pop(&self, waker: &Waker) -> Popped {
             let mut sel = Select::new();
             let jobs = sel.recv(&self.jobs_rx);
-            let _wake = sel.recv(&self.wake_rx);
+            let _wake = sel.recv(waker);
             let oper = sel.select();
             if oper.index() == jobs {
                 match oper.recv(&self.jobs_rx) {
@@ -102,14 +118,17 @@ mod imp {
                     Err(_) => Popped::Wake,
                 }
             } else {
-                let _ = oper.recv(&self.wake_rx);
+                let _ = oper.recv(waker);
                 Popped::Wake
             }
         }
 
-        pub(crate) fn wake(&self, n: usize) {
-            for _ in 0..n {
-                let _ = self.wake_tx.send(());
+        /// Leaves a token in every worker's channel, so that each blocked worker wakes once
+        /// and looks at the state the caller changed before this call.
+        pub(crate) fn wake_all(&self) {
+            for (tx, _) in lock(&self.wakers).iter() {
+                // Full: a token already waits there, which is as good.
+                let _ = tx.try_send(());
             }
         }
 
@@ -130,9 +149,13 @@ mod imp {
     use shoal_core::Job;
     use std::collections::VecDeque;
 
+    /// A worker's own wake flag: its index in `State::wakes`.
+    pub(crate) type Waker = usize;
+
     struct State {
         jobs: VecDeque<Job>,
-        wakes: usize,
+        /// One pending token per worker index.
+        wakes: Vec<bool>,
         closed: bool,
     }
 
@@ -148,7 +171,7 @@ mod imp {
             JobQueue {
                 state: Mutex::new(State {
                     jobs: VecDeque::new(),
-                    wakes: 0,
+                    wakes: Vec::new(),
                     closed: false,
                 }),
                 capacity: capacity.unwrap_or(usize::MAX),
@@ -192,7 +215,15 @@ mod imp {
             job
         }
 
-        pub(crate) fn pop(&self) -> Popped {
+        pub(crate) fn waker(&self, index: usize) -> Waker {
+            let mut s = lock(&self.state);
+            if s.wakes.len() <= index {
+                s.wakes.resize(index + 1, false);
+            }
+            index
+        }
+
+        pub(crate) fn pop(&self, waker: &Waker) -> Popped {
             let mut s = lock(&self.state);
             loop {
                 if let Some(job) = s.jobs.pop_front() {
@@ -200,16 +231,15 @@ mod imp {
                     self.not_full.notify_one();
                     return Popped::Job(job);
                 }
-                if s.wakes > 0 {
-                    s.wakes -= 1;
+                if std::mem::take(&mut s.wakes[*waker]) {
                     return Popped::Wake;
                 }
                 s = self.not_empty.wait(s).unwrap_or_else(|p| p.into_inner());
             }
         }
 
-        pub(crate) fn wake(&self, n: usize) {
-            lock(&self.state).wakes += n;
+        pub(crate) fn wake_all(&self) {
+            lock(&self.state).wakes.fill(true);
             self.not_empty.notify_all();
         }
 

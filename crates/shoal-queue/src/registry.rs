@@ -3,7 +3,7 @@
 //! (`shoal_core::lifecycle`) that depend on the queue.
 
 use crossbeam_utils::CachePadded;
-use shoal_core::lifecycle::{Lifecycle, Mechanics, Sizing};
+use shoal_core::lifecycle::{Lifecycle, Mechanics};
 use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use shoal_core::sync::thread;
 use shoal_core::PoolConfig;
@@ -17,8 +17,6 @@ pub(crate) struct Registry {
     pub(crate) counters: Counters,
     /// The settings the pool was built with (thread names, stack size, hooks).
     pub(crate) config: PoolConfig,
-    /// The worker count and the retire protocol (`shoal_core::lifecycle::Sizing`).
-    pub(crate) sizing: Sizing,
     /// Intake closed: submissions are refused from now on.
     pub(crate) closed: AtomicBool,
     /// Queued jobs are to be cancelled, not run (`Shutdown::Now`, or a passed deadline).
@@ -34,7 +32,8 @@ pub(crate) struct Registry {
     /// offers its second half only when this is above zero (`shoal_core::fork`). Written when
     /// a worker runs dry, not per job.
     pub(crate) idle: CachePadded<AtomicUsize>,
-    /// Phases, worker threads, shutdown and its report (shared by every pool).
+    /// Phases, worker threads and their indices, resizing, shutdown and its report, broadcasts,
+    /// `wait_idle` (shared by every pool).
     pub(crate) life: Lifecycle,
 }
 
@@ -64,25 +63,39 @@ impl Registry {
         // ORDERING: SeqCst on both sides (here: add, then load `closed`; shutdown: store
         // `closed`, then load `submitting`) forbids the outcome where each misses the other.
         self.submitting.fetch_add(1, Ordering::SeqCst);
+        let mut withdrawn = false;
         let result = if self.closed.load(Ordering::SeqCst) {
             Err(Rejected::new(RejectReason::ShutDown, job))
-        } else if blocking {
-            self.push_blocking(job)
         } else {
-            self.queue.try_push(job).map_err(|e| match e {
-                PushError::Full(job) => Rejected::new(RejectReason::Full, job),
-                PushError::Closed(job) => Rejected::new(RejectReason::ShutDown, job),
-            })
-        };
-        if result.is_ok() {
+            // Counted before a worker can see the job, so that a count of its end is never
+            // seen without its submission (what `wait_idle` relies on: `metrics.rs`); taken
+            // back if the queue refuses it.
             self.counters.add(Event::Submitted, 1);
-        } else {
+            let pushed = if blocking {
+                self.push_blocking(job)
+            } else {
+                self.queue.try_push(job).map_err(|e| match e {
+                    PushError::Full(job) => Rejected::new(RejectReason::Full, job),
+                    PushError::Closed(job) => Rejected::new(RejectReason::ShutDown, job),
+                })
+            };
+            if pushed.is_err() {
+                self.counters.retract(Event::Submitted, 1);
+                withdrawn = true;
+            }
+            pushed
+        };
+        if result.is_err() {
             self.counters.add(Event::Rejected, 1);
         }
         // ORDERING: Release pairs with the SeqCst loads in `close` (the wait for `submitting`
         // to reach zero before the queue is sealed): the push (and its count) happen-before
         // the shutdown's drain.
         self.submitting.fetch_sub(1, Ordering::SeqCst);
+        if withdrawn {
+            // A submission counted and taken back: the pool may be idle again.
+            self.life.check_idle(self);
+        }
         result
     }
 
@@ -148,8 +161,8 @@ impl Mechanics for Registry {
         }
     }
 
-    fn wake_all(&self, alive: usize) {
-        self.queue.wake(alive);
+    fn wake_all(&self, _alive: usize) {
+        self.queue.wake_all();
     }
 
     fn metrics(&self, workers: usize) -> Metrics {

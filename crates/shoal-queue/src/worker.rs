@@ -2,17 +2,20 @@
 //!
 //! ```text
 //! loop:
+//!   0. run the broadcast jobs in my mailbox, if any (one load when there are none)
 //!   1. try_pop a job without blocking          (hot path: no lock, no syscall)
 //!   2. queue empty and sealed?  -> pop once more; still empty -> exit
-//!   3. more workers than target? -> retire (exit)
-//!   4. block until a job or a wake token arrives
+//!   3. my index at or above the target? -> retire (exit)
+//!   4. tell `wait_idle` callers the pool may be idle; spin a little, then block until a job
+//!      or a token in my own wake channel arrives
 //!   5. run the job (catching its panic), then check 3 again
 //! ```
 //!
 //! A worker never exits while a job it could run is queued: it only exits when the queue is
 //! *sealed* (shutdown has closed intake and no submission is in flight, so the queue can only
 //! shrink) and a pop after observing the seal finds it empty, or when it retires because the
-//! pool shrank, in which case `target >= 1` workers stay to serve the queue.
+//! pool shrank below its index, in which case the workers `0..target` (`target >= 1`) stay to
+//! serve the queue.
 
 use std::io;
 
@@ -33,7 +36,7 @@ pub(crate) fn spawn_worker(
     let for_thread = registry.clone();
     registry
         .config
-        .spawn("shoal-queue", index, move || run(for_thread))
+        .spawn("shoal-queue", index, move || run(for_thread, index))
 }
 
 /// Lets a thread that waits inside one of our workers run our queued jobs.
@@ -82,16 +85,19 @@ fn spin_for_job(registry: &Registry) -> Option<shoal_core::Job> {
     }
 }
 
-fn run(registry: Arc<Registry>) {
+fn run(registry: Arc<Registry>, index: usize) {
     // Declared first, so dropped last, after the worker state below is restored: reports
     // the exit however the loop ends (an unwind included), so shutdown never waits for a
-    // worker that is gone.
-    let _exit = registry.life.exit_guard(&*registry);
+    // worker that is gone. Creating it runs the start hook.
+    let _exit = registry.life.exit_guard(&*registry, index);
+    // Taken before the first look at the pool's state (see `JobQueue::waker`).
+    let waker = registry.queue.waker(index);
     let _worker = worker::enter(
         registry.id(),
         std::sync::Arc::new(QueueHelper(registry.clone())),
     );
     loop {
+        registry.life.run_mail();
         let job = match registry.queue.try_pop() {
             Some(job) => job,
             None => {
@@ -102,14 +108,16 @@ fn run(registry: Arc<Registry>) {
                         Some(job) => job,
                         None => break,
                     }
-                } else if registry.sizing.retire() {
+                } else if registry.life.try_retire(index) {
                     break;
                 } else {
+                    // Out of work: the job that ended last may have left the pool idle.
+                    registry.life.check_idle(&*registry);
                     // ORDERING: Relaxed: `idle` is a hint for joins (see its field).
                     registry.idle.fetch_add(1, Ordering::Relaxed);
                     let job = match spin_for_job(&registry) {
                         Some(job) => Some(job),
-                        None => match registry.queue.pop() {
+                        None => match registry.queue.pop(&waker) {
                             Popped::Job(job) => Some(job),
                             Popped::Wake => None,
                         },
@@ -124,7 +132,7 @@ fn run(registry: Arc<Registry>) {
         };
         registry.run(job);
         shoal_core::lifecycle::faults::fault_point();
-        if registry.sizing.retire() {
+        if registry.life.try_retire(index) {
             break;
         }
     }

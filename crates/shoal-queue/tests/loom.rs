@@ -22,6 +22,8 @@ shared_models! { SharedQueuePool::new;
     join_from_worker_finishes = join_from_worker(1),
     /// Graceful shutdown runs every job that was queued before it.
     graceful_shutdown_runs_everything_queued = queued_jobs_all_run(2, 2),
+    /// A cancel racing the worker that starts the job: one of them gets it, counted once.
+    cancel_races_start(1),
 }
 
 /// `Shutdown::Now` runs or cancels each queued job exactly once; a cancelled job's handle says

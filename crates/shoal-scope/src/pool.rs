@@ -1,6 +1,7 @@
 //! `ScopedPool`, its builder, and how work from outside enters it.
 
 use std::fmt;
+use std::time::Instant;
 
 use shoal_core::lifecycle::Starter;
 use shoal_core::sync::atomic::Ordering;
@@ -8,8 +9,8 @@ use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
-    BuildError, Executor, ExecutorExt, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError,
-    Shutdown, ShutdownReport,
+    BroadcastError, BuildError, Executor, ExecutorExt, Job, JoinHalf, Metrics, PoolConfig, PoolId,
+    Rejected, ResizeError, Shutdown, ShutdownReport, WaitIdleError, WorkerId,
 };
 
 use crate::job::StackJob;
@@ -149,7 +150,10 @@ impl ScopedPool {
             unsafe { job.into_result() }
         } else {
             // SAFETY: the pool refused the JobRef, so only we can reach the job; one run.
-            WorkerThread::enter(&self.registry, |_| unsafe { job.run_inline() })
+            let value = WorkerThread::enter(&self.registry, |_| unsafe { job.run_inline() });
+            // Queued jobs this thread ran meanwhile may have been the pool's last ones.
+            self.registry.life.check_idle(&*self.registry);
+            value
         }
     }
 
@@ -318,18 +322,17 @@ impl Executor for ScopedPool {
     }
 
     fn workers(&self) -> usize {
-        self.registry.sizing.target()
+        self.registry.life.target()
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
         let registry = &self.registry;
         let mut starter = registry.life.resizer(workers)?;
-        // Sleeping workers check `surplus` when woken.
-        registry.sizing.resize(
-            &mut starter,
+        // Sleeping workers check `must_retire` when woken.
+        starter.resize(
             workers,
             |starter| start_worker(registry, starter),
-            |_| registry.sleep.notify_all(),
+            || registry.sleep.notify_all(),
         )
     }
 
@@ -354,14 +357,35 @@ impl Executor for ScopedPool {
         !worker.is_null()
             && unsafe { Arc::ptr_eq(&(*worker).registry, &self.registry) && !(*worker).hungry() }
     }
+
+    fn pool_id(&self) -> Option<PoolId> {
+        Some(PoolId::new(self.registry.id()))
+    }
+
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        self.registry.life.broadcast(&*self.registry, job_for)
+    }
+
+    /// Counts the jobs submitted through [`Executor`] (and `spawn`, `map`, `scope` tasks);
+    /// fork-join calls (`install`, `join`, `fork_scope`, the parallel slices) are not queued
+    /// jobs, and block their callers anyway.
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        self.registry.life.wait_idle(&*self.registry, deadline)
+    }
+
+    fn shutdown_background(&self) {
+        self.registry.life.shutdown_background(&*self.registry);
+    }
 }
 
 impl Drop for ScopedPool {
-    /// Dropping the pool shuts it down gracefully: every queued job runs first.
+    /// Does what the builder's `on_drop` says: by default a graceful shutdown that runs every
+    /// queued job first and joins the workers.
     fn drop(&mut self) {
-        self.registry
-            .life
-            .shutdown(&*self.registry, Shutdown::Graceful);
+        self.registry.life.drop_pool(&*self.registry);
     }
 }
 
@@ -398,18 +422,16 @@ impl Builder {
     /// Starts the workers.
     pub fn build(self) -> Result<ScopedPool, BuildError> {
         let workers = self.config.validate()?;
-        let registry = Arc::new(Registry::new(workers, self.config));
+        let registry = Arc::new(Registry::new(self.config));
         let mut starter = registry.life.starter().expect("a new pool is running");
-        for _ in 0..workers {
-            if let Err(err) = start_worker(&registry, &mut starter) {
-                drop(starter);
-                // Stop the workers that did start; no job was accepted yet.
-                let pool = ScopedPool { registry };
-                pool.shutdown(Shutdown::Now);
-                return Err(BuildError::spawn(err));
-            }
-        }
+        let started = starter.start_all(workers, |starter| start_worker(&registry, starter));
         drop(starter);
+        if let Err(err) = started {
+            // Stop the workers that did start; no job was accepted yet.
+            let pool = ScopedPool { registry };
+            pool.shutdown(Shutdown::Now);
+            return Err(BuildError::spawn(err));
+        }
         Ok(ScopedPool { registry })
     }
 }

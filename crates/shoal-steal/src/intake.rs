@@ -12,7 +12,8 @@
 //! is sharded per thread (cache-padded), so concurrent submitters from different threads do
 //! not bounce one cache line: entering and leaving are uncontended read-modify-writes. The
 //! same marks count the accepted submissions (`left` only grows), so the outside path needs
-//! no separate `Submitted` counter.
+//! no separate `Submitted` counter; `entered` (net of undone entries) counts a job before its
+//! push, which is what `wait_idle`'s check needs.
 //!
 //! Submissions from inside a worker push to that worker's own deque and need no gate: the
 //! owner itself is running (it is the caller), and it empties its deque before it exits.
@@ -63,6 +64,7 @@ fn shard_index() -> usize {
 
 /// One shard of the in-flight count: `entered - left` submissions are in flight.
 struct Shard {
+    /// Also counts each job before its push (see `Intake::entered`).
     entered: AtomicUsize,
     /// Also the number of jobs this shard's submitters got accepted (see `Intake::accepted`).
     left: AtomicUsize,
@@ -190,6 +192,20 @@ impl Intake {
         self.submitting
             .iter()
             .map(|s| s.left.load(Ordering::Acquire) as u64)
+            .sum()
+    }
+
+    /// Submissions from outside that entered and were not undone: the accepted ones, those in
+    /// flight, and refused ones for the moment between their entry and its undo. A job is
+    /// counted here before its push, so a count of its end is never seen without it: what the
+    /// pool's idle check needs (shoal-core's `metrics.rs`), where [`accepted`](Self::accepted)
+    /// counts a job only after its push. Never in a report: a refused entry may show for a
+    /// moment.
+    pub(crate) fn entered(&self) -> u64 {
+        // ORDERING: Acquire, read after the pool's counters (`Registry::is_idle`).
+        self.submitting
+            .iter()
+            .map(|s| s.entered.load(Ordering::Acquire) as u64)
             .sum()
     }
 

@@ -824,7 +824,7 @@ fn after_counted_runs_after_the_count_and_only_for_the_running_job() {
         })
     };
     let address = crate::worker::job_address(&job);
-    assert!(run_job(job, &counters, None));
+    assert_eq!(run_job(job, &counters, None), crate::worker::Ran::Completed);
     assert_eq!(*seen.lock().unwrap(), [("now", 0), ("after", 1)]);
     assert_eq!(crate::worker::running_job(), 0, "restored after the job");
     // Outside `run_job`, `after_counted` runs at once.
