@@ -45,7 +45,7 @@
 //! `b` back (it is then dropped unrun, like rayon's) or waits until whoever took it is done,
 //! before the unwind leaves the frame `b` lives in. `b`'s panic on another worker is caught
 //! there and resumed on the owner; inline, it simply unwinds. The waits hold an
-//! [`AbortOnUnwind`](crate::unwind::AbortOnUnwind): returning early would free `b` while it
+//! `AbortOnUnwind` (see [`unwind`](crate::unwind)): returning early would free `b` while it
 //! runs.
 
 use std::any::Any;

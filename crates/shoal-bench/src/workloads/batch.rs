@@ -95,7 +95,7 @@ impl Workload for Hash {
     }
 }
 
-/// Parallel efficiency through the result queue: the buffers of [`Hash`], hashed by each
+/// Parallel efficiency through the result queue: the buffers of [`Hash`](struct@Hash), hashed by each
 /// library's ordered map (`ExecutorExt::map` on shoal's pools, rayon's
 /// `par_iter().map().collect()`, `ScopedPool::par_map`, one job per item elsewhere).
 #[derive(Debug)]
