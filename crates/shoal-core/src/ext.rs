@@ -93,7 +93,9 @@ pub trait ExecutorExt: Executor {
     /// is idle; otherwise both run here as plain calls, so a recursive divide-and-conquer
     /// costs little more than sequential code. From outside the pool the whole join runs on a
     /// worker while the caller waits. On any other executor `b` is submitted as a job and
-    /// taken back if nobody started it (see [`Executor::join_halves`]).
+    /// taken back if nobody started it (see [`Executor::join_halves`]). `join` promises that
+    /// both halves run, not that they run at the same time: `a` must not wait for `b` (by a
+    /// channel, a lock, a spin), or it may wait forever, as with rayon.
     ///
     /// **Panics**: `join` never returns or unwinds while `b` may still run elsewhere. If `a`
     /// panics, `b` is dropped unrun when nobody started it, otherwise awaited; then `a`'s
