@@ -138,12 +138,26 @@ fn operations() -> Result<(), Box<dyn Error>> {
     let _ = handle.cancel(); // cancelled if still queued, else it runs: either way it ends
     let _ = handle.join();
     let data: Vec<u64> = (1..=1000).collect();
-    let (a, b) = pool.join(|| data[..500].iter().sum::<u64>(), || data[500..].iter().sum::<u64>());
+    let (a, b) = pool.join(
+        || data[..500].iter().sum::<u64>(),
+        || data[500..].iter().sum::<u64>(),
+    );
     assert_eq!(a + b, 500_500);
-    assert_eq!(pool.par_map(&data, |x| x * 2).iter().sum::<u64>(), 1_001_000);
+    assert_eq!(
+        pool.par_map(&data, |x| x * 2).iter().sum::<u64>(),
+        1_001_000
+    );
     pool.wait_idle()?;
     assert!(pool.shutdown(Shutdown::Graceful).adds_up());
-    assert_eq!(started.load(Ordering::SeqCst), 2, "one start hook per worker");
-    assert_eq!(stopped.load(Ordering::SeqCst), 2, "one stop hook per worker");
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        2,
+        "one start hook per worker"
+    );
+    assert_eq!(
+        stopped.load(Ordering::SeqCst),
+        2,
+        "one stop hook per worker"
+    );
     Ok(())
 }
