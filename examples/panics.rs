@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(v) => println!("  job {i:>2}: Ok({v})"),
             Err(TaskError::Panicked(payload)) => println!(
                 "  job {i:>2}: Err(Panicked) -> {:?}",
-                panic_message(payload.as_ref()).unwrap_or("?")
+                payload.message().unwrap_or("?")
             ),
             Err(other) => println!("  job {i:>2}: Err({other})"),
         }

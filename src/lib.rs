@@ -77,6 +77,37 @@
 //! It and its settings and clocks ([`RateLimit`], [`Clock`], [`ManualClock`], ...) are
 //! re-exported from `shoal-rate`.
 //!
+//! ## Async code
+//!
+//! A [`JoinHandle`] is a `Future`: `.await` it on any runtime, and the task is woken when the
+//! job finished, panicked or was cancelled; no runtime thread blocks meanwhile. With the cargo
+//! feature **`stream`**, `Map::into_stream` and `MapUnordered::into_stream` turn the
+//! result queue into a `futures_core::Stream` (`MapStream`) that never blocks either and runs
+//! every item on the pool.
+//!
+//! ```
+//! # use shoal::{ExecutorExt, Pool};
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     use std::task::{Context, Poll, Wake, Waker};
+//! #     struct Unpark(std::thread::Thread);
+//! #     impl Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+//! #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+//! #     let mut f = std::pin::pin!(f);
+//! #     loop {
+//! #         match f.as_mut().poll(&mut Context::from_waker(&waker)) {
+//! #             Poll::Ready(v) => return v,
+//! #             Poll::Pending => std::thread::park(),
+//! #         }
+//! #     }
+//! # }
+//! let pool = Pool::new(2)?;
+//! let handle = pool.spawn(|| (1..=10u64).product::<u64>())?;
+//! // Inside any async runtime (`block_on` stands for yours):
+//! let product = block_on(async move { handle.await });
+//! assert_eq!(product.unwrap(), 3_628_800);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## The contract
 //!
 //! Everything else below is re-exported from `shoal-core`; every pool implements [`Executor`], and
@@ -99,11 +130,16 @@ pub use strategy::{Strategy, StrategyBuilder, StrategyError, StrategyErrorKind};
 // What users of a pool need. Implementer helpers (`check_workers`, `handle_pair`, `Counters`,
 // `Event`, the life cycle, the sync shim) stay under `shoal::core`.
 pub use shoal_core::{
-    default_workers, panic_message, BuildError, BuildErrorKind, Executor, ExecutorExt, Job,
-    JoinHandle, Map, MapUnordered, Metrics, PanicHandler, PoolConfig, RejectReason, Rejected,
-    ResizeError, Scope, ScopedJoinHandle, Shutdown, ShutdownReport, TaskError,
-    CANCELLED_TASK_MESSAGE, MAX_WORKERS,
+    current_worker, default_workers, panic_message, BroadcastError, BuildError, BuildErrorKind,
+    CancelOutcome, DropBehavior, Executor, ExecutorExt, Job, JoinHandle, Map, MapUnordered,
+    Metrics, PanicHandler, PanicPayload, PoolConfig, PoolId, RejectReason, Rejected, ResizeError,
+    Scope, ScopedJoinHandle, Shutdown, ShutdownReport, TaskError, ThreadHook, WaitIdleError,
+    WorkerId, CANCELLED_TASK_MESSAGE, MAX_WORKERS,
 };
+
+/// `map` results as a `futures_core::Stream` (cargo feature `stream`).
+#[cfg(feature = "stream")]
+pub use shoal_core::{MapStream, MapStreamIndexed};
 
 // The rate limiter (`shoal-rate`): a layer over any executor, not a strategy.
 pub use shoal_rate::{

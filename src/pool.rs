@@ -8,9 +8,11 @@
 
 use std::fmt;
 
+use std::time::Instant;
+
 use shoal_core::{
-    BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
-    ShutdownReport,
+    BroadcastError, BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, PoolId, Rejected,
+    ResizeError, Shutdown, ShutdownReport, WaitIdleError, WorkerId,
 };
 
 use crate::Strategy;
@@ -90,6 +92,21 @@ impl Executor for Pool {
     #[inline]
     fn join_inline(&self) -> bool {
         self.inner.join_inline()
+    }
+    fn pool_id(&self) -> Option<PoolId> {
+        self.inner.pool_id()
+    }
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        self.inner.broadcast_jobs(job_for)
+    }
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        self.inner.wait_idle_until(deadline)
+    }
+    fn shutdown_background(&self) {
+        self.inner.shutdown_background()
     }
 }
 

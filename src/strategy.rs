@@ -45,7 +45,9 @@ pub enum Strategy {
     /// `WorkStealingPool`: a deque per worker plus a global injector; idle workers steal.
     /// Cargo feature `steal`.
     Steal,
-    /// `ScopedPool`: fork-join (`join`, `scope`) on work-stealing deques.
+    /// `ScopedPool`: fork-join (`join`, `scope`, parallel slices). Each worker keeps the
+    /// second halves of its joins on a private stack and moves one to a shared injector only
+    /// when another thread is idle and hungry for work.
     /// Cargo feature `scope`.
     Scope,
 }
@@ -278,7 +280,15 @@ impl StrategyBuilder {
     /// ([`StrategyErrorKind::Build`], with the pool's [`BuildError`] as the source).
     pub fn build(self) -> Result<Box<dyn Executor>, StrategyError> {
         let strategy = self.strategy.check_enabled()?;
-        Ok(build_enabled(strategy, self.config, self.lifo_slot)?)
+        build_enabled(strategy, self.config, self.lifo_slot).map_err(|err| StrategyError {
+            kind: StrategyErrorKind::Build,
+            detail: format!(
+                "cannot build the `{}` strategy's pool ({})",
+                strategy.name(),
+                strategy.pool_name()
+            ),
+            source: Some(err),
+        })
     }
 }
 
@@ -327,7 +337,24 @@ pub enum StrategyErrorKind {
 
 /// A strategy could not be parsed or built. Opaque, with a [`kind`](StrategyError::kind);
 /// its `Display` says what is valid and what to do.
-#[derive(Debug)]
+///
+/// A build failure keeps the pool's [`BuildError`] as its `source()` and does not repeat it in
+/// its own text, so error-chain printers show each cause once. `Debug` prints the message and
+/// its causes, which is what `fn main() -> Result<(), StrategyError>` shows on failure
+/// (`{:#?}` gives the fields):
+///
+/// ```
+/// let err = shoal::Strategy::default().build(0).err().unwrap();
+/// assert_eq!(
+///     format!("{err:?}"),
+///     format!(
+///         "cannot build the `{}` strategy's pool ({})\n\nCaused by:\n    \
+///          cannot build the pool: workers(0): a pool needs at least one worker",
+///         shoal::Strategy::default(),
+///         shoal::Strategy::default().pool_name(),
+///     ),
+/// );
+/// ```
 pub struct StrategyError {
     kind: StrategyErrorKind,
     detail: String,
@@ -355,10 +382,11 @@ impl StrategyError {
 }
 
 impl From<BuildError> for StrategyError {
+    /// A [`StrategyErrorKind::Build`] error whose source is `err`.
     fn from(err: BuildError) -> StrategyError {
         StrategyError {
             kind: StrategyErrorKind::Build,
-            detail: err.to_string(),
+            detail: "cannot build the strategy's pool".to_owned(),
             source: Some(err),
         }
     }
@@ -370,6 +398,31 @@ impl fmt::Display for StrategyError {
     }
 }
 
+impl fmt::Debug for StrategyError {
+    /// The message and its chain of causes, one per paragraph (the shape `anyhow` prints);
+    /// `{:#?}` gives the fields instead.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return f
+                .debug_struct("StrategyError")
+                .field("kind", &self.kind)
+                .field("detail", &self.detail)
+                .field("source", &self.source)
+                .finish();
+        }
+        f.write_str(&self.detail)?;
+        let mut cause = std::error::Error::source(self);
+        if cause.is_some() {
+            f.write_str("\n\nCaused by:")?;
+        }
+        while let Some(err) = cause {
+            write!(f, "\n    {err}")?;
+            cause = err.source();
+        }
+        Ok(())
+    }
+}
+
 impl std::error::Error for StrategyError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source
@@ -377,3 +430,11 @@ impl std::error::Error for StrategyError {
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
+
+// `?` takes it into `Box<dyn Error + Send + Sync>` and `anyhow::Error`. Checked when the crate
+// compiles.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<StrategyError>();
+    assert_send_sync::<StrategyErrorKind>();
+};

@@ -133,3 +133,42 @@ fn shutdown_report_adds_up_with_inline_jobs() {
         },
     );
 }
+
+/// The limiter passes the pool's own operations through: its id, broadcasts (not paced: they
+/// are no jobs), `wait_idle` (for the jobs it released), and `shutdown_background`, which
+/// also refuses new submissions at the limiter at once.
+#[test]
+fn a_limiter_forwards_the_pool_operations() {
+    on_every_strategy(
+        "a_limiter_forwards_the_pool_operations",
+        2,
+        |strategy, pool| {
+            let id = pool.pool_id();
+            assert!(id.is_some(), "{strategy}");
+            let limited = on_still_clock(pool, RateLimit::per_second(1).burst(4));
+            assert_eq!(limited.pool_id(), id, "{strategy}");
+            let indices: Vec<usize> = limited
+                .broadcast(|w| w.index())
+                .expect("running")
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(indices, [0, 1], "{strategy}: a broadcast takes no token");
+            let ran = Arc::new(AtomicUsize::new(0));
+            for _ in 0..4 {
+                let ran = ran.clone();
+                limited
+                    .try_execute(Box::new(move || {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                    }))
+                    .expect("the burst");
+            }
+            limited.wait_idle().expect("outside the pool");
+            assert_eq!(ran.load(Ordering::SeqCst), 4, "{strategy}");
+            limited.shutdown_background();
+            let refused = limited.execute(Box::new(|| ())).expect_err("closed");
+            assert!(refused.is_shutdown(), "{strategy}: {refused}");
+            assert!(limited.shutdown(Shutdown::Graceful).adds_up(), "{strategy}");
+        },
+    );
+}

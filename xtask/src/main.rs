@@ -34,7 +34,8 @@ const FACADE: &str = "shoal-pool";
 /// The program that uses shoal from outside the workspace, as the README says.
 const DOWNSTREAM: &str = "tests/downstream/Cargo.toml";
 
-/// Every combination of the facade's strategy features that must build and pass its tests.
+/// Every combination of the facade's strategy features that must build and pass its tests,
+/// and all three with `stream` (the async tests of map streams).
 /// (A build with none must fail with a clear `compile_error!`; `facade_none` checks that.)
 const FEATURE_SETS: &[&str] = &[
     "queue",
@@ -44,6 +45,7 @@ const FEATURE_SETS: &[&str] = &[
     "queue,scope",
     "steal,scope",
     "queue,steal,scope",
+    "queue,steal,scope,stream",
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>

@@ -11,8 +11,8 @@ use std::str::FromStr;
 
 use crate::contender::{Capability, Contender, Info};
 use crate::workloads::{
-    Chain, Fib, Hash, Idle, Io, ResultQueue, SpawnInside, SpawnOutside, TreeSum, Unbalanced,
-    WakeLatency,
+    Chain, Fib, Hash, HashMap, Idle, Io, ResultQueue, SpawnInside, SpawnOutside, TreeSum,
+    Unbalanced, WakeLatency,
 };
 
 /// How big a run is. `scale` multiplies the `full` size; each workload maps it onto its own
@@ -230,6 +230,8 @@ workload_ids! {
         "join over borrowed data: sum a binary tree of boxed nodes, no cutoff";
     Hash, "hash", "MiB", Batch, Cpu, Repeat,
         "parallel efficiency: SHA-256 of many 16 KiB buffers, coarse independent jobs";
+    HashMap, "hash-map", "MiB", OrderedMap, Cpu, Repeat,
+        "parallel efficiency through the result queue: the same SHA-256 buffers through map";
     Io, "io", "jobs", Batch, Io, Repeat,
         "blocking IO: jobs that sleep 10 ms, many more workers than cores";
     Unbalanced, "unbalanced", "jobs", Batch, Cpu, Repeat,

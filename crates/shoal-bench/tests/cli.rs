@@ -62,7 +62,8 @@ fn compare_tiny_writes_table_json_and_svg() {
     );
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("fib: fib(20)"), "{stdout}");
-    assert!(stdout.contains("targets"), "{stdout}");
+    assert!(stdout.contains("performance goals"), "{stdout}");
+    assert!(!stdout.contains("issue"), "{stdout}");
     // threadpool cannot join: it is left out of the fib block, not shown as a failure.
     assert!(!stdout.contains("FAILED"), "{stdout}");
     let json = read_json(&dir.join("compare.json"));

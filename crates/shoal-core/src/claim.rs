@@ -23,12 +23,22 @@
 //! pool counts the panic and shows it to its `panic_handler`. The entry never waits for an inline
 //! run in progress (that wait can deadlock, see `Entry::run`); in that one narrow case a panic
 //! reaches the job's handle but not the pool's `panicked` counter.
+//!
+//! **Cancelling** ([`JoinHandle::cancel`](crate::JoinHandle::cancel)) is the same claim with
+//! the job dropped instead of run: `Queued → Cancelled`, the closure dropped on the cancelling
+//! thread (its completer tells the handle `Cancelled`). The entry stays in the queue, empty;
+//! the worker that pops it runs nothing and tells `run_job` so (a thread-local flag,
+//! [`take_skipped`]), which counts it as cancelled, once, when it leaves the queue like every
+//! other job. A shutdown that drops the queue drops the empty entry and counts it the same
+//! way. Whoever changes the state first wins, under the cell's lock: a cancel after the worker
+//! took the job (`Consumed`, or `Running` inline) interrupts nothing and says so.
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use crate::error::panic_message;
 use crate::job::Job;
-use crate::sync::Arc;
+use crate::sync::{thread_local, Arc};
 use crate::unwind::drop_quietly;
 use crate::wait::Waitable;
 
@@ -39,6 +49,8 @@ enum State {
     Running,
     /// A waiter ran it; the panic message, if it panicked.
     Finished(Option<String>),
+    /// Its handle cancelled it while queued; the job was dropped unrun.
+    Cancelled,
     /// The entry came off the queue and accounted for the job (or dropped it unrun).
     Consumed,
 }
@@ -89,6 +101,76 @@ impl ClaimCell {
     }
 }
 
+/// What [`JoinHandle::cancel`](crate::JoinHandle::cancel) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[must_use = "the job is only stopped if the outcome says `Cancelled`"]
+#[non_exhaustive]
+pub enum CancelOutcome {
+    /// The job was still queued: it will never run, its handle's `join` gives
+    /// [`TaskError::Cancelled`](crate::TaskError::Cancelled), and the pool counts it in
+    /// `cancelled` when its empty place in the queue comes up (or a shutdown drops the queue).
+    /// Cancelling again says `Cancelled` again.
+    Cancelled,
+    /// The job has started (or the handle cannot reach it: a handle from
+    /// [`handle_pair`](crate::handle_pair)) and has not finished. It is not interrupted.
+    Running,
+    /// The job has ended: completed, panicked, or dropped unrun by a shutdown.
+    Finished,
+}
+
+impl CancelOutcome {
+    /// `true` when the job will never run.
+    pub fn is_cancelled(self) -> bool {
+        self == CancelOutcome::Cancelled
+    }
+}
+
+impl ClaimCell {
+    /// Takes the job out and drops it, if nobody has started it. `true`: the job is cancelled
+    /// (now, or by an earlier call); `false`: it was taken (it runs or ran, which the caller
+    /// tells from the handle).
+    pub(crate) fn cancel(&self) -> bool {
+        let job = self.state.with(|s| match s {
+            State::Queued(_) => match std::mem::replace(s, State::Cancelled) {
+                State::Queued(job) => Some(Some(job)),
+                _ => unreachable!("the state was Queued"),
+            },
+            State::Cancelled => Some(None),
+            _ => None,
+        });
+        match job {
+            // Dropped outside the lock: its completer fills the handle's slot with
+            // `Cancelled`, and its captures' destructors may panic (quietly, then).
+            Some(job) => {
+                drop_quietly(job);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(not(shoal_loom))]
+thread_local! {
+    static SKIPPED: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(shoal_loom)]
+thread_local! {
+    static SKIPPED: Cell<bool> = Cell::new(false);
+}
+
+/// `true` (once) when the job that just returned on this thread was the empty entry of a
+/// cancelled job: [`run_job`](crate::worker::run_job) then counts it as cancelled, not
+/// completed.
+#[inline]
+pub(crate) fn take_skipped() -> bool {
+    // Read first: the common answer, `false`, costs no write.
+    SKIPPED
+        .try_with(|s| s.get() && s.replace(false))
+        .unwrap_or(false)
+}
+
 /// The queue's side of a claimable job.
 struct Entry(Arc<ClaimCell>);
 
@@ -101,6 +183,10 @@ impl Entry {
         let state = self.0.state.with(|s| std::mem::replace(s, State::Consumed));
         match state {
             State::Queued(job) => job(),
+            State::Cancelled => {
+                // Nothing to run: tell `run_job` so it counts a cancellation.
+                let _ = SKIPPED.try_with(|s| s.set(true));
+            }
             State::Finished(Some(message)) => resume_unwind(Box::new(message)),
             State::Running => {
                 // Still running inline: the pool counts the job now. If it then panics, the

@@ -20,9 +20,11 @@ use std::fmt;
 use std::io;
 
 use crate::error::{check_workers, BuildError, BuildErrorKind};
-use crate::job::PanicHandler;
+use crate::job::{PanicHandler, ThreadHook};
+use crate::shutdown::DropBehavior;
 use crate::spawn::{self, SpawnHook, SpawnInfo};
 use crate::sync::thread;
+use crate::unwind::drop_quietly;
 
 /// The largest `queue_capacity` any pool accepts: 2^20 = 1,048,576 jobs.
 ///
@@ -42,6 +44,47 @@ pub struct PoolConfig {
     stack_size: Option<usize>,
     panic_handler: Option<PanicHandler>,
     spawn_hook: Option<SpawnHook>,
+    hooks: ThreadHooks,
+    on_drop: DropBehavior,
+}
+
+/// The hooks a pool's worker threads run when they start and when they stop; see
+/// [`PoolConfig::on_thread_start`] and [`PoolConfig::on_thread_stop`].
+#[derive(Clone, Default)]
+pub struct ThreadHooks {
+    start: Option<ThreadHook>,
+    stop: Option<ThreadHook>,
+}
+
+impl fmt::Debug for ThreadHooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadHooks")
+            .field("start", &self.start.is_some())
+            .field("stop", &self.stop.is_some())
+            .finish()
+    }
+}
+
+impl ThreadHooks {
+    /// Runs the start hook, if any, on the calling worker thread. Its panic is caught and
+    /// discarded: the worker goes on to run jobs.
+    pub fn started(&self) {
+        run_hook(self.start.as_ref());
+    }
+
+    /// Runs the stop hook, if any, on the calling worker thread. Its panic is caught and
+    /// discarded: the worker still exits cleanly and reports its exit.
+    pub fn stopping(&self) {
+        run_hook(self.stop.as_ref());
+    }
+}
+
+fn run_hook(hook: Option<&ThreadHook>) {
+    if let Some(hook) = hook {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook())) {
+            drop_quietly(payload);
+        }
+    }
 }
 
 impl fmt::Debug for PoolConfig {
@@ -53,6 +96,8 @@ impl fmt::Debug for PoolConfig {
             .field("stack_size", &self.stack_size)
             .field("panic_handler", &self.panic_handler.is_some())
             .field("spawn_hook", &self.spawn_hook.is_some())
+            .field("hooks", &self.hooks)
+            .field("on_drop", &self.on_drop)
             .finish()
     }
 }
@@ -106,6 +151,57 @@ impl PoolConfig {
         self
     }
 
+    /// Called on each worker thread when it starts, before its first job: at build, when
+    /// `resize` grows the pool. [`current_worker`](crate::current_worker) names the worker
+    /// inside it. A panic in the hook is caught and discarded (as a panicking `panic_handler`
+    /// is): the worker starts anyway. Do not wait in it for jobs of this pool: the worker runs
+    /// none until the hook returns.
+    ///
+    /// ```
+    /// use shoal_core::{current_worker, PoolConfig};
+    /// let config = PoolConfig::new()
+    ///     .on_thread_start(|| println!("up: {:?}", current_worker()))
+    ///     .on_thread_stop(|| println!("down: {:?}", current_worker()));
+    /// # let _ = config;
+    /// ```
+    pub fn on_thread_start<H>(mut self, hook: H) -> Self
+    where
+        H: Fn() + Send + Sync + 'static,
+    {
+        self.hooks.start = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// Called on each worker thread when it stops, after its last job: a worker retired by a
+    /// shrinking `resize`, and every worker at shutdown (a shutdown that waits returns after
+    /// every stop hook returned). [`current_worker`](crate::current_worker) still names the
+    /// worker inside it. A panic in the hook is caught and discarded: the worker exits
+    /// cleanly all the same.
+    pub fn on_thread_stop<H>(mut self, hook: H) -> Self
+    where
+        H: Fn() + Send + Sync + 'static,
+    {
+        self.hooks.stop = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// What dropping the pool does (default: [`DropBehavior::WaitForQueue`], a graceful
+    /// shutdown that waits).
+    pub fn on_drop(mut self, behavior: DropBehavior) -> Self {
+        self.on_drop = behavior;
+        self
+    }
+
+    /// The worker threads' start and stop hooks.
+    pub fn thread_hooks(&self) -> &ThreadHooks {
+        &self.hooks
+    }
+
+    /// What dropping the pool does.
+    pub fn drop_behavior(&self) -> DropBehavior {
+        self.on_drop
+    }
+
     /// The queue bound, if any.
     pub fn capacity(&self) -> Option<usize> {
         self.queue_capacity
@@ -150,9 +246,10 @@ impl PoolConfig {
         Ok(workers)
     }
 
-    /// Starts worker thread number `index` running `main`: named `{prefix}-{index}` (the
-    /// pool's `default_prefix` unless `thread_name` was set), with the configured stack size,
-    /// after asking the spawn hook. Every worker thread of every pool starts here.
+    /// Starts the thread of worker `index` (see [`identity`](crate::identity) for the numbering)
+    /// running `main`: named `{prefix}-{index}` (the pool's `default_prefix` unless
+    /// `thread_name` was set), with the configured stack size, after asking the spawn hook.
+    /// Every worker thread of every pool starts here.
     pub fn spawn<F>(
         &self,
         default_prefix: &str,
@@ -177,7 +274,8 @@ impl PoolConfig {
 
 /// The setters of [`PoolConfig`] as methods of a pool's builder: expands, inside
 /// `impl Builder { .. }`, to `workers`, `queue_capacity`, `thread_name`, `stack_size`,
-/// `panic_handler`, `spawn_hook` and `config`, each forwarding to the builder's
+/// `panic_handler`, `spawn_hook`, `on_thread_start`, `on_thread_stop`, `on_drop` and
+/// `config`, each forwarding to the builder's
 /// `config: PoolConfig` field. So every pool has the same settings with the same docs, written
 /// once.
 #[macro_export]
@@ -234,6 +332,39 @@ macro_rules! pool_settings {
             H: Fn(&$crate::spawn::SpawnInfo<'_>) -> std::io::Result<()> + Send + Sync + 'static,
         {
             self.config = self.config.spawn_hook(hook);
+            self
+        }
+
+        /// Called on each worker thread when it starts, before its first job (at build, and
+        /// when `resize` grows the pool); [`current_worker`]($crate::current_worker) names the
+        /// worker inside it. A panic in the hook is caught and discarded: the worker starts
+        /// anyway. Do not wait in it for jobs of this pool: the worker runs none until the
+        /// hook returns.
+        pub fn on_thread_start<H>(mut self, hook: H) -> Self
+        where
+            H: Fn() + Send + Sync + 'static,
+        {
+            self.config = self.config.on_thread_start(hook);
+            self
+        }
+
+        /// Called on each worker thread when it stops, after its last job: a worker retired
+        /// by a shrinking `resize`, and every worker at shutdown (a shutdown that waits returns
+        /// after every stop hook returned). [`current_worker`]($crate::current_worker) still
+        /// names the worker inside it. A panic in the hook is caught and discarded: the worker
+        /// exits cleanly all the same.
+        pub fn on_thread_stop<H>(mut self, hook: H) -> Self
+        where
+            H: Fn() + Send + Sync + 'static,
+        {
+            self.config = self.config.on_thread_stop(hook);
+            self
+        }
+
+        /// What dropping the pool does: wait for the queue (the default), cancel it, or let
+        /// it finish in the background; see [`DropBehavior`]($crate::DropBehavior).
+        pub fn on_drop(mut self, behavior: $crate::DropBehavior) -> Self {
+            self.config = self.config.on_drop(behavior);
             self
         }
 

@@ -1,17 +1,25 @@
 //! Errors. Each one hands back what it could not take (a rejected job comes back whole) and says
 //! in its `Display` what to do about it.
+//!
+//! Every error here is `Send + Sync + 'static`, so it travels with `?` into
+//! `Box<dyn Error + Send + Sync>` or `anyhow::Error`. The two that carry a value which is not
+//! `Sync` (a panic's payload, a refused job) keep it in a [`SyncWrapper`]: a wrapper that hands
+//! its value out only by `&mut` or by value, never through `&`, so sharing the error between
+//! threads shares nothing of the value (tokio's `JoinError` does the same).
 
 use std::any::Any;
 use std::fmt;
 use std::io;
+
+use sync_wrapper::SyncWrapper;
 
 use crate::job::Job;
 
 /// Why a job did not produce a value.
 pub enum TaskError {
     /// The job panicked; the payload is the one the job panicked with.
-    /// [`TaskError::panic_message`] reads it as text.
-    Panicked(Box<dyn Any + Send + 'static>),
+    /// [`TaskError::panic_message`] reads it as text, [`TaskError::into_panic`] hands it back.
+    Panicked(PanicPayload),
     /// The job never ran: the pool was shut down with [`Shutdown::Now`](crate::Shutdown::Now)
     /// (or its deadline passed) while the job was still queued, or the pool refused it.
     Cancelled,
@@ -22,7 +30,7 @@ impl TaskError {
     /// produces). `None` for a cancelled job or a payload of another type.
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            TaskError::Panicked(payload) => panic_message(payload.as_ref()),
+            TaskError::Panicked(payload) => payload.message(),
             TaskError::Cancelled => None,
         }
     }
@@ -41,8 +49,83 @@ impl TaskError {
     /// Returns `self` back when the job was cancelled.
     pub fn into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self {
-            TaskError::Panicked(payload) => Ok(payload),
+            TaskError::Panicked(payload) => Ok(payload.into_inner()),
             other => Err(other),
+        }
+    }
+}
+
+/// The payload a job panicked with, handed back by value with [`PanicPayload::into_inner`].
+///
+/// A panic payload is `Send` but not `Sync` (`Box<dyn Any + Send>`). This wrapper is `Sync`
+/// all the same, so [`TaskError`] is: the two payloads `panic!` produces (`&'static str` and
+/// `String`) are kept as what they are, readable through `&` as [`message`](Self::message);
+/// any other payload sits in a [`SyncWrapper`], reachable only through `&mut self` or by
+/// value, never shared.
+pub struct PanicPayload(Repr);
+
+// The boxes are the payload's own allocation, kept as `catch_unwind` made it, so that
+// `into_inner` hands back the very box without allocating again.
+#[allow(clippy::redundant_allocation, clippy::box_collection)]
+enum Repr {
+    Str(Box<&'static str>),
+    String(Box<String>),
+    Other(SyncWrapper<Box<dyn Any + Send + 'static>>),
+}
+
+impl PanicPayload {
+    /// Wraps a payload, as [`std::panic::catch_unwind`] returns it.
+    pub fn new(payload: Box<dyn Any + Send + 'static>) -> PanicPayload {
+        let payload = match payload.downcast::<&'static str>() {
+            Ok(s) => return PanicPayload(Repr::Str(s)),
+            Err(payload) => payload,
+        };
+        match payload.downcast::<String>() {
+            Ok(s) => PanicPayload(Repr::String(s)),
+            Err(payload) => PanicPayload(Repr::Other(SyncWrapper::new(payload))),
+        }
+    }
+
+    /// The message, when the payload is a `&str` or a `String` (what `panic!` produces).
+    pub fn message(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Str(s) => Some(s),
+            Repr::String(s) => Some(s),
+            Repr::Other(_) => None,
+        }
+    }
+
+    /// The payload, to inspect it (`downcast_mut`) in place.
+    pub fn get_mut(&mut self) -> &mut (dyn Any + Send + 'static) {
+        match &mut self.0 {
+            Repr::Str(s) => &mut **s,
+            Repr::String(s) => &mut **s,
+            Repr::Other(other) => &mut **other.get_mut(),
+        }
+    }
+
+    /// The payload itself, to re-raise it with [`std::panic::resume_unwind`] or to
+    /// `downcast` it.
+    pub fn into_inner(self) -> Box<dyn Any + Send + 'static> {
+        match self.0 {
+            Repr::Str(s) => s,
+            Repr::String(s) => s,
+            Repr::Other(other) => other.into_inner(),
+        }
+    }
+}
+
+impl From<Box<dyn Any + Send + 'static>> for PanicPayload {
+    fn from(payload: Box<dyn Any + Send + 'static>) -> PanicPayload {
+        PanicPayload::new(payload)
+    }
+}
+
+impl fmt::Debug for PanicPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.message() {
+            Some(message) => fmt::Debug::fmt(message, f),
+            None => f.write_str("<non-string payload>"),
         }
     }
 }
@@ -59,10 +142,7 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TaskError::Panicked(_) => f
-                .debug_tuple("Panicked")
-                .field(&self.panic_message().unwrap_or("<non-string payload>"))
-                .finish(),
+            TaskError::Panicked(payload) => f.debug_tuple("Panicked").field(payload).finish(),
             TaskError::Cancelled => f.write_str("Cancelled"),
         }
     }
@@ -97,15 +177,20 @@ pub enum RejectReason {
 /// A job the pool did not take, handed back with the reason. Nothing is dropped silently:
 /// [`Rejected::into_job`] returns the job so the caller can run it elsewhere, retry, or drop it
 /// knowingly.
+///
+/// `Sync` although a [`Job`] is not: the job sits in a [`SyncWrapper`] and leaves only by value.
 pub struct Rejected {
     reason: RejectReason,
-    job: Job,
+    job: SyncWrapper<Job>,
 }
 
 impl Rejected {
     /// Wraps a refused job with the reason it was refused.
     pub fn new(reason: RejectReason, job: Job) -> Rejected {
-        Rejected { reason, job }
+        Rejected {
+            reason,
+            job: SyncWrapper::new(job),
+        }
     }
 
     /// Why the job was refused.
@@ -125,7 +210,7 @@ impl Rejected {
 
     /// The job itself, unrun.
     pub fn into_job(self) -> Job {
-        self.job
+        self.job.into_inner()
     }
 }
 
@@ -190,11 +275,12 @@ impl BuildError {
         }
     }
 
-    /// The OS refused a thread; carries its error.
+    /// The OS refused a thread; carries its error as the [`source`](std::error::Error::source)
+    /// (the `Display` does not repeat it, so error-chain printers show it once).
     pub fn spawn(err: io::Error) -> BuildError {
         BuildError {
             kind: BuildErrorKind::Spawn,
-            detail: format!("the operating system refused to start a worker thread: {err}"),
+            detail: "the operating system refused to start a worker thread".to_owned(),
             source: Some(err),
         }
     }
@@ -235,7 +321,8 @@ pub enum ResizeError {
     /// The pool is shutting down.
     ShutDown,
     /// The OS refused to start a new worker. The pool keeps the workers it had plus those
-    /// started before the failure (`started`); no job is affected.
+    /// started before the failure (`started`); no job is affected. The OS error is the
+    /// error's [`source`](std::error::Error::source).
     Spawn {
         /// Workers started before the failure.
         started: usize,
@@ -255,10 +342,11 @@ impl fmt::Display for ResizeError {
                 "cannot resize to {requested} workers: the limit is {max}"
             ),
             ResizeError::ShutDown => f.write_str("cannot resize: the pool is shutting down"),
-            ResizeError::Spawn { started, source } => write!(
+            // The OS error is the `source()`, not repeated here.
+            ResizeError::Spawn { started, .. } => write!(
                 f,
                 "resize stopped after starting {started} new worker(s): the operating system \
-                 refused another thread: {source}"
+                 refused another thread"
             ),
         }
     }
@@ -306,3 +394,16 @@ pub fn check_resize(n: usize) -> Result<(), ResizeError> {
         Ok(())
     }
 }
+
+// Every public error crosses threads and boxes: `?` into `Box<dyn Error + Send + Sync>` or
+// `anyhow::Error` needs `Send + Sync + 'static`. Checked when the crate compiles.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<TaskError>();
+    assert_send_sync::<PanicPayload>();
+    assert_send_sync::<Rejected>();
+    assert_send_sync::<RejectReason>();
+    assert_send_sync::<BuildError>();
+    assert_send_sync::<BuildErrorKind>();
+    assert_send_sync::<ResizeError>();
+};

@@ -1,8 +1,13 @@
 //! The `Executor` contract: what a pool implements. What every executor gets for free on top
 //! of it is [`ExecutorExt`](crate::ExecutorExt), in `ext.rs`.
 
+use std::time::Instant;
+
+use crate::broadcast::BroadcastError;
 use crate::error::{Rejected, ResizeError};
 use crate::fork::{self, JoinHalf};
+use crate::identity::{PoolId, WorkerId};
+use crate::idle::WaitIdleError;
 use crate::job::Job;
 use crate::metrics::Metrics;
 use crate::shutdown::{Shutdown, ShutdownReport};
@@ -30,7 +35,8 @@ pub trait Executor: Send + Sync {
     fn resize(&self, workers: usize) -> Result<(), ResizeError>;
 
     /// Stops the pool (see [`Shutdown`] for the modes). Idempotent: every call, from any
-    /// thread, returns a report; later calls wait for the first to finish. Called from inside a
+    /// thread, returns a report; later calls wait for the first to finish (a later
+    /// `Deadline` call no longer than its own deadline). Called from inside a
     /// worker of this pool it begins the shutdown and returns without waiting for its own job
     /// (counted in `still_running`).
     ///
@@ -83,6 +89,56 @@ pub trait Executor: Send + Sync {
     fn join_inline(&self) -> bool {
         false
     }
+
+    /// The id of the pool whose workers run this executor's jobs, as
+    /// [`current_worker`](crate::current_worker) reports it inside them. `None` (the default)
+    /// for an executor that has no worker threads of its own to name.
+    fn pool_id(&self) -> Option<PoolId> {
+        None
+    }
+
+    /// The hook behind [`ExecutorExt::broadcast`](crate::ExecutorExt::broadcast): calls
+    /// `job_for` once per live worker, with that worker's id, and makes each worker run the
+    /// job built for it, exactly once (or drop it unrun if the worker leaves first). Returns
+    /// once the jobs are handed out, without waiting for them. Every shoal pool posts them to
+    /// its workers' mailboxes under its life cycle's lock (`job_for` must only build the job);
+    /// after shutdown has begun it refuses with [`BroadcastError::ShutDown`].
+    ///
+    /// The default, for executors that cannot address their workers, refuses with
+    /// [`BroadcastError::Unsupported`] without calling `job_for`.
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        let _ = job_for;
+        Err(BroadcastError::Unsupported)
+    }
+
+    /// The hook behind [`ExecutorExt::wait_idle`](crate::ExecutorExt::wait_idle): blocks
+    /// until nothing is queued or running, or until `deadline` (`None`: no deadline); returns
+    /// whether the pool was idle. The pool keeps running. Every shoal pool refuses to wait from
+    /// inside itself ([`WaitIdleError::InsideWorker`]).
+    ///
+    /// The default, for executors that cannot tell, refuses with
+    /// [`WaitIdleError::Unsupported`].
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        let _ = deadline;
+        Err(WaitIdleError::Unsupported)
+    }
+
+    /// Begins a graceful shutdown and returns at once, without joining the workers (tokio's
+    /// `shutdown_background`): intake closes (submissions get `Rejected` with `ShutDown`), the
+    /// queued jobs still run, and the workers exit on their own once the queue is empty. A
+    /// later [`shutdown`](Executor::shutdown) waits for what is left and returns the report:
+    /// `Graceful` for all of it, `Now` after cancelling what is still queued, `Deadline(d)` no
+    /// longer than `d` (then it cancels what is still queued and returns on time, as a first
+    /// call would). Does nothing once shutdown has begun.
+    ///
+    /// The default, for executors that cannot stop in the background, is
+    /// `shutdown(Shutdown::Graceful)`: it waits.
+    fn shutdown_background(&self) {
+        self.shutdown(Shutdown::Graceful);
+    }
 }
 
 macro_rules! forward_executor {
@@ -98,6 +154,17 @@ macro_rules! forward_executor {
             fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) { (**self).join_halves(a, b) }
             #[inline]
             fn join_inline(&self) -> bool { (**self).join_inline() }
+            fn pool_id(&self) -> Option<PoolId> { (**self).pool_id() }
+            fn broadcast_jobs(
+                &self,
+                job_for: &mut dyn FnMut(WorkerId) -> Job,
+            ) -> Result<(), BroadcastError> {
+                (**self).broadcast_jobs(job_for)
+            }
+            fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+                (**self).wait_idle_until(deadline)
+            }
+            fn shutdown_background(&self) { (**self).shutdown_background() }
         }
     )*};
 }

@@ -2,18 +2,25 @@
 //! slice loops, scopes.
 //!
 //! Written against [`Executor`] alone, so a new pool gets all of it by implementing the six
-//! methods of the contract.
+//! required methods of the contract (and, for `broadcast`, `wait_idle` and
+//! `current_worker_index`, its hooks).
 
+use std::time::{Duration, Instant};
+
+use crate::broadcast::{self, BroadcastError};
 use crate::claim;
-use crate::error::Rejected;
+use crate::error::{Rejected, TaskError};
 use crate::executor::Executor;
 use crate::fork;
 use crate::handle::{self, JoinHandle};
+use crate::identity::{self, WorkerId};
+use crate::idle::WaitIdleError;
 use crate::map::{Map, MapUnordered};
 use crate::scope::{self, Scope};
 use crate::slice;
 
-/// Typed spawning, the result queue and scopes, for every [`Executor`].
+/// Typed spawning, the result queue, scopes, broadcasts and waiting for idle, for every
+/// [`Executor`].
 pub trait ExecutorExt: Executor {
     /// Runs `f` on the pool and returns a handle to its result.
     ///
@@ -86,7 +93,9 @@ pub trait ExecutorExt: Executor {
     /// is idle; otherwise both run here as plain calls, so a recursive divide-and-conquer
     /// costs little more than sequential code. From outside the pool the whole join runs on a
     /// worker while the caller waits. On any other executor `b` is submitted as a job and
-    /// taken back if nobody started it (see [`Executor::join_halves`]).
+    /// taken back if nobody started it (see [`Executor::join_halves`]). `join` promises that
+    /// both halves run, not that they run at the same time: `a` must not wait for `b` (by a
+    /// channel, a lock, a spin), or it may wait forever, as with rayon.
     ///
     /// **Panics**: `join` never returns or unwinds while `b` may still run elsewhere. If `a`
     /// panics, `b` is dropped unrun when nobody started it, otherwise awaited; then `a`'s
@@ -249,6 +258,83 @@ pub trait ExecutorExt: Executor {
         F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, Self>) -> R,
     {
         scope::scope(self, f)
+    }
+
+    /// Runs `f` once on every worker of the pool (rayon's `broadcast`), and returns one result
+    /// per worker, ordered by worker index: `f`'s value, or `Err(TaskError::Panicked)` for a
+    /// worker on which `f` panicked (the others are not affected; the pool's metrics and
+    /// `panic_handler` do not count a broadcast). `f` gets the worker's [`WorkerId`] and may
+    /// borrow from the caller: the call returns only after every worker ran it.
+    ///
+    /// "Every worker" is every worker alive when the broadcast is posted; each runs `f`
+    /// between two jobs, when it wakes up idle, or while it waits inside a job (every shoal
+    /// wait does), so a worker busy with a long job delays the broadcast until the job ends or
+    /// waits. Called from inside a worker of the pool, that worker runs its own part while it
+    /// waits for the others. A worker that leaves at the same moment (a shrinking `resize`)
+    /// may report `Err(TaskError::Cancelled)` in its place. After shutdown has begun, it
+    /// returns [`BroadcastError::ShutDown`] and runs nothing; an executor that cannot address
+    /// its workers returns [`BroadcastError::Unsupported`].
+    ///
+    /// ```
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::ExecutorExt;
+    /// // Warm a per-thread cache on every worker; learn each worker's thread name.
+    /// let names = pool
+    ///     .broadcast(|worker| {
+    ///         let name = std::thread::current().name().map(str::to_owned);
+    ///         (worker.index(), name)
+    ///     })
+    ///     .expect("the pool is running");
+    /// assert_eq!(names.len(), pool.workers());
+    /// # }
+    /// ```
+    fn broadcast<F, T>(&self, f: F) -> Result<Vec<Result<T, TaskError>>, BroadcastError>
+    where
+        F: Fn(WorkerId) -> T + Sync,
+        T: Send,
+    {
+        broadcast::broadcast(self, f)
+    }
+
+    /// Blocks until nothing is queued or running (threadpool's `join`), without shutting the
+    /// pool down: it keeps taking jobs, and this can be called again.
+    ///
+    /// It returns at a moment when every job the pool had accepted until then had ended; jobs
+    /// submitted concurrently may run before or after it returns. It waits on a condition
+    /// variable that the pool signals when a worker runs out of work, so it costs no CPU while
+    /// it waits. Called from inside the pool (a job or a hook of one of its workers, or a
+    /// thread one of its workers waits for), it returns [`WaitIdleError::InsideWorker`] at
+    /// once instead of waiting for itself forever. On a `ScopedPool`, fork-join calls
+    /// (`install`, `join`, `fork_scope`) are not queued jobs: only jobs submitted through
+    /// [`Executor`] count.
+    ///
+    /// ```
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::ExecutorExt;
+    /// for i in 0..10 {
+    ///     pool.execute(Box::new(move || drop(i))).expect("the pool is running");
+    /// }
+    /// pool.wait_idle().expect("called from outside the pool");
+    /// assert!(pool.metrics().is_idle());
+    /// # }
+    /// ```
+    fn wait_idle(&self) -> Result<(), WaitIdleError> {
+        self.wait_idle_until(None).map(|_| ())
+    }
+
+    /// Like [`wait_idle`](ExecutorExt::wait_idle), but gives up after `timeout`: `Ok(true)` if
+    /// the pool became idle, `Ok(false)` if the time ran out first.
+    fn wait_idle_timeout(&self, timeout: Duration) -> Result<bool, WaitIdleError> {
+        // A timeout too long to represent is no timeout.
+        self.wait_idle_until(Instant::now().checked_add(timeout))
+    }
+
+    /// The calling thread's worker index if it is a worker of this pool (rayon's
+    /// `ThreadPool::current_thread_index`); `None` on any other thread. See
+    /// [`current_worker`](crate::current_worker) for the numbering.
+    fn current_worker_index(&self) -> Option<usize> {
+        let worker = identity::current_worker()?;
+        (Some(worker.pool()) == self.pool_id()).then(|| worker.index())
     }
 }
 

@@ -45,7 +45,7 @@
 //! `b` back (it is then dropped unrun, like rayon's) or waits until whoever took it is done,
 //! before the unwind leaves the frame `b` lives in. `b`'s panic on another worker is caught
 //! there and resumed on the owner; inline, it simply unwinds. The waits hold an
-//! [`AbortOnUnwind`](crate::unwind::AbortOnUnwind): returning early would free `b` while it
+//! `AbortOnUnwind` (see [`unwind`](crate::unwind)): returning early would free `b` while it
 //! runs.
 
 use std::any::Any;
@@ -132,7 +132,58 @@ where
 /// [`Executor::join_inline`] for a pool that implements [`Offering`].
 #[inline]
 pub fn join_inline<P: Offering + ?Sized>(pool: &P) -> bool {
-    pool.inside() && !pool.hungry()
+    pool.inside() && (!pool.hungry() || untaken_offer())
+}
+
+// The offer this thread made last and has not resolved yet (its join still runs `a`), or
+// null. While nobody has taken it, the joins nested in `a` offer nothing: the offer already
+// waiting is the biggest piece of work this thread has to give, and every extra one would cost
+// a job that the thief does not want yet (rayon's deque gives the oldest job to a thief; this
+// is the same rule for a pool that only offers when someone is idle).
+#[cfg(not(shoal_loom))]
+std::thread_local! {
+    static OUTSTANDING: std::cell::Cell<*const Handoff> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+#[cfg(shoal_loom)]
+crate::sync::thread_local! {
+    static OUTSTANDING: std::cell::Cell<*const Handoff> = std::cell::Cell::new(std::ptr::null());
+}
+
+/// `true` while this thread's last offer waits, untaken, for a worker.
+#[inline]
+fn untaken_offer() -> bool {
+    OUTSTANDING
+        .try_with(|o| {
+            let handoff = o.get();
+            // SAFETY: a non-null pointer is the handoff of a join further up this thread's
+            // stack, which holds its `Arc` and resets the pointer before it returns or unwinds
+            // (`Outstanding`).
+            // ORDERING: Relaxed: a hint; a stale state only delays or adds one offer.
+            !handoff.is_null() && unsafe { (*handoff).state.load(Ordering::Relaxed) } == OFFERED
+        })
+        .unwrap_or(false)
+}
+
+/// Marks `handoff` as this thread's outstanding offer until dropped, then restores the one
+/// before it.
+struct Outstanding(*const Handoff);
+
+impl Outstanding {
+    fn mark(handoff: &Arc<Handoff>) -> Outstanding {
+        let ours: *const Handoff = &**handoff;
+        Outstanding(
+            OUTSTANDING
+                .try_with(|o| o.replace(ours))
+                .unwrap_or(std::ptr::null()),
+        )
+    }
+}
+
+impl Drop for Outstanding {
+    fn drop(&mut self) {
+        let _ = OUTSTANDING.try_with(|o| o.set(self.0));
+    }
 }
 
 /// How a pool takes part in [`join_offering`].
@@ -161,7 +212,7 @@ where
     if !pool.inside() {
         return join_from_outside(pool, a, b);
     }
-    if pool.hungry() {
+    if pool.hungry() && !untaken_offer() {
         offer(a, b, |carrier| pool.offer(carrier));
     } else {
         a.run();
@@ -284,7 +335,9 @@ fn offer(a: JoinHalf<'_>, b: JoinHalf<'_>, queue: impl FnOnce(Job) -> Result<(),
         return;
     }
     let guard = ReclaimOnUnwind(&handoff);
+    let outstanding = Outstanding::mark(&handoff);
     a.run();
+    drop(outstanding);
     mem::forget(guard);
     if reclaim(&handoff) {
         // SAFETY: we won the half (`RECLAIMED`, or the carrier was dropped unrun): nobody

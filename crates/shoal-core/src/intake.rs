@@ -53,6 +53,7 @@ fn shard_index() -> usize {
 
 /// One shard of the in-flight count: `entered - left` submissions are in flight.
 struct Shard {
+    /// Also counts each job before its push (see `Intake::entered`).
     entered: AtomicUsize,
     /// Also the number of jobs this shard's submitters got accepted (see `Intake::accepted`).
     left: AtomicUsize,
@@ -190,6 +191,19 @@ impl Intake {
         self.submitting
             .iter()
             .map(|s| s.left.load(Ordering::Acquire) as u64)
+            .sum()
+    }
+
+    /// Submissions that entered and were not undone: the accepted ones, those in flight, and
+    /// refused ones for the moment between their entry and its undo. A job is counted here
+    /// before its push, so a count of its end is never seen without it: what a pool's idle
+    /// check needs (`metrics.rs`), where [`accepted`](Self::accepted) counts a job only after
+    /// its push. Never in a report: a refused entry may show for a moment.
+    pub fn entered(&self) -> u64 {
+        // ORDERING: Acquire, read after the pool's counters (the pool's `is_idle`).
+        self.submitting
+            .iter()
+            .map(|s| s.entered.load(Ordering::Acquire) as u64)
             .sum()
     }
 }

@@ -29,17 +29,49 @@
 //! `shutdown` waiting for a worker that is gone.
 //!
 //! **No wait for oneself**: called on a thread that a worker of the pool waits for (the worker
-//! itself, or a thread running `install` for it, see [`worker::holds_up`]), `shutdown` begins
-//! the shutdown and returns the report so far.
+//! itself, in a job or in its start or stop hook, or a thread running `install` for it, see
+//! [`worker::holds_up`]), `shutdown` begins the shutdown and returns the report so far.
+//!
+//! **Worker indices and resizing**: every worker has an index (see [`identity`] for what users
+//! see). A worker's index is *live* from its start until it retires or exits, and a start takes
+//! the lowest index that is not live. The pool's size is a *target*: [`Starter::resize`] sets
+//! it and starts a worker for every index below it that is not live; a worker whose index is
+//! at or above the target retires ([`Lifecycle::try_retire`], between jobs or when woken
+//! idle), and a shrink wakes every worker so that they look. So a shrink retires the highest
+//! indices, exactly `live - target` of them, each after its current job, and the live indices
+//! are `0..workers` again once they have left. The check between jobs is one load; only a
+//! worker at or above the target takes the lock, to retire.
+//!
+//! **A worker's life**, in its [`ExitGuard`]: created first thing on the thread, it takes the
+//! index the [`Starter`] gave it, makes [`current_worker`](crate::current_worker) answer, and
+//! runs the `on_thread_start` hook. Dropped, it runs the broadcast jobs posted to the worker
+//! (a worker that exits at shutdown first takes its index out of the live set, so that no
+//! more are posted to it; a retiring worker did so when it retired), runs the
+//! `on_thread_stop` hook, and only then counts the exit. So a shutdown that waits returns
+//! after every stop hook returned, and no two live workers share an index (a retired worker
+//! may still be running its stop hook while a new worker has its index).
+//!
+//! **Also written once here**: [`broadcast`](Lifecycle::broadcast) (posting one job to each
+//! live worker, under the lock that starts, retirements and exits take),
+//! [`wait_idle`](Lifecycle::wait_idle)
+//! with the [`check_idle`](Lifecycle::check_idle) a pool makes where it may have become idle
+//! (see `idle.rs`), [`shutdown_background`](Lifecycle::shutdown_background), and what
+//! [`drop_pool`](Lifecycle::drop_pool) does.
 
 use std::io;
 use std::time::Instant;
 
+use crate::broadcast::BroadcastError;
+use crate::config::{PoolConfig, ThreadHooks};
 use crate::error::{check_resize, ResizeError};
+use crate::identity::{self, IdentityGuard, Mailboxes, PoolId, WorkerId};
+use crate::idle::{IdleWatch, WaitIdleError};
+use crate::job::Job;
 use crate::metrics::Metrics;
-use crate::shutdown::{Shutdown, ShutdownReport};
-use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::shutdown::{DropBehavior, Shutdown, ShutdownReport};
+use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{lock, thread, Condvar, Mutex, MutexGuard};
+use crate::unwind::drop_quietly;
 use crate::worker;
 
 /// What a pool supplies to the shared life cycle: the steps that depend on its queues.
@@ -61,6 +93,14 @@ pub trait Mechanics: Send + Sync {
 
     /// The pool's counters, with `workers` as the worker count.
     fn metrics(&self, workers: usize) -> Metrics;
+
+    /// `true` when every job the pool accepted has ended: what `wait_idle` waits for. The
+    /// default reads [`metrics`](Mechanics::metrics), which is right when the pool counts each
+    /// job as submitted before any worker can see it (see `metrics.rs`); a pool that counts
+    /// some submissions later in its metrics overrides it.
+    fn is_idle(&self) -> bool {
+        self.metrics(0).is_idle()
+    }
 }
 
 /// Where the pool is in its life. Changes only under the lock.
@@ -85,8 +125,11 @@ struct Control {
     abandoned: bool,
     /// Calls cancelling queued jobs right now: the final report waits for them.
     cancelling: usize,
-    /// The index the next worker gets (never reused).
-    next_index: usize,
+    /// `live[i]`: a worker that has neither retired nor begun to exit holds index `i` (module
+    /// docs). Broadcasts go to live indices; a start takes the lowest index that is not live.
+    live: Vec<bool>,
+    /// The worker count asked for (mirrored in `Lifecycle::target` for lock-free reads).
+    target: usize,
 }
 
 /// The shared life cycle of one pool; see the [module docs](self).
@@ -94,6 +137,14 @@ pub struct Lifecycle {
     control: Mutex<Control>,
     /// Signalled when a worker exits or the report is written.
     exited: Condvar,
+    /// The workers' mailboxes (broadcasts). Plain std `Arc`: each worker's identity holds it.
+    mail: std::sync::Arc<Mailboxes>,
+    /// The waiters of `wait_idle`.
+    idle: IdleWatch,
+    /// `Control::target`, readable without the lock: a worker's check between jobs.
+    target: AtomicUsize,
+    hooks: ThreadHooks,
+    on_drop: DropBehavior,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -118,8 +169,14 @@ impl Default for Lifecycle {
 }
 
 impl Lifecycle {
-    /// A running pool with no worker yet.
+    /// A running pool with no worker yet, no thread hooks, and the default drop behavior.
     pub fn new() -> Lifecycle {
+        Lifecycle::with_config(&PoolConfig::default())
+    }
+
+    /// A running pool with no worker yet, whose workers run `config`'s thread hooks and whose
+    /// drop does what `config` says.
+    pub fn with_config(config: &PoolConfig) -> Lifecycle {
         Lifecycle {
             control: Mutex::new(Control {
                 phase: Phase::Running,
@@ -128,9 +185,15 @@ impl Lifecycle {
                 started: None,
                 abandoned: false,
                 cancelling: 0,
-                next_index: 0,
+                live: Vec::new(),
+                target: 0,
             }),
             exited: Condvar::new(),
+            mail: std::sync::Arc::new(Mailboxes::new()),
+            idle: IdleWatch::new(),
+            target: AtomicUsize::new(0),
+            hooks: config.thread_hooks().clone(),
+            on_drop: config.drop_behavior(),
         }
     }
 
@@ -144,9 +207,51 @@ impl Lifecycle {
     pub fn starter(&self) -> Option<Starter<'_>> {
         let control = lock(&self.control);
         match control.phase {
-            Phase::Running => Some(Starter { control }),
+            Phase::Running => Some(Starter {
+                life: self,
+                control,
+            }),
             _ => None,
         }
+    }
+
+    /// The worker count the pool is sized to now (`Executor::workers`).
+    pub fn target(&self) -> usize {
+        // ORDERING: a snapshot; Relaxed suffices.
+        self.target.load(Ordering::Relaxed)
+    }
+
+    /// `true` when worker `index` should retire: its index is at or above the target. One
+    /// load, for a worker's checks between jobs and in its sleep protocol; the retirement
+    /// itself is [`try_retire`](Self::try_retire).
+    #[inline]
+    pub fn must_retire(&self, index: usize) -> bool {
+        // ORDERING: SeqCst pairs with the store in `Starter::resize`, which the pool follows
+        // with its `wake`: a worker that checks after that wake-up sees the new target.
+        index >= self.target.load(Ordering::SeqCst)
+    }
+
+    /// Retires the calling worker `index` if its index is at or above the target (module
+    /// docs): its index stops being live (no broadcast reaches it any more, and a grow may
+    /// give the index to a new worker), and the broadcast jobs already posted to it are kept
+    /// for its exit. The caller then leaves its loop. One load when it should not retire.
+    #[inline]
+    pub fn try_retire(&self, index: usize) -> bool {
+        self.must_retire(index) && self.retire(index)
+    }
+
+    /// The slow path of [`try_retire`](Self::try_retire), under the lock.
+    #[cold]
+    fn retire(&self, index: usize) -> bool {
+        let mut control = lock(&self.control);
+        if index < control.target || !control.live.get(index).copied().unwrap_or(false) {
+            return false;
+        }
+        control.live[index] = false;
+        let posted = self.mail.take(index);
+        drop(control);
+        identity::retire(posted);
+        true
     }
 
     /// What every pool's `resize` starts with: checks the requested count against the
@@ -159,15 +264,125 @@ impl Lifecycle {
         Ok(starter)
     }
 
-    /// The guard a worker thread holds for its whole life: dropping it reports the exit.
-    pub fn exit_guard<'a>(&'a self, pool: &'a dyn Mechanics) -> ExitGuard<'a> {
-        ExitGuard { life: self, pool }
+    /// The guard worker `index` (the index its [`Starter`] gave it) holds for its whole life,
+    /// created first thing on its thread: creating it makes
+    /// [`current_worker`](crate::current_worker) answer and runs the start hook; dropping it
+    /// ends the worker's life and reports the exit (module docs).
+    pub fn exit_guard<'a>(&'a self, pool: &'a dyn Mechanics, index: usize) -> ExitGuard<'a> {
+        let id = WorkerId::new(PoolId::new(pool.id()), index);
+        let identity = identity::enter(id, Some(self.mail.clone()));
+        self.hooks.started();
+        ExitGuard {
+            life: self,
+            pool,
+            index,
+            identity: Some(identity),
+        }
+    }
+
+    /// What a worker loop calls between jobs and when it wakes up: runs the broadcast jobs
+    /// posted to the calling worker. One relaxed load while no broadcast is in progress.
+    #[inline]
+    pub fn run_mail(&self) -> bool {
+        identity::run_mail_in(&self.mail)
+    }
+
+    /// `true` when a broadcast job waits for the calling worker: a worker's sleep protocol
+    /// checks it (with its other flags) before it blocks, and [`Mechanics::wake_all`] wakes it
+    /// when a broadcast posts one.
+    #[inline]
+    pub fn has_mail(&self) -> bool {
+        identity::has_mail_in(&self.mail)
+    }
+
+    /// Runs one job built by `job_for` on every live worker (see
+    /// [`Executor::broadcast_jobs`](crate::Executor::broadcast_jobs)): posts them under the
+    /// life cycle's lock, which starting and exiting workers take too, then wakes every
+    /// worker. `job_for` runs under that lock: it must only build the job. Refused with
+    /// [`BroadcastError::ShutDown`] once shutdown has begun.
+    pub fn broadcast(
+        &self,
+        pool: &dyn Mechanics,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        let control = lock(&self.control);
+        if !matches!(control.phase, Phase::Running) {
+            return Err(BroadcastError::ShutDown);
+        }
+        let pool_id = PoolId::new(pool.id());
+        for (index, live) in control.live.iter().enumerate() {
+            if *live {
+                self.mail
+                    .post(index, job_for(WorkerId::new(pool_id, index)));
+            }
+        }
+        let alive = control.alive;
+        drop(control);
+        pool.wake_all(alive);
+        Ok(())
+    }
+
+    /// Waits until every job the pool accepted has ended, or `deadline` passes (see
+    /// [`Executor::wait_idle_until`](crate::Executor::wait_idle_until) and `idle.rs`).
+    /// Refused inside the pool: the calling job would keep it busy forever.
+    pub fn wait_idle(
+        &self,
+        pool: &dyn Mechanics,
+        deadline: Option<Instant>,
+    ) -> Result<bool, WaitIdleError> {
+        if inside(pool) {
+            return Err(WaitIdleError::InsideWorker);
+        }
+        Ok(self.idle.wait(deadline, || pool.is_idle()))
+    }
+
+    /// Wakes `wait_idle` callers if the pool is idle now: a pool calls it where it may have
+    /// become idle (a worker found no job, a submission was taken back; exits and cancels call
+    /// it here). One fence and one load while nobody waits.
+    #[inline]
+    pub fn check_idle(&self, pool: &dyn Mechanics) {
+        self.idle.check(|| pool.is_idle());
+    }
+
+    /// Begins a graceful shutdown and returns at once (tokio's `shutdown_background`): intake
+    /// closes and the workers exit once the queue is drained. A later
+    /// [`shutdown`](Self::shutdown) waits for that and returns the report. Does nothing once
+    /// shutdown has begun.
+    pub fn shutdown_background(&self, pool: &dyn Mechanics) {
+        let mut control = lock(&self.control);
+        if !matches!(control.phase, Phase::Running) {
+            return;
+        }
+        control.phase = Phase::Stopping;
+        control.started = Some(Instant::now());
+        drop(control);
+        self.begin(pool, false);
+    }
+
+    /// What dropping the pool does, as its configuration says ([`DropBehavior`]).
+    pub fn drop_pool(&self, pool: &dyn Mechanics) {
+        match self.on_drop {
+            DropBehavior::WaitForQueue => {
+                self.shutdown(pool, Shutdown::Graceful);
+            }
+            DropBehavior::CancelQueued => {
+                self.shutdown(pool, Shutdown::Now);
+            }
+            DropBehavior::Background => self.shutdown_background(pool),
+        }
     }
 
     /// Stops the pool; see [`Executor::shutdown`](crate::Executor::shutdown) and the module
-    /// docs. Idempotent: later calls wait for the first one's report.
+    /// docs. Idempotent: later calls wait for the first one's report, a later `Now` still
+    /// cancels what is queued, and a later `Deadline` waits no longer than its own deadline
+    /// (then cancels what is still queued, as the first call would have).
     pub fn shutdown(&self, pool: &dyn Mechanics, mode: Shutdown) -> ShutdownReport {
-        let inside = worker::holds_up(pool.id());
+        let inside = inside(pool);
+        let deadline = match mode {
+            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
+            Shutdown::Deadline(d) => Instant::now().checked_add(d),
+            _ => None,
+        };
         let mut control = lock(&self.control);
         match control.phase {
             Phase::Stopped(report) => return report,
@@ -178,7 +393,7 @@ impl Lifecycle {
                     self.cancel_queued(pool);
                     control = lock(&self.control);
                 }
-                return self.wait_stopped(pool, control, inside, None);
+                return self.wait_stopped(pool, control, inside, deadline);
             }
             Phase::Running => {}
         }
@@ -186,16 +401,17 @@ impl Lifecycle {
         control.started = Some(Instant::now());
         drop(control);
 
-        let now = matches!(mode, Shutdown::Now);
+        self.begin(pool, matches!(mode, Shutdown::Now));
+        let control = lock(&self.control);
+        self.wait_stopped(pool, control, inside, deadline)
+    }
+
+    /// Steps 2-4 of the first shutdown call (module docs), once the phase is `Stopping`.
+    fn begin(&self, pool: &dyn Mechanics, now: bool) {
         pool.close(now);
         if now {
             self.cancel_queued(pool);
         }
-        let deadline = match mode {
-            // A deadline too far to represent (`Duration::MAX`) is no deadline: graceful.
-            Shutdown::Deadline(d) => Instant::now().checked_add(d),
-            _ => None,
-        };
         let (alive, none_started) = {
             let control = lock(&self.control);
             let none = control.alive == 0 && matches!(control.phase, Phase::Stopping);
@@ -208,8 +424,6 @@ impl Lifecycle {
             // written and stays as it is, so that concurrent callers get the same one.
             self.cancel_queued(pool);
         }
-        let control = lock(&self.control);
-        self.wait_stopped(pool, control, inside, deadline)
     }
 
     /// Cancels what is queued, registered so that the final report waits for it.
@@ -223,6 +437,9 @@ impl Lifecycle {
                 let mut control = lock(&self.0.control);
                 control.cancelling -= 1;
                 self.0.finish_if_stopped(self.1, &mut control);
+                drop(control);
+                // The last queued jobs may have just been counted as cancelled.
+                self.0.check_idle(self.1);
             }
         }
         let _done = Done(self, pool);
@@ -299,8 +516,17 @@ impl Lifecycle {
     }
 }
 
+/// `true` on a thread that a worker of `pool` waits for, or that is one: in a job
+/// ([`worker::holds_up`]), or in the worker's start or stop hook (its identity, set for the
+/// whole life of the thread). Waiting there for the pool's workers would wait for itself.
+fn inside(pool: &dyn Mechanics) -> bool {
+    worker::holds_up(pool.id())
+        || identity::current_worker().is_some_and(|w| w.pool().get() == pool.id())
+}
+
 /// Starts worker threads while holding the life cycle's lock; see [`Lifecycle::starter`].
 pub struct Starter<'a> {
+    life: &'a Lifecycle,
     control: MutexGuard<'a, Control>,
 }
 
@@ -313,19 +539,78 @@ impl std::fmt::Debug for Starter<'_> {
 }
 
 impl Starter<'_> {
-    /// Starts one worker: `spawn` gets the worker's index (unique over the pool's life) and
-    /// starts its thread. The thread counts as alive from now on, until it drops its
+    /// Starts one worker: `spawn` gets the worker's index (the lowest that is not live, see
+    /// the module docs) and starts its thread, which passes the index to
+    /// [`Lifecycle::exit_guard`]. The thread counts as alive from now on, until it drops its
     /// [`ExitGuard`]. On an error nothing is counted.
     pub fn start(
         &mut self,
         spawn: impl FnOnce(usize) -> io::Result<thread::JoinHandle<()>>,
     ) -> io::Result<()> {
-        let index = self.control.next_index;
+        let live = &self.control.live;
+        let index = live.iter().position(|l| !l).unwrap_or(live.len());
         let handle = spawn(index)?;
-        self.control.next_index += 1;
+        if index == self.control.live.len() {
+            self.control.live.push(true);
+        } else {
+            self.control.live[index] = true;
+        }
         self.control.alive += 1;
         self.control.threads.push(handle);
         Ok(())
+    }
+
+    /// Sizes the pool to `workers` (module docs): sets the target, starts a worker through
+    /// `start` (which calls [`Starter::start`]) for every index below it that is not live, and
+    /// calls `wake` when some live worker is at or above it, so that idle workers look and
+    /// retire. Every pool's `build` and `resize` come here (`resize` through
+    /// [`Lifecycle::resizer`], which checked the count).
+    ///
+    /// A failed start stops there: the target becomes the index that start would have taken,
+    /// so the pool keeps the workers it had and those that did start (workers above it retire,
+    /// as they would have), and `workers()` says so.
+    pub fn resize(
+        &mut self,
+        workers: usize,
+        mut start: impl FnMut(&mut Self) -> io::Result<()>,
+        wake: impl FnOnce(),
+    ) -> Result<(), ResizeError> {
+        self.set_target(workers);
+        let missing = (0..workers)
+            .filter(|&i| !self.control.live.get(i).copied().unwrap_or(false))
+            .count();
+        for started in 0..missing {
+            if let Err(source) = start(self) {
+                let first_hole = self.control.live.iter().position(|l| !l);
+                self.set_target(first_hole.unwrap_or(self.control.live.len()));
+                return Err(ResizeError::Spawn { started, source });
+            }
+        }
+        if self.control.live.iter().skip(workers).any(|l| *l) {
+            wake();
+        }
+        Ok(())
+    }
+
+    /// What every pool's `build` does: sizes the new pool to `workers` and starts each of them
+    /// through `start`. A failed start returns its error; the caller then stops the workers
+    /// that did start.
+    pub fn start_all(
+        &mut self,
+        workers: usize,
+        mut start: impl FnMut(&mut Self) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.set_target(workers);
+        for _ in 0..workers {
+            start(self)?;
+        }
+        Ok(())
+    }
+
+    fn set_target(&mut self, workers: usize) {
+        self.control.target = workers;
+        // ORDERING: SeqCst, read by `Lifecycle::must_retire`; the pool's wake-up follows.
+        self.life.target.store(workers, Ordering::SeqCst);
     }
 
     /// Forgets the handles of threads that have finished (retired workers), so a pool resized
@@ -337,12 +622,15 @@ impl Starter<'_> {
     }
 }
 
-/// Held by a worker thread for its whole life; dropping it reports the exit (and writes the
-/// final report if it was the last worker of a stopping pool).
+/// Held by a worker thread for its whole life (see [`Lifecycle::exit_guard`]); dropping it
+/// ends the worker's life and reports the exit (and writes the final report if it was the last
+/// worker of a stopping pool).
 #[must_use = "the worker's exit is reported when the guard drops"]
 pub struct ExitGuard<'a> {
     life: &'a Lifecycle,
     pool: &'a dyn Mechanics,
+    index: usize,
+    identity: Option<IdentityGuard>,
 }
 
 impl std::fmt::Debug for ExitGuard<'_> {
@@ -352,115 +640,64 @@ impl std::fmt::Debug for ExitGuard<'_> {
 }
 
 impl Drop for ExitGuard<'_> {
+    /// The worker's last steps, in this order (module docs): run the broadcast jobs posted to
+    /// it (a worker that did not retire first takes its index out of the live set, so that no
+    /// more are posted), run the stop hook, forget the identity, then count the exit. A worker
+    /// that unwinds out of its loop (a bug in the pool) runs no user code here: its broadcast
+    /// jobs are dropped unrun (each then reports itself cancelled) and its stop hook is
+    /// skipped. Nothing here unwinds: jobs and hooks run under `catch_unwind`.
     fn drop(&mut self) {
-        let mut control = lock(&self.life.control);
-        control.alive -= 1;
-        self.life.finish_if_stopped(self.pool, &mut control);
-    }
-}
-
-/// The worker count a pool is sized to, and the retire protocol that shrinks it: `target` is
-/// the count asked for, `live` the workers that have not decided to retire. A worker retires
-/// (between jobs, or when woken idle) by moving `live` down by one while it is above `target`,
-/// so exactly `live - target` workers retire, whoever gets there first. The shared-queue and
-/// fork-join pools use it; the work-stealing pool counts retirements instead, because its
-/// retiring workers must first move their own deques out.
-///
-/// Both counts live in one atomic word (`target` in the high half, `live` in the low half),
-/// so a worker's "is `live` above `target`?" and its decrement are one CAS. With two words, a
-/// worker could read the old `target` of a pool that is growing, then the new `live`, and
-/// retire although nobody asked it to (a loom model of a resize up found that).
-#[derive(Debug)]
-pub struct Sizing {
-    /// `target << 32 | live`.
-    state: AtomicU64,
-}
-
-/// Packs the two counts; both are at most [`MAX_WORKERS`](crate::MAX_WORKERS), far below
-/// 2^32, so `live` never carries into `target`.
-fn pack(target: usize, live: usize) -> u64 {
-    ((target as u64) << 32) | live as u64
-}
-
-/// `(target, live)`.
-fn unpack(state: u64) -> (usize, usize) {
-    (
-        (state >> 32) as usize,
-        (state & u64::from(u32::MAX)) as usize,
-    )
-}
-
-impl Sizing {
-    /// Sized to `workers`, all of them live (started by the builder).
-    pub fn new(workers: usize) -> Sizing {
-        Sizing {
-            state: AtomicU64::new(pack(workers, workers)),
-        }
-    }
-
-    /// The worker count the pool is sized to now.
-    pub fn target(&self) -> usize {
-        // ORDERING: a snapshot; Relaxed suffices.
-        unpack(self.state.load(Ordering::Relaxed)).0
-    }
-
-    /// Retires the calling worker if the pool has more live workers than its target.
-    pub fn retire(&self) -> bool {
-        // ORDERING: SeqCst, like every change of the word: one CAS decides, against the
-        // changes `resize` makes.
-        self.state
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
-                let (target, live) = unpack(s);
-                (live > target).then(|| pack(target, live - 1))
-            })
-            .is_ok()
-    }
-
-    /// A cheap check for an idle loop: should some worker retire?
-    pub fn surplus(&self) -> bool {
-        // ORDERING: SeqCst, as in `retire`.
-        let (target, live) = unpack(self.state.load(Ordering::SeqCst));
-        live > target
-    }
-
-    /// Resizes to `workers`, holding the life cycle's lock through `starter` (from
-    /// [`Lifecycle::resizer`], which checked the count): grows at once by calling `start` once
-    /// per missing worker, or shrinks by lowering the target and calling `wake(surplus)` so
-    /// that idle workers notice. A failed start leaves the pool with the workers it had plus
-    /// those that did start, and `target` says so.
-    pub fn resize(
-        &self,
-        starter: &mut Starter<'_>,
-        workers: usize,
-        mut start: impl FnMut(&mut Starter<'_>) -> io::Result<()>,
-        wake: impl FnOnce(usize),
-    ) -> Result<(), ResizeError> {
-        // ORDERING: `target` changes only here, under the life cycle's lock; workers change
-        // `live` only by the CAS in `retire`. SeqCst on every change (see `retire`).
-        let set_target = |target: usize| {
-            let prev = self
-                .state
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
-                    Some(pack(target, unpack(s).1))
-                })
-                .unwrap_or_else(|s| s);
-            unpack(prev).1
-        };
-        let live = set_target(workers);
-        if workers > live {
-            for started in 0..workers - live {
-                // One more live worker: the low half, which never carries (see `pack`).
-                self.state.fetch_add(1, Ordering::SeqCst);
-                if let Err(source) = start(starter) {
-                    self.state.fetch_sub(1, Ordering::SeqCst);
-                    set_target(live + started);
-                    return Err(ResizeError::Spawn { started, source });
-                }
+        let life = self.life;
+        let unwinding = std::thread::panicking();
+        let retired = identity::take_retired();
+        let was_retired = retired.is_some();
+        match retired {
+            Some(posted) => run_or_drop(posted, unwinding),
+            // While a broadcast may be in progress, leave the live set first and run what
+            // was posted. (Without one, that lock is skipped: a broadcast racing with this
+            // exit then posts until the last step below, which drops what it posted, and
+            // that worker's result says `Cancelled`.)
+            None if life.mail.any_pending() => {
+                let posted = {
+                    let mut control = lock(&life.control);
+                    if let Some(live) = control.live.get_mut(self.index) {
+                        *live = false;
+                    }
+                    life.mail.take(self.index)
+                };
+                run_or_drop(posted, unwinding);
             }
-        } else if workers < live {
-            wake(live - workers);
+            None => {}
         }
-        Ok(())
+        if !unwinding {
+            life.hooks.stopping();
+        }
+        drop(self.identity.take());
+        let mut control = lock(&life.control);
+        let raced = if !was_retired {
+            // The index is ours until now: a retired worker's may be a new worker's already.
+            if let Some(live) = control.live.get_mut(self.index) {
+                *live = false;
+            }
+            life.mail.take(self.index)
+        } else {
+            Vec::new()
+        };
+        control.alive -= 1;
+        life.finish_if_stopped(self.pool, &mut control);
+        drop(control);
+        drop_quietly(raced);
+        life.check_idle(self.pool);
+    }
+}
+
+/// Runs broadcast jobs left in a leaving worker's mailbox, or drops them unrun while the
+/// thread unwinds (no user code runs then).
+fn run_or_drop(jobs: Vec<Job>, unwinding: bool) {
+    if unwinding {
+        drop_quietly(jobs);
+    } else {
+        identity::run_all(jobs);
     }
 }
 

@@ -43,6 +43,19 @@
 //! of one slot per chunk in flight, and result and item buffers that are handed back and
 //! reused, so after the first chunks handing items over allocates only the job's box.
 //!
+//! ## The end
+//!
+//! The last results reach the consumer from inside a job, before that job returns and its
+//! pool counts it. So before `next()` returns `None`, the consumer waits until every job of
+//! the map that has started has ended *and been counted*: a job hands its end to the pool
+//! through [`worker::after_counted`](crate::worker::after_counted), which runs it right
+//! after the count. Right after the iterator is exhausted, `metrics()` shows none of those
+//! jobs running. Jobs that never started (the consumer ran their chunk itself) are not
+//! waited for, since the pool may not get to them for a long time; they may still be queued,
+//! and when they run they return at once. Through an executor that runs the map's jobs inside
+//! jobs of its own (a rate limiter, a wrapper), the end is reported when the map's job
+//! returns, which may be just before the outer job is counted.
+//!
 //! ## The window
 //!
 //! The window counts **items**: those pulled from the input and not yet yielded. By default
@@ -88,6 +101,8 @@
 mod chunk;
 mod feed;
 mod sizing;
+#[cfg(feature = "stream")]
+pub(crate) mod stream;
 #[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
 mod tests;
 
@@ -116,6 +131,10 @@ use crate::executor::Executor;
 ///
 /// Not counted: such extra panics still unreported when the iterator is dropped, and reports
 /// the pool refuses because it is shutting down.
+///
+/// When `next()` returns `None`, every job of the map that started has ended and been counted
+/// (none shows as `running`); jobs whose chunk the calling thread ran may still be queued and
+/// return at once when they run.
 ///
 /// Dropping or forgetting the iterator is safe at any point: the chunks already handed out
 /// still run on the pool, which owns everything they touch, and their results are dropped.

@@ -5,6 +5,13 @@
 //! thread bumps its own cache-padded shard (plain `Relaxed` adds, no contention), and a snapshot
 //! sums the shards. A snapshot taken while jobs run is approximate; one taken after the workers
 //! were joined is exact (joining a thread synchronizes with everything it did).
+//!
+//! One rule makes a snapshot good enough to tell when a pool is idle (`wait_idle`, see
+//! `idle.rs`): every pool counts a job as submitted *before* the job becomes visible to its
+//! workers, every count is a `Release` add, and a snapshot reads the ends (completed, panicked,
+//! cancelled) with `Acquire` *before* it reads the submissions. A snapshot that sees a job's
+//! end therefore also sees its submission, so `ended >= submitted` in a snapshot means every
+//! job it saw submitted had ended.
 
 use crossbeam_utils::CachePadded;
 
@@ -34,6 +41,38 @@ pub struct Metrics {
     pub steals: u64,
     /// Times a worker went to sleep for lack of work.
     pub parks: u64,
+}
+
+impl std::fmt::Display for Metrics {
+    /// One line, e.g. `4 workers, 5 queued, 2 running; 130 submitted: 120 completed,
+    /// 10 panicked, 0 cancelled; 0 rejected, 3 steals, 7 parks`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = if self.workers == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} worker{s}, {} queued, {} running; {} submitted: {} completed, {} panicked, \
+             {} cancelled; {} rejected, {} steals, {} parks",
+            self.workers,
+            self.queued,
+            self.running,
+            self.submitted,
+            self.completed,
+            self.panicked,
+            self.cancelled,
+            self.rejected,
+            self.steals,
+            self.parks,
+        )
+    }
+}
+
+impl Metrics {
+    /// `true` when every job this snapshot saw accepted has ended (completed, panicked or
+    /// cancelled): nothing queued, nothing running. What
+    /// [`ExecutorExt::wait_idle`](crate::ExecutorExt::wait_idle) waits for.
+    pub fn is_idle(&self) -> bool {
+        self.completed + self.panicked + self.cancelled >= self.submitted
+    }
 }
 
 /// Which event to count.
@@ -129,29 +168,45 @@ impl Counters {
         }
     }
 
-    /// Counts one `event` on the calling thread's shard.
+    /// Counts `n` `event`s on the calling thread's shard.
     #[inline]
     pub fn add(&self, event: Event, n: u64) {
-        // ORDERING: counters publish nothing; readers that need exact values read them after
-        // joining the workers or under the pool's own synchronization.
-        self.shards[shard_index()].counts[event as usize].fetch_add(n, Ordering::Relaxed);
+        // ORDERING: Release pairs with the Acquire loads of `snapshot`: a snapshot that sees a
+        // job's end also sees the submission counted before the job was queued (module docs).
+        // Other readers need exact values only after joining the workers.
+        self.shards[shard_index()].counts[event as usize].fetch_add(n, Ordering::Release);
+    }
+
+    /// Takes back `n` `event`s that the calling thread itself counted with [`add`](Self::add)
+    /// (a job counted as submitted before its push, and then refused). Only the calling
+    /// thread's shard changes, so it never goes below zero.
+    #[inline]
+    pub fn retract(&self, event: Event, n: u64) {
+        // ORDERING: as in `add`; a snapshot between the two counts sees the job as submitted
+        // and not ended, which only delays an idle check.
+        self.shards[shard_index()].counts[event as usize].fetch_sub(n, Ordering::Release);
     }
 
     /// The sum of one event over all shards.
     pub fn get(&self, event: Event) -> u64 {
         self.shards
             .iter()
-            .map(|s| s.counts[event as usize].load(Ordering::Relaxed))
+            // ORDERING: Acquire pairs with the Release adds (module docs).
+            .map(|s| s.counts[event as usize].load(Ordering::Acquire))
             .sum()
     }
 
     /// A [`Metrics`] snapshot; the pool fills in `workers`.
+    ///
+    /// The ends are read before the submissions (module docs), so `completed + panicked +
+    /// cancelled >= submitted` holds in a snapshot only when every job it saw submitted had
+    /// ended.
     pub fn snapshot(&self, workers: usize) -> Metrics {
-        let submitted = self.get(Event::Submitted);
         let completed = self.get(Event::Completed);
         let panicked = self.get(Event::Panicked);
         let cancelled = self.get(Event::Cancelled);
         let started = self.get(Event::Started);
+        let submitted = self.get(Event::Submitted);
         let running = started.saturating_sub(completed + panicked);
         let queued = submitted.saturating_sub(started + cancelled);
         Metrics {

@@ -355,7 +355,7 @@ impl<T> ScopedJoinHandle<'_, T> {
             Slot::Failed { index, cancelled } => {
                 let payload = self.tally.with(|t| t.failures[index].take());
                 match (cancelled, payload) {
-                    (false, Some(payload)) => Err(TaskError::Panicked(payload)),
+                    (false, Some(payload)) => Err(TaskError::Panicked(payload.into())),
                     _ => Err(TaskError::Cancelled),
                 }
             }

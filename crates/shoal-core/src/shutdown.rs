@@ -19,6 +19,38 @@ pub enum Shutdown {
     Deadline(Duration),
 }
 
+/// What dropping a pool does, set with `on_drop` on any pool's builder (or
+/// [`PoolConfig::on_drop`](crate::PoolConfig::on_drop)).
+///
+/// Whatever the choice, a drop from inside one of the pool's own workers begins the shutdown
+/// and returns without waiting for itself, as [`Executor::shutdown`](crate::Executor::shutdown)
+/// does there.
+///
+/// ```
+/// use shoal_core::{DropBehavior, PoolConfig};
+/// // Let a pool that is dropped finish its queue in the background.
+/// let config = PoolConfig::new().workers(2).on_drop(DropBehavior::Background);
+/// assert_eq!(config.drop_behavior(), DropBehavior::Background);
+/// assert_eq!(PoolConfig::new().drop_behavior(), DropBehavior::WaitForQueue);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropBehavior {
+    /// A graceful shutdown: intake closes, every queued job runs, the workers are joined, then
+    /// `drop` returns. The default: dropping a pool never loses work, and when `drop` returns
+    /// no job of the pool runs any more.
+    #[default]
+    WaitForQueue,
+    /// [`Shutdown::Now`]: queued jobs are cancelled (their handles say `Cancelled`), `drop`
+    /// waits for the running ones and joins the workers.
+    CancelQueued,
+    /// A graceful shutdown that `drop` does not wait for (tokio's `shutdown_background`):
+    /// intake closes, and the workers run the queued jobs and exit on their own while `drop`
+    /// returns at once. Jobs still queued or running when the process exits are lost with it,
+    /// so keep the default where they must finish.
+    Background,
+}
+
 /// What a shutdown did. Accounting always adds up:
 /// `completed + panicked + cancelled + still_running == submitted`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,6 +69,25 @@ pub struct ShutdownReport {
     pub still_running: u64,
     /// Wall time the first shutdown call took.
     pub elapsed: Duration,
+}
+
+impl std::fmt::Display for ShutdownReport {
+    /// One line, e.g. `130 jobs: 120 completed, 10 panicked, 0 cancelled, 0 still running;
+    /// shut down in 12.5ms`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = if self.submitted == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} job{s}: {} completed, {} panicked, {} cancelled, {} still running; shut down in \
+             {:.1?}",
+            self.submitted,
+            self.completed,
+            self.panicked,
+            self.cancelled,
+            self.still_running,
+            self.elapsed,
+        )
+    }
 }
 
 impl ShutdownReport {

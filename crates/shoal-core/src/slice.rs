@@ -3,8 +3,9 @@
 //! [`par_map`](crate::ExecutorExt::par_map) and [`par_reduce`](crate::ExecutorExt::par_reduce),
 //! written over [`ExecutorExt::join`](crate::ExecutorExt::join) alone.
 //!
-//! A loop moves into the pool (a join from outside does that), then runs its range front to
-//! back and splits **only when a worker is idle**: before each item it asks the executor's
+//! A loop called from outside the pool splits its slice in two at once, and the `join` of the
+//! halves moves into the pool (a slice of one item runs on the calling thread). On a worker
+//! a loop runs its range front to back and splits **only when a worker is idle**: before each item it asks the executor's
 //! [`join_inline`](crate::Executor::join_inline) hint (on shoal's pools, a thread-local read
 //! and one relaxed load); when a worker is idle it splits the rest of its range in two with
 //! `join`, which offers the second half to that worker. So a loop makes about as many pieces
@@ -113,7 +114,7 @@ where
     acc
 }
 
-/// `par_for_each`: the loop, moved into the pool.
+/// `par_for_each`: from outside, the first split moves the loop into the pool.
 pub(crate) fn par_for_each<E, T, F>(exec: &E, items: &[T], f: F)
 where
     E: Executor + ?Sized,
@@ -121,7 +122,7 @@ where
     F: Fn(&T) + Sync + Send,
 {
     let min = min_piece(exec, items.len());
-    exec.join(|| for_each(exec, items, min, &f), || ());
+    for_each(exec, items, min, &f);
 }
 
 /// `par_map`: results in input order.
@@ -137,7 +138,7 @@ where
     let mut out: Vec<U> = Vec::with_capacity(n);
     {
         let slots: &mut [MaybeUninit<U>] = &mut out.spare_capacity_mut()[..n];
-        exec.join(|| map_into(exec, items, slots, min, &f), || ());
+        map_into(exec, items, slots, min, &f);
     }
     // SAFETY: `map_into` returned normally (a panic would have unwound past this line), so
     // it wrote every one of the first `n` slots.
@@ -162,9 +163,5 @@ where
     OP: Fn(R, R) -> R + Sync + Send,
 {
     let min = min_piece(exec, items.len());
-    exec.join(
-        || reduce(exec, items, min, &identity, &fold, &combine),
-        || (),
-    )
-    .0
+    reduce(exec, items, min, &identity, &fold, &combine)
 }

@@ -65,8 +65,8 @@ pub struct SpawnInfo<'a> {
 }
 
 impl<'a> SpawnInfo<'a> {
-    /// A worker thread named `name`, the `index`-th the pool has started (indexes count every
-    /// start over the pool's life, resizes included).
+    /// The thread of worker `index` (see [`identity`](crate::identity) for the numbering),
+    /// named `name`.
     pub fn new(name: &'a str, index: usize) -> SpawnInfo<'a> {
         SpawnInfo { name, index }
     }
@@ -76,7 +76,8 @@ impl<'a> SpawnInfo<'a> {
         self.name
     }
 
-    /// Which start this is, counted from 0 over the pool's life.
+    /// The index the worker will have: the lowest that no live worker holds (a worker started
+    /// by a resize may take the index of one that retired).
     pub fn index(&self) -> usize {
         self.index
     }
@@ -124,7 +125,7 @@ impl SpawnHook {
 }
 
 /// What each pool's thread-starting function calls first: asks `hook`, if there is one, about
-/// the thread `name`, start number `index`.
+/// the thread `name` of worker `index`.
 pub fn before_spawn(hook: Option<&SpawnHook>, name: &str, index: usize) -> io::Result<()> {
     match hook {
         Some(hook) => hook.check(&SpawnInfo::new(name, index)),

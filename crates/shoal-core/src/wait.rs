@@ -2,12 +2,14 @@
 //! variable that is only signalled when someone is actually waiting.
 //!
 //! Waiting inside a worker *helps*: while the condition is false, the waiter runs queued jobs
-//! of its pool (see [`crate::worker`]). When there is nothing to run, it sleeps with a short,
-//! growing timeout and looks again, because new work that only it could run may arrive (every
-//! other worker may be waiting too). Outside a worker it blocks plainly.
+//! of its pool (see [`crate::worker`]) and the broadcast jobs posted to it. When there is
+//! nothing to run, it sleeps with a short, growing timeout and looks again, because new work
+//! that only it could run may arrive (every other worker may be waiting too). Outside a worker
+//! it blocks plainly.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::identity;
 use crate::sync::{lock, Condvar, Mutex};
 use crate::worker;
 
@@ -48,33 +50,67 @@ impl<S> Waitable<S> {
     }
 
     /// Waits until `ready` returns `Some`, helping the current pool meanwhile.
-    pub(crate) fn wait_until<R>(&self, mut ready: impl FnMut(&mut S) -> Option<R>) -> R {
-        if worker::in_worker() {
-            self.wait_helping(ready)
-        } else {
-            let mut guard = lock(&self.inner);
-            loop {
-                if let Some(r) = ready(&mut guard.value) {
-                    return r;
-                }
-                guard.waiters += 1;
-                guard = match self.cv.wait(guard) {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                guard.waiters -= 1;
-            }
+    pub(crate) fn wait_until<R>(&self, ready: impl FnMut(&mut S) -> Option<R>) -> R {
+        match self.wait_until_deadline(ready, None) {
+            Some(r) => r,
+            None => unreachable!("a wait without a deadline returns only when ready"),
         }
     }
 
-    fn wait_helping<R>(&self, mut ready: impl FnMut(&mut S) -> Option<R>) -> R {
+    /// Like [`wait_until`](Self::wait_until), but gives up at `deadline` (`None`: never) and
+    /// returns `None` then. Under loom or shuttle, whose timed waits never time out, the
+    /// deadline is not watched.
+    pub(crate) fn wait_until_deadline<R>(
+        &self,
+        mut ready: impl FnMut(&mut S) -> Option<R>,
+        deadline: Option<Instant>,
+    ) -> Option<R> {
+        // A worker thread (also one in its start or stop hook, which has no helper yet) must
+        // keep running its own broadcast mail while it waits: the job it waits for may be a
+        // broadcast that needs it.
+        if worker::in_worker() || identity::has_identity() {
+            return self.wait_helping(ready, deadline);
+        }
+        let mut guard = lock(&self.inner);
+        loop {
+            if let Some(r) = ready(&mut guard.value) {
+                return Some(r);
+            }
+            guard.waiters += 1;
+            guard = match deadline {
+                #[cfg(not(any(shoal_loom, shoal_shuttle)))]
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        guard.waiters -= 1;
+                        return None;
+                    }
+                    match self.cv.wait_timeout(guard, deadline - now) {
+                        Ok((g, _)) => g,
+                        Err(p) => p.into_inner().0,
+                    }
+                }
+                _ => match self.cv.wait(guard) {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                },
+            };
+            guard.waiters -= 1;
+        }
+    }
+
+    fn wait_helping<R>(
+        &self,
+        mut ready: impl FnMut(&mut S) -> Option<R>,
+        deadline: Option<Instant>,
+    ) -> Option<R> {
         const MIN_NAP: Duration = Duration::from_micros(20);
         #[cfg(not(any(shoal_loom, shoal_shuttle)))]
         const MAX_NAP: Duration = Duration::from_millis(1);
         let mut nap = MIN_NAP;
         loop {
             if let Some(r) = ready(&mut lock(&self.inner).value) {
-                return r;
+                return Some(r);
             }
             if worker::help_one() {
                 nap = MIN_NAP;
@@ -82,12 +118,20 @@ impl<S> Waitable<S> {
             }
             let mut guard = lock(&self.inner);
             if let Some(r) = ready(&mut guard.value) {
-                return r;
+                return Some(r);
             }
             #[cfg(not(any(shoal_loom, shoal_shuttle)))]
             {
+                let mut wait = nap;
+                if let Some(deadline) = deadline {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return None;
+                    }
+                    wait = wait.min(deadline - now);
+                }
                 guard.waiters += 1;
-                let (mut g, _) = match self.cv.wait_timeout(guard, nap) {
+                let (mut g, _) = match self.cv.wait_timeout(guard, wait) {
                     Ok(x) => x,
                     Err(p) => p.into_inner(),
                 };
@@ -98,7 +142,7 @@ impl<S> Waitable<S> {
             {
                 // loom's and shuttle's wait_timeout never time out: yield to the model instead.
                 drop(guard);
-                let _ = nap;
+                let _ = (nap, deadline);
                 crate::sync::thread::yield_now();
             }
         }

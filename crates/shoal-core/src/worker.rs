@@ -172,8 +172,13 @@ thread_local! {
 
 /// Runs one queued job of the current worker's pool, if the calling thread is a worker, the
 /// pool has one, and fewer than [`MAX_HELP_DEPTH`] helped jobs are already stacked on this
-/// thread. Returns `true` if a job ran.
+/// thread. Before that, it runs the broadcast jobs posted to the calling worker (see
+/// [`identity`](crate::identity)): a broadcast reaches a worker that waits inside a job.
+/// Returns `true` if a job ran.
 pub fn help_one() -> bool {
+    if crate::identity::run_own_mail() {
+        return true;
+    }
     let helper = CURRENT
         .try_with(|c| c.borrow().as_ref().map(|c| c.helper.clone()))
         .ok()
@@ -201,16 +206,116 @@ pub fn in_worker() -> bool {
     current_pool().is_some()
 }
 
+// The job `run_job` runs on this thread now (its address, see `job_address`; 0: none), and
+// what to run once its end is counted (`after_counted`). A stack: a job that helps while it
+// waits runs other jobs through `run_job` on top of its own.
+#[cfg(not(shoal_loom))]
+thread_local! {
+    static RUNNING: Cell<usize> = const { Cell::new(0) };
+    static AFTER_COUNTED: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
+}
+
+#[cfg(shoal_loom)]
+thread_local! {
+    static RUNNING: Cell<usize> = Cell::new(0);
+    static AFTER_COUNTED: RefCell<Vec<Box<dyn FnOnce()>>> = RefCell::new(Vec::new());
+}
+
+/// The identity of a job: the address of its closure. Unique among the jobs alive at one
+/// time (a job's box lives until it has run), and never dereferenced.
+pub fn job_address(job: &Job) -> usize {
+    (&**job as *const (dyn FnOnce() + Send)).cast::<u8>() as usize
+}
+
+/// The [`job_address`] of the job that [`run_job`] runs on the calling thread now (the
+/// innermost one, when a waiting job helps), or 0.
+pub fn running_job() -> usize {
+    RUNNING.try_with(Cell::get).unwrap_or(0)
+}
+
+/// Runs `f` right after the pool has counted the end of the job at address `job` in its
+/// metrics, when the calling thread runs that job under [`run_job`] now (it is the
+/// [`running_job`]); otherwise runs `f` at once.
+///
+/// A job's last act happens before the pool counts it as completed: whoever sees that act
+/// (its result, say) could still read the job as running in `metrics()`. A job that hands
+/// its end over through here is counted first. The map's jobs do, so that once a `map`
+/// iterator is exhausted, none of its jobs still shows as running.
+///
+/// Only for the job itself: `f` runs on the pool's worker after the job has returned, so it
+/// must be short and must not block; a panic in it is caught and dropped.
+pub fn after_counted(job: usize, f: impl FnOnce() + 'static) {
+    if job == 0 || running_job() != job {
+        f();
+        return;
+    }
+    let mut f = Some(f);
+    let _ = AFTER_COUNTED.try_with(|a| {
+        if let Some(f) = f.take() {
+            a.borrow_mut().push(Box::new(f));
+        }
+    });
+    // The thread is being torn down: no `run_job` frame can run it later.
+    if let Some(f) = f {
+        f();
+    }
+}
+
+/// Runs `job` as the last act of the job at address `outer`: for executors that wrap each
+/// job in one of their own (bookkeeping before and after it, as a rate limiter does) and
+/// hand the wrapper to another pool. When `outer` is the [`running_job`], `job` counts as
+/// the running job while it runs, so what it hands to [`after_counted`] runs after the pool
+/// has counted `outer`, that is after the wrapper's own bookkeeping too. Otherwise it just
+/// runs `job`.
+pub fn run_wrapped(outer: usize, job: Job) {
+    if outer == 0 || running_job() != outer {
+        job();
+        return;
+    }
+    /// Puts the wrapper back as the running job, also when `job` unwinds.
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = RUNNING.try_with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(outer);
+    let _ = RUNNING.try_with(|r| r.set(job_address(&job)));
+    job();
+}
+
+/// How a job taken off a queue ended; see [`run_job`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ran {
+    /// The job returned normally.
+    Completed,
+    /// The job panicked.
+    Panicked,
+    /// Its handle had cancelled it while it was queued
+    /// ([`JoinHandle::cancel`](crate::JoinHandle::cancel)): the entry was empty, nothing ran.
+    Cancelled,
+}
+
 /// Runs `job` the way every shoal worker does: counts it as started, then completed or
 /// panicked, catches its panic so the worker survives, and shows the payload to `handler`
-/// (whose own panic is caught too). Returns `true` if the job completed normally.
+/// (whose own panic is caught too). A job whose handle cancelled it while it was queued runs
+/// nothing and is counted as cancelled instead (never as started). Then it runs what the job
+/// handed to [`after_counted`]. Returns how it ended.
 #[inline]
-pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) -> bool {
+pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) -> Ran {
+    let outer = RUNNING.try_with(|r| r.replace(job_address(&job))).ok();
+    let mark = AFTER_COUNTED.try_with(|a| a.borrow().len()).unwrap_or(0);
     counters.add(Event::Started, 1);
-    match catch_unwind(AssertUnwindSafe(job)) {
+    let ran = match catch_unwind(AssertUnwindSafe(job)) {
+        Ok(()) if crate::claim::take_skipped() => {
+            // The entry of a cancelled job: it never started after all.
+            counters.retract(Event::Started, 1);
+            counters.add(Event::Cancelled, 1);
+            Ran::Cancelled
+        }
         Ok(()) => {
             counters.add(Event::Completed, 1);
-            true
+            Ran::Completed
         }
         Err(payload) => {
             counters.add(Event::Panicked, 1);
@@ -224,9 +329,31 @@ pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) ->
                 }
             }
             drop_quietly(payload);
-            false
+            Ran::Panicked
+        }
+    };
+    if let Some(outer) = outer {
+        let _ = RUNNING.try_with(|r| r.set(outer));
+    }
+    // What this job (not an outer one) handed over: above `mark`. One at a time, without
+    // holding the borrow while it runs.
+    while let Some(f) = AFTER_COUNTED
+        .try_with(|a| {
+            let mut a = a.borrow_mut();
+            if a.len() > mark {
+                a.pop()
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
+    {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
+            drop_quietly(panic);
         }
     }
+    ran
 }
 
 /// Drops a queued job unrun during a shutdown, counting it as cancelled. The job's captured

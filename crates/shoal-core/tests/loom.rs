@@ -1,7 +1,8 @@
 //! loom models of the life cycle every pool shares (`shoal_core::lifecycle`), checked once for
 //! every strategy over the smallest pool that has one: a `Mutex<VecDeque>` queue, a condition
 //! variable, workers that hold an `ExitGuard`. Each pool's own models then check only its
-//! mechanics (sealing, stealing, latches).
+//! mechanics (sealing, stealing, latches). Then the waker protocol of `JoinHandle` as a future:
+//! a poll racing the completion never loses the wake-up.
 //!
 //! Run: `RUSTFLAGS="--cfg shoal_loom -C debug-assertions" LOOM_MAX_PREEMPTIONS=2 \
 //!       cargo test --release --target-dir target/loom -p shoal-pool-core --test loom`
@@ -12,7 +13,7 @@ use std::collections::VecDeque;
 use shoal_core::lifecycle::{Lifecycle, Mechanics};
 use shoal_core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex};
-use shoal_core::{Metrics, Shutdown, ShutdownReport};
+use shoal_core::{handle_pair, Metrics, Shutdown, ShutdownReport, TaskError};
 
 /// The smallest pool: jobs are numbers, "running" one counts it completed.
 struct Mini {
@@ -59,14 +60,14 @@ impl Mini {
         for _ in 0..workers {
             let pool = this.clone();
             starter
-                .start(|_| Ok(thread::spawn(move || Mini::work(&pool))))
+                .start(|index| Ok(thread::spawn(move || Mini::work(&pool, index))))
                 .expect("start");
         }
     }
 
     /// A worker: runs jobs until intake is closed and the queue is empty.
-    fn work(this: &Arc<Mini>) {
-        let _exit = this.life.exit_guard(&**this);
+    fn work(this: &Arc<Mini>, index: usize) {
+        let _exit = this.life.exit_guard(&**this, index);
         let mut queue = lock(&this.queue);
         loop {
             if let Some(_job) = queue.pop_front() {
@@ -322,5 +323,33 @@ fn join_panics_wait_for_the_other_half() {
         let payload = caught.expect_err("b's panic reaches the owner");
         assert_eq!(shoal_core::panic_message(payload.as_ref()), Some("b"));
         worker.join().unwrap();
+    });
+}
+
+/// The job completes on another thread while the main thread awaits its handle: in every
+/// interleaving of `poll` (check, then register the waker) with the completion (fill, then
+/// take the waker and wake it), the future ends `Ready` with the value. A lost wake-up would
+/// leave `block_on` waiting with no thread left to wake it: loom reports that as a deadlock.
+#[test]
+fn future_wakes_on_completion() {
+    loom::model(|| {
+        let (completer, handle) = handle_pair::<u32>();
+        let job = thread::spawn(move || completer.run(|| 7));
+        let result = loom::future::block_on(handle);
+        assert_eq!(result.unwrap(), 7);
+        job.join().unwrap();
+    });
+}
+
+/// The job is dropped unrun (a shutdown cancelled it) while its handle is awaited: the
+/// completer's destructor completes with `Cancelled` and wakes the future, in every order.
+#[test]
+fn future_wakes_on_cancellation() {
+    loom::model(|| {
+        let (completer, handle) = handle_pair::<u32>();
+        let job = thread::spawn(move || drop(completer));
+        let result = loom::future::block_on(handle);
+        assert!(matches!(result, Err(TaskError::Cancelled)), "{result:?}");
+        job.join().unwrap();
     });
 }

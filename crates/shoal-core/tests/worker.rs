@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use shoal_core::worker::run_job;
+use shoal_core::worker::{run_job, Ran};
 use shoal_core::{Counters, Event, Job, PanicHandler};
 
 /// A panic payload whose destructor panics again.
@@ -27,6 +27,10 @@ fn panicking_handler_payload_is_contained() {
         std::sync::Arc::new(|_: &(dyn std::any::Any + Send)| std::panic::panic_any(PanicOnDrop));
     let job: Job = Box::new(|| std::panic::panic_any(PanicOnDrop));
     let ran = catch_unwind(AssertUnwindSafe(|| run_job(job, &counters, Some(&handler))));
-    assert_eq!(ran.ok(), Some(false), "run_job must return, not unwind");
+    assert_eq!(
+        ran.ok(),
+        Some(Ran::Panicked),
+        "run_job must return, not unwind"
+    );
     assert_eq!(counters.get(Event::Panicked), 1);
 }

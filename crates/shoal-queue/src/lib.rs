@@ -70,9 +70,11 @@
 //! steps. *Close* waits until no submission is in flight (so a racing submit is either refused
 //! with its job handed back, or queued and then run or cancelled), then *seals* the queue;
 //! workers exit only when the sealed queue is empty. *Cancel* drains the queue, counting each
-//! job cancelled. *Wake* wakes every parked worker to see the seal. `resize` is the shared
-//! `Sizing`: it grows by starting threads and shrinks by letting surplus workers retire after
-//! their current job (parked ones are woken to see the surplus).
+//! job cancelled. *Wake* wakes every parked worker (`Sleep::wake_all`); each checks its own
+//! flags under the sleep lock (the seal, a target below its index, a broadcast job in its
+//! mailbox), so none misses its wake-up and none takes another's. `resize` is the shared one
+//! (`shoal_core::lifecycle`): it grows by starting threads and shrinks by letting the workers
+//! with the highest indices retire after their current job (parked ones are woken to look).
 //! A worker that waits on a handle, a `map` or a scope runs queued jobs meanwhile, and a worker
 //! that submits to its own full queue runs a queued job to make room, so nested waits cannot
 //! deadlock the pool.

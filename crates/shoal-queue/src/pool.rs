@@ -5,9 +5,11 @@ use std::fmt;
 use shoal_core::fork::{self, Offering};
 use shoal_core::lifecycle::Starter;
 use shoal_core::sync::Arc;
+use std::time::Instant;
+
 use shoal_core::{
-    BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
-    ShutdownReport,
+    BroadcastError, BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, PoolId, Rejected,
+    ResizeError, Shutdown, ShutdownReport, WaitIdleError, WorkerId,
 };
 
 use crate::registry::Registry;
@@ -64,18 +66,17 @@ impl Executor for SharedQueuePool {
     }
 
     fn workers(&self) -> usize {
-        self.registry.sizing.target()
+        self.registry.life.target()
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
         let registry = &self.registry;
         let mut starter = registry.life.resizer(workers)?;
-        // Idle workers sleep: wake them to see the surplus (exactly `surplus` retire).
-        registry.sizing.resize(
-            &mut starter,
+        // Idle workers may be parked: wake them to see whether they retire.
+        starter.resize(
             workers,
             |starter| start_worker(registry, starter),
-            |_surplus| registry.sleep.wake_all(),
+            || registry.sleep.wake_all(),
         )
     }
 
@@ -85,6 +86,25 @@ impl Executor for SharedQueuePool {
 
     fn metrics(&self) -> Metrics {
         self.registry.snapshot(self.registry.life.alive())
+    }
+
+    fn pool_id(&self) -> Option<PoolId> {
+        Some(PoolId::new(self.registry.id()))
+    }
+
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        self.registry.life.broadcast(&*self.registry, job_for)
+    }
+
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        self.registry.life.wait_idle(&*self.registry, deadline)
+    }
+
+    fn shutdown_background(&self) {
+        self.registry.life.shutdown_background(&*self.registry);
     }
 
     #[inline]
@@ -113,11 +133,10 @@ impl Offering for SharedQueuePool {
 }
 
 impl Drop for SharedQueuePool {
-    /// Dropping the pool shuts it down gracefully: every queued job runs first.
+    /// Does what the builder's `on_drop` says: by default a graceful shutdown that runs every
+    /// queued job first and joins the workers.
     fn drop(&mut self) {
-        self.registry
-            .life
-            .shutdown(&*self.registry, Shutdown::Graceful);
+        self.registry.life.drop_pool(&*self.registry);
     }
 }
 
@@ -140,18 +159,16 @@ impl Builder {
     /// Starts the workers.
     pub fn build(self) -> Result<SharedQueuePool, BuildError> {
         let workers = self.config.validate()?;
-        let registry = Arc::new(Registry::new(workers, self.config));
+        let registry = Arc::new(Registry::new(self.config));
         let mut starter = registry.life.starter().expect("a new pool is running");
-        for _ in 0..workers {
-            if let Err(err) = start_worker(&registry, &mut starter) {
-                drop(starter);
-                // Stop the workers that did start; no job was accepted yet.
-                let pool = SharedQueuePool { registry };
-                pool.shutdown(Shutdown::Now);
-                return Err(BuildError::spawn(err));
-            }
-        }
+        let started = starter.start_all(workers, |starter| start_worker(&registry, starter));
         drop(starter);
+        if let Err(err) = started {
+            // Stop the workers that did start; no job was accepted yet.
+            let pool = SharedQueuePool { registry };
+            pool.shutdown(Shutdown::Now);
+            return Err(BuildError::spawn(err));
+        }
         Ok(SharedQueuePool { registry })
     }
 }

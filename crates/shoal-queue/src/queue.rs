@@ -9,6 +9,10 @@
 //! wake-up machinery is then never armed on the receiving side, so a push costs the channel
 //! one load of its (empty) waiter list, not a lock. Only an outside submitter that waits for
 //! room in a full bounded queue blocks in the channel.
+//!
+//! So the queue carries no wake tokens either: a wake-up for a worker's own state (its
+//! mailbox, a shrink below its index, the seal) is a flag the worker checks under the sleep
+//! lock, and no worker can take another's (`Registry::must_look`).
 
 use shoal_core::Job;
 

@@ -2,7 +2,7 @@
 //! counters and the pool's life cycle; how a job is submitted and run; the steps of the shared
 //! life cycle (`shoal_core::lifecycle`) that depend on the queue.
 
-use shoal_core::lifecycle::{Lifecycle, Mechanics, Sizing};
+use shoal_core::lifecycle::{Lifecycle, Mechanics};
 use shoal_core::sync::atomic::{AtomicBool, Ordering};
 use shoal_core::sync::thread;
 use shoal_core::PoolConfig;
@@ -24,8 +24,6 @@ pub(crate) struct Registry {
     pub(crate) counters: Counters,
     /// The settings the pool was built with (thread names, stack size, hooks).
     pub(crate) config: PoolConfig,
-    /// The worker count and the retire protocol (`shoal_core::lifecycle::Sizing`).
-    pub(crate) sizing: Sizing,
     /// Queued jobs are to be cancelled, not run (`Shutdown::Now`, or a passed deadline).
     pub(crate) cancel: AtomicBool,
     /// Set once no submission can still be on its way into the queue: from then on, an empty
@@ -33,23 +31,23 @@ pub(crate) struct Registry {
     pub(crate) sealed: AtomicBool,
     /// The logical CPUs of the machine, read once (see `search_limit`).
     cpus: usize,
-    /// Phases, worker threads, shutdown and its report (shared by every pool).
+    /// Phases, worker threads and their indices, resizing, shutdown and its report, broadcasts,
+    /// `wait_idle` (shared by every pool).
     pub(crate) life: Lifecycle,
 }
 
 impl Registry {
-    pub(crate) fn new(workers: usize, config: PoolConfig) -> Registry {
+    pub(crate) fn new(config: PoolConfig) -> Registry {
         Registry {
             queue: JobQueue::new(config.capacity()),
             intake: Intake::new(),
             sleep: Sleep::new(),
             counters: Counters::new(),
+            life: Lifecycle::with_config(&config),
             config,
-            sizing: Sizing::new(workers),
             cancel: AtomicBool::new(false),
             sealed: AtomicBool::new(false),
             cpus: shoal_core::default_workers(),
-            life: Lifecycle::new(),
         }
     }
 
@@ -77,22 +75,27 @@ impl Registry {
     /// with fewer cores than workers, they would take cores from workers that have jobs.
     #[inline]
     pub(crate) fn search_limit(&self) -> usize {
-        (self.sizing.target().min(self.cpus) / 2).max(1)
+        (self.life.target().min(self.cpus) / 2).max(1)
     }
 
-    /// `true` when a parked worker must wake up and look at the pool's state: the queue was
-    /// sealed (shutdown), or the pool has more workers than its target (a shrink).
+    /// `true` when a parked worker `index` must wake up and look at the pool's state: the
+    /// queue was sealed (shutdown), its index is at or above the target (a shrink), or a
+    /// broadcast job waits in its mailbox (asked on the worker's own thread). Each of them is
+    /// stored before [`Sleep::wake_all`], which every parked worker answers by checking this
+    /// under the sleep lock: so a worker can neither miss its own wake-up nor take another's.
     #[inline]
-    pub(crate) fn must_look(&self) -> bool {
+    pub(crate) fn must_look(&self, index: usize) -> bool {
         // ORDERING: SeqCst loads of flags stored before `Sleep::wake_all`; checked under the
         // sleep lock, which orders them with the wake-up anyway.
-        self.sealed.load(Ordering::SeqCst) || self.sizing.surplus()
+        self.sealed.load(Ordering::SeqCst) || self.life.must_retire(index) || self.life.has_mail()
     }
 
     pub(crate) fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
         // The in-flight mark: shutdown waits for it before sealing the queue, so a job either
         // sees intake closed and is refused, or is in the queue before the seal (`shoal_core::intake`).
         let Some(in_flight) = self.intake.enter() else {
+            // The refused entry counted the job for `wait_idle` for a moment.
+            self.life.check_idle(self);
             return self.reject(RejectReason::ShutDown, job);
         };
         let pushed = if blocking {
@@ -113,6 +116,9 @@ impl Registry {
             }
             Err((reason, job)) => {
                 in_flight.refused();
+                // The entry counted the job for `wait_idle` for a moment (`Intake::entered`):
+                // the pool may be idle again now that it is undone.
+                self.life.check_idle(self);
                 self.reject(reason, job)
             }
         }
@@ -199,5 +205,12 @@ impl Mechanics for Registry {
 
     fn metrics(&self, workers: usize) -> Metrics {
         self.snapshot(workers)
+    }
+
+    /// As the default, but with the submissions counted from their entry (before their push),
+    /// not from their accepted count (after it): see `Intake::entered`.
+    fn is_idle(&self) -> bool {
+        let m = self.counters.snapshot(0);
+        m.completed + m.panicked + m.cancelled >= m.submitted + self.intake.entered()
     }
 }

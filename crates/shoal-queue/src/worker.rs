@@ -2,17 +2,21 @@
 //!
 //! ```text
 //! loop:
+//!   0. run the broadcast jobs in my mailbox, if any (one load when there are none)
 //!   1. try_pop a job                           (hot path: no lock, no syscall)
-//!   2. found: run it (panic caught and counted); a shrink pending? retire; back to 1
-//!   3. nothing: idle (`shoal_core::sleep`): search with a short spin, announce, re-check, park.
-//!      Idle also watches the pool's state: the seal (shutdown: one more pop, then exit) and
-//!      a surplus of workers (shrink: retire)
+//!   2. found: run it (panic caught and counted); my index at or above the target? retire;
+//!      back to 0
+//!   3. nothing: tell `wait_idle` callers the pool may be idle, then idle
+//!      (`shoal_core::sleep`): search with a short spin, announce, re-check, park. Idle also
+//!      watches the pool's state: the seal (shutdown: one more pop, then exit), the target
+//!      (shrink below my index: retire) and my mailbox (a broadcast: back to 0)
 //! ```
 //!
 //! A worker never exits while a job it could run is queued: it only exits when the queue is
 //! *sealed* (shutdown has closed intake and no submission is in flight, so the queue can only
 //! shrink) and a pop after observing the seal finds it empty, or when it retires because the
-//! pool shrank, in which case `target >= 1` workers stay to serve the queue.
+//! pool shrank below its index, in which case the workers `0..target` (`target >= 1`) stay to
+//! serve the queue.
 
 use std::io;
 
@@ -42,7 +46,7 @@ pub(crate) fn spawn_worker(
     let for_thread = registry.clone();
     registry
         .config
-        .spawn("shoal-queue", index, move || run(for_thread))
+        .spawn("shoal-queue", index, move || run(for_thread, index))
 }
 
 /// Lets a thread that waits inside one of our workers run our queued jobs.
@@ -63,15 +67,25 @@ impl Helper for QueueHelper {
 /// How an idle spell ended.
 enum Idle {
     Job(Job),
+    /// A broadcast job waits in our mailbox.
+    Mail,
     /// The queue is sealed and was empty after we saw the seal.
     Exit,
-    /// The pool shrank and we are one of the workers to go.
+    /// The pool shrank below our index and we retired.
     Retired,
 }
 
 /// Step 3: the queue was empty. Search, announce, re-check, park (`shoal_core::sleep`).
-fn idle(registry: &Registry) -> Idle {
+///
+/// Every wake-up that is not for a job (the seal, a shrink, a broadcast) comes from
+/// [`Sleep::wake_all`](shoal_core::sleep::Sleep::wake_all) after its flag was stored, and a
+/// parked worker checks its own flags (`Registry::must_look`) under the sleep lock before it
+/// waits: so no worker misses its wake-up, and none can take another's.
+fn idle(registry: &Registry, index: usize) -> Idle {
     let sleep = &registry.sleep;
+    let more_work = || !registry.queue.is_empty();
+    // The job that ended last may have left the pool idle.
+    registry.life.check_idle(registry);
     let mut searching = sleep.try_start_searching(registry.search_limit());
     let mut round = 0;
     loop {
@@ -80,22 +94,28 @@ fn idle(registry: &Registry) -> Idle {
         if registry.sealed.load(Ordering::SeqCst) {
             let found = registry.queue.try_pop();
             if searching {
-                sleep.stop_searching(|| !registry.queue.is_empty());
+                sleep.stop_searching(more_work);
             }
             return match found {
                 Some(job) => Idle::Job(job),
                 None => Idle::Exit,
             };
         }
-        if registry.sizing.retire() {
+        if registry.life.try_retire(index) {
             if searching {
-                sleep.stop_searching(|| !registry.queue.is_empty());
+                sleep.stop_searching(more_work);
             }
             return Idle::Retired;
         }
+        if registry.life.has_mail() {
+            if searching {
+                sleep.stop_searching(more_work);
+            }
+            return Idle::Mail;
+        }
         if searching {
             if let Some(job) = registry.queue.try_pop() {
-                sleep.stop_searching(|| !registry.queue.is_empty());
+                sleep.stop_searching(more_work);
                 return Idle::Job(job);
             }
             if round < SPIN_ROUNDS {
@@ -114,41 +134,43 @@ fn idle(registry: &Registry) -> Idle {
         sleep.announce_sleepy(searching);
         if let Some(job) = registry.queue.try_pop() {
             sleep.cancel_sleepy();
-            sleep.stop_searching(|| !registry.queue.is_empty());
+            sleep.stop_searching(more_work);
             return Idle::Job(job);
         }
-        if registry.must_look() {
+        if registry.must_look(index) {
             sleep.cancel_sleepy();
             searching = true;
             continue;
         }
         // Step 4: park until a token or a flag; we come back searching.
-        sleep.park(&registry.counters, || registry.must_look());
+        sleep.park(&registry.counters, || registry.must_look(index));
         searching = true;
         round = 0;
     }
 }
 
-fn run(registry: Arc<Registry>) {
+fn run(registry: Arc<Registry>, index: usize) {
     // Declared first, so dropped last, after the worker state below is restored: reports
     // the exit however the loop ends (an unwind included), so shutdown never waits for a
-    // worker that is gone.
-    let _exit = registry.life.exit_guard(&*registry);
+    // worker that is gone. Creating it runs the start hook.
+    let _exit = registry.life.exit_guard(&*registry, index);
     let _worker = worker::enter(
         registry.id(),
         std::sync::Arc::new(QueueHelper(registry.clone())),
     );
     loop {
+        registry.life.run_mail();
         let job = match registry.queue.try_pop() {
             Some(job) => job,
-            None => match idle(&registry) {
+            None => match idle(&registry, index) {
                 Idle::Job(job) => job,
+                Idle::Mail => continue,
                 Idle::Exit | Idle::Retired => break,
             },
         };
         registry.run(job);
         shoal_core::lifecycle::faults::fault_point();
-        if registry.sizing.retire() {
+        if registry.life.try_retire(index) {
             break;
         }
     }

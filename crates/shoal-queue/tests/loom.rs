@@ -27,6 +27,8 @@ shared_models! { SharedQueuePool::new;
     join_from_worker_finishes = join_from_worker(1),
     /// Graceful shutdown runs every job that was queued before it.
     graceful_shutdown_runs_everything_queued = queued_jobs_all_run(2, 2),
+    /// A cancel racing the worker that starts the job: one of them gets it, counted once.
+    cancel_races_start(1),
 }
 
 /// `Shutdown::Now` runs or cancels each queued job exactly once; a cancelled job's handle says
@@ -137,6 +139,22 @@ fn shrink_wakes_a_parked_worker_to_retire() {
         let report = pool.shutdown(Shutdown::Graceful);
         assert_eq!(ran.load(Ordering::SeqCst), 1);
         assert_eq!(report.completed, 1);
+        assert!(report.adds_up());
+    });
+}
+
+/// A broadcast while the worker may be searching, announcing or parked reaches it: its mailbox
+/// is a flag the parked worker checks under the sleep lock, and the broadcast wakes every
+/// parked worker after posting. The caller waits without helping, so a lost wake-up is a loom
+/// deadlock.
+#[test]
+fn broadcast_wakes_a_parked_worker() {
+    model(|| {
+        let pool = SharedQueuePool::new(1).expect("build");
+        let indices = pool.broadcast(|w| w.index()).unwrap();
+        assert_eq!(indices.len(), 1);
+        assert_eq!(*indices[0].as_ref().unwrap(), 0);
+        let report = pool.shutdown(Shutdown::Graceful);
         assert!(report.adds_up());
     });
 }

@@ -153,3 +153,11 @@ impl fmt::Display for RateLimitError {
 }
 
 impl std::error::Error for RateLimitError {}
+
+// `?` takes it into `Box<dyn Error + Send + Sync>` and `anyhow::Error`. Checked when the crate
+// compiles.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<RateLimitError>();
+    assert_send_sync::<RateLimitErrorKind>();
+};

@@ -5,11 +5,12 @@
 use std::cell::Cell;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use shoal_core::worker;
 use shoal_core::{
-    Executor, Job, Metrics, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport,
+    BroadcastError, Executor, Job, Metrics, PoolId, RejectReason, Rejected, ResizeError, Shutdown,
+    ShutdownReport, WaitIdleError, WorkerId,
 };
 
 use crate::bucket::Bucket;
@@ -53,6 +54,12 @@ impl Shared {
             self.cv.notify_all();
         }
     }
+}
+
+/// A job on its way into the wrapped executor, and the address of the wrapper carrying it.
+struct Wrapped {
+    job: Option<Job>,
+    address: usize,
 }
 
 /// One in-flight slot; dropping it (the job returned, panicked, or was dropped unrun) frees it.
@@ -290,19 +297,29 @@ impl<E: Executor> RateLimited<E> {
     /// Hands a granted job to the wrapped executor. If it refuses, the token is refunded, the
     /// slot freed, and the original job handed back.
     fn release(&self, job: Job, slot: Slot, blocking: bool) -> Result<(), Rejected> {
-        // The cell lets us take the original job back out of a refused wrapper.
-        let cell = Arc::new(Mutex::new(Some(job)));
+        // The cell lets us take the original job back out of a refused wrapper, and tells the
+        // wrapper its own address (known once it is boxed).
+        let cell = Arc::new(Mutex::new(Wrapped {
+            job: Some(job),
+            address: 0,
+        }));
         let in_wrapper = cell.clone();
         let id = self.shared.id();
         let wrapped: Job = Box::new(move || {
             // Dropped last, even when the job panics: frees the slot after the job ended.
             let _slot = slot;
             let _running = Running::enter(id);
-            let job = lock(&in_wrapper).take();
+            let (job, me) = {
+                let mut cell = lock(&in_wrapper);
+                (cell.job.take(), cell.address)
+            };
             if let Some(job) = job {
-                job();
+                // The job ends with the wrapper: what it hands over for after its pool's count
+                // (a map's job does) waits for the wrapper's count, after the slot is freed.
+                worker::run_wrapped(me, job);
             }
         });
+        lock(&cell).address = worker::job_address(&wrapped);
         let result = if blocking {
             self.inner.execute(wrapped)
         } else {
@@ -314,6 +331,7 @@ impl<E: Executor> RateLimited<E> {
             // Dropping the unrun wrapper frees the slot (and wakes a waiter).
             drop(rejected.into_job());
             let job = lock(&cell)
+                .job
                 .take()
                 .expect("a refused wrapper never ran its job");
             Rejected::new(reason, job)
@@ -356,8 +374,7 @@ impl<E: Executor> Executor for RateLimited<E> {
     /// Stops intake (waiting submitters get their jobs back with `ShutDown`), then shuts the
     /// wrapped executor down with `mode`. The report adds the jobs run inline.
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        lock(&self.shared.state).closed = true;
-        self.shared.cv.notify_all();
+        self.close();
         let mut report = self.inner.shutdown(mode);
         let st = lock(&self.shared.state);
         report.submitted += st.inline_completed + st.inline_panicked;
@@ -382,5 +399,41 @@ impl<E: Executor> Executor for RateLimited<E> {
     /// a limiter submits one job per item and runs no item on the calling thread.
     fn map_in_chunks(&self) -> bool {
         false
+    }
+
+    /// The wrapped executor's: the limiter's jobs run on its workers.
+    fn pool_id(&self) -> Option<PoolId> {
+        self.inner.pool_id()
+    }
+
+    /// Passes the broadcast to the wrapped executor: a broadcast is not a job the limiter
+    /// paces or caps.
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        self.inner.broadcast_jobs(job_for)
+    }
+
+    /// Waits for the wrapped executor. Jobs the limiter holds back (their submitters still wait
+    /// in `execute` for a token or a slot) are not accepted yet, and not waited for.
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        self.inner.wait_idle_until(deadline)
+    }
+
+    /// Stops intake as [`shutdown`](Executor::shutdown) does (waiting submitters get their
+    /// jobs back with `ShutDown`), then lets the wrapped executor finish in the background.
+    fn shutdown_background(&self) {
+        self.close();
+        self.inner.shutdown_background();
+    }
+}
+
+impl<E> RateLimited<E> {
+    /// Refuses every submission from now on and wakes the submitters that wait for a token or a
+    /// slot, so that they get their jobs back.
+    fn close(&self) {
+        lock(&self.shared.state).closed = true;
+        self.shared.cv.notify_all();
     }
 }

@@ -984,7 +984,7 @@ adversarial!(LONG;
             let joined = pool.scope(|s| s.spawn(move |_| touch(&capture)).join());
             match joined {
                 Err(TaskError::Panicked(p)) => {
-                    expect_message(ctx, p, "a joined contract task's capture")
+                    expect_message(ctx, p.into_inner(), "a joined contract task's capture")
                 }
                 other => panic!("{ctx}: the joined handle gave {other:?}"),
             }
@@ -1036,7 +1036,7 @@ adversarial!(LONG;
                 Err(e) => panic!("{ctx}: the value handle gave {e:?}"),
             }
             match payload {
-                Err(TaskError::Panicked(p)) => dispose_bomb(ctx, p, "a joined task's payload"),
+                Err(TaskError::Panicked(p)) => dispose_bomb(ctx, p.into_inner(), "a joined task's payload"),
                 other => panic!("{ctx}: the panicking handle gave {other:?}"),
             }
         });
@@ -1247,7 +1247,7 @@ adversarial!(LONG;
             drop(detached);
             drop(opener);
             match joined.join() {
-                Err(TaskError::Panicked(p)) => dispose_bomb(&ctx, p, "a joined job's payload"),
+                Err(TaskError::Panicked(p)) => dispose_bomb(&ctx, p.into_inner(), "a joined job's payload"),
                 other => panic!("{ctx}: the handle gave {other:?}"),
             }
             executor_healthy(&ctx, &*pool, 1);
@@ -1274,7 +1274,7 @@ adversarial!(LONG;
                     .unwrap()
                     .join();
                 match r {
-                    Err(TaskError::Panicked(p)) => expect_message(&ctx, p, "a spawned job's capture"),
+                    Err(TaskError::Panicked(p)) => expect_message(&ctx, p.into_inner(), "a spawned job's capture"),
                     other => panic!("{ctx}: the handle gave {other:?}"),
                 }
                 let report = shut_down_final(&ctx, &*pool);
@@ -1403,7 +1403,9 @@ adversarial!(LONG;
 fn take_result(ctx: &str, result: Option<Result<u32, TaskError>>) {
     match result {
         Some(Ok(_)) => {}
-        Some(Err(TaskError::Panicked(p))) => dispose_bomb(ctx, p, "a map item's payload"),
+        Some(Err(TaskError::Panicked(p))) => {
+            dispose_bomb(ctx, p.into_inner(), "a map item's payload")
+        }
         other => panic!("{ctx}: {other:?}"),
     }
 }
@@ -1457,7 +1459,11 @@ fn every_third_bombs(unordered: bool) {
                 match r {
                     Ok(v) if unordered || (i % 3 != 0 && v == i) => values.push(v),
                     Err(TaskError::Panicked(p)) if unordered || i % 3 == 0 => {
-                        dispose_bomb(&format!("{ctx}, result {i}"), p, "a map item's payload");
+                        dispose_bomb(
+                            &format!("{ctx}, result {i}"),
+                            p.into_inner(),
+                            "a map item's payload",
+                        );
                         bombs += 1;
                     }
                     other => panic!("{ctx}: result {i} gave {other:?}"),

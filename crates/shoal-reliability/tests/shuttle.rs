@@ -23,7 +23,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use shoal_core::{Executor, ExecutorExt, RejectReason, ResizeError, Shutdown, ShutdownReport};
+use shoal_core::{
+    BroadcastError, CancelOutcome, Executor, ExecutorExt, RejectReason, ResizeError, Shutdown,
+    ShutdownReport,
+};
 use shoal_reliability::{
     check_final_report, Children, JobId, Ledger, Outcome, PoolConfig, Strategy,
 };
@@ -328,6 +331,107 @@ fn inner_submits_race_shrink_and_shutdown(kind: Strategy) {
     check(&ledger, &seen, Some(&report), false);
 }
 
+/// Broadcasts race a grow, a shrink and a graceful shutdown: each returns (no worker is
+/// forgotten, none waits for a broadcast job that nobody runs), refuses with `ShutDown` once
+/// shutdown began, or gives one result per worker it reached, with distinct indices, each a
+/// value or, for a worker that left at that moment, `Cancelled`.
+/// (main + 2–3 workers + resizer + broadcaster ≤ 6 threads)
+fn broadcast_races_resize_and_shutdown(kind: Strategy) {
+    let pool = build(kind, PoolConfig::new().workers(2));
+    let resizing = resizer(&pool, [3, 1]);
+    let caster = {
+        let p = pool.clone();
+        thread::spawn(move || {
+            for _ in 0..2 {
+                match p.broadcast(|w| w.index()) {
+                    Ok(results) => {
+                        assert!(!results.is_empty() && results.len() <= 3, "{results:?}");
+                        let mut last = None;
+                        for r in results {
+                            match r {
+                                Ok(i) => {
+                                    assert!(last < Some(i), "indices distinct and in order");
+                                    last = Some(i);
+                                }
+                                Err(e) => assert!(e.is_cancelled(), "{e:?}"),
+                            }
+                        }
+                    }
+                    Err(BroadcastError::ShutDown) => break,
+                    Err(e) => panic!("broadcast: {e}"),
+                }
+            }
+        })
+    };
+    resizing.join().unwrap();
+    let report = pool.shutdown(Shutdown::Graceful);
+    caster.join().unwrap();
+    assert!(report.adds_up(), "{report:?}");
+}
+
+/// `wait_idle` races two submitters, and is called once more after they are done: that call
+/// returns only once every accepted job has settled (no false "idle", no lost wake-up).
+/// (main + 2 workers + 2 submitters + 1 waiter = 6 threads)
+fn wait_idle_races_submitters(kind: Strategy) {
+    let pool = build(kind, PoolConfig::new().workers(2));
+    let ledger = Ledger::with_capacity(32);
+    let threads = submitters(&pool, &ledger, 2, 3, Some(1));
+    let waiter = {
+        let p = pool.clone();
+        thread::spawn(move || p.wait_idle().expect("from outside the pool"))
+    };
+    let seen = joined(threads);
+    waiter.join().unwrap();
+    pool.wait_idle().expect("from outside the pool");
+    let accepted: Vec<JobId> = seen.iter().flat_map(|s| s.accepted.clone()).collect();
+    let tally = ledger.tally(accepted);
+    assert_eq!(
+        tally.pending, 0,
+        "wait_idle returned with a job unfinished: {tally:?}"
+    );
+    let report = pool.shutdown(Shutdown::Graceful);
+    check(&ledger, &seen, Some(&report), false);
+}
+
+/// Handles cancelled while two workers start their jobs: a cancel that says `Cancelled` is a
+/// job that never ran; every other job ran once; the report counts each job once.
+/// (main + 2 workers = 3 threads)
+fn cancels_race_workers(kind: Strategy) {
+    let pool = build(kind, PoolConfig::new().workers(2));
+    let ledger = Ledger::with_capacity(8);
+    let mut jobs = Vec::new();
+    for _ in 0..4 {
+        let token = ledger.token(false);
+        let id = token.id();
+        let handle = pool.spawn(move || token.run()).expect("running");
+        jobs.push((id, handle));
+    }
+    let mut cancelled = 0;
+    for (id, handle) in &jobs {
+        if handle.cancel() == CancelOutcome::Cancelled {
+            cancelled += 1;
+            assert_eq!(
+                ledger.outcome(*id),
+                Outcome::Dropped,
+                "job {id} ran after its cancel"
+            );
+        }
+    }
+    let report = pool.shutdown(Shutdown::Graceful);
+    for (id, handle) in jobs {
+        match handle.join() {
+            Ok(v) => assert_eq!((v, ledger.outcome(id)), (id as u64 * 2, Outcome::Completed)),
+            Err(e) => assert!(e.is_cancelled() && ledger.outcome(id) == Outcome::Dropped),
+        }
+    }
+    assert!(report.adds_up(), "{report:?}");
+    assert_eq!(
+        (report.submitted, report.cancelled),
+        (4, cancelled),
+        "{report:?}"
+    );
+}
+
 shoal_reliability::every_strategy!(
     super::explore;
     submitters_race_graceful_shutdown,
@@ -338,4 +442,7 @@ shoal_reliability::every_strategy!(
     nested_joins_with_submitter,
     deadline_zero_races_submitters,
     inner_submits_race_shrink_and_shutdown,
+    broadcast_races_resize_and_shutdown,
+    wait_idle_races_submitters,
+    cancels_race_workers,
 );

@@ -131,7 +131,9 @@
 //! cycle (`shoal_core::lifecycle`, see docs/strategies.md). What this pool adds to it: *close*
 //! refuses new external jobs and outside `install`s (those then run on the caller), and
 //! *cancel* drops only external jobs, never join halves or scope tasks: their owners are
-//! waiting for them.
+//! waiting for them. `wait_idle` counts those external jobs only: a fork-join call blocks its
+//! caller until it is done anyway. A broadcast reaches a worker also while it waits in a
+//! `join` (the latch wait checks its mailbox).
 //!
 //! The borrowing scope every executor gets, [`ExecutorExt::scope`], works here too (its tasks
 //! are `Executor` jobs, with a handle each that returns the task's value or panic). The
@@ -147,7 +149,6 @@ mod pool;
 mod registry;
 mod scope;
 mod sleep;
-mod slice;
 mod worker;
 
 pub use pool::{Builder, ScopedPool};

@@ -1,7 +1,7 @@
 //! `ScopedPool`, its builder, and how work from outside enters it.
 
 use std::fmt;
-use std::mem::MaybeUninit;
+use std::time::Instant;
 
 use shoal_core::lifecycle::Starter;
 use shoal_core::sync::atomic::Ordering;
@@ -9,8 +9,8 @@ use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
-    BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, Rejected, ResizeError, Shutdown,
-    ShutdownReport,
+    BroadcastError, BuildError, Executor, ExecutorExt, Job, JoinHalf, Metrics, PoolConfig, PoolId,
+    Rejected, ResizeError, Shutdown, ShutdownReport, WaitIdleError, WorkerId,
 };
 
 use crate::job::StackJob;
@@ -18,7 +18,6 @@ use crate::join::join_in_worker;
 use crate::latch::Latch;
 use crate::registry::Registry;
 use crate::scope::{scope_in_worker, ForkScope};
-use crate::slice;
 use crate::worker::{current_parker, spawn_worker, WorkerThread};
 
 /// What an unwind out of an `install`'s wait would break.
@@ -151,7 +150,10 @@ impl ScopedPool {
             unsafe { job.into_result() }
         } else {
             // SAFETY: the pool refused the JobRef, so only we can reach the job; one run.
-            WorkerThread::enter(&self.registry, |_| unsafe { job.run_inline() })
+            let value = WorkerThread::enter(&self.registry, |_| unsafe { job.run_inline() });
+            // Queued jobs this thread ran meanwhile may have been the pool's last ones.
+            self.registry.life.check_idle(&*self.registry);
+            value
         }
     }
 
@@ -252,7 +254,7 @@ impl ScopedPool {
         T: Sync,
         F: Fn(&T) + Sync + Send,
     {
-        self.install(|| slice::for_each(items, &f))
+        ExecutorExt::par_for_each(self, items, f)
     }
 
     /// Maps every item in parallel and collects the results, in input order, into a `Vec`.
@@ -272,15 +274,7 @@ impl ScopedPool {
         U: Send,
         F: Fn(&T) -> U + Sync + Send,
     {
-        let n = items.len();
-        let mut out: Vec<U> = Vec::with_capacity(n);
-        {
-            let slots: &mut [MaybeUninit<U>] = &mut out.spare_capacity_mut()[..n];
-            self.install(|| slice::map_into(items, slots, &f));
-        }
-        // SAFETY: `map_into` returned normally, so it wrote every one of the first `n` slots.
-        unsafe { out.set_len(n) };
-        out
+        ExecutorExt::par_map(self, items, f)
     }
 
     /// Folds every item into an accumulator, in parallel: each piece of the slice starts
@@ -309,7 +303,7 @@ impl ScopedPool {
         FOLD: Fn(R, &T) -> R + Sync + Send,
         OP: Fn(R, R) -> R + Sync + Send,
     {
-        self.install(|| slice::reduce(items, &identity, &fold, &combine))
+        ExecutorExt::par_reduce(self, items, identity, fold, combine)
     }
 
     /// Jobs submitted through [`Executor`] and not yet started (from the pool's counters).
@@ -328,18 +322,17 @@ impl Executor for ScopedPool {
     }
 
     fn workers(&self) -> usize {
-        self.registry.sizing.target()
+        self.registry.life.target()
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
         let registry = &self.registry;
         let mut starter = registry.life.resizer(workers)?;
-        // Sleeping workers check `surplus` when woken.
-        registry.sizing.resize(
-            &mut starter,
+        // Sleeping workers check `must_retire` when woken.
+        starter.resize(
             workers,
             |starter| start_worker(registry, starter),
-            |_| registry.sleep.notify_all(),
+            || registry.sleep.notify_all(),
         )
     }
 
@@ -364,14 +357,35 @@ impl Executor for ScopedPool {
         !worker.is_null()
             && unsafe { Arc::ptr_eq(&(*worker).registry, &self.registry) && !(*worker).hungry() }
     }
+
+    fn pool_id(&self) -> Option<PoolId> {
+        Some(PoolId::new(self.registry.id()))
+    }
+
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        self.registry.life.broadcast(&*self.registry, job_for)
+    }
+
+    /// Counts the jobs submitted through [`Executor`] (and `spawn`, `map`, `scope` tasks);
+    /// fork-join calls (`install`, `join`, `fork_scope`, the parallel slices) are not queued
+    /// jobs, and block their callers anyway.
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        self.registry.life.wait_idle(&*self.registry, deadline)
+    }
+
+    fn shutdown_background(&self) {
+        self.registry.life.shutdown_background(&*self.registry);
+    }
 }
 
 impl Drop for ScopedPool {
-    /// Dropping the pool shuts it down gracefully: every queued job runs first.
+    /// Does what the builder's `on_drop` says: by default a graceful shutdown that runs every
+    /// queued job first and joins the workers.
     fn drop(&mut self) {
-        self.registry
-            .life
-            .shutdown(&*self.registry, Shutdown::Graceful);
+        self.registry.life.drop_pool(&*self.registry);
     }
 }
 
@@ -408,18 +422,16 @@ impl Builder {
     /// Starts the workers.
     pub fn build(self) -> Result<ScopedPool, BuildError> {
         let workers = self.config.validate()?;
-        let registry = Arc::new(Registry::new(workers, self.config));
+        let registry = Arc::new(Registry::new(self.config));
         let mut starter = registry.life.starter().expect("a new pool is running");
-        for _ in 0..workers {
-            if let Err(err) = start_worker(&registry, &mut starter) {
-                drop(starter);
-                // Stop the workers that did start; no job was accepted yet.
-                let pool = ScopedPool { registry };
-                pool.shutdown(Shutdown::Now);
-                return Err(BuildError::spawn(err));
-            }
-        }
+        let started = starter.start_all(workers, |starter| start_worker(&registry, starter));
         drop(starter);
+        if let Err(err) = started {
+            // Stop the workers that did start; no job was accepted yet.
+            let pool = ScopedPool { registry };
+            pool.shutdown(Shutdown::Now);
+            return Err(BuildError::spawn(err));
+        }
         Ok(ScopedPool { registry })
     }
 }

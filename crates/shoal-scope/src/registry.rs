@@ -22,7 +22,7 @@
 use std::collections::VecDeque;
 
 use crossbeam_utils::CachePadded;
-use shoal_core::lifecycle::{Lifecycle, Mechanics, Sizing};
+use shoal_core::lifecycle::{Lifecycle, Mechanics};
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex};
 use shoal_core::worker::{drop_quietly, run_job};
@@ -71,17 +71,17 @@ pub(crate) struct Registry {
     pub(crate) config: PoolConfig,
     /// Intake closed (mirror of `Queues::closed`, readable without the lock).
     closed: AtomicBool,
-    /// The worker count and the retire protocol (`shoal_core::lifecycle::Sizing`).
-    pub(crate) sizing: Sizing,
-    /// Phases, worker threads, shutdown and its report (shared by every pool).
+    /// Phases, worker threads and their indices, resizing, shutdown and its report, broadcasts,
+    /// `wait_idle` (shared by every pool).
     pub(crate) life: Lifecycle,
     /// The logical CPUs of the machine, read once (see `search_limit`).
     cpus: usize,
 }
 
 impl Registry {
-    /// `workers` is the validated worker count `config` asks for.
-    pub(crate) fn new(workers: usize, config: PoolConfig) -> Registry {
+    /// The shared state of a pool built from `config` (its workers start afterwards).
+    pub(crate) fn new(config: PoolConfig) -> Registry {
+        let life = Lifecycle::with_config(&config);
         Registry {
             demand: CachePadded::new(AtomicIsize::new(0)),
             queued: CachePadded::new(AtomicUsize::new(0)),
@@ -97,8 +97,7 @@ impl Registry {
             counters: Counters::new(),
             config,
             closed: AtomicBool::new(false),
-            sizing: Sizing::new(workers),
-            life: Lifecycle::new(),
+            life,
             cpus: shoal_core::default_workers(),
         }
     }
@@ -108,7 +107,7 @@ impl Registry {
     /// a machine with fewer cores than workers, take cores from threads that have work).
     #[inline]
     fn search_limit(&self) -> usize {
-        (self.sizing.target().min(self.cpus) / 2).max(1)
+        (self.life.target().min(self.cpus) / 2).max(1)
     }
 
     /// The id under which workers register with `shoal_core::worker`.
@@ -279,12 +278,18 @@ impl Registry {
         let mut searching = SPIN_ROUNDS > 0 && self.sleep.try_start_searching(limit);
         // Over the limit: no spin, straight to the sleep protocol.
         let mut rounds = if searching { 0 } else { SPIN_ROUNDS };
+        let mut checked_idle = false;
         let found = loop {
             if stop() {
                 break None;
             }
             if let Some(work) = self.take() {
                 break Some(work);
+            }
+            if !checked_idle {
+                // Out of work: the job that ended last may have left the pool idle.
+                self.life.check_idle(self);
+                checked_idle = true;
             }
             if rounds < SPIN_ROUNDS {
                 backoff(rounds);
@@ -328,9 +333,13 @@ impl Registry {
     }
 
     /// Runs queued jobs until `latch` is set (help-while-waiting); sleeps when there are none.
+    /// Broadcast jobs posted to the waiting worker run too: the latch may wait for a job that
+    /// waits for this worker's part of a broadcast.
     pub(crate) fn wait_until(&self, latch: &Latch, parker: &Arc<Parker>) {
         while !latch.probe() {
-            if let Some(work) = self.search(parker, Some(latch), &|| latch.probe(), false) {
+            self.life.run_mail();
+            let stop = || latch.probe() || self.life.has_mail();
+            if let Some(work) = self.search(parker, Some(latch), &stop, false) {
                 self.run(work);
             }
         }

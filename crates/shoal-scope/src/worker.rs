@@ -20,11 +20,12 @@
 //! ## The loop
 //! ```text
 //! loop:
-//!   1. search: take a job (internal first); none -> demand += 1, spin, sleep until
-//!      work / shutdown / resize; demand -= 1
-//!   2. got a job: run it; retire (exit) if the pool has more workers than its target
+//!   0. run the broadcast jobs in my mailbox, if any (one load when there are none)
+//!   1. search: take a job (internal first); none -> tell `wait_idle` callers the pool may
+//!      be idle, demand += 1, spin, sleep until work / shutdown / resize / mail; demand -= 1
+//!   2. got a job: run it; retire (exit) if my index is at or above the pool's target
 //!   3. woken by shutdown: take once more, exit when nothing is queued
-//!   4. woken by resize: retire (exit) if still more workers than target
+//!   4. woken by resize: retire (exit) if my index is at or above the target
 //! ```
 
 use std::cell::{Cell, UnsafeCell};
@@ -193,25 +194,27 @@ pub(crate) fn spawn_worker(
     let for_thread = registry.clone();
     registry
         .config
-        .spawn("shoal-scope", index, move || main_loop(for_thread))
+        .spawn("shoal-scope", index, move || main_loop(for_thread, index))
 }
 
-fn main_loop(registry: Arc<Registry>) {
+fn main_loop(registry: Arc<Registry>, index: usize) {
     // Reports the exit however the loop ends (an unwind included), so shutdown never waits
-    // for a worker that is gone.
-    let _exit = registry.life.exit_guard(&*registry);
+    // for a worker that is gone. Creating it runs the start hook.
+    let _exit = registry.life.exit_guard(&*registry, index);
     WorkerThread::enter(&registry, |worker| {
-        let stop = || registry.is_closed() || registry.sizing.surplus();
+        let stop =
+            || registry.is_closed() || registry.life.must_retire(index) || registry.life.has_mail();
         // The first search takes over the count `start_worker` made for this worker.
         let mut counted = true;
         loop {
+            registry.life.run_mail();
             let found = registry.search(&worker.parker, None, &stop, counted);
             counted = false;
             match found {
                 Some(work) => {
                     registry.run(work);
                     shoal_core::lifecycle::faults::fault_point();
-                    if registry.sizing.retire() {
+                    if registry.life.try_retire(index) {
                         break;
                     }
                 }
@@ -223,7 +226,7 @@ fn main_loop(registry: Arc<Registry>) {
                     }
                 }
                 None => {
-                    if registry.sizing.retire() {
+                    if registry.life.try_retire(index) {
                         break;
                     }
                 }

@@ -29,6 +29,8 @@ shared_models! { ScopedPool::new;
     /// Two idle workers and two jobs: each wake reaches a sleeper, none is lost when both
     /// sleep.
     two_sleepers_two_jobs = queued_jobs_all_run(2, 2),
+    /// A cancel racing the worker that starts the job: one of them gets it, counted once.
+    cancel_races_start(1),
 }
 
 /// join from outside on 2 workers: whether the second half runs on its owner or is offered

@@ -9,7 +9,8 @@
 //! submission is in flight. So a submit either sees `closed` and hands its job back, or
 //! shutdown waits until the job is in the injector. Only then may workers conclude "empty
 //! stays empty" and exit. The marks also count the accepted submissions, so the outside path
-//! needs no separate `Submitted` counter.
+//! needs no separate `Submitted` counter, and the entries (net of undone ones) count a job
+//! before its push, which is what `wait_idle`'s check needs.
 //!
 //! Submissions from inside a worker push to that worker's own deque and need no gate: the
 //! owner itself is running (it is the caller), and it empties its deque before it exits.
@@ -86,6 +87,16 @@ impl Intake {
     /// mark they need anyway, instead of by one more shared-counter add per job).
     pub(crate) fn accepted(&self) -> u64 {
         self.gate.accepted()
+    }
+
+    /// Submissions from outside that entered and were not undone: the accepted ones, those in
+    /// flight, and refused ones for the moment between their entry and its undo. A job is
+    /// counted here before its push, so a count of its end is never seen without it: what the
+    /// pool's idle check needs (shoal-core's `metrics.rs`), where [`accepted`](Self::accepted)
+    /// counts a job only after its push. Never in a report: a refused entry may show for a
+    /// moment.
+    pub(crate) fn entered(&self) -> u64 {
+        self.gate.entered()
     }
 
     /// `true` when the pool has a bounded queue.

@@ -130,8 +130,10 @@
 //! its own LIFO slot when its job returns), `Deadline` is graceful until the deadline and then
 //! as `Now`, returning without waiting for jobs still running. From inside a worker, shutdown
 //! (and dropping the pool) begins the shutdown and returns at once. `resize` grows by starting
-//! workers whose stealers siblings see at their next steal; it shrinks by letting workers
-//! retire between jobs, each moving its queued jobs back to the injector first.
+//! workers whose stealers siblings see at their next steal; it shrinks by letting the workers
+//! whose index is at or above the new size retire between jobs, each moving its queued jobs
+//! back to the injector first. Broadcasts reach a worker between jobs, while it searches or
+//! waits, and wake it when parked (its mailbox is one of the flags it checks before sleeping).
 #![deny(missing_docs)]
 
 mod intake;

@@ -2,14 +2,15 @@
 //! to the injector, from inside to the own deque), and how it starts and resizes its workers.
 
 use std::fmt;
+use std::time::Instant;
 
 use shoal_core::fork::{self, Offering};
 use shoal_core::lifecycle::Lifecycle;
-use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use shoal_core::sync::atomic::AtomicBool;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
-    BuildError, Counters, Event, Executor, Job, JoinHalf, Metrics, PoolConfig, RejectReason,
-    Rejected, ResizeError, Shutdown, ShutdownReport,
+    BroadcastError, BuildError, Counters, Event, Executor, Job, JoinHalf, Metrics, PoolConfig,
+    PoolId, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport, WaitIdleError, WorkerId,
 };
 
 use crate::intake::{Intake, Reserve};
@@ -53,6 +54,9 @@ impl WorkStealingPool {
         } else {
             let Some(in_flight) = self.registry.intake.enter() else {
                 self.registry.intake.release();
+                // The entry counted the job as accepted for a moment (`Intake::accepted`):
+                // the pool may be idle again now that it is undone.
+                self.registry.life.check_idle(&*self.registry);
                 return self.registry.reject(RejectReason::ShutDown, job);
             };
             // Counted as submitted when `in_flight` drops (see `Intake::accepted`).
@@ -133,59 +137,48 @@ impl Executor for WorkStealingPool {
     }
 
     fn workers(&self) -> usize {
-        // ORDERING: a snapshot; Relaxed suffices.
-        self.registry.target.load(Ordering::Relaxed)
+        self.registry.life.target()
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
         let this = &self.registry;
         let mut starter = this.life.resizer(workers)?;
-        // ORDERING: `target` changes only under `control`; SeqCst for simplicity (rare).
-        let current = this.target.load(Ordering::SeqCst);
-        if workers > current {
-            let mut needed = workers - current;
-            // Retirements not yet claimed are taken back first: those workers simply stay.
-            while needed > 0
-                && this
-                    .retiring
-                    // ORDERING: SeqCst CAS against the workers' claiming CAS in
-                    // `Context::try_retire`: each retirement is either claimed or taken back.
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |r| {
-                        (r > 0).then(|| r - 1)
-                    })
-                    .is_ok()
-            {
-                needed -= 1;
-            }
-            let kept = workers - current - needed;
-            for started in 0..needed {
-                if let Err(source) = starter.start(|id| worker::spawn_worker(this, id)) {
-                    this.target
-                        .store(current + kept + started, Ordering::SeqCst);
-                    return Err(ResizeError::Spawn { started, source });
-                }
-            }
-        } else if workers < current {
-            // ORDERING: SeqCst store before `wake_all`, read under the sleep lock by parked
-            // workers (see `must_look`) and by busy workers after each job.
-            this.retiring.fetch_add(current - workers, Ordering::SeqCst);
-            this.sleep.wake_all();
-        }
-        this.target.store(workers, Ordering::SeqCst);
-        Ok(())
+        // Parked workers check the target under the sleep lock when woken (`must_look`);
+        // busy ones check it after each job.
+        starter.resize(
+            workers,
+            |starter| starter.start(|index| worker::spawn_worker(this, index)),
+            || this.sleep.wake_all(),
+        )
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        if worker::is_worker_of(self.registry.id()) {
-            // Our own LIFO slot is invisible to siblings and to `cancel_queued`: put its job
-            // where they can reach it while we finish the job that called us.
-            worker::flush_slot();
-        }
+        self.flush_own_slot();
         self.registry.life.shutdown(&*self.registry, mode)
     }
 
     fn metrics(&self) -> Metrics {
         self.registry.snapshot(self.registry.life.alive())
+    }
+
+    fn pool_id(&self) -> Option<PoolId> {
+        Some(PoolId::new(self.registry.id()))
+    }
+
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        self.registry.life.broadcast(&*self.registry, job_for)
+    }
+
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        self.registry.life.wait_idle(&*self.registry, deadline)
+    }
+
+    fn shutdown_background(&self) {
+        self.flush_own_slot();
+        self.registry.life.shutdown_background(&*self.registry);
     }
 
     #[inline]
@@ -223,13 +216,24 @@ impl Offering for WorkStealingPool {
     }
 }
 
+impl WorkStealingPool {
+    /// Called from inside one of our workers, before a shutdown: our own LIFO slot is
+    /// invisible to siblings and to `cancel_queued`, so its job goes where they can reach it
+    /// while we finish the job that called us.
+    fn flush_own_slot(&self) {
+        if worker::is_worker_of(self.registry.id()) {
+            worker::flush_slot();
+        }
+    }
+}
+
 impl Drop for WorkStealingPool {
-    /// Dropping the pool shuts it down gracefully: every queued job runs first. Dropped from
-    /// inside one of its own workers, it begins the shutdown and returns without joining.
+    /// Does what the builder's `on_drop` says: by default a graceful shutdown that runs every
+    /// queued job first and joins the workers. Dropped from inside one of its own workers, it
+    /// begins the shutdown and returns without joining.
     fn drop(&mut self) {
-        self.registry
-            .life
-            .shutdown(&*self.registry, Shutdown::Graceful);
+        self.flush_own_slot();
+        self.registry.life.drop_pool(&*self.registry);
     }
 }
 
@@ -268,25 +272,23 @@ impl Builder {
             sleep: Sleep::new(),
             intake: Intake::new(self.config.capacity()),
             counters: Counters::new(),
+            life: Lifecycle::with_config(&self.config),
             config: self.config,
             lifo_slot: self.lifo_slot,
-            target: AtomicUsize::new(workers),
-            retiring: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             cancel: AtomicBool::new(false),
-            life: Lifecycle::new(),
         });
         let mut starter = registry.life.starter().expect("a new pool is running");
-        for _ in 0..workers {
-            if let Err(err) = starter.start(|id| worker::spawn_worker(&registry, id)) {
-                drop(starter);
-                // Stop the workers that did start; no job was accepted yet.
-                let pool = WorkStealingPool { registry };
-                pool.shutdown(Shutdown::Now);
-                return Err(BuildError::spawn(err));
-            }
-        }
+        let started = starter.start_all(workers, |starter| {
+            starter.start(|index| worker::spawn_worker(&registry, index))
+        });
         drop(starter);
+        if let Err(err) = started {
+            // Stop the workers that did start; no job was accepted yet.
+            let pool = WorkStealingPool { registry };
+            pool.shutdown(Shutdown::Now);
+            return Err(BuildError::spawn(err));
+        }
         Ok(WorkStealingPool { registry })
     }
 }

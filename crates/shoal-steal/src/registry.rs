@@ -3,7 +3,7 @@
 //! the shared life cycle (`shoal_core::lifecycle`) that depend on the queues.
 
 use shoal_core::lifecycle::{Lifecycle, Mechanics};
-use shoal_core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use shoal_core::sync::atomic::{AtomicBool, Ordering};
 use shoal_core::PoolConfig;
 use shoal_core::{worker as core_worker, Counters, Event, Job, Metrics, RejectReason, Rejected};
 
@@ -27,16 +27,13 @@ pub(crate) struct Registry {
     pub(crate) config: PoolConfig,
     /// Jobs spawned from inside a worker go to a one-job LIFO slot first.
     pub(crate) lifo_slot: bool,
-    /// The worker count the pool is sized to.
-    pub(crate) target: AtomicUsize,
-    /// Retirements requested by a shrink and not yet claimed by a worker.
-    pub(crate) retiring: AtomicUsize,
     /// Set once no submission can still be on its way in: from then on a worker that finds
     /// every queue empty exits.
     pub(crate) draining: AtomicBool,
     /// Jobs taken from now on are cancelled, not run (`Shutdown::Now`, or a passed deadline).
     pub(crate) cancel: AtomicBool,
-    /// Phases, worker threads, shutdown and its report (shared by every pool).
+    /// Phases, worker threads and their indices, resizing, shutdown and its report, broadcasts,
+    /// `wait_idle` (shared by every pool).
     pub(crate) life: Lifecycle,
 }
 
@@ -62,12 +59,13 @@ impl Registry {
         }
     }
 
-    /// `true` when a parked worker must wake up and look at the flags.
+    /// `true` when a parked worker must wake up and look at the pool's flags (the worker adds
+    /// its own: the target, its mailbox).
     #[inline]
     pub(crate) fn must_look(&self) -> bool {
-        // ORDERING: SeqCst loads of flags stored (SeqCst) before `Sleep::wake_all`; checked
-        // under the sleep lock, which orders them with the wake-up anyway.
-        self.draining.load(Ordering::SeqCst) || self.retiring.load(Ordering::SeqCst) > 0
+        // ORDERING: a SeqCst load of a flag stored (SeqCst) before `Sleep::wake_all`; checked
+        // under the sleep lock, which orders it with the wake-up anyway.
+        self.draining.load(Ordering::SeqCst)
     }
 
     pub(crate) fn reject(&self, reason: RejectReason, job: Job) -> Result<(), Rejected> {
@@ -138,5 +136,12 @@ impl Mechanics for Registry {
 
     fn metrics(&self, workers: usize) -> Metrics {
         self.snapshot(workers)
+    }
+
+    /// As the default, but with the submissions from outside counted from their entry (before
+    /// their push), not from their accepted count (after it): see `Intake::entered`.
+    fn is_idle(&self) -> bool {
+        let m = self.counters.snapshot(0);
+        m.completed + m.panicked + m.cancelled >= m.submitted + self.intake.entered()
     }
 }

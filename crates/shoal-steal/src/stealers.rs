@@ -18,9 +18,11 @@ use std::sync::Arc;
 
 use crate::queue::Stealer;
 
-/// One worker's public face: its id and the stealer of its deque.
+/// One worker's public face: its key and the stealer of its deque.
 #[derive(Clone)]
 pub(crate) struct Entry {
+    /// Unique to this worker thread over the pool's life (unlike its worker index, which a
+    /// later worker may take while this one still leaves).
     pub(crate) id: usize,
     pub(crate) stealer: Stealer,
 }
@@ -33,16 +35,25 @@ pub(crate) struct Snapshot {
 
 pub(crate) struct Stealers {
     version: AtomicUsize,
-    current: Mutex<Snapshot>,
+    current: Mutex<Current>,
+}
+
+/// The list under its lock, and the key the next entry gets.
+struct Current {
+    snapshot: Snapshot,
+    next_id: usize,
 }
 
 impl Stealers {
     pub(crate) fn new() -> Stealers {
         Stealers {
             version: AtomicUsize::new(0),
-            current: Mutex::new(Snapshot {
-                version: 0,
-                entries: Arc::from(Vec::new()),
+            current: Mutex::new(Current {
+                snapshot: Snapshot {
+                    version: 0,
+                    entries: Arc::from(Vec::new()),
+                },
+                next_id: 0,
             }),
         }
     }
@@ -58,30 +69,42 @@ impl Stealers {
 
     /// A copy of the current list.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let current = lock(&self.current);
+        let current = &lock(&self.current).snapshot;
         Snapshot {
             version: current.version,
             entries: current.entries.clone(),
         }
     }
 
-    /// Adds a worker's stealer.
-    pub(crate) fn add(&self, entry: Entry) {
-        self.publish(|list| list.push(entry));
-    }
-
-    /// Removes worker `id`'s stealer.
-    pub(crate) fn remove(&self, id: usize) {
-        self.publish(|list| list.retain(|e| e.id != id));
-    }
-
-    fn publish(&self, change: impl FnOnce(&mut Vec<Entry>)) {
+    /// Adds a worker's stealer; returns the key it is listed under.
+    pub(crate) fn add(&self, stealer: Stealer) -> usize {
         let mut current = lock(&self.current);
+        let id = current.next_id;
+        current.next_id += 1;
+        Self::publish(&self.version, &mut current.snapshot, |list| {
+            list.push(Entry { id, stealer })
+        });
+        id
+    }
+
+    /// Removes the stealer listed under `id`.
+    pub(crate) fn remove(&self, id: usize) {
+        let mut current = lock(&self.current);
+        Self::publish(&self.version, &mut current.snapshot, |list| {
+            list.retain(|e| e.id != id)
+        });
+    }
+
+    fn publish(
+        version: &AtomicUsize,
+        current: &mut Snapshot,
+        change: impl FnOnce(&mut Vec<Entry>),
+    ) {
         let mut list: Vec<Entry> = current.entries.iter().cloned().collect();
         change(&mut list);
         current.entries = Arc::from(list);
         current.version += 1;
         // ORDERING: Release; see `version`.
-        self.version.store(current.version, Ordering::Release);
+        version.store(current.version, Ordering::Release);
     }
 }

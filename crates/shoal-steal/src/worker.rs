@@ -2,12 +2,15 @@
 //!
 //! ```text
 //! loop:
+//!   0. run the broadcast jobs in my mailbox, if any (one load when there are none)
 //!   1. find a job: LIFO slot → own deque (LIFO) → injector (a batch) → siblings (from a
 //!      random start, half of a victim's deque)           hot path: no lock, no syscall
-//!   2. found: run it (panic caught and counted); a shrink pending? retire; back to 1
-//!   3. nothing: idle (`shoal_core::sleep`): search with a short spin, announce, re-check, park.
-//!      Idle also watches two flags: `draining` (shutdown: one more scan, then exit) and
-//!      `retiring` (shrink: claim one, move our jobs to the injector, exit)
+//!   2. found: run it (panic caught and counted); a shrink pending? retire; back to 0
+//!   3. nothing: tell `wait_idle` callers the pool may be idle, then idle
+//!      (`shoal_core::sleep`): search with a short spin, announce, re-check, park. Idle also
+//!      watches two flags, `draining` (shutdown: one more scan, then exit) and the target
+//!      (shrink below my index: move our jobs to the injector, exit), and my mailbox (back
+//!      to 0)
 //! ```
 //!
 //! Jobs submitted from inside a worker of this pool go to that worker's own deque (or LIFO
@@ -25,7 +28,7 @@ use shoal_core::{Event, Job};
 
 use crate::queue::{Local, Steal};
 use crate::registry::Registry;
-use crate::stealers::{Entry, Snapshot};
+use crate::stealers::Snapshot;
 
 /// Spin rounds before a searching worker announces that it is going to sleep: rounds 0-5
 /// spin 2^round hints, later rounds yield the thread; every round re-scans every queue.
@@ -40,6 +43,9 @@ const SPIN_ROUNDS: u32 = 0;
 pub(crate) struct Context {
     registry: Arc<Registry>,
     pool_id: usize,
+    /// The worker's index (`shoal_core::identity`): what resizing retires it by.
+    index: usize,
+    /// The key of its stealer in the list (unique over the pool's life).
     id: usize,
     local: Local,
     slot: Cell<Option<Job>>,
@@ -258,20 +264,12 @@ impl Context {
             .any(|e| e.id != self.id && !e.stealer.is_empty())
     }
 
-    /// Claims one pending retirement and leaves: our jobs go back to the injector, our
-    /// stealer leaves the list. `false` if there was none to claim, or shutdown began (the
-    /// shutdown drains every deque; we stay and help).
+    /// Retires if our index is at or above the pool's target (`Lifecycle::try_retire`), and
+    /// leaves: our jobs go back to the injector, our stealer leaves the list. `false` if we
+    /// stay, also when shutdown began (the shutdown drains every deque; we stay and help).
     fn try_retire(&self) -> bool {
         let registry = &*self.registry;
-        // ORDERING: SeqCst CAS against `resize`'s take-back CAS: each retirement is claimed
-        // by exactly one worker or taken back.
-        if registry
-            .retiring
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |r| {
-                (r > 0).then(|| r - 1)
-            })
-            .is_err()
-        {
+        if !self.retire_pending() {
             return false;
         }
         // Moving jobs is a submission: in flight until they are in the injector, so that a
@@ -279,6 +277,10 @@ impl Context {
         let Some(in_flight) = registry.intake.enter() else {
             return false;
         };
+        if !registry.life.try_retire(self.index) {
+            in_flight.leave_uncounted();
+            return false;
+        }
         let mut moved = 0usize;
         if let Some(job) = self.slot.take() {
             registry.injector.push(job);
@@ -297,16 +299,38 @@ impl Context {
         true
     }
 
+    /// `true` when we should retire: our index is at or above the target (a shrink) and
+    /// intake is still open (once shutdown closed it, we stay and help drain, and looking
+    /// again would only spin until `draining` is set).
+    #[inline]
+    fn retire_pending(&self) -> bool {
+        self.registry.life.must_retire(self.index) && !self.registry.intake.is_closed()
+    }
+
+    /// `true` when a parked worker must wake up and look: shutdown is draining, a retirement
+    /// is pending for us, or a broadcast job waits in our mailbox.
+    #[inline]
+    fn must_look(&self) -> bool {
+        let registry = &*self.registry;
+        registry.must_look() || self.retire_pending() || registry.life.has_mail()
+    }
+
     /// Step 3: nothing found. Search, announce, re-check, park; see `shoal_core::sleep`.
     fn idle(&self) -> Idle {
         let registry = &*self.registry;
         let sleep = &registry.sleep;
+        // The job that ended last may have left the pool idle.
+        registry.life.check_idle(registry);
         // Every idle worker searches: its spin also polls the siblings' deques (see
         // "The searcher limit" in `shoal_core::sleep`).
         let searching = sleep.try_start_searching(usize::MAX);
         debug_assert!(searching, "no limit: every idle worker searches");
         let mut round = 0;
         loop {
+            if registry.life.has_mail() {
+                sleep.stop_searching(|| self.work_visible());
+                return Idle::Mail;
+            }
             // ORDERING: SeqCst, paired with the store in `Registry::shutdown`, which follows the
             // intake drain: the scan below sees every job accepted before the shutdown.
             if registry.draining.load(Ordering::SeqCst) {
@@ -317,8 +341,7 @@ impl Context {
                     None => Idle::Exit,
                 };
             }
-            // ORDERING: a hint; the claim in `try_retire` is the CAS that decides.
-            if registry.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
+            if self.try_retire() {
                 sleep.stop_searching(|| self.work_visible());
                 return Idle::Retired;
             }
@@ -344,12 +367,12 @@ impl Context {
                 sleep.stop_searching(|| self.work_visible());
                 return Idle::Job(job);
             }
-            if registry.must_look() {
+            if self.must_look() {
                 sleep.cancel_sleepy();
                 continue;
             }
             // Step 4: park until a token or a flag; we come back searching.
-            sleep.park(&registry.counters, || registry.must_look());
+            sleep.park(&registry.counters, || self.must_look());
             round = 0;
         }
     }
@@ -357,17 +380,18 @@ impl Context {
     fn main_loop(&self) {
         let registry = &*self.registry;
         loop {
+            registry.life.run_mail();
             let job = match self.find_job() {
                 Some(job) => job,
                 None => match self.idle() {
                     Idle::Job(job) => job,
+                    Idle::Mail => continue,
                     Idle::Exit | Idle::Retired => return,
                 },
             };
             registry.run(job);
             shoal_core::lifecycle::faults::fault_point();
-            // ORDERING: a hint read after every job; the claim in `try_retire` decides.
-            if registry.retiring.load(Ordering::Relaxed) > 0 && self.try_retire() {
+            if self.try_retire() {
                 return;
             }
         }
@@ -376,37 +400,39 @@ impl Context {
 
 enum Idle {
     Job(Job),
+    /// A broadcast job waits in our mailbox.
+    Mail,
     /// Shutdown is draining and every queue was empty after we saw it.
     Exit,
     /// We claimed a retirement and moved our jobs out.
     Retired,
 }
 
-/// Starts worker `id`: its deque, its entry in the stealer list, its thread. Every worker
+/// Starts worker `index`: its deque, its entry in the stealer list, its thread. Every worker
 /// thread of the pool is started here (through `Lifecycle::starter`, which counts it).
 pub(crate) fn spawn_worker(
     registry: &Arc<Registry>,
-    id: usize,
+    index: usize,
 ) -> io::Result<thread::JoinHandle<()>> {
     let local = Local::new();
-    registry.stealers.add(Entry {
-        id,
-        stealer: local.stealer(),
-    });
+    let id = registry.stealers.add(local.stealer());
     let for_thread = registry.clone();
     registry
         .config
-        .spawn("shoal-steal", id, move || run(for_thread, local, id))
+        .spawn("shoal-steal", index, move || {
+            run(for_thread, local, index, id)
+        })
         .inspect_err(|_| registry.stealers.remove(id))
 }
 
-/// The body of a worker thread.
-fn run(registry: Arc<Registry>, local: Local, id: usize) {
+/// The body of worker `index`'s thread (`shoal_core::identity`), listed as stealer `id`.
+fn run(registry: Arc<Registry>, local: Local, index: usize, id: usize) {
     let pool_id = registry.id();
     let ctx = Rc::new(Context {
         siblings: RefCell::new(registry.stealers.snapshot()),
         registry: registry.clone(),
         pool_id,
+        index,
         id,
         local,
         slot: Cell::new(None),
@@ -419,7 +445,7 @@ fn run(registry: Arc<Registry>, local: Local, id: usize) {
     let exit = ExitGuard {
         registry: &registry,
         ctx: Some(ctx),
-        _life: registry.life.exit_guard(&*registry),
+        _life: registry.life.exit_guard(&*registry, index),
     };
     let _worker = core_worker::enter(pool_id, std::sync::Arc::new(StealHelper { pool_id }));
     if let Some(ctx) = &exit.ctx {
@@ -442,6 +468,10 @@ impl Drop for ExitGuard<'_> {
         // The loop leaves only with an empty slot and deque (it found nothing, or it moved
         // them out); anything else would be a bug, and even then no job is dropped uncounted.
         if let Some(Ok(ctx)) = self.ctx.take().map(Rc::try_unwrap) {
+            if std::thread::panicking() {
+                // An unwind out of the loop (a bug): leave the stealer list.
+                self.registry.stealers.remove(ctx.id);
+            }
             debug_assert!(
                 std::thread::panicking() || ctx.local.len() == 0,
                 "a worker exited with queued jobs"

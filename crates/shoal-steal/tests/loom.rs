@@ -57,6 +57,8 @@ shared_models! { WorkStealingPool::new;
     /// With a single worker, a job that spawns a child and joins it finishes: the waiting
     /// worker finds the child on its own deque and runs it.
     join_from_worker_helps = join_from_worker(1),
+    /// A cancel racing the worker that starts the job: one of them gets it, counted once.
+    cancel_races_start(1),
 }
 
 /// A job pushed while the only worker is going to sleep is run: the submitter waits for it

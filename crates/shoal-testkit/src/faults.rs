@@ -128,7 +128,7 @@ impl SpawnFaults {
             } else {
                 state.refused.fetch_add(1, Ordering::SeqCst);
                 Err(refused(&format!(
-                    "injected spawn failure for `{}` (start #{}): Resource temporarily \
+                    "injected spawn failure for `{}` (worker {}): Resource temporarily \
                      unavailable",
                     info.name(),
                     info.index()

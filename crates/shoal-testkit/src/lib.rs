@@ -2,14 +2,16 @@
 //!
 //! shoal-core's crate docs list the semantics every strategy must show: panics, the three
 //! shutdown modes, submit after shutdown, a full bounded queue, resize, drop, waits inside
-//! workers, accounting. This crate turns each row of that table into executable *scenarios*,
+//! workers, accounting; and the operations every pool offers on top of them (thread hooks,
+//! `current_worker`, `broadcast`, `wait_idle`, `JoinHandle::cancel`, `shutdown_background`,
+//! the drop behavior). This crate turns each row of that table into executable *scenarios*,
 //! generic over a way to build the pool, so that a new strategy is "done" when the whole suite
 //! passes. It is a development dependency only and is not published; shoal-core stays the
 //! contract and nothing else.
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`scenarios`] | the 63 scenarios, one `pub fn name<F: Factory>(f: &F)` each, grouped by theme |
+//! | [`scenarios`] | the 88 scenarios, one `pub fn name<F: Factory>(f: &F)` each, grouped by theme |
 //! | [`conformance_suite!`] | the macro that turns every scenario into a `#[test]` in a pool crate |
 //! | [`Factory`], [`PoolConfig`] | what a pool crate writes: how to build its pool from a config |
 //! | tools | [`Gate`], [`Tally`], [`poll`], [`eventually`], [`panic_recorder`], [`Alive`], [`signal_on_thread_exit`]: ordering and counting without sleeps |

@@ -8,10 +8,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Instant;
 
-use shoal_core::worker::{self, Helper};
+use shoal_core::identity::{self, Mailboxes};
+use shoal_core::worker::{self, Helper, Ran};
 use shoal_core::{
-    check_resize, BuildError, Counters, Event, Executor, Job, Metrics, PanicHandler, RejectReason,
-    Rejected, ResizeError, Shutdown, ShutdownReport,
+    check_resize, current_worker, BroadcastError, BuildError, Counters, DropBehavior, Event,
+    Executor, Job, Metrics, PanicHandler, PoolId, RejectReason, Rejected, ResizeError, Shutdown,
+    ShutdownReport, ThreadHooks, WaitIdleError, WorkerId,
 };
 
 use crate::{Factory, PoolConfig};
@@ -27,10 +29,12 @@ enum Phase {
 
 struct State {
     queue: VecDeque<Job>,
+    /// `live[i]`: a worker that has not retired or begun to exit holds index `i`; a start
+    /// takes the lowest index that is not live, a worker at or above `target` retires.
+    live_index: Vec<bool>,
     phase: Phase,
     target: usize,
     live: usize,
-    retiring: usize,
     running: u64,
     submitted: u64,
     completed: u64,
@@ -44,12 +48,17 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    /// Signalled when a job is queued, the phase changes, or a broadcast posts mail.
     work: Condvar,
     room: Condvar,
+    /// Signalled when a job ends, the queue is cancelled, or a worker exits.
     done: Condvar,
     capacity: Option<usize>,
     counters: Counters,
     handler: Option<PanicHandler>,
+    mail: Arc<Mailboxes>,
+    hooks: ThreadHooks,
+    on_drop: DropBehavior,
 }
 
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
@@ -65,13 +74,13 @@ impl Shared {
     }
 
     fn run(&self, job: Job) {
-        let ok = worker::run_job(job, &self.counters, self.handler.as_ref());
+        let ran = worker::run_job(job, &self.counters, self.handler.as_ref());
         let mut st = lock(self);
         st.running -= 1;
-        if ok {
-            st.completed += 1;
-        } else {
-            st.panicked += 1;
+        match ran {
+            Ran::Completed => st.completed += 1,
+            Ran::Panicked => st.panicked += 1,
+            Ran::Cancelled => st.cancelled += 1,
         }
         drop(st);
         self.done.notify_all();
@@ -89,6 +98,7 @@ impl Shared {
             worker::cancel_job(job, &self.counters);
         }
         self.room.notify_all();
+        self.done.notify_all();
     }
 
     fn report(st: &State, still_running: u64) -> ShutdownReport {
@@ -119,22 +129,42 @@ impl Helper for Shared {
 }
 
 fn spawn_worker(shared: &Arc<Shared>, st: &mut State) -> std::io::Result<()> {
+    // The lowest index that is not live (shoal_core::identity).
+    let index = st
+        .live_index
+        .iter()
+        .position(|live| !live)
+        .unwrap_or(st.live_index.len());
     let for_thread = shared.clone();
     let handle = thread::Builder::new()
         .name("reference-worker".into())
-        .spawn(move || worker_loop(for_thread))?;
+        .spawn(move || worker_loop(for_thread, index))?;
+    if index == st.live_index.len() {
+        st.live_index.push(true);
+    } else {
+        st.live_index[index] = true;
+    }
     st.live += 1;
     st.threads.push(handle);
     Ok(())
 }
 
-fn worker_loop(shared: Arc<Shared>) {
+fn worker_loop(shared: Arc<Shared>, index: usize) {
+    let id = WorkerId::new(PoolId::new(shared.id()), index);
+    let identity = identity::enter(id, Some(shared.mail.clone()));
+    shared.hooks.started();
     let helper: Arc<dyn Helper> = shared.clone();
-    let _guard = worker::enter(shared.id(), helper);
+    let guard = worker::enter(shared.id(), helper);
     let mut st = lock(&shared);
     loop {
-        if st.retiring > 0 {
-            st.retiring -= 1;
+        if shared.mail.has(index) {
+            drop(st);
+            shared.mail.run(index);
+            st = lock(&shared);
+            continue;
+        }
+        if index >= st.target {
+            // Retire: the highest indices go first, so the rest stay `0..target`.
             break;
         }
         if let Some(job) = st.queue.pop_front() {
@@ -153,6 +183,18 @@ fn worker_loop(shared: Arc<Shared>) {
             .wait(st)
             .unwrap_or_else(|poisoned| poisoned.into_inner());
     }
+    // Leaving: the index is no longer live (no broadcast reaches this worker any more, and a
+    // grow may give the index to a new worker); run what reached it already.
+    st.live_index[index] = false;
+    let posted = shared.mail.take(index);
+    drop(st);
+    for job in posted {
+        job();
+    }
+    drop(guard);
+    shared.hooks.stopping();
+    drop(identity);
+    let mut st = lock(&shared);
     st.live -= 1;
     drop(st);
     shared.done.notify_all();
@@ -170,10 +212,10 @@ impl RefPool {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
+                live_index: Vec::new(),
                 phase: Phase::Running,
                 target: workers,
                 live: 0,
-                retiring: 0,
                 running: 0,
                 submitted: 0,
                 completed: 0,
@@ -190,6 +232,9 @@ impl RefPool {
             capacity: config.capacity(),
             counters: Counters::new(),
             handler: config.handler().cloned(),
+            mail: Arc::new(Mailboxes::new()),
+            hooks: config.thread_hooks().clone(),
+            on_drop: config.drop_behavior(),
         });
         {
             let mut st = lock(&shared);
@@ -259,24 +304,20 @@ impl Executor for RefPool {
         if st.phase != Phase::Running {
             return Err(ResizeError::ShutDown);
         }
-        let active = st.live - st.retiring;
         st.target = workers;
-        if workers < active {
-            st.retiring += active - workers;
-            drop(st);
-            shared.work.notify_all();
-        } else {
-            let mut missing = workers - active;
-            let kept = missing.min(st.retiring);
-            st.retiring -= kept;
-            missing -= kept;
-            for started in 0..missing {
-                if let Err(source) = spawn_worker(shared, &mut st) {
-                    st.target = st.live - st.retiring;
-                    return Err(ResizeError::Spawn { started, source });
-                }
+        let missing = (0..workers)
+            .filter(|&i| !st.live_index.get(i).copied().unwrap_or(false))
+            .count();
+        for started in 0..missing {
+            if let Err(source) = spawn_worker(shared, &mut st) {
+                let first_hole = st.live_index.iter().position(|live| !live);
+                st.target = first_hole.unwrap_or(st.live_index.len());
+                return Err(ResizeError::Spawn { started, source });
             }
         }
+        drop(st);
+        // Workers at or above the target retire when they look.
+        shared.work.notify_all();
         Ok(())
     }
 
@@ -376,11 +417,87 @@ impl Executor for RefPool {
         let live = lock(&self.shared).live;
         self.shared.counters.snapshot(live)
     }
+
+    fn pool_id(&self) -> Option<PoolId> {
+        Some(PoolId::new(self.shared.id()))
+    }
+
+    fn broadcast_jobs(
+        &self,
+        job_for: &mut dyn FnMut(WorkerId) -> Job,
+    ) -> Result<(), BroadcastError> {
+        let shared = &self.shared;
+        let st = lock(shared);
+        if st.phase != Phase::Running {
+            return Err(BroadcastError::ShutDown);
+        }
+        let pool = PoolId::new(shared.id());
+        for (index, live) in st.live_index.iter().enumerate() {
+            if *live {
+                shared.mail.post(index, job_for(WorkerId::new(pool, index)));
+            }
+        }
+        drop(st);
+        shared.work.notify_all();
+        Ok(())
+    }
+
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
+        let shared = &self.shared;
+        let inside = worker::holds_up(shared.id())
+            || current_worker().is_some_and(|w| w.pool().get() == shared.id());
+        if inside {
+            return Err(WaitIdleError::InsideWorker);
+        }
+        let mut st = lock(shared);
+        loop {
+            if st.queue.is_empty() && st.running == 0 {
+                return Ok(true);
+            }
+            st = match deadline {
+                None => shared
+                    .done
+                    .wait(st)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Ok(false);
+                    }
+                    shared
+                        .done
+                        .wait_timeout(st, deadline - now)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    fn shutdown_background(&self) {
+        let shared = &self.shared;
+        let mut st = lock(shared);
+        st.started_at.get_or_insert_with(Instant::now);
+        if st.phase == Phase::Running {
+            st.phase = Phase::Draining;
+        }
+        drop(st);
+        shared.work.notify_all();
+        shared.room.notify_all();
+    }
 }
 
 impl Drop for RefPool {
     fn drop(&mut self) {
-        self.shutdown(Shutdown::Graceful);
+        match self.shared.on_drop {
+            DropBehavior::CancelQueued => {
+                self.shutdown(Shutdown::Now);
+            }
+            DropBehavior::Background => self.shutdown_background(),
+            _ => {
+                self.shutdown(Shutdown::Graceful);
+            }
+        }
     }
 }
 
@@ -408,9 +525,13 @@ mod kit {
     #[test]
     fn every_scenario_is_listed() {
         let sources = [
+            include_str!("scenarios/background.rs"),
             include_str!("scenarios/basics.rs"),
             include_str!("scenarios/bounded.rs"),
+            include_str!("scenarios/broadcast.rs"),
+            include_str!("scenarios/cancel.rs"),
             include_str!("scenarios/config.rs"),
+            include_str!("scenarios/idle.rs"),
             include_str!("scenarios/map.rs"),
             include_str!("scenarios/fork.rs"),
             include_str!("scenarios/metrics.rs"),
@@ -418,6 +539,7 @@ mod kit {
             include_str!("scenarios/panics.rs"),
             include_str!("scenarios/resize.rs"),
             include_str!("scenarios/shutdown.rs"),
+            include_str!("scenarios/threads.rs"),
         ];
         let mut defined: Vec<&str> = sources
             .iter()

@@ -101,6 +101,7 @@ macro_rules! conformance_suite {
             fork_join_runs_halves_in_parallel,
             fork_join_around_shutdown,
             fork_slices_through_the_contract,
+            fork_slice_splits_for_idle_workers,
             // the result queue
             map_preserves_order,
             map_bounded_in_flight,
@@ -112,6 +113,36 @@ macro_rules! conformance_suite {
             metrics_consistent_after_quiescence,
             metrics_track_running_and_queued,
             metrics_count_rejections,
+            // worker threads: hooks and identity
+            thread_hooks_run_on_every_worker,
+            thread_hooks_follow_resize,
+            panicking_thread_hooks_are_contained,
+            current_worker_names_the_worker,
+            worker_indices_stay_dense_across_resize,
+            // broadcast
+            broadcast_runs_once_on_every_worker,
+            broadcast_reports_panics_per_worker,
+            broadcast_waits_for_busy_workers,
+            broadcast_from_inside_workers,
+            broadcast_after_shutdown_is_error,
+            broadcast_during_resize,
+            // waiting for idle
+            wait_idle_waits_for_queued_and_running,
+            wait_idle_timeout_says_whether_idle,
+            wait_idle_inside_worker_is_error,
+            wait_idle_with_concurrent_submitters,
+            wait_idle_during_and_after_shutdown,
+            // cancelling a job
+            cancel_queued_job,
+            cancel_running_or_finished_job_is_refused,
+            cancel_races_workers,
+            cancel_then_shutdown_now_counts_once,
+            // stopping without waiting
+            shutdown_background_returns_at_once,
+            shutdown_now_after_background_cancels,
+            shutdown_deadline_after_background_returns_on_time,
+            drop_in_background,
+            drop_cancels_queued,
         }
     };
     ($factory:expr) => {

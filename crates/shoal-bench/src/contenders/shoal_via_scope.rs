@@ -13,7 +13,7 @@ use crate::contender::{offers, Branch, Contender, ForkJoin};
 fn take<T>(result: Result<T, TaskError>) -> T {
     match result {
         Ok(value) => value,
-        Err(TaskError::Panicked(payload)) => std::panic::resume_unwind(payload),
+        Err(TaskError::Panicked(payload)) => std::panic::resume_unwind(payload.into_inner()),
         Err(TaskError::Cancelled) => panic!("a running pool cancelled a scope task"),
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::burn;
-use crate::contender::{Batch, Contender};
+use crate::contender::{Batch, Contender, OrderedMap};
 use crate::workload::{Answer, Size, Workload, WorkloadId};
 
 /// The bytes of a SHA-256 digest that the checksum keeps.
@@ -45,10 +45,9 @@ pub struct Hash {
     expected: u64,
 }
 
-impl Workload for Hash {
-    const ID: WorkloadId = WorkloadId::Hash;
-
-    fn prepare(size: Size, _workers: usize) -> Self {
+impl Hash {
+    /// The buffers and their expected checksum.
+    fn buffers(size: Size) -> (Arc<Vec<Vec<u8>>>, u64) {
         let n = size.count(4096, 16);
         let buffers: Vec<Vec<u8>> = (0..n)
             .map(|i| {
@@ -67,10 +66,16 @@ impl Workload for Hash {
             .iter()
             .map(|b| digest_word(b))
             .fold(0u64, u64::wrapping_add);
-        Hash {
-            buffers: Arc::new(buffers),
-            expected,
-        }
+        (Arc::new(buffers), expected)
+    }
+}
+
+impl Workload for Hash {
+    const ID: WorkloadId = WorkloadId::Hash;
+
+    fn prepare(size: Size, _workers: usize) -> Self {
+        let (buffers, expected) = Hash::buffers(size);
+        Hash { buffers, expected }
     }
 
     fn run<C: Contender>(&self, c: &C) -> u64 {
@@ -88,6 +93,47 @@ impl Workload for Hash {
 
     fn describe(&self) -> String {
         format!("SHA-256 of {} buffers of 16 KiB", self.buffers.len())
+    }
+}
+
+/// Parallel efficiency through the result queue: the buffers of [`Hash`](struct@Hash), hashed by each
+/// library's ordered map (`ExecutorExt::map` on shoal's pools, rayon's
+/// `par_iter().map().collect()`, `ScopedPool::par_map`, one job per item elsewhere).
+#[derive(Debug)]
+pub struct HashMap {
+    buffers: Arc<Vec<Vec<u8>>>,
+    expected: u64,
+}
+
+impl Workload for HashMap {
+    const ID: WorkloadId = WorkloadId::HashMap;
+
+    fn prepare(size: Size, _workers: usize) -> Self {
+        let (buffers, expected) = Hash::buffers(size);
+        HashMap { buffers, expected }
+    }
+
+    fn run<C: Contender>(&self, c: &C) -> u64 {
+        let m = c.mapper().expect("admitted contenders map");
+        let buffers = self.buffers.clone();
+        let input: Vec<usize> = (0..self.buffers.len()).collect();
+        m.map_ordered(input, move |i| digest_word(&buffers[i]))
+            .into_iter()
+            .fold(0u64, u64::wrapping_add)
+    }
+
+    fn answer(&self) -> Answer {
+        Answer {
+            checksum: self.expected,
+            units: (self.buffers.len() * HASH_BUFFER) as f64 / (1024.0 * 1024.0),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "SHA-256 of {} buffers of 16 KiB, through map",
+            self.buffers.len()
+        )
     }
 }
 

@@ -8,7 +8,7 @@ mod map;
 mod spawn;
 mod wake;
 
-pub use batch::{Hash, Io, Unbalanced, HASH_BUFFER};
+pub use batch::{Hash, HashMap, Io, Unbalanced, HASH_BUFFER};
 pub use fork_join::{fib_calls, Fib, Node, TreeSum};
 pub use idle::Idle;
 pub use map::ResultQueue;

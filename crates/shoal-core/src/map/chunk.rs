@@ -5,15 +5,19 @@
 //! takes it four times (pushed, claimed, published, taken), so there is nothing to gain from
 //! anything finer, and one lock makes every step of the protocol below atomic.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::mem;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::task::Waker;
+#[cfg(feature = "stream")]
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crate::error::{panic_message, TaskError};
 use crate::sync::Arc;
 use crate::unwind::{drop_quietly, try_drop};
 use crate::wait::Waitable;
+use crate::worker;
 
 /// One item's result.
 pub(crate) type Output<T> = Result<T, TaskError>;
@@ -75,6 +79,8 @@ struct State<In, T> {
     spare_results: Vec<VecDeque<Output<T>>>,
     /// Panic messages a job could not report itself (it reports one; see `map`'s "Panics").
     unreported: Vec<String>,
+    /// The task consuming the map as a stream, waiting for results.
+    waker: Option<Waker>,
 }
 
 impl<In, T> State<In, T> {
@@ -114,6 +120,130 @@ impl<In, T> State<In, T> {
 pub(crate) struct Shared<In, T, F> {
     f: F,
     state: Waitable<State<In, T>>,
+    /// Which jobs are queued and which run; its own `Arc`, so that a job can report its end
+    /// after it let go of everything else (see [`Jobs`]).
+    pub(crate) jobs: Arc<Jobs>,
+}
+
+/// The map's jobs from the moment they are handed to the pool to the moment the pool has
+/// counted their end.
+///
+/// The last results of a map reach the consumer from inside a job, before that job returns
+/// and its pool counts it as completed. A consumer that returned `None` then, and a caller
+/// that read `metrics()` right after, saw the job still `running`. So the consumer, once it
+/// has yielded everything, waits here until no job that has started is still running, and
+/// a job reports its end *after* its pool counted it ([`worker::after_counted`]).
+///
+/// A job learns whether its pool runs it directly (then the pool's count comes before the
+/// report) by comparing the address of the job the pool runs now ([`worker::running_job`])
+/// with its own, which the consumer noted when it handed the job over. Run some other way (a
+/// wrapping executor, a pool that counts its own way), it reports its end when it returns.
+///
+/// Jobs that never started are not waited for: a job whose chunk the consumer ran itself may
+/// sit queued behind other work for as long as the pool is busy, and the map must finish
+/// without it (a map finishes even on a pool with no free worker). When it runs, it finds
+/// nothing to do and returns at once.
+pub(crate) struct Jobs {
+    state: Waitable<JobsState>,
+}
+
+struct JobsState {
+    /// The address of each job handed to the pool and neither started nor dropped yet, by
+    /// the sequence number of the chunk it was submitted with.
+    queued: HashMap<u64, usize>,
+    /// Jobs that started and whose end is not counted yet.
+    running: usize,
+    /// The task consuming the map as a stream, waiting for `running` to reach zero.
+    waker: Option<Waker>,
+}
+
+impl Jobs {
+    fn new() -> Jobs {
+        Jobs {
+            state: Waitable::new(JobsState {
+                queued: HashMap::new(),
+                running: 0,
+                waker: None,
+            }),
+        }
+    }
+
+    /// The consumer is about to hand the job at `address` to the pool.
+    pub(crate) fn submitted(&self, seq: u64, address: usize) {
+        self.state.with(|s| s.queued.insert(seq, address));
+    }
+
+    /// The job starts; returns its address (0 if unknown).
+    fn started(&self, seq: u64) -> usize {
+        self.state.with(|s| {
+            s.running += 1;
+            s.queued.remove(&seq).unwrap_or(0)
+        })
+    }
+
+    /// The job was dropped unrun (refused, or cancelled by a shutdown).
+    fn dropped(&self, seq: u64) {
+        self.state.with(|s| s.queued.remove(&seq));
+    }
+
+    /// A job that started has ended, and its pool counted it.
+    fn ended(&self) {
+        let waker = self.state.update(|s| {
+            s.running -= 1;
+            if s.running == 0 {
+                s.waker.take()
+            } else {
+                None
+            }
+        });
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Waits until every job that started has ended and been counted (inside a worker,
+    /// helping meanwhile).
+    pub(crate) fn wait_idle(&self) {
+        self.state
+            .wait_until(|s| if s.running == 0 { Some(()) } else { None });
+    }
+
+    /// [`Jobs::wait_idle`] for a stream: `Pending` with the task's waker left here.
+    #[cfg(feature = "stream")]
+    pub(crate) fn poll_idle(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.state.with(|s| {
+            if s.running == 0 {
+                return Poll::Ready(());
+            }
+            register(&mut s.waker, cx);
+            Poll::Pending
+        })
+    }
+}
+
+/// Leaves the task's waker in `slot`, unless the one there wakes the same task.
+#[cfg(feature = "stream")]
+fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
+    }
+}
+
+/// Reports a job's end when dropped: after the job's pool counted it, when the pool runs the
+/// job directly (see [`Jobs`]); at once otherwise. A guard, so that a job ending in a panic
+/// reports too.
+struct JobEnd {
+    jobs: Arc<Jobs>,
+    /// The job's address, when its pool runs it directly; 0 otherwise.
+    counted_after: usize,
+}
+
+impl Drop for JobEnd {
+    fn drop(&mut self) {
+        let jobs = self.jobs.clone();
+        worker::after_counted(self.counted_after, move || jobs.ended());
+    }
 }
 
 impl<In, T, F> Shared<In, T, F> {
@@ -130,7 +260,9 @@ impl<In, T, F> Shared<In, T, F> {
                 spare_items: Vec::new(),
                 spare_results: Vec::new(),
                 unreported: Vec::new(),
+                waker: None,
             }),
+            jobs: Arc::new(Jobs::new()),
         }
     }
 
@@ -168,17 +300,36 @@ impl<In, T, F> Shared<In, T, F> {
         })
     }
 
+    /// [`Shared::next_step`] for a stream: never runs a chunk here (that would run user code
+    /// on the runtime's thread), and leaves the task's waker for the next publish instead of
+    /// blocking.
+    #[cfg(feature = "stream")]
+    pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<(Finished<T>, Vec<String>)> {
+        self.state.with(|s| {
+            if let Some(finished) = s.take_finished() {
+                return Poll::Ready((finished, mem::take(&mut s.unreported)));
+            }
+            register(&mut s.waker, cx);
+            Poll::Pending
+        })
+    }
+
     /// Gives the results of a chunk that ran (or was cancelled) to the consumer, waking it if
-    /// it waits, and keeps `unreported` panic messages for it to report.
+    /// it waits (blocked, or as a stream), and keeps `unreported` panic messages for it to
+    /// report.
     pub(crate) fn publish(&self, ran: Ran<In, T>, mut unreported: Vec<String>) {
         let Ran {
             finished, items, ..
         } = ran;
-        self.state.update(|s| {
+        let waker = self.state.update(|s| {
             s.spare_items.push(items);
             s.unreported.append(&mut unreported);
             s.put(finished);
+            s.waker.take()
         });
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     /// Cancels the newest unclaimed chunk, if there is one: its items are dropped unrun and
@@ -228,7 +379,7 @@ impl<In, T, F: Fn(In) -> T> Shared<In, T, F> {
                         .unwrap_or("<non-string panic payload>")
                         .to_owned();
                     panics.push(message);
-                    results.push_back(Err(TaskError::Panicked(payload)));
+                    results.push_back(Err(TaskError::Panicked(payload.into())));
                 }
             }
         }
@@ -274,21 +425,34 @@ impl<In, T, F> Drop for Shared<In, T, F> {
 /// it, and publishes the results. Dropped unrun, it cancels one unclaimed chunk instead.
 pub(crate) struct ChunkJob<In, T, F> {
     shared: Option<Arc<Shared<In, T, F>>>,
+    /// The sequence number of the chunk it was submitted with: its name in [`Jobs`].
+    seq: u64,
 }
 
 impl<In, T, F: Fn(In) -> T> ChunkJob<In, T, F> {
-    pub(crate) fn new(shared: Arc<Shared<In, T, F>>) -> ChunkJob<In, T, F> {
+    pub(crate) fn new(shared: Arc<Shared<In, T, F>>, seq: u64) -> ChunkJob<In, T, F> {
         ChunkJob {
             shared: Some(shared),
+            seq,
         }
     }
 
     /// Runs one chunk. If items panicked, the job panics too, at its end, with a `String`
     /// copy of the first message (after its share of the map is released), so the pool
     /// counts it and shows it to its `panic_handler`; the other messages go to the consumer.
+    /// Its end is reported to [`Jobs`] last, after its pool counted it when it can.
     pub(crate) fn run(mut self) {
         let Some(shared) = self.shared.take() else {
             return;
+        };
+        let address = shared.jobs.started(self.seq);
+        let _end = JobEnd {
+            jobs: shared.jobs.clone(),
+            counted_after: if address != 0 && address == worker::running_job() {
+                address
+            } else {
+                0
+            },
         };
         let mut own_panic = None;
         if let Some((chunk, results)) = shared.state.with(State::claim) {
@@ -316,6 +480,7 @@ impl<In, T, F: Fn(In) -> T> ChunkJob<In, T, F> {
 impl<In, T, F> Drop for ChunkJob<In, T, F> {
     fn drop(&mut self) {
         if let Some(shared) = self.shared.take() {
+            shared.jobs.dropped(self.seq);
             shared.cancel_one();
             drop_quietly(shared);
         }

@@ -5,18 +5,32 @@ use std::collections::VecDeque;
 use std::mem;
 use std::panic::resume_unwind;
 use std::sync::PoisonError;
+#[cfg(feature = "stream")]
+use std::task::{Context, Poll};
 
 use super::chunk::{Chunk, ChunkJob, Finished, Output, Shared, Step};
 use super::sizing::ChunkSizer;
 use crate::executor::Executor;
+use crate::job::Job;
 use crate::sync::{Arc, Mutex};
 use crate::unwind::drop_quietly;
+use crate::worker;
 
 /// The results being yielded: the chunk the consumer took last.
 struct Current<T> {
     /// The input position of `results[0]`.
     index: usize,
     results: VecDeque<Output<T>>,
+}
+
+/// What the consumer can do next.
+enum Ready<T> {
+    /// Yield this result, of the input item at this position.
+    Item(usize, Output<T>),
+    /// Wait for the next chunk's results.
+    NeedResults,
+    /// Every result was yielded and the input is exhausted.
+    End,
 }
 
 /// The consumer's own buffers.
@@ -97,30 +111,76 @@ where
         // result is taken: if the input panics here, nothing is lost.
         self.fill();
         loop {
-            let buffers = local(&mut self.local);
-            if let Some(current) = &mut buffers.current {
-                if let Some(result) = current.results.pop_front() {
-                    let index = current.index;
-                    current.index += 1;
-                    self.items_out -= 1;
-                    return Some((index, result));
+            match self.ready() {
+                Ready::Item(index, result) => return Some((index, result)),
+                Ready::End => {
+                    // Before saying so, let the jobs that delivered the last results finish
+                    // and be counted, so that none of them still shows as running in the
+                    // pool's metrics (see `Jobs`).
+                    self.shared().jobs.wait_idle();
+                    return None;
                 }
-                if let Some(done) = buffers.current.take() {
-                    buffers.spent.push(done.results);
+                Ready::NeedResults => {
+                    let finished = self.next_finished();
+                    self.take(finished);
                 }
             }
-            if self.chunks_out == 0 {
-                // `fill` handed out nothing more: the input is exhausted.
-                return None;
-            }
-            let finished = self.next_finished();
-            self.chunks_out -= 1;
-            self.sizer.record(finished.ran, finished.nanos);
-            local(&mut self.local).current = Some(Current {
-                index: finished.start,
-                results: finished.results,
-            });
         }
+    }
+
+    /// [`Feed::next_indexed`] for a stream: never blocks (but for `execute` on a full bounded
+    /// queue), never runs items here; `Pending` leaves the task's waker with the map.
+    #[cfg(feature = "stream")]
+    pub(crate) fn poll_next_indexed(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(usize, Output<T>)>> {
+        self.fill();
+        loop {
+            match self.ready() {
+                Ready::Item(index, result) => return Poll::Ready(Some((index, result))),
+                Ready::End => return self.shared().jobs.poll_idle(cx).map(|()| None),
+                Ready::NeedResults => match self.shared().poll_finished(cx) {
+                    Poll::Ready((finished, unreported)) => {
+                        report_panics(self.exec, unreported);
+                        self.take(finished);
+                    }
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
+    }
+
+    /// The next result of the chunk being yielded, or what to do when there is none.
+    fn ready(&mut self) -> Ready<T> {
+        let buffers = local(&mut self.local);
+        if let Some(current) = &mut buffers.current {
+            if let Some(result) = current.results.pop_front() {
+                let index = current.index;
+                current.index += 1;
+                self.items_out -= 1;
+                return Ready::Item(index, result);
+            }
+            if let Some(done) = buffers.current.take() {
+                buffers.spent.push(done.results);
+            }
+        }
+        if self.chunks_out == 0 {
+            // `fill` handed out nothing more: the input is exhausted.
+            Ready::End
+        } else {
+            Ready::NeedResults
+        }
+    }
+
+    /// Makes `finished` the chunk whose results are yielded next.
+    fn take(&mut self, finished: Finished<T>) {
+        self.chunks_out -= 1;
+        self.sizer.record(finished.ran, finished.nanos);
+        local(&mut self.local).current = Some(Current {
+            index: finished.start,
+            results: finished.results,
+        });
     }
 
     /// Waits for the next results to yield, running unclaimed chunks meanwhile.
@@ -196,8 +256,9 @@ where
         let buffer = buffers.spare.pop().unwrap_or_default();
         let items = mem::replace(&mut buffers.building, buffer);
         let len = items.len();
+        let seq = self.next_seq;
         shared.push(
-            Chunk::new(self.next_seq, self.next_index, items),
+            Chunk::new(seq, self.next_index, items),
             &mut buffers.spent,
             &mut buffers.spare,
         );
@@ -205,8 +266,10 @@ where
         self.next_index += len;
         self.chunks_out += 1;
         self.sizer.handed_out(len);
-        let job = ChunkJob::new(shared.clone());
-        if let Err(refused) = self.exec.execute(Box::new(move || job.run())) {
+        let chunk_job = ChunkJob::new(shared.clone(), seq);
+        let job: Job = Box::new(move || chunk_job.run());
+        shared.jobs.submitted(seq, worker::job_address(&job));
+        if let Err(refused) = self.exec.execute(job) {
             // The pool is shutting down. Dropping the refused job cancels one unclaimed chunk
             // (this one, unless a running job took it), quietly: the items' destructors may
             // panic, and `next()` must not.
@@ -216,6 +279,10 @@ where
 }
 
 impl<E: ?Sized, I: Iterator, F, T> Feed<'_, E, I, F, T> {
+    fn shared(&self) -> &Shared<I::Item, T, F> {
+        self.shared.as_ref().expect("the feed is alive")
+    }
+
     pub(crate) fn set_window(&mut self, window: usize) {
         self.window = Some(window.max(1));
     }

@@ -731,3 +731,104 @@ fn iterators_are_send_and_sync_when_their_input_is() {
     send_sync(&unordered);
     send_sync(&unordered.indexed());
 }
+
+/// Once the iterator is exhausted, none of the map's jobs still shows as running: the jobs
+/// that delivered the last results reported their end only after their pool counted them.
+/// (Before, the consumer could see the last results while their job was still between its
+/// last act and the pool's count: `running: 1` right after the map, most of the time.)
+#[test]
+fn exhausted_map_leaves_no_job_running() {
+    let pool = OnePerJob(TestPool::new(2));
+    for round in 0..300 {
+        let n = if round % 2 == 0 {
+            pool.map_unordered(0..16u64, |x| x * 3).count()
+        } else {
+            pool.map(0..16u64, |x| x * 3).count()
+        };
+        assert_eq!(n, 16);
+        let m = pool.metrics();
+        assert_eq!((m.running, m.queued), (0, 0), "round {round}: {m:?}");
+        assert_eq!(m.completed, m.submitted, "round {round}: {m:?}");
+    }
+}
+
+/// Runs every job at once on the calling thread, as part of whatever runs there.
+struct Inline;
+
+impl Executor for Inline {
+    fn execute(&self, job: Job) -> Result<(), Rejected> {
+        job();
+        Ok(())
+    }
+    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+        self.execute(job)
+    }
+    fn workers(&self) -> usize {
+        1
+    }
+    fn resize(&self, _: usize) -> Result<(), ResizeError> {
+        Ok(())
+    }
+    fn shutdown(&self, _: Shutdown) -> ShutdownReport {
+        ShutdownReport::default()
+    }
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
+    }
+}
+
+/// A map whose jobs run nested inside another pool's job (an inline executor used from a
+/// job) ends: its jobs are not that pool's own, so they report their end when they return
+/// instead of waiting for a count that comes only after the enclosing job ends.
+#[test]
+fn map_on_an_inline_executor_inside_a_job_ends() {
+    let pool = TestPool::new(1);
+    let (done, finished) = mpsc::channel();
+    pool.execute(Box::new(move || {
+        let total: u64 = Inline.map(0..500u64, |x| x).map(Result::unwrap).sum();
+        let one_per_job = OnePerJob(Inline).map(0..50u64, |x| x).count();
+        let _ = done.send((total, one_per_job));
+    }))
+    .unwrap();
+    let got = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the map inside the job hung");
+    assert_eq!(got, ((0..500).sum(), 50));
+}
+
+/// `run_job` runs what a job hands to `after_counted` after counting it, and only for that
+/// job: a job run by an inline executor inside it hands over nothing.
+#[test]
+fn after_counted_runs_after_the_count_and_only_for_the_running_job() {
+    let counters = Arc::new(Counters::new());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let job: Job = {
+        let (counters, seen) = (counters.clone(), seen.clone());
+        Box::new(move || {
+            let me = crate::worker::running_job();
+            assert_ne!(me, 0);
+            let at_end = counters.clone();
+            let log = seen.clone();
+            crate::worker::after_counted(me, move || {
+                log.lock()
+                    .unwrap()
+                    .push(("after", at_end.get(Event::Completed)));
+            });
+            // Not the running job: runs at once.
+            let log = seen.clone();
+            crate::worker::after_counted(me + 1, move || log.lock().unwrap().push(("now", 0)));
+            // A job run inside this one without `run_job` is not the running job either.
+            let inner: Job = Box::new(|| {});
+            assert_ne!(crate::worker::job_address(&inner), me);
+            inner();
+        })
+    };
+    let address = crate::worker::job_address(&job);
+    assert_eq!(run_job(job, &counters, None), crate::worker::Ran::Completed);
+    assert_eq!(*seen.lock().unwrap(), [("now", 0), ("after", 1)]);
+    assert_eq!(crate::worker::running_job(), 0, "restored after the job");
+    // Outside `run_job`, `after_counted` runs at once.
+    let log = seen.clone();
+    crate::worker::after_counted(address, move || log.lock().unwrap().push(("outside", 0)));
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}

@@ -1,6 +1,6 @@
 //! What the pools' loom models share: the runner, small job helpers, and the models of the
 //! contract every pool keeps (a submit racing a shutdown, a graceful drain, a panic counted
-//! once, a join from inside a worker).
+//! once, a join from inside a worker, a cancel racing the start of its job).
 //!
 //! Each pool crate's `tests/loom.rs` includes this file (it is no test target of its own):
 //!
@@ -17,7 +17,7 @@
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
-use shoal_core::{BuildError, Executor, ExecutorExt, Job, Shutdown};
+use shoal_core::{BuildError, CancelOutcome, Executor, ExecutorExt, Job, Shutdown, TaskError};
 
 /// A pool's constructor: `Pool::new`.
 type New<P> = fn(usize) -> Result<P, BuildError>;
@@ -138,5 +138,40 @@ pub fn join_from_worker<P: Executor + 'static>(new: New<P>, workers: usize) {
         assert_eq!(outer.join().unwrap(), 21);
         let report = pool.shutdown(Shutdown::Graceful);
         assert_eq!(report.completed, 2);
+    });
+}
+
+/// `JoinHandle::cancel` races the worker that starts the job: exactly one of them gets it.
+/// Either the cancel says `Cancelled`, the job never runs, the handle gives `Cancelled` and the
+/// pool counts one cancellation; or it says `Running`/`Finished`, the job runs once, the handle
+/// gives its value and the pool counts one completion. Never both, never neither.
+pub fn cancel_races_start<P: Executor + 'static>(new: New<P>, workers: usize) {
+    model(move || {
+        let pool = new(workers).expect("build");
+        let ran = Arc::new(AtomicUsize::new(0));
+        let job_ran = ran.clone();
+        let handle = pool
+            .spawn(move || {
+                job_ran.fetch_add(1, Ordering::SeqCst);
+                7
+            })
+            .unwrap();
+        let outcome = handle.cancel();
+        let report = pool.shutdown(Shutdown::Graceful);
+        let ran = ran.load(Ordering::SeqCst);
+        let joined = handle.join();
+        match outcome {
+            CancelOutcome::Cancelled => {
+                assert_eq!(ran, 0, "a cancelled job ran");
+                assert!(matches!(joined, Err(TaskError::Cancelled)), "{joined:?}");
+                assert_eq!((report.completed, report.cancelled), (0, 1), "{report:?}");
+            }
+            _ => {
+                assert_eq!(ran, 1, "a job the cancel missed must run once");
+                assert_eq!(joined.unwrap(), 7);
+                assert_eq!((report.completed, report.cancelled), (1, 0), "{report:?}");
+            }
+        }
+        assert!(report.adds_up(), "{report:?}");
     });
 }

@@ -303,3 +303,35 @@ pub fn fork_slices_through_the_contract<F: Factory>(f: &F) {
         },
     );
 }
+
+/// A loop of two items, each of which waits (up to 200 ms) until both are running: over a
+/// few tries, both meet, so the loop was split and one half went to an idle worker. (Whether
+/// a worker is idle at the moment of a split is up to the scheduler; a loop whose items wait
+/// for each other without a limit can deadlock on any fork-join pool, as on rayon.)
+pub fn fork_slice_splits_for_idle_workers<F: Factory>(f: &F) {
+    let pool = build(f, PoolConfig::new().workers(2));
+    scenario("fork_slice_splits_for_idle_workers", pool, |pool| {
+        let met = (0..50).any(|_| {
+            // Let both workers go idle first.
+            thread::sleep(Duration::from_millis(2));
+            let arrived = AtomicUsize::new(0);
+            let both = AtomicUsize::new(0);
+            pool.par_for_each(&[0u8, 1], |_| {
+                arrived.fetch_add(1, Ordering::SeqCst);
+                let until = Instant::now() + Duration::from_millis(200);
+                while Instant::now() < until {
+                    if arrived.load(Ordering::SeqCst) == 2 {
+                        both.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                    thread::yield_now();
+                }
+            });
+            both.load(Ordering::SeqCst) == 2
+        });
+        assert!(
+            met,
+            "in 50 loops of 2 items, the items never ran at the same time"
+        );
+    });
+}

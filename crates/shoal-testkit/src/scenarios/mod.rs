@@ -14,16 +14,25 @@
 //! | `nesting` | waiting, shutting down and dropping from inside a worker |
 //! | `map` | the result queue: order, bounded in-flight |
 //! | `metrics` | counters after quiescence |
+//! | `threads` | `on_thread_start` / `on_thread_stop` hooks, `current_worker` and its indices |
+//! | `broadcast` | `broadcast`: once per worker, panics per worker, from inside, while resizing |
+//! | `idle` | `wait_idle`: waits for queued and running jobs, timeout, from inside |
+//! | `cancel` | `JoinHandle::cancel`: queued, running, finished, racing the workers |
+//! | `background` | `shutdown_background` and what dropping the pool does |
 //!
 //! `steps` holds what the scenarios are written from: building pools under the watchdog,
 //! jobs that count or hold a worker, shutdown on a thread of its own, report checks. The
 //! counts a report is checked against (`Counts`, here) stay private to the scenarios, which
 //! name their fields.
 
+mod background;
 mod basics;
 mod bounded;
+mod broadcast;
+mod cancel;
 mod config;
 mod fork;
+mod idle;
 mod map;
 mod metrics;
 mod nesting;
@@ -31,17 +40,23 @@ mod panics;
 mod resize;
 mod shutdown;
 mod steps;
+mod threads;
 
+pub use background::*;
 pub use basics::*;
 pub use bounded::*;
+pub use broadcast::*;
+pub use cancel::*;
 pub use config::*;
 pub use fork::*;
+pub use idle::*;
 pub use map::*;
 pub use metrics::*;
 pub use nesting::*;
 pub use panics::*;
 pub use resize::*;
 pub use shutdown::*;
+pub use threads::*;
 
 use shoal_core::ShutdownReport;
 

@@ -150,6 +150,35 @@ pub(super) fn run_together<E: Executor + ?Sized>(pool: &E, n: usize, what: &str)
     done.wait_for(n as u64, what);
 }
 
+/// Runs `f` in one job on each of `n` workers (a barrier of `n` holds the jobs until all `n`
+/// run at once, so each is on a worker of its own) and returns what each returned.
+pub(super) fn on_each_worker<E, T>(
+    pool: &E,
+    n: usize,
+    f: impl Fn() -> T + Send + Sync + 'static,
+) -> Vec<T>
+where
+    E: Executor + ?Sized,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let f = Arc::new(f);
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let (barrier, f) = (barrier.clone(), f.clone());
+            pool.spawn(move || {
+                barrier.wait();
+                f()
+            })
+            .expect(ACCEPT)
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("a job held at the barrier panicked"))
+        .collect()
+}
+
 /// Puts one job on each of `n` workers (a barrier of `n` holds them until all are there), each
 /// watching its thread; returns once all `n` ran, with a tally of the worker threads that have
 /// exited since.
