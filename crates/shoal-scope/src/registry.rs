@@ -104,11 +104,11 @@ impl Registry {
     }
 
     /// How many threads may spin in a search at once: half the cores the workers can use, at
-    /// least one (see `sleep.rs`). More spinners only race each other for each job (and, on
+    /// least two (see `sleep.rs`). More spinners only race each other for each job (and, on
     /// a machine with fewer cores than workers, take cores from threads that have work).
     #[inline]
     fn search_limit(&self) -> usize {
-        (self.sizing.target().min(self.cpus) / 2).max(1)
+        (self.sizing.target().min(self.cpus) / 2).max(2)
     }
 
     /// The id under which workers register with `shoal_core::worker`.
