@@ -7,8 +7,10 @@
 //!
 //! The size is `small` unless `SHOAL_BENCH_SIZE` says otherwise (`tiny`, `small`, `full` or a
 //! scale factor; `cargo test --bench compare` runs each benchmark once at `tiny`); CPU-bound workloads use one worker per logical CPU, the IO workload 64.
-//! The idle workload measures CPU burn over a fixed window, which criterion's wall-clock
-//! samples cannot show: run it with `shoal-bench compare --workloads idle`.
+//! The idle workload measures CPU burn over a fixed window, and wake-latency the percentiles
+//! of single wake-ups, which criterion's wall-clock samples cannot show: run them with
+//! `shoal-bench compare --workloads idle,wake-latency`. The Go worker pool runs as its own
+//! process, so it is only in `shoal-bench compare` too.
 //!
 //! Every iteration checks the workload's checksum, so a contender that loses work fails the
 //! benchmark instead of looking fast.
@@ -82,7 +84,7 @@ mod harness {
             self.group
                 .throughput(Throughput::Elements(workload.answer().units.round() as u64));
             for &c in ContenderId::ALL {
-                if W::ID.admits(&c.info()) {
+                if W::ID.admits(&c.info()) && c != ContenderId::GoPool {
                     c.visit(OnContender {
                         group: &mut *self.group,
                         workload: &workload,
@@ -96,7 +98,7 @@ mod harness {
     pub fn compare(c: &mut Criterion) {
         let size = size();
         for &w in WorkloadId::ALL {
-            if w == WorkloadId::Idle {
+            if w == WorkloadId::Idle || w == WorkloadId::WakeLatency {
                 continue;
             }
             let mut group = c.benchmark_group(w.name());

@@ -116,12 +116,15 @@
 //! Searchers spin on the same queues, so every searcher past the first makes the others'
 //! polls miss in cache, and when a job arrives they all race for it: one wins, the rest paid
 //! a cache-line transfer for nothing. On a machine with fewer cores than workers a spinning
-//! searcher also takes a core from a worker that has a job. One searcher absorbs a stream of
-//! submissions as well as many do (it only has to find each job; the hand-on in step 5 brings
-//! more workers in while jobs are left over). The shared-queue pool limits searchers to half
-//! the cores its workers can use (at least one, Go's scheduler and tokio's use the same
-//! rule of half); the work-stealing pool lets every idle worker search, because its searchers
-//! poll siblings' deques, which the limit would leave unwatched for longer.
+//! searcher also takes a core from a worker that has a job. A few searchers absorb a stream
+//! of submissions as well as many do (they only have to find each job; the hand-on in step 5
+//! brings more workers in while jobs are left over). The shared-queue pool limits searchers
+//! to half the cores its workers can use (tokio's rule; Go's scheduler allows no more
+//! spinners than busy processors), but at least two: on 2 cores a limit of one made the
+//! second idle worker park and be woken again for every burst (twice the futex calls per
+//! job on `spawn-outside`, 30 times as many on `spawn-inside`). The work-stealing pool lets
+//! every idle worker search, because its searchers poll siblings' deques, which the limit
+//! would leave unwatched for longer.
 //!
 //! # Costs
 //!

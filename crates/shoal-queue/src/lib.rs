@@ -19,7 +19,7 @@
 //!   a futex call) happens only when workers sleep *and none is searching*.
 //! - **Take**: a worker pops without blocking while the queue has jobs. When it runs dry it
 //!   *searches*: it spins briefly on the queue, but only while fewer than half the cores'
-//!   worth of workers search already; the rest, and searchers whose spin found nothing, park
+//!   worth of workers (at least two) search already; the rest, and searchers whose spin found nothing, park
 //!   in the pool's sleep protocol (`shoal_core::sleep`), so **idle workers burn no CPU** and
 //!   a burst of jobs is absorbed by the searchers without a syscall.
 //! - **Hand-on**: the last searcher to find a job wakes one more worker if jobs are left over,

@@ -13,6 +13,13 @@ use shoal_core::sleep::Sleep;
 
 use crate::queue::{JobQueue, PushError};
 
+/// The searcher limit's floor (see `Registry::search_limit`). Under a model checker it is one,
+/// so that the models of two workers also check the path of a worker over the limit.
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+const MIN_SEARCHERS: usize = 2;
+#[cfg(any(shoal_loom, shoal_shuttle))]
+const MIN_SEARCHERS: usize = 1;
+
 /// What the pool and its workers share.
 pub(crate) struct Registry {
     pub(crate) queue: JobQueue,
@@ -70,12 +77,12 @@ impl Registry {
     }
 
     /// How many idle workers may search (spin on the queue) at once: half the cores the
-    /// workers can use, at least one (`shoal_core::sleep`, "The searcher limit"). More
+    /// workers can use, at least two (`shoal_core::sleep`, "The searcher limit"). More
     /// spinners would only race each other for each job on the queue's head; on a machine
     /// with fewer cores than workers, they would take cores from workers that have jobs.
     #[inline]
     pub(crate) fn search_limit(&self) -> usize {
-        (self.life.target().min(self.cpus) / 2).max(1)
+        (self.life.target().min(self.cpus) / 2).max(MIN_SEARCHERS)
     }
 
     /// `true` when a parked worker `index` must wake up and look at the pool's state: the

@@ -84,8 +84,8 @@ fn no_lost_wakeup_when_last_worker_parks() {
 
 /// A job spawns a child, then blocks without helping until the child ran: only the sibling
 /// can run it, so the child's push must wake the sibling whether it is searching, going to
-/// sleep or asleep (with two workers on a small machine the searcher limit may keep it from
-/// searching at all).
+/// sleep or asleep (under loom the searcher limit is one, so with two idle workers one of
+/// them goes to sleep without searching).
 #[test]
 fn inside_push_wakes_a_parked_sibling() {
     model(|| {

@@ -95,7 +95,7 @@
 //! - `fork_scope` task: one `Box`, one mutex lock to queue it, two atomic counts.
 //! - [`Executor`] jobs: one `Box`, one mutex lock per submit and per take; they wait behind
 //!   internal jobs. A submit wakes a sleeping thread only when no thread is searching, and
-//!   at most half the cores' worth of threads spin in a search (see `sleep.rs`), so a stream
+//!   at most half the cores' worth of threads (at least two) spin in a search (see `sleep.rs`), so a stream
 //!   of jobs on many workers costs neither a wake-up per job nor a crowd of spinners on the
 //!   queue lock. Use `shoal-queue` or `shoal-steal` for streams of independent jobs.
 //!

@@ -24,10 +24,11 @@ use std::collections::VecDeque;
 use crossbeam_utils::CachePadded;
 use shoal_core::lifecycle::{Lifecycle, Mechanics};
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
-use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex};
+use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex, MutexGuard};
 use shoal_core::worker::{drop_quietly, run_job};
 use shoal_core::PoolConfig;
 use shoal_core::{Counters, Event, Job, Metrics, RejectReason, Rejected};
+use std::sync::TryLockError;
 
 use crate::job::JobRef;
 use crate::latch::{Latch, Parker};
@@ -103,11 +104,11 @@ impl Registry {
     }
 
     /// How many threads may spin in a search at once: half the cores the workers can use, at
-    /// least one (see `sleep.rs`). More spinners only race each other for each job (and, on
+    /// least two (see `sleep.rs`). More spinners only race each other for each job (and, on
     /// a machine with fewer cores than workers, take cores from threads that have work).
     #[inline]
     fn search_limit(&self) -> usize {
-        (self.life.target().min(self.cpus) / 2).max(1)
+        (self.life.target().min(self.cpus) / 2).max(2)
     }
 
     /// The id under which workers register with `shoal_core::worker`.
@@ -216,7 +217,27 @@ impl Registry {
         if !self.has_work() {
             return None;
         }
-        let mut queues = lock(&self.queues);
+        self.take_from(lock(&self.queues))
+    }
+
+    /// `take` for a spinning search: if another thread holds the queue lock (it is taking or
+    /// pushing a job right now), gives up this round instead of waiting for the lock. Two
+    /// spinners racing for the one job of a chain would otherwise meet in the lock's futex
+    /// on every hand-off.
+    fn try_take(&self) -> Option<Work> {
+        if !self.has_work() {
+            return None;
+        }
+        match self.queues.try_lock() {
+            Ok(queues) => self.take_from(queues),
+            // Poisoned: shoal runs no user code under this lock (see `shoal_core::sync::lock`).
+            Err(TryLockError::Poisoned(p)) => self.take_from(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Pops one job under the queue lock: internal ones first (their owners are waiting).
+    fn take_from(&self, mut queues: MutexGuard<'_, Queues>) -> Option<Work> {
         if let Some(job) = queues.internal.pop_front() {
             // ORDERING: under the lock; SeqCst keeps it in the sleep protocol's total order.
             self.queued.fetch_sub(1, Ordering::SeqCst);
@@ -279,11 +300,16 @@ impl Registry {
         // Over the limit: no spin, straight to the sleep protocol.
         let mut rounds = if searching { 0 } else { SPIN_ROUNDS };
         let mut checked_idle = false;
+        let mut first = true;
         let found = loop {
             if stop() {
                 break None;
             }
-            if let Some(work) = self.take() {
+            // The first look after starting or waking waits for the lock; the spin rounds
+            // after it skip a held lock (`try_take`).
+            let work = if first { self.take() } else { self.try_take() };
+            first = false;
+            if let Some(work) = work {
                 break Some(work);
             }
             if !checked_idle {
@@ -316,6 +342,7 @@ impl Registry {
                 searching = self.sleep.try_start_searching(limit);
             }
             rounds = if searching { 0 } else { SPIN_ROUNDS };
+            first = true;
         };
         // ORDERING: Relaxed, a hint: this thread stops looking.
         self.demand.fetch_sub(1, Ordering::Relaxed);

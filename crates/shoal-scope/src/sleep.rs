@@ -35,7 +35,8 @@
 //! ## Searchers: no wake-up while somebody is looking
 //!
 //! A thread in the spin phase of its search is *searching*; at most `limit` threads search at
-//! once (half the cores the workers can use: more would only race each other for each job),
+//! once (half the cores the workers can use, at least two: more would only race each other
+//! for each job),
 //! the rest go straight to sleep. A pusher that sees a searcher wakes nobody: step b reads
 //! `searching` after `sleeping`, and returns if it is above zero. A woken sleeper is counted
 //! as searching by its waker, before the unpark, so the pushers right behind it do not wake
