@@ -337,6 +337,7 @@ fn package() -> bool {
         "(cargo lists each test, benchmark and example it leaves out of a package: those need \
          the unpublished shoal-testkit or shoal-bench, or files outside the crate)"
     );
+    forget_unpacked_packages();
     let mut c = cargo();
     // --allow-dirty: this checks what would be packaged from the working tree, uncommitted
     // changes included; publishing is not this command's business.
@@ -345,6 +346,37 @@ fn package() -> bool {
         c.args(["-p", krate]);
     }
     run(c) && facade_ships_no_benchmark_output()
+}
+
+/// Verifying a package builds it against the other packages of this run, which cargo serves
+/// from a temporary local registry and unpacks under `$CARGO_HOME/registry/src/`. It never
+/// unpacks the same name and version twice, so a second run (from the same checkout path)
+/// would build against the sources of the first: removes those unpacked copies of our own
+/// crates first. Nothing else in cargo's cache is touched.
+fn forget_unpacked_packages() {
+    let home = env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry").join("src")) else {
+        return;
+    };
+    let Ok(registries) = fs::read_dir(&src) else {
+        return;
+    };
+    for registry in registries.flatten() {
+        let Ok(crates) = fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for unpacked in crates.flatten() {
+            let name = unpacked.file_name().to_string_lossy().into_owned();
+            let ours = PUBLISHED
+                .iter()
+                .any(|(_, krate)| name.starts_with(&format!("{krate}-0.")));
+            if ours {
+                let _ = fs::remove_dir_all(unpacked.path());
+            }
+        }
+    }
 }
 
 /// Each published crate ships the root's LICENSE-MIT and LICENSE-APACHE as copies (cargo packs
