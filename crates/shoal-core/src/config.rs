@@ -22,6 +22,7 @@ use std::io;
 use crate::error::{check_workers, BuildError, BuildErrorKind};
 use crate::job::{PanicHandler, ThreadHook};
 use crate::shutdown::DropBehavior;
+use crate::sizing::Sizing;
 use crate::spawn::{self, SpawnHook, SpawnInfo};
 use crate::sync::thread;
 use crate::unwind::drop_quietly;
@@ -46,6 +47,7 @@ pub struct PoolConfig {
     spawn_hook: Option<SpawnHook>,
     hooks: ThreadHooks,
     on_drop: DropBehavior,
+    sizing: Sizing,
 }
 
 /// The hooks a pool's worker threads run when they start and when they stop; see
@@ -98,6 +100,7 @@ impl fmt::Debug for PoolConfig {
             .field("spawn_hook", &self.spawn_hook.is_some())
             .field("hooks", &self.hooks)
             .field("on_drop", &self.on_drop)
+            .field("sizing", &self.sizing)
             .finish()
     }
 }
@@ -192,6 +195,25 @@ impl PoolConfig {
         self
     }
 
+    /// How the pool sizes itself (default [`Sizing::fixed`]: `workers`, changed only by
+    /// `resize`); see [`sizing`](crate::sizing). With an elastic or adaptive policy the pool
+    /// starts with `workers` if set (it must lie within the policy's `min..=max`), else with
+    /// `min`.
+    pub fn sizing(mut self, sizing: Sizing) -> Self {
+        self.sizing = sizing;
+        self
+    }
+
+    /// The sizing policy.
+    pub fn sizing_policy(&self) -> &Sizing {
+        &self.sizing
+    }
+
+    /// The prefix of the worker threads' names, if `thread_name` set one.
+    pub fn thread_prefix(&self) -> Option<&str> {
+        self.thread_name.as_deref()
+    }
+
     /// The worker threads' start and stop hooks.
     pub fn thread_hooks(&self) -> &ThreadHooks {
         &self.hooks
@@ -220,8 +242,12 @@ impl PoolConfig {
     /// | `workers(0)`, above [`MAX_WORKERS`](crate::MAX_WORKERS) | `ZeroWorkers`, `TooManyWorkers` |
     /// | `queue_capacity(0)`, above [`MAX_QUEUE_CAPACITY`] | `ZeroCapacity`, `CapacityTooLarge` |
     /// | `stack_size` below [`MIN_STACK_SIZE`](spawn::MIN_STACK_SIZE), a NUL in `thread_name` | `InvalidThreadConfig` |
+    /// | an elastic or adaptive `sizing` with `min` 0, `min > max`, `max` above `MAX_WORKERS`, `workers` outside `min..=max`, an interval outside [`INTERVAL_RANGE`](crate::sizing::INTERVAL_RANGE), a `keep_alive` under the interval | `InvalidSizing` |
     pub fn validate(&self) -> Result<usize, BuildError> {
-        let workers = self.workers.unwrap_or_else(crate::default_workers);
+        let workers = self
+            .sizing
+            .check(self.workers)?
+            .unwrap_or_else(crate::default_workers);
         check_workers(workers)?;
         match self.queue_capacity {
             Some(0) => {
@@ -274,8 +300,8 @@ impl PoolConfig {
 
 /// The setters of [`PoolConfig`] as methods of a pool's builder: expands, inside
 /// `impl Builder { .. }`, to `workers`, `queue_capacity`, `thread_name`, `stack_size`,
-/// `panic_handler`, `spawn_hook`, `on_thread_start`, `on_thread_stop`, `on_drop` and
-/// `config`, each forwarding to the builder's
+/// `panic_handler`, `spawn_hook`, `on_thread_start`, `on_thread_stop`, `sizing`, `on_drop`
+/// and `config`, each forwarding to the builder's
 /// `config: PoolConfig` field. So every pool has the same settings with the same docs, written
 /// once.
 #[macro_export]
@@ -358,6 +384,14 @@ macro_rules! pool_settings {
             H: Fn() + Send + Sync + 'static,
         {
             self.config = self.config.on_thread_stop(hook);
+            self
+        }
+
+        /// How the pool sizes itself: fixed (the default), elastic or adaptive; see
+        /// [`shoal_core::sizing`]($crate::sizing). A self-sizing pool starts with `workers` if
+        /// set (within the policy's bounds), else with its `min`.
+        pub fn sizing(mut self, sizing: $crate::Sizing) -> Self {
+            self.config = self.config.sizing(sizing);
             self
         }
 

@@ -255,6 +255,9 @@ pub enum BuildErrorKind {
     /// `queue_capacity(n)` above what the pool can bound: its queue would reserve memory for
     /// `n` jobs up front. The pool's docs give its limit.
     CapacityTooLarge,
+    /// An elastic or adaptive [`Sizing`](crate::Sizing) whose bounds or times cannot hold
+    /// (see [`PoolConfig::validate`](crate::PoolConfig::validate)).
+    InvalidSizing,
 }
 
 /// A pool could not be built. Opaque, with a [`kind`](BuildError::kind) to match on.

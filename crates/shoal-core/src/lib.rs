@@ -34,6 +34,9 @@
 //! - [`lifecycle`]: the life cycle every pool shares (starting, numbering and retiring
 //!   workers, their exit, the three shutdown modes and the background one, the report,
 //!   broadcasts, `wait_idle`); a pool supplies only its [`Mechanics`](lifecycle::Mechanics).
+//! - [`sizing`]: pools that size themselves: [`Sizing::elastic`] (grow with the backlog,
+//!   retire idle workers) and [`Sizing::adaptive`] (hold at the knee of a limited resource),
+//!   applied by a supervisor through the life cycle's resize.
 //! - [`sleep`]: the parking protocol idle workers follow (search, announce, re-check, park),
 //!   so that a submit wakes a worker only when none is looking and no wake-up is lost.
 //! - [`intake`]: the gate submissions pass, so that a shutdown never loses a racing submit.
@@ -100,6 +103,7 @@ pub mod identity;
 pub mod idle;
 pub mod intake;
 pub mod lifecycle;
+pub mod sizing;
 pub mod sleep;
 pub mod spawn;
 pub mod sync;
@@ -140,6 +144,7 @@ pub use map::{Map, MapUnordered, MapUnorderedIndexed};
 pub use metrics::{Counters, Event, Metrics};
 pub use scope::{Scope, ScopedJoinHandle, CANCELLED_TASK_MESSAGE};
 pub use shutdown::{DropBehavior, Shutdown, ShutdownReport};
+pub use sizing::{Decision, Reason, Sizing, SizingStatus};
 
 /// The most workers any shoal pool accepts. Far above any useful count: past a few hundred
 /// threads a pool spends more on scheduling and stacks than it gains (see docs/pitfalls.md).

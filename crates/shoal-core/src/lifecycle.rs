@@ -69,8 +69,9 @@ use crate::idle::{IdleWatch, WaitIdleError};
 use crate::job::Job;
 use crate::metrics::Metrics;
 use crate::shutdown::{DropBehavior, Shutdown, ShutdownReport};
+use crate::sizing::{supervisor, Decision, Mode, Sizing, SizingStatus};
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{lock, thread, Condvar, Mutex, MutexGuard};
+use crate::sync::{lock, thread, Arc, Condvar, Mutex, MutexGuard};
 use crate::unwind::drop_quietly;
 use crate::worker;
 
@@ -130,6 +131,10 @@ struct Control {
     live: Vec<bool>,
     /// The worker count asked for (mirrored in `Lifecycle::target` for lock-free reads).
     target: usize,
+    /// What the sizing policy did (`Metrics::sizing`); `active` while its supervisor runs.
+    sizing: SizingStatus,
+    /// The supervisor thread of a self-sizing pool, joined at shutdown.
+    supervisor: Option<thread::JoinHandle<()>>,
 }
 
 /// The shared life cycle of one pool; see the [module docs](self).
@@ -145,6 +150,11 @@ pub struct Lifecycle {
     target: AtomicUsize,
     hooks: ThreadHooks,
     on_drop: DropBehavior,
+    /// The sizing policy (see `sizing`), and the supervisor's name.
+    sizing: Sizing,
+    supervisor_name: String,
+    /// Wakes the supervisor early: shutdown began, or a resize by hand switched it off.
+    supervisor_cv: Condvar,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -187,6 +197,12 @@ impl Lifecycle {
                 cancelling: 0,
                 live: Vec::new(),
                 target: 0,
+                sizing: SizingStatus {
+                    mode: config.sizing_policy().mode(),
+                    limit: config.sizing_policy().max(),
+                    ..SizingStatus::default()
+                },
+                supervisor: None,
             }),
             exited: Condvar::new(),
             mail: std::sync::Arc::new(Mailboxes::new()),
@@ -194,6 +210,9 @@ impl Lifecycle {
             target: AtomicUsize::new(0),
             hooks: config.thread_hooks().clone(),
             on_drop: config.drop_behavior(),
+            sizing: config.sizing_policy().clone(),
+            supervisor_name: format!("{}-sizer", config.thread_prefix().unwrap_or("shoal")),
+            supervisor_cv: Condvar::new(),
         }
     }
 
@@ -257,11 +276,91 @@ impl Lifecycle {
     /// What every pool's `resize` starts with: checks the requested count against the
     /// contract's limits, refuses once shutdown has begun, and forgets the handles of retired
     /// threads; then the pool starts or retires workers through the returned starter.
+    ///
+    /// A resize by hand switches a sizing policy off (see [`sizing`](crate::sizing)): its
+    /// supervisor stops, and the pool keeps the size asked for.
     pub fn resizer(&self, workers: usize) -> Result<Starter<'_>, ResizeError> {
         check_resize(workers)?;
         let mut starter = self.starter().ok_or(ResizeError::ShutDown)?;
         starter.prune();
+        if starter.control.sizing.active {
+            starter.control.sizing.active = false;
+            self.supervisor_cv.notify_all();
+        }
         Ok(starter)
+    }
+
+    /// The starter a sizing policy resizes through: `None` once shutdown began or a resize by
+    /// hand switched the policy off, so a decision never overrides either.
+    pub(crate) fn policy_starter(&self) -> Option<Starter<'_>> {
+        let mut starter = self.starter()?;
+        if !starter.control.sizing.active {
+            return None;
+        }
+        starter.prune();
+        Some(starter)
+    }
+
+    /// The supervisor's pause between samples: waits `interval`, and answers whether the
+    /// policy still runs (the pool runs and no resize by hand switched it off).
+    pub(crate) fn supervisor_wait(&self, interval: std::time::Duration) -> bool {
+        let control = lock(&self.control);
+        let runs = |c: &Control| c.sizing.active && matches!(c.phase, Phase::Running);
+        if !runs(&control) {
+            return false;
+        }
+        let control = self
+            .supervisor_cv
+            .wait_timeout(control, interval)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|p| p.into_inner().0);
+        runs(&control)
+    }
+
+    /// Records a decision the supervisor applied, for [`Metrics::sizing`](crate::Metrics).
+    pub(crate) fn record(&self, decision: Decision, limit: usize) {
+        let mut control = lock(&self.control);
+        let status = &mut control.sizing;
+        if decision.to > decision.from {
+            status.grown += 1;
+        } else {
+            status.shrunk += 1;
+        }
+        status.last = Some(decision);
+        status.limit = limit;
+    }
+
+    /// The pool's metrics: its counters with the live workers, and what its sizing policy
+    /// did. Every pool's `Executor::metrics`.
+    pub fn metrics(&self, pool: &dyn Mechanics) -> Metrics {
+        let (alive, mut sizing) = {
+            let control = lock(&self.control);
+            (control.alive, control.sizing)
+        };
+        let mut m = pool.metrics(alive);
+        if sizing.mode != Mode::Fixed {
+            sizing.target = self.target();
+            m.sizing = Some(sizing);
+        }
+        m
+    }
+
+    /// Stops the supervisor, if any, and joins it (not from the supervisor itself): what a
+    /// shutdown does before it waits for the workers.
+    fn stop_supervisor(&self) {
+        let handle = {
+            let mut control = lock(&self.control);
+            control.sizing.active = false;
+            self.supervisor_cv.notify_all();
+            if supervisor::on_supervisor() {
+                None
+            } else {
+                control.supervisor.take()
+            }
+        };
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
     }
 
     /// The guard worker `index` (the index its [`Starter`] gave it) holds for its whole life,
@@ -408,6 +507,7 @@ impl Lifecycle {
 
     /// Steps 2-4 of the first shutdown call (module docs), once the phase is `Stopping`.
     fn begin(&self, pool: &dyn Mechanics, now: bool) {
+        self.stop_supervisor();
         pool.close(now);
         if now {
             self.cancel_queued(pool);
@@ -620,6 +720,64 @@ impl Starter<'_> {
         #[cfg(not(any(shoal_loom, shoal_shuttle)))]
         self.control.threads.retain(|t| !t.is_finished());
     }
+}
+
+/// A pool as the life cycle starts and resizes it: the state its workers share, behind an
+/// `Arc`. Every pool's `build` calls [`start`], its `resize` calls [`resize`], and a sizing
+/// policy's supervisor resizes through the same steps.
+pub trait Workers: Mechanics + Sized + 'static {
+    /// The pool's life cycle.
+    fn life(&self) -> &Lifecycle;
+
+    /// Starts the thread of worker `index`, which passes the index to
+    /// [`Lifecycle::exit_guard`].
+    fn spawn_worker(this: &Arc<Self>, index: usize) -> io::Result<thread::JoinHandle<()>>;
+}
+
+/// What every pool's `build` does once its shared state exists: starts `workers` workers
+/// and, for a self-sizing pool, its supervisor (see [`sizing`](crate::sizing)). On an error
+/// the caller shuts the pool down (`Shutdown::Now`: no job was accepted yet), which stops
+/// whatever did start.
+pub fn start<R: Workers>(pool: &Arc<R>, workers: usize) -> io::Result<()> {
+    let life = pool.life();
+    let mut starter = life.starter().expect("a new pool is running");
+    starter.start_all(workers, |starter| {
+        starter.start(|index| R::spawn_worker(pool, index))
+    })?;
+    if life.sizing.is_fixed() {
+        return Ok(());
+    }
+    let handle = supervisor::spawn(
+        pool,
+        life.sizing.clone(),
+        workers,
+        life.supervisor_name.clone(),
+    )?;
+    starter.control.supervisor = Some(handle);
+    starter.control.sizing.active = true;
+    Ok(())
+}
+
+/// What every pool's `resize` does: checks the count, switches a sizing policy off (see
+/// [`Lifecycle::resizer`]), then grows or retires workers.
+pub fn resize<R: Workers>(pool: &Arc<R>, workers: usize) -> Result<(), ResizeError> {
+    let starter = pool.life().resizer(workers)?;
+    resize_with(pool, starter, workers)
+}
+
+/// Sizes `pool` to `workers` through `starter`: starts the missing workers, and wakes every
+/// worker when some must retire (see [`Starter::resize`]).
+pub(crate) fn resize_with<R: Workers>(
+    pool: &Arc<R>,
+    mut starter: Starter<'_>,
+    workers: usize,
+) -> Result<(), ResizeError> {
+    let alive = starter.control.alive;
+    starter.resize(
+        workers,
+        |starter| starter.start(|index| R::spawn_worker(pool, index)),
+        || pool.wake_all(alive),
+    )
 }
 
 /// Held by a worker thread for its whole life (see [`Lifecycle::exit_guard`]); dropping it

@@ -41,6 +41,9 @@ pub struct Metrics {
     pub steals: u64,
     /// Times a worker went to sleep for lack of work.
     pub parks: u64,
+    /// A self-sizing pool's policy: its target, its limit and its last decision (`None` for a
+    /// fixed pool). See [`sizing`](crate::sizing).
+    pub sizing: Option<crate::SizingStatus>,
 }
 
 impl std::fmt::Display for Metrics {
@@ -220,6 +223,7 @@ impl Counters {
             rejected: self.get(Event::Rejected),
             steals: self.get(Event::Steal),
             parks: self.get(Event::Park),
+            sizing: None,
         }
     }
 }

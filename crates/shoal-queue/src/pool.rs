@@ -3,7 +3,7 @@
 use std::fmt;
 
 use shoal_core::fork::{self, Offering};
-use shoal_core::lifecycle::Starter;
+use shoal_core::lifecycle;
 use shoal_core::sync::Arc;
 use std::time::Instant;
 
@@ -13,12 +13,6 @@ use shoal_core::{
 };
 
 use crate::registry::Registry;
-use crate::worker::spawn_worker;
-
-/// Starts one more worker thread.
-fn start_worker(registry: &Arc<Registry>, starter: &mut Starter<'_>) -> std::io::Result<()> {
-    starter.start(|index| spawn_worker(registry.clone(), index))
-}
 
 /// A pool of worker threads that pull jobs from one shared queue.
 ///
@@ -70,14 +64,7 @@ impl Executor for SharedQueuePool {
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        let registry = &self.registry;
-        let mut starter = registry.life.resizer(workers)?;
-        // Idle workers may be parked: wake them to see whether they retire.
-        starter.resize(
-            workers,
-            |starter| start_worker(registry, starter),
-            || registry.sleep.wake_all(),
-        )
+        lifecycle::resize(&self.registry, workers)
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
@@ -85,7 +72,7 @@ impl Executor for SharedQueuePool {
     }
 
     fn metrics(&self) -> Metrics {
-        self.registry.snapshot(self.registry.life.alive())
+        self.registry.life.metrics(&*self.registry)
     }
 
     fn pool_id(&self) -> Option<PoolId> {
@@ -160,10 +147,7 @@ impl Builder {
     pub fn build(self) -> Result<SharedQueuePool, BuildError> {
         let workers = self.config.validate()?;
         let registry = Arc::new(Registry::new(self.config));
-        let mut starter = registry.life.starter().expect("a new pool is running");
-        let started = starter.start_all(workers, |starter| start_worker(&registry, starter));
-        drop(starter);
-        if let Err(err) = started {
+        if let Err(err) = lifecycle::start(&registry, workers) {
             // Stop the workers that did start; no job was accepted yet.
             let pool = SharedQueuePool { registry };
             pool.shutdown(Shutdown::Now);

@@ -2,9 +2,11 @@
 //! counters and the pool's life cycle; how a job is submitted and run; the steps of the shared
 //! life cycle (`shoal_core::lifecycle`) that depend on the queue.
 
-use shoal_core::lifecycle::{Lifecycle, Mechanics};
+use std::io;
+
+use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
 use shoal_core::sync::atomic::{AtomicBool, Ordering};
-use shoal_core::sync::thread;
+use shoal_core::sync::{thread, Arc};
 use shoal_core::PoolConfig;
 use shoal_core::{worker, Counters, Event, Job, Metrics, RejectReason, Rejected};
 
@@ -172,6 +174,17 @@ impl Registry {
             .submitted
             .saturating_sub(m.running + m.completed + m.panicked + m.cancelled);
         m
+    }
+}
+
+/// What the life cycle starts and resizes.
+impl Workers for Registry {
+    fn life(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    fn spawn_worker(this: &Arc<Self>, index: usize) -> io::Result<thread::JoinHandle<()>> {
+        crate::worker::spawn_worker(this.clone(), index)
     }
 }
 

@@ -3,8 +3,7 @@
 use std::fmt;
 use std::time::Instant;
 
-use shoal_core::lifecycle::Starter;
-use shoal_core::sync::atomic::Ordering;
+use shoal_core::lifecycle;
 use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
@@ -18,7 +17,7 @@ use crate::join::join_in_worker;
 use crate::latch::Latch;
 use crate::registry::Registry;
 use crate::scope::{scope_in_worker, ForkScope};
-use crate::worker::{current_parker, spawn_worker, WorkerThread};
+use crate::worker::{current_parker, WorkerThread};
 
 /// What an unwind out of an `install`'s wait would break.
 const INSTALL_WAIT_INVARIANT: &str =
@@ -326,14 +325,8 @@ impl Executor for ScopedPool {
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        let registry = &self.registry;
-        let mut starter = registry.life.resizer(workers)?;
         // Sleeping workers check `must_retire` when woken.
-        starter.resize(
-            workers,
-            |starter| start_worker(registry, starter),
-            || registry.sleep.notify_all(),
-        )
+        lifecycle::resize(&self.registry, workers)
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
@@ -341,7 +334,7 @@ impl Executor for ScopedPool {
     }
 
     fn metrics(&self) -> Metrics {
-        self.registry.counters.snapshot(self.registry.life.alive())
+        self.registry.life.metrics(&*self.registry)
     }
 
     /// The native [`join`](ScopedPool::join).
@@ -389,20 +382,6 @@ impl Drop for ScopedPool {
     }
 }
 
-/// Starts one more worker thread.
-fn start_worker(registry: &Arc<Registry>, starter: &mut Starter<'_>) -> std::io::Result<()> {
-    // A starting worker counts as hungry from now on, so work offered before its thread runs
-    // waits in the injector for it; its first `search` takes the count over.
-    // ORDERING: Relaxed, `demand` is a hint (see `registry`).
-    registry.demand.fetch_add(1, Ordering::Relaxed);
-    starter
-        .start(|index| spawn_worker(registry.clone(), index))
-        .inspect_err(|_| {
-            // ORDERING: as above.
-            registry.demand.fetch_sub(1, Ordering::Relaxed);
-        })
-}
-
 /// Settings for a [`ScopedPool`]: the [`PoolConfig`] every pool has, nothing more. A bounded
 /// queue (`queue_capacity`) bounds only the jobs submitted through
 /// [`Executor`](shoal_core::Executor); join halves and scope tasks are never refused.
@@ -423,10 +402,7 @@ impl Builder {
     pub fn build(self) -> Result<ScopedPool, BuildError> {
         let workers = self.config.validate()?;
         let registry = Arc::new(Registry::new(self.config));
-        let mut starter = registry.life.starter().expect("a new pool is running");
-        let started = starter.start_all(workers, |starter| start_worker(&registry, starter));
-        drop(starter);
-        if let Err(err) = started {
+        if let Err(err) = lifecycle::start(&registry, workers) {
             // Stop the workers that did start; no job was accepted yet.
             let pool = ScopedPool { registry };
             pool.shutdown(Shutdown::Now);

@@ -20,9 +20,10 @@
 //! runs on its owner), never a lost job.
 
 use std::collections::VecDeque;
+use std::io;
 
 use crossbeam_utils::CachePadded;
-use shoal_core::lifecycle::{Lifecycle, Mechanics};
+use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex, MutexGuard};
 use shoal_core::worker::{drop_quietly, run_job};
@@ -373,6 +374,24 @@ impl Registry {
     }
 
     // ---- life cycle ------------------------------------------------------------------------
+}
+
+/// What the life cycle starts and resizes.
+impl Workers for Registry {
+    fn life(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    fn spawn_worker(this: &Arc<Self>, index: usize) -> io::Result<thread::JoinHandle<()>> {
+        // A starting worker counts as hungry from now on, so work offered before its thread
+        // runs waits in the injector for it; its first `search` takes the count over.
+        // ORDERING: Relaxed, `demand` is a hint (see above).
+        this.demand.fetch_add(1, Ordering::Relaxed);
+        crate::worker::spawn_worker(this.clone(), index).inspect_err(|_| {
+            // ORDERING: as above.
+            this.demand.fetch_sub(1, Ordering::Relaxed);
+        })
+    }
 }
 
 /// The steps of the shared life cycle that depend on the two queues. A shutdown cancels only

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Instant;
 
 use shoal_core::fork::{self, Offering};
-use shoal_core::lifecycle::Lifecycle;
+use shoal_core::lifecycle::{self, Lifecycle};
 use shoal_core::sync::atomic::AtomicBool;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
@@ -141,15 +141,9 @@ impl Executor for WorkStealingPool {
     }
 
     fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        let this = &self.registry;
-        let mut starter = this.life.resizer(workers)?;
         // Parked workers check the target under the sleep lock when woken (`must_look`);
         // busy ones check it after each job.
-        starter.resize(
-            workers,
-            |starter| starter.start(|index| worker::spawn_worker(this, index)),
-            || this.sleep.wake_all(),
-        )
+        lifecycle::resize(&self.registry, workers)
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
@@ -158,7 +152,7 @@ impl Executor for WorkStealingPool {
     }
 
     fn metrics(&self) -> Metrics {
-        self.registry.snapshot(self.registry.life.alive())
+        self.registry.life.metrics(&*self.registry)
     }
 
     fn pool_id(&self) -> Option<PoolId> {
@@ -278,12 +272,7 @@ impl Builder {
             draining: AtomicBool::new(false),
             cancel: AtomicBool::new(false),
         });
-        let mut starter = registry.life.starter().expect("a new pool is running");
-        let started = starter.start_all(workers, |starter| {
-            starter.start(|index| worker::spawn_worker(&registry, index))
-        });
-        drop(starter);
-        if let Err(err) = started {
+        if let Err(err) = lifecycle::start(&registry, workers) {
             // Stop the workers that did start; no job was accepted yet.
             let pool = WorkStealingPool { registry };
             pool.shutdown(Shutdown::Now);

@@ -2,8 +2,11 @@
 //! the intake, the counters and the pool's life cycle; how a taken job is run; the steps of
 //! the shared life cycle (`shoal_core::lifecycle`) that depend on the queues.
 
-use shoal_core::lifecycle::{Lifecycle, Mechanics};
+use std::io;
+
+use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
 use shoal_core::sync::atomic::{AtomicBool, Ordering};
+use shoal_core::sync::{thread, Arc};
 use shoal_core::PoolConfig;
 use shoal_core::{worker as core_worker, Counters, Event, Job, Metrics, RejectReason, Rejected};
 
@@ -81,6 +84,17 @@ impl Registry {
             .submitted
             .saturating_sub(m.running + m.completed + m.panicked + m.cancelled);
         m
+    }
+}
+
+/// What the life cycle starts and resizes.
+impl Workers for Registry {
+    fn life(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    fn spawn_worker(this: &Arc<Self>, index: usize) -> io::Result<thread::JoinHandle<()>> {
+        crate::worker::spawn_worker(this, index)
     }
 }
 

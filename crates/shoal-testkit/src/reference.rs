@@ -9,11 +9,13 @@ use std::thread;
 use std::time::Instant;
 
 use shoal_core::identity::{self, Mailboxes};
+use shoal_core::sizing::control::{Control, Sample};
+use shoal_core::sizing::Mode;
 use shoal_core::worker::{self, Helper, Ran};
 use shoal_core::{
-    check_resize, current_worker, BroadcastError, BuildError, Counters, DropBehavior, Event,
-    Executor, Job, Metrics, PanicHandler, PoolId, RejectReason, Rejected, ResizeError, Shutdown,
-    ShutdownReport, ThreadHooks, WaitIdleError, WorkerId,
+    check_resize, current_worker, BroadcastError, BuildError, Counters, Decision, DropBehavior,
+    Event, Executor, Job, Metrics, PanicHandler, PoolId, RejectReason, Rejected, ResizeError,
+    Shutdown, ShutdownReport, Sizing, SizingStatus, ThreadHooks, WaitIdleError, WorkerId,
 };
 
 use crate::{Factory, PoolConfig};
@@ -44,6 +46,9 @@ struct State {
     joiner: bool,
     report: Option<ShutdownReport>,
     threads: Vec<thread::JoinHandle<()>>,
+    /// A self-sizing pool's policy: what `metrics().sizing` says, and its supervisor thread.
+    sizing: SizingStatus,
+    supervisor: Option<thread::JoinHandle<()>>,
 }
 
 struct Shared {
@@ -59,6 +64,8 @@ struct Shared {
     mail: Arc<Mailboxes>,
     hooks: ThreadHooks,
     on_drop: DropBehavior,
+    /// Wakes the supervisor when the policy is switched off or the pool shuts down.
+    sizer: Condvar,
 }
 
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
@@ -225,6 +232,13 @@ impl RefPool {
                 joiner: false,
                 report: None,
                 threads: Vec::new(),
+                sizing: SizingStatus {
+                    mode: config.sizing_policy().mode(),
+                    active: !config.sizing_policy().is_fixed(),
+                    limit: config.sizing_policy().max(),
+                    ..SizingStatus::default()
+                },
+                supervisor: None,
             }),
             work: Condvar::new(),
             room: Condvar::new(),
@@ -235,11 +249,20 @@ impl RefPool {
             mail: Arc::new(Mailboxes::new()),
             hooks: config.thread_hooks().clone(),
             on_drop: config.drop_behavior(),
+            sizer: Condvar::new(),
         });
         {
             let mut st = lock(&shared);
             for _ in 0..workers {
                 spawn_worker(&shared, &mut st).map_err(BuildError::spawn)?;
+            }
+            if st.sizing.active {
+                let (pool, sizing) = (shared.clone(), config.sizing_policy().clone());
+                let handle = thread::Builder::new()
+                    .name("reference-sizer".into())
+                    .spawn(move || supervise(&pool, &sizing, workers))
+                    .map_err(BuildError::spawn)?;
+                st.supervisor = Some(handle);
             }
         }
         Ok(RefPool { shared })
@@ -304,21 +327,10 @@ impl Executor for RefPool {
         if st.phase != Phase::Running {
             return Err(ResizeError::ShutDown);
         }
-        st.target = workers;
-        let missing = (0..workers)
-            .filter(|&i| !st.live_index.get(i).copied().unwrap_or(false))
-            .count();
-        for started in 0..missing {
-            if let Err(source) = spawn_worker(shared, &mut st) {
-                let first_hole = st.live_index.iter().position(|live| !live);
-                st.target = first_hole.unwrap_or(st.live_index.len());
-                return Err(ResizeError::Spawn { started, source });
-            }
-        }
-        drop(st);
-        // Workers at or above the target retire when they look.
-        shared.work.notify_all();
-        Ok(())
+        // A resize by hand switches a sizing policy off.
+        st.sizing.active = false;
+        shared.sizer.notify_all();
+        resize_locked(shared, st, workers)
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
@@ -327,6 +339,9 @@ impl Executor for RefPool {
         let mut st = lock(shared);
         st.started_at.get_or_insert_with(Instant::now);
         let call_started = Instant::now();
+        st.sizing.active = false;
+        shared.sizer.notify_all();
+        let supervisor = st.supervisor.take();
         let mut cancelled = VecDeque::new();
         match mode {
             Shutdown::Now if st.phase != Phase::Stopping => {
@@ -339,6 +354,14 @@ impl Executor for RefPool {
             _ => {}
         }
         drop(st);
+        if let Some(supervisor) = supervisor {
+            if supervisor.thread().id() == thread::current().id() {
+                // Shut down from the decision hook: the supervisor returns after it.
+                lock(shared).supervisor = Some(supervisor);
+            } else {
+                let _ = supervisor.join();
+            }
+        }
         shared.cancel(cancelled);
         shared.work.notify_all();
         shared.room.notify_all();
@@ -414,8 +437,15 @@ impl Executor for RefPool {
     }
 
     fn metrics(&self) -> Metrics {
-        let live = lock(&self.shared).live;
-        self.shared.counters.snapshot(live)
+        let st = lock(&self.shared);
+        let (live, mut sizing, target) = (st.live, st.sizing, st.target);
+        drop(st);
+        let mut m = self.shared.counters.snapshot(live);
+        if sizing.mode != Mode::Fixed {
+            sizing.target = target;
+            m.sizing = Some(sizing);
+        }
+        m
     }
 
     fn pool_id(&self) -> Option<PoolId> {
@@ -487,6 +517,80 @@ impl Executor for RefPool {
     }
 }
 
+/// Sizes the pool to `workers` under the lock: starts the missing workers; those at or above
+/// the target retire when they look.
+fn resize_locked(
+    shared: &Arc<Shared>,
+    mut st: MutexGuard<'_, State>,
+    workers: usize,
+) -> Result<(), ResizeError> {
+    st.target = workers;
+    let missing = (0..workers)
+        .filter(|&i| !st.live_index.get(i).copied().unwrap_or(false))
+        .count();
+    for started in 0..missing {
+        if let Err(source) = spawn_worker(shared, &mut st) {
+            let first_hole = st.live_index.iter().position(|live| !live);
+            st.target = first_hole.unwrap_or(st.live_index.len());
+            return Err(ResizeError::Spawn { started, source });
+        }
+    }
+    drop(st);
+    // Workers at or above the target retire when they look.
+    shared.work.notify_all();
+    Ok(())
+}
+
+/// The supervisor of a self-sizing reference pool: the same decisions as every shoal pool
+/// (`shoal_core::sizing::control`), applied under the one lock.
+fn supervise(shared: &Arc<Shared>, sizing: &Sizing, workers: usize) {
+    let mut control = Control::new(sizing, workers);
+    let start = Instant::now();
+    loop {
+        let st = lock(shared);
+        let runs = |st: &State| st.sizing.active && st.phase == Phase::Running;
+        if !runs(&st) {
+            return;
+        }
+        let (st, _) = shared
+            .sizer
+            .wait_timeout(st, sizing.interval_time())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !runs(&st) {
+            return;
+        }
+        let from = st.target;
+        drop(st);
+        let sample = Sample::of(&shared.counters.snapshot(from), from);
+        let Some((to, reason)) = control.step(start.elapsed(), sample) else {
+            continue;
+        };
+        let st = lock(shared);
+        if !runs(&st) {
+            return;
+        }
+        let failed = resize_locked(shared, st, to).is_err();
+        let decision = Decision {
+            from,
+            to,
+            reason,
+            failed,
+        };
+        let mut st = lock(shared);
+        if to > from {
+            st.sizing.grown += 1;
+        } else {
+            st.sizing.shrunk += 1;
+        }
+        st.sizing.last = Some(decision);
+        st.sizing.limit = control.limit();
+        drop(st);
+        if let Some(hook) = sizing.decision_hook() {
+            hook(&decision);
+        }
+    }
+}
+
 impl Drop for RefPool {
     fn drop(&mut self) {
         match self.shared.on_drop {
@@ -539,6 +643,7 @@ mod kit {
             include_str!("scenarios/panics.rs"),
             include_str!("scenarios/resize.rs"),
             include_str!("scenarios/shutdown.rs"),
+            include_str!("scenarios/sizing.rs"),
             include_str!("scenarios/threads.rs"),
         ];
         let mut defined: Vec<&str> = sources

@@ -143,6 +143,13 @@ macro_rules! conformance_suite {
             shutdown_deadline_after_background_returns_on_time,
             drop_in_background,
             drop_cancels_queued,
+            // self-sizing pools
+            elastic_grows_for_waiting_jobs_and_retires_when_idle,
+            elastic_growth_is_bounded_by_max_and_by_the_backlog,
+            resize_switches_sizing_off,
+            sizing_decisions_reach_the_hook_and_shutdown_joins_the_supervisor,
+            adaptive_pool_runs_every_job,
+            invalid_sizing_is_error,
         }
     };
     ($factory:expr) => {

@@ -19,6 +19,7 @@
 //! | `idle` | `wait_idle`: waits for queued and running jobs, timeout, from inside |
 //! | `cancel` | `JoinHandle::cancel`: queued, running, finished, racing the workers |
 //! | `background` | `shutdown_background` and what dropping the pool does |
+//! | `sizing` | elastic and adaptive pools: grow, bounded growth, retire, the hook, `resize` by hand, bad policies |
 //!
 //! `steps` holds what the scenarios are written from: building pools under the watchdog,
 //! jobs that count or hold a worker, shutdown on a thread of its own, report checks. The
@@ -39,6 +40,7 @@ mod nesting;
 mod panics;
 mod resize;
 mod shutdown;
+mod sizing;
 mod steps;
 mod threads;
 
@@ -56,6 +58,7 @@ pub use nesting::*;
 pub use panics::*;
 pub use resize::*;
 pub use shutdown::*;
+pub use sizing::*;
 pub use threads::*;
 
 use shoal_core::ShutdownReport;

@@ -1,0 +1,87 @@
+//! The thread that applies a self-sizing pool's policy: every interval it samples the pool,
+//! asks [`Control`] for a decision, and applies it through the life cycle's policy resize.
+//!
+//! ```text
+//!   supervisor                                   life cycle (lock)
+//!   ──────────                                   ─────────────────
+//!   loop:
+//!     wait interval (or until told to stop) ◀── shutdown begins / resize by hand: stop
+//!     stopped? ─▶ exit
+//!     sample = metrics
+//!     decision = control.step(now, sample)
+//!     policy_starter(to)  ──────────────────▶  None once stopped or switched off: exit
+//!     grow or retire through the starter (the same steps as `resize`)
+//!     record the decision in the status ───▶  Metrics::sizing
+//!     on_decision hook (outside every lock)
+//! ```
+//!
+//! Shutdown stops the supervisor before it waits for the workers, and joins it, so no thread
+//! of the pool outlives `shutdown`, and a decision is never applied to a stopping pool
+//! (`policy_starter` answers `None` from then on). Under the model checkers no supervisor
+//! thread starts (their clocks do not run); their models drive the policy resize directly.
+
+use std::cell::Cell;
+use std::time::Instant;
+
+use super::control::{Control, Sample};
+use super::{Decision, Sizing};
+use crate::lifecycle::{self, Workers};
+use crate::sync::{thread, Arc};
+use crate::unwind::drop_quietly;
+
+std::thread_local! {
+    /// Set on a supervisor thread: a shutdown called there (from an `on_decision` hook) must
+    /// not join the thread it runs on.
+    static ON_SUPERVISOR: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `true` on a supervisor thread.
+pub(crate) fn on_supervisor() -> bool {
+    ON_SUPERVISOR.with(Cell::get)
+}
+
+/// Starts the supervisor of `pool`, which starts with `workers` workers.
+pub(crate) fn spawn<R: Workers>(
+    pool: &Arc<R>,
+    sizing: Sizing,
+    workers: usize,
+    name: String,
+) -> std::io::Result<thread::JoinHandle<()>> {
+    let pool = pool.clone();
+    thread::Builder::new()
+        .name(name)
+        .spawn(move || run(&pool, &sizing, workers))
+}
+
+fn run<R: Workers>(pool: &Arc<R>, sizing: &Sizing, workers: usize) {
+    ON_SUPERVISOR.with(|on| on.set(true));
+    let life = pool.life();
+    let mut control = Control::new(sizing, workers);
+    let start = Instant::now();
+    while life.supervisor_wait(sizing.interval_time()) {
+        let workers = life.target();
+        let sample = Sample::of(&life.metrics(&**pool), workers);
+        let Some((to, reason)) = control.step(start.elapsed(), sample) else {
+            continue;
+        };
+        let Some(starter) = life.policy_starter() else {
+            break;
+        };
+        let failed = lifecycle::resize_with(pool, starter, to).is_err();
+        let decision = Decision {
+            from: workers,
+            to,
+            reason,
+            failed,
+        };
+        life.record(decision, control.limit());
+        if let Some(hook) = sizing.decision_hook() {
+            let hook = hook.clone();
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&decision)))
+            {
+                drop_quietly(payload);
+            }
+        }
+    }
+}
