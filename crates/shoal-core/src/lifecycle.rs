@@ -303,6 +303,7 @@ impl Lifecycle {
 
     /// The supervisor's pause between samples: waits `interval`, and answers whether the
     /// policy still runs (the pool runs and no resize by hand switched it off).
+    #[cfg_attr(any(shoal_loom, shoal_shuttle), allow(dead_code))]
     pub(crate) fn supervisor_wait(&self, interval: std::time::Duration) -> bool {
         let control = lock(&self.control);
         let runs = |c: &Control| c.sizing.active && matches!(c.phase, Phase::Running);
@@ -747,15 +748,45 @@ pub fn start<R: Workers>(pool: &Arc<R>, workers: usize) -> io::Result<()> {
     if life.sizing.is_fixed() {
         return Ok(());
     }
-    let handle = supervisor::spawn(
-        pool,
-        life.sizing.clone(),
-        workers,
-        life.supervisor_name.clone(),
-    )?;
-    starter.control.supervisor = Some(handle);
+    // The model checkers' clocks do not run: their models apply decisions themselves
+    // (`apply_decision`).
+    #[cfg(not(any(shoal_loom, shoal_shuttle)))]
+    {
+        let handle = supervisor::spawn(
+            pool,
+            life.sizing.clone(),
+            workers,
+            life.supervisor_name.clone(),
+        )?;
+        starter.control.supervisor = Some(handle);
+    }
     starter.control.sizing.active = true;
     Ok(())
+}
+
+/// Applies one decision of a sizing policy: sizes `pool` to `to` unless shutdown began or a
+/// resize by hand switched the policy off (then `None`: the policy stops), and records the
+/// decision with the policy's `limit` for `Metrics::sizing`. What the supervisor does with each
+/// decision; public for the loom models of this race.
+#[doc(hidden)]
+pub fn apply_decision<R: Workers>(
+    pool: &Arc<R>,
+    to: usize,
+    reason: crate::sizing::Reason,
+    limit: usize,
+) -> Option<Decision> {
+    let life = pool.life();
+    let starter = life.policy_starter()?;
+    let from = life.target();
+    let failed = resize_with(pool, starter, to).is_err();
+    let decision = Decision {
+        from,
+        to,
+        reason,
+        failed,
+    };
+    life.record(decision, limit);
+    Some(decision)
 }
 
 /// What every pool's `resize` does: checks the count, switches a sizing policy off (see

@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use shoal_core::lifecycle::{Lifecycle, Mechanics};
+use shoal_core::lifecycle::{self, Lifecycle, Mechanics, Workers};
 use shoal_core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex};
 use shoal_core::{handle_pair, Metrics, Shutdown, ShutdownReport, TaskError};
@@ -30,6 +30,10 @@ struct Mini {
 
 impl Mini {
     fn new() -> Arc<Mini> {
+        Mini::with(&shoal_core::PoolConfig::new())
+    }
+
+    fn with(config: &shoal_core::PoolConfig) -> Arc<Mini> {
         Arc::new(Mini {
             queue: Mutex::new(VecDeque::new()),
             cv: Condvar::new(),
@@ -38,7 +42,7 @@ impl Mini {
             submitted: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
-            life: Lifecycle::new(),
+            life: Lifecycle::with_config(config),
         })
     }
 
@@ -121,6 +125,19 @@ impl Mechanics for Mini {
     }
 }
 
+/// How the life cycle starts Mini's workers (`lifecycle::start`, `resize`, and a sizing
+/// policy's decisions).
+impl Workers for Mini {
+    fn life(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    fn spawn_worker(this: &Arc<Self>, index: usize) -> std::io::Result<thread::JoinHandle<()>> {
+        let pool = this.clone();
+        Ok(thread::spawn(move || Mini::work(&pool, index)))
+    }
+}
+
 fn final_report(report: &ShutdownReport, submitted: u64) {
     assert!(report.adds_up(), "{report:?}");
     assert_eq!(report.still_running, 0, "a final report: {report:?}");
@@ -181,6 +198,74 @@ fn submit_races_shutdown() {
         let accepted = submitter.join().unwrap();
         final_report(&report, u64::from(accepted));
         assert_eq!(report.completed, u64::from(accepted), "{report:?}");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// A self-sizing pool's decisions (`shoal_core::sizing`) go through the same life cycle: a
+// decision racing a shutdown, or a resize by hand, never starts a worker the pool no longer
+// wants, and never loses a job.
+
+/// A pool of one elastic worker (up to 2) whose policy is in force, holding one job.
+fn elastic_mini() -> Arc<Mini> {
+    let config = shoal_core::PoolConfig::new().sizing(shoal_core::Sizing::elastic(1, 2));
+    let pool = Mini::with(&config);
+    lifecycle::start(&pool, 1).expect("start");
+    assert!(pool.submit(1));
+    pool
+}
+
+fn backlog() -> shoal_core::Reason {
+    shoal_core::Reason::Backlog {
+        queued: 1,
+        per_sec: 0,
+    }
+}
+
+/// A grow decided just before a shutdown is applied before it or not at all: after `shutdown`
+/// every worker (a grown one too) has exited, the job ran once, the report adds up.
+#[test]
+fn sizing_grow_races_shutdown() {
+    loom::model(|| {
+        let pool = elastic_mini();
+        let supervisor = {
+            let pool = pool.clone();
+            thread::spawn(move || lifecycle::apply_decision(&pool, 2, backlog(), 2))
+        };
+        let report = pool.life.shutdown(&*pool, Shutdown::Graceful);
+        let applied = supervisor.join().unwrap();
+        final_report(&report, 1);
+        assert_eq!(report.completed, 1, "{report:?}");
+        if applied.is_some() {
+            // Applied while running: the grown worker was counted, and has exited too.
+            assert_eq!(pool.life.target(), 2);
+        }
+        let status = pool.life.metrics(&*pool).sizing.expect("elastic");
+        assert!(!status.active, "shutdown switches the policy off");
+        assert_eq!(pool.life.alive(), 0, "no worker outlives shutdown");
+    });
+}
+
+/// A resize by hand racing a decision wins: the policy is off afterwards and the size is the
+/// one asked for by hand, whichever ran first.
+#[test]
+fn resize_by_hand_beats_a_sizing_decision() {
+    loom::model(|| {
+        let pool = elastic_mini();
+        let supervisor = {
+            let pool = pool.clone();
+            thread::spawn(move || lifecycle::apply_decision(&pool, 2, backlog(), 2))
+        };
+        lifecycle::resize(&pool, 1).expect("resize by hand");
+        let applied = supervisor.join().unwrap();
+        assert!(applied.is_none() || applied.unwrap().to == 2);
+        let status = pool.life.metrics(&*pool).sizing.expect("elastic");
+        assert!(!status.active, "resize by hand switches the policy off");
+        if applied.is_none() {
+            assert_eq!(pool.life.target(), 1, "the decision came after: refused");
+        }
+        let report = pool.life.shutdown(&*pool, Shutdown::Graceful);
+        final_report(&report, 1);
     });
 }
 

@@ -18,13 +18,15 @@
 //! Shutdown stops the supervisor before it waits for the workers, and joins it, so no thread
 //! of the pool outlives `shutdown`, and a decision is never applied to a stopping pool
 //! (`policy_starter` answers `None` from then on). Under the model checkers no supervisor
-//! thread starts (their clocks do not run); their models drive the policy resize directly.
+//! thread starts (their clocks do not run); their models call `lifecycle::apply_decision`,
+//! the step each decision takes here.
+#![cfg_attr(any(shoal_loom, shoal_shuttle), allow(dead_code))]
 
 use std::cell::Cell;
 use std::time::Instant;
 
 use super::control::{Control, Sample};
-use super::{Decision, Sizing};
+use super::Sizing;
 use crate::lifecycle::{self, Workers};
 use crate::sync::{thread, Arc};
 use crate::unwind::drop_quietly;
@@ -64,17 +66,9 @@ fn run<R: Workers>(pool: &Arc<R>, sizing: &Sizing, workers: usize) {
         let Some((to, reason)) = control.step(start.elapsed(), sample) else {
             continue;
         };
-        let Some(starter) = life.policy_starter() else {
+        let Some(decision) = lifecycle::apply_decision(pool, to, reason, control.limit()) else {
             break;
         };
-        let failed = lifecycle::resize_with(pool, starter, to).is_err();
-        let decision = Decision {
-            from: workers,
-            to,
-            reason,
-            failed,
-        };
-        life.record(decision, control.limit());
         if let Some(hook) = sizing.decision_hook() {
             let hook = hook.clone();
             if let Err(payload) =
