@@ -136,6 +136,8 @@ pub use shoal_core::{
     Scope, ScopedJoinHandle, Shutdown, ShutdownReport, TaskError, ThreadHook, WaitIdleError,
     WorkerId, CANCELLED_TASK_MESSAGE, MAX_WORKERS,
 };
+/// Pools that size themselves: `Sizing::elastic`, `Sizing::adaptive`, and what they report.
+pub use shoal_core::{sizing, Decision, Reason, Sizing, SizingStatus};
 
 /// `map` results as a `futures_core::Stream` (cargo feature `stream`).
 #[cfg(feature = "stream")]

@@ -200,6 +200,8 @@ impl Lifecycle {
                 sizing: SizingStatus {
                     mode: config.sizing_policy().mode(),
                     limit: config.sizing_policy().max(),
+                    min: config.sizing_policy().min(),
+                    max: config.sizing_policy().max(),
                     ..SizingStatus::default()
                 },
                 supervisor: None,

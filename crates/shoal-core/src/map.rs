@@ -62,6 +62,8 @@
 //! it holds `2 × workers` chunks (so `2 × workers` items while items are slow, up to
 //! `2 × workers × 1024` for tiny ones); [`Map::window`] sets it in items, and chunks then
 //! shrink so that `2 × workers` of them fit (one item each in a window smaller than that).
+//! For a self-sizing pool `workers` is its `max`: a window sized by the current count would
+//! hide the backlog the pool grows for.
 //! Taking 10 results pulls at most `10 + window` items.
 //!
 //! An executor whose jobs are what it paces or caps (a rate limiter) says so through

@@ -378,6 +378,11 @@ pub struct SizingStatus {
     pub active: bool,
     /// The worker count the policy wants now.
     pub target: usize,
+    /// The policy's bounds.
+    pub min: usize,
+    /// The most workers the policy may start (what `map` sizes its window by, so that the
+    /// pool can see a backlog to grow for).
+    pub max: usize,
     /// Adaptive: the knee it holds to; else `max`.
     pub limit: usize,
     /// Decisions that grew the pool.

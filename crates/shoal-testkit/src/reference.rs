@@ -236,6 +236,8 @@ impl RefPool {
                     mode: config.sizing_policy().mode(),
                     active: !config.sizing_policy().is_fixed(),
                     limit: config.sizing_policy().max(),
+                    min: config.sizing_policy().min(),
+                    max: config.sizing_policy().max(),
                     ..SizingStatus::default()
                 },
                 supervisor: None,

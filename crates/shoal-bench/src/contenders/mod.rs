@@ -37,6 +37,8 @@ mod shoal;
 mod shoal_exec;
 #[cfg(feature = "scope")]
 mod shoal_scope;
+#[cfg(feature = "queue")]
+mod shoal_sized;
 #[cfg(any(feature = "queue", feature = "steal"))]
 mod shoal_via_scope;
 
@@ -61,6 +63,14 @@ pub type ShoalSteal = Shoal<shoal_steal::WorkStealingPool>;
 /// A `WorkStealingPool` behind `Box<dyn Executor>`: every capability through the trait object.
 #[cfg(feature = "steal")]
 pub type ShoalDyn = Shoal<Box<dyn shoal_core::Executor>>;
+#[cfg(feature = "queue")]
+pub use shoal_sized::{Adaptive, Elastic, Policy, SelfSized, SIZED_MAX};
+/// The shared-queue pool with `Sizing::elastic`.
+#[cfg(feature = "queue")]
+pub type ShoalElastic = SelfSized<Elastic>;
+/// The shared-queue pool with `Sizing::adaptive`.
+#[cfg(feature = "queue")]
+pub type ShoalAdaptive = SelfSized<Adaptive>;
 #[cfg(feature = "queue")]
 pub use shoal_via_scope::ShoalQueueViaScope;
 #[cfg(feature = "steal")]
@@ -102,6 +112,12 @@ pub enum ContenderId {
     /// [`ShoalStealViaScope`].
     #[cfg(feature = "steal")]
     ShoalStealViaScope,
+    /// [`ShoalElastic`].
+    #[cfg(feature = "queue")]
+    ShoalElastic,
+    /// [`ShoalAdaptive`].
+    #[cfg(feature = "queue")]
+    ShoalAdaptive,
     /// [`Rayon`].
     Rayon,
     /// [`ThreadPool`].
@@ -134,6 +150,10 @@ impl ContenderId {
         ContenderId::ShoalQueueViaScope,
         #[cfg(feature = "steal")]
         ContenderId::ShoalStealViaScope,
+        #[cfg(feature = "queue")]
+        ContenderId::ShoalElastic,
+        #[cfg(feature = "queue")]
+        ContenderId::ShoalAdaptive,
         ContenderId::Rayon,
         ContenderId::ThreadPool,
         ContenderId::ExecutorsChannel,
@@ -159,6 +179,10 @@ impl ContenderId {
             ContenderId::ShoalQueueViaScope => v.visit::<ShoalQueueViaScope>(),
             #[cfg(feature = "steal")]
             ContenderId::ShoalStealViaScope => v.visit::<ShoalStealViaScope>(),
+            #[cfg(feature = "queue")]
+            ContenderId::ShoalElastic => v.visit::<ShoalElastic>(),
+            #[cfg(feature = "queue")]
+            ContenderId::ShoalAdaptive => v.visit::<ShoalAdaptive>(),
             ContenderId::Rayon => v.visit::<Rayon>(),
             ContenderId::ThreadPool => v.visit::<ThreadPool>(),
             ContenderId::ExecutorsChannel => v.visit::<ExecutorsChannel>(),

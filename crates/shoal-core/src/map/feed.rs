@@ -58,7 +58,8 @@ pub(crate) struct Feed<'e, E: ?Sized, I: Iterator, F, T> {
     shared: Option<Arc<Shared<I::Item, T, F>>>,
     /// Items in flight, when set with `window`; by default `lanes` chunks' worth.
     window: Option<usize>,
-    /// Chunks in flight at most: twice the worker count (at least 2).
+    /// Chunks in flight at most: twice the worker count (at least 2), or twice a self-sizing
+    /// pool's `max`.
     lanes: usize,
     /// `Executor::map_in_chunks`: chunks longer than one item, and the caller running them.
     chunked: bool,
@@ -82,7 +83,13 @@ where
     T: Send + 'static,
 {
     pub(crate) fn new(exec: &'e E, input: I, f: F, ordered: bool) -> Self {
-        let lanes = exec.workers().max(1).saturating_mul(2);
+        // A self-sizing pool may grow to its `max`: the window makes room for that many, or
+        // the pool would never see the backlog it grows for.
+        let workers = match exec.metrics().sizing {
+            Some(sizing) if sizing.active => sizing.max.max(exec.workers()),
+            _ => exec.workers(),
+        };
+        let lanes = workers.max(1).saturating_mul(2);
         Feed {
             exec,
             input,

@@ -13,7 +13,7 @@
 //!    `W = L / X`, the base `W_min` the least of the last [`HISTORY`] windows, and
 //!    `waiting = L × (1 − W_min / W)` the workers that only wait inside the resource. Raise
 //!    the limit while `waiting < α` (doubling until the first back-off), lower it by the
-//!    excess when `waiting > β`, hold in between, and probe a quarter lower for one window
+//!    excess when `waiting > β`, hold in between ([`ALPHA`], [`BETA`]), and probe a quarter lower for one window
 //!    after [`PROBE_EVERY`] windows at rest (half the history, so the base is refreshed before it expires).
 //! 2. **Grow on a backlog**: jobs wait beyond the idle workers, and at the rate jobs ended
 //!    over the last interval the backlog would not drain within one interval. Grow to at
@@ -31,6 +31,15 @@ pub const HISTORY: usize = 32;
 
 /// Windows at rest after which the adaptive policy probes a quarter lower.
 pub const PROBE_EVERY: u32 = 16;
+
+/// The adaptive policy raises its limit while fewer than `ALPHA × limit` workers (at least
+/// one) wait inside the resource, and lowers it when more than `BETA × limit` (at least two)
+/// do: it holds between about 1.2 and 1.5 times the knee, where a little queueing in the
+/// resource hides each request's own overhead (connecting, parsing) at a bounded cost in
+/// latency.
+pub const ALPHA: f64 = 0.15;
+/// See [`ALPHA`].
+pub const BETA: f64 = 0.35;
 
 /// One look at the pool.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -279,8 +288,8 @@ impl Knee {
         }
         let n = limit as f64;
         let waiting = (busy * (1.0 - base / latency)).max(0.0);
-        let alpha = (0.1 * n).max(1.0);
-        let beta = (0.25 * n).max(2.0);
+        let alpha = (ALPHA * n).max(1.0);
+        let beta = (BETA * n).max(2.0);
         if waiting < alpha {
             self.rest = 0;
             let to = if self.past_slow_start {
@@ -379,7 +388,7 @@ mod tests {
             let mut now = Duration::ZERO;
             let sizes = run(&mut control, &mut sim, 3000, &mut now);
             // Over the last half, the time spent at each size: throughput at least 95% of
-            // the best and the mean size within 1.5× of the knee (so is the latency).
+            // the best and the mean size within 1.6× of the knee (so is the latency).
             let tail = &sizes[sizes.len() / 2..];
             let mean_x: f64 =
                 tail.iter().map(|&w| sim.throughput(w)).sum::<f64>() / tail.len() as f64;
@@ -390,7 +399,7 @@ mod tests {
             );
             let mean_w = tail.iter().sum::<usize>() as f64 / tail.len() as f64;
             assert!(
-                mean_w <= 1.5 * capacity.max(2.0),
+                mean_w <= 1.6 * capacity.max(2.0),
                 "capacity {capacity}: mean {mean_w} workers"
             );
         }
