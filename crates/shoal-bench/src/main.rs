@@ -266,7 +266,7 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     let rows = report::rows(&cells);
     let targets = report::targets(&rows);
     println!(
-        "shoal-bench compare: size {}, {} workers ({} for io), {} logical CPUs, {:.1} s",
+        "shoal-bench compare: size {}, {} workers ({} for io, http, files), {} logical CPUs, {:.1} s",
         plan.size,
         plan.cpu_workers,
         plan.io_workers,

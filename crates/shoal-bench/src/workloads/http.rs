@@ -149,11 +149,12 @@ impl Workload for Http {
     }
 
     /// Every request takes the service time, and at most `min(workers, capacity)` are served
-    /// at once.
+    /// at once. None without a service time: then there is no floor but the network's.
     fn ideal_secs(&self) -> Option<f64> {
         let config = self.backend.config();
         let at_once = self.workers.min(config.capacity).max(1);
-        Some(self.lens.len().div_ceil(at_once) as f64 * config.service.as_secs_f64())
+        let secs = self.lens.len().div_ceil(at_once) as f64 * config.service.as_secs_f64();
+        (secs > 0.0).then_some(secs)
     }
 
     fn take_latencies(&self) -> Vec<f64> {
