@@ -66,7 +66,8 @@ commands:
   loom      the loom models of every pool (LOOM_MAX_PREEMPTIONS defaults to 2)
   shuttle   randomized shuttle schedules over every pool (SHOAL_SHUTTLE_ITERATIONS, default 200)
   bench     compile every benchmark (cargo bench --no-run)
-  smoke     run `shoal-bench compare` at a tiny size
+  smoke     run `shoal-bench compare` at a tiny size, and sweep http and files over 1 and 8
+            workers
   stress    the long stress and soak tests (ignored by default); STRESS_SCALE=N multiplies sizes
   asan      unit, conformance, integration and adversarial tests under AddressSanitizer
             (needs a nightly toolchain; `test` runs it when one is installed, else skips it)";
@@ -585,20 +586,20 @@ fn bench() -> bool {
     run(c)
 }
 
+/// `shoal-bench compare` at the tiny size (every workload, the real-IO ones included), then a
+/// two-point sweep of each real-IO workload: `http` on loopback only, `files` over the Rust
+/// toolchain's installation; a few seconds each.
 fn smoke() -> bool {
-    let mut c = cargo();
-    c.args([
-        "run",
-        "--release",
-        "-p",
-        "shoal-bench",
-        "--",
-        "compare",
-        "--size",
-        "tiny",
-        "--no-progress",
-    ]);
-    run(c)
+    let shoal_bench = |args: &[&str]| {
+        let mut c = cargo();
+        c.args(["run", "--release", "-p", "shoal-bench", "--"]);
+        c.args(args);
+        c.args(["--size", "tiny", "--no-progress"]);
+        run(c)
+    };
+    shoal_bench(&["compare"])
+        && shoal_bench(&["sweep", "--workload", "http", "--workers", "1,8"])
+        && shoal_bench(&["sweep", "--workload", "files", "--workers", "1,8"])
 }
 
 /// The stress suites: `short` runs them at a small size (part of `test`); otherwise at full

@@ -13,8 +13,12 @@
 //!   library's own idiom; a workload that needs one it lacks is reported as skipped.
 //! - **One workload at a time, each with what it teaches.** [`WorkloadId::teaches`] is the
 //!   one-line lesson of each: submit cost, local spawning, hand-off latency, join overhead,
-//!   parallel efficiency, blocking IO, load balance, the result queue, idle burn, wake
-//!   latency (reported as p50 and p99, not as a throughput).
+//!   parallel efficiency, blocking IO, real sockets (`http`: requests to a loopback
+//!   [`backend`](backend::Backend), with their p50 and p99 latency), a real disk (`files`: a
+//!   tree read and hashed, its cold first pass reported apart), load balance, the result
+//!   queue, idle burn, wake latency (reported as p50 and p99, not as a throughput). The
+//!   settings of the real-IO workloads (which tree, how the backend behaves) travel in a
+//!   [`Setup`].
 //! - **Answers are checked.** Every run returns a checksum compared with the one computed at
 //!   preparation, so a pool that drops or repeats work fails instead of looking fast, and a
 //!   watchdog turns a hang into an error message.
@@ -31,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod backend;
 pub mod chart;
 pub mod contender;
 pub mod contenders;
@@ -44,4 +49,6 @@ pub mod workloads;
 pub use contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
 pub use contenders::{ContenderId, ContenderVisitor};
 pub use measure::{measure_one, prepare_any, AnyPrepared, Cell, Plan, Prepared, Status};
-pub use workload::{Answer, Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor};
+pub use workload::{
+    Answer, Setup, Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor,
+};

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use shoal_bench::backend::BackendConfig;
 use shoal_bench::report;
-use shoal_bench::{chart, prepare_any, Cell, ContenderId, Plan, Size, Status, WorkloadId};
+use shoal_bench::workloads::files_root;
+use shoal_bench::{chart, prepare_any, Cell, ContenderId, Plan, Setup, Size, Status, WorkloadId};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -79,6 +81,50 @@ struct Common {
     no_progress: bool,
 }
 
+/// The options of the workloads that do real IO.
+#[derive(Args, Debug)]
+struct SetupArgs {
+    /// The directory tree the `files` workload reads (default: the Rust toolchain's
+    /// installation, from `rustc --print sysroot`, or `$RUSTC --print sysroot`).
+    #[arg(long, value_name = "DIR")]
+    files_root: Option<PathBuf>,
+    /// Service time of each request to the `http` workload's loopback backend, in
+    /// milliseconds.
+    #[arg(long, value_name = "MS", default_value = "2", value_parser = parse_service_ms)]
+    http_service_ms: f64,
+    /// Requests the `http` workload's backend serves at once; more wait in its queue.
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    http_capacity: u16,
+}
+
+impl SetupArgs {
+    /// The setup, with the files root checked now if a workload will read it, so that a
+    /// missing directory fails the run before anything is measured.
+    fn resolve(self, workloads: &[WorkloadId]) -> Result<Setup, String> {
+        let setup = Setup {
+            files_root: self.files_root,
+            backend: BackendConfig {
+                service: Duration::from_secs_f64(self.http_service_ms / 1e3),
+                capacity: usize::from(self.http_capacity),
+            },
+        };
+        if workloads.contains(&WorkloadId::Files) {
+            files_root(&setup)?;
+        }
+        Ok(setup)
+    }
+}
+
+fn parse_service_ms(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(ms) if (0.0..=10_000.0).contains(&ms) => Ok(ms),
+        _ => Err(format!(
+            "`{s}` is not a service time: use milliseconds from 0 to 10000, such as 2 or 0.5"
+        )),
+    }
+}
+
 #[derive(Args, Debug)]
 struct CompareArgs {
     /// Workloads to run, comma-separated (default: every one; see `shoal-bench list`).
@@ -91,12 +137,15 @@ struct CompareArgs {
     /// Workers for the CPU-bound workloads (default: the number of logical CPUs).
     #[arg(long, value_name = "N", value_parser = parse_workers)]
     workers: Option<usize>,
-    /// Workers for the IO-bound workload (sleeping jobs want many more workers than cores).
+    /// Workers for the IO-bound workloads, io, http and files (jobs that wait want many more
+    /// workers than cores).
     #[arg(long, value_name = "N", default_value = "64", value_parser = parse_workers)]
     io_workers: usize,
     /// Also list the contenders that cannot run a workload (marked n/a).
     #[arg(long)]
     show_skipped: bool,
+    #[command(flatten)]
+    setup: SetupArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -113,6 +162,8 @@ struct SweepArgs {
     /// Problem size: `tiny`, `small`, `full`, or a scale factor of `full` such as `0.5`.
     #[arg(long, short = 's', value_name = "SIZE", default_value = "small")]
     size: Size,
+    #[command(flatten)]
+    setup: SetupArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -188,6 +239,7 @@ fn or_all<T: Copy>(chosen: Vec<T>, all: &[T]) -> Vec<T> {
 fn compare(args: CompareArgs) -> Result<(), String> {
     let workloads = or_all(args.workloads, WorkloadId::ALL);
     let contenders = or_all(args.common.contenders, ContenderId::ALL);
+    let setup = args.setup.resolve(&workloads)?;
     let plan = Plan {
         size: args.size,
         cpu_workers: args.workers.unwrap_or_else(shoal_core::default_workers),
@@ -201,7 +253,8 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     for &w in &workloads {
         bar.set_message(format!("preparing {w}"));
         let workers = plan.workers_for(w);
-        let prepared = prepare_any(w, plan.size, workers);
+        let prepared =
+            prepare_any(w, plan.size, workers, &setup).inspect_err(|_| bar.finish_and_clear())?;
         for &c in &contenders {
             bar.set_message(format!("{w} on {c}"));
             cells.push(prepared.measure(c, plan.cell_timeout));
@@ -213,7 +266,7 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     let rows = report::rows(&cells);
     let targets = report::targets(&rows);
     println!(
-        "shoal-bench compare: size {}, {} workers ({} for io), {} logical CPUs, {:.1} s",
+        "shoal-bench compare: size {}, {} workers ({} for io, http, files), {} logical CPUs, {:.1} s",
         plan.size,
         plan.cpu_workers,
         plan.io_workers,
@@ -248,6 +301,7 @@ fn compare(args: CompareArgs) -> Result<(), String> {
 fn sweep(args: SweepArgs) -> Result<(), String> {
     let w = args.workload;
     let contenders = or_all(args.common.contenders, ContenderId::ALL);
+    let setup = args.setup.resolve(&[w])?;
     let mut workers = args.workers;
     workers.sort_unstable();
     workers.dedup();
@@ -258,7 +312,8 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
     let mut cells: Vec<Cell> = Vec::new();
     for &n in &workers {
         bar.set_message(format!("preparing {w} for {n} workers"));
-        let prepared = prepare_any(w, args.size, n);
+        let prepared =
+            prepare_any(w, args.size, n, &setup).inspect_err(|_| bar.finish_and_clear())?;
         for &c in &contenders {
             bar.set_message(format!("{w} on {c} with {n} workers"));
             cells.push(prepared.measure(c, timeout));
@@ -347,23 +402,47 @@ fn redraw(args: ChartArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The sweep as text: one line per contender, one column per worker count; a second block of
+/// p99 latencies for a workload that has both a throughput and latencies (http), and the cold
+/// pass for a workload that has one (files).
 fn sweep_table(cells: &[Cell], workers: &[usize]) -> String {
+    let first = cells.first();
+    let idle = first.is_some_and(|c| c.workload == WorkloadId::Idle.name());
+    let wake = first.is_some_and(|c| c.workload == WorkloadId::WakeLatency.name());
+    let unit = first.map_or("", |c| c.unit);
+    let mut out = if idle {
+        sweep_block(cells, workers, "CPU % of a core", |c| {
+            format!("{:.2}%", c.cpu_cores * 100.0)
+        })
+    } else if wake {
+        sweep_block(cells, workers, "p99 wake latency", |c| {
+            report::duration(c.p99_secs.unwrap_or(f64::NAN))
+        })
+    } else {
+        sweep_block(cells, workers, unit, |c| {
+            format!("{}/s", report::si(c.throughput))
+        })
+    };
+    if !wake && cells.iter().any(|c| c.is_ok() && c.p99_secs.is_some()) {
+        out.push('\n');
+        out += &sweep_block(cells, workers, "p99 latency", |c| {
+            report::duration(c.p99_secs.unwrap_or(f64::NAN))
+        });
+    }
+    if let Some(cold) = cells.iter().find_map(report::cold_line) {
+        out += &format!("\n  {cold}\n");
+    }
+    out
+}
+
+fn sweep_block(
+    cells: &[Cell],
+    workers: &[usize],
+    corner: &str,
+    value: impl Fn(&Cell) -> String,
+) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let idle = cells
-        .first()
-        .is_some_and(|c| c.workload == WorkloadId::Idle.name());
-    let wake = cells
-        .first()
-        .is_some_and(|c| c.workload == WorkloadId::WakeLatency.name());
-    let unit = cells.first().map_or("", |c| c.unit);
-    let corner = if idle {
-        "CPU % of a core"
-    } else if wake {
-        "p99 wake latency"
-    } else {
-        unit
-    };
     let _ = write!(out, "  {corner:<18}");
     for n in workers {
         let _ = write!(out, " {:>12}", format!("{n} wkr"));
@@ -383,9 +462,7 @@ fn sweep_table(cells: &[Cell], workers: &[usize]) -> String {
         let _ = write!(out, "  {name:<18}");
         for n in workers {
             let text = match row.iter().find(|c| c.workers == *n) {
-                Some(c) if c.is_ok() && idle => format!("{:.2}%", c.cpu_cores * 100.0),
-                Some(c) if c.is_ok() && wake => report::duration(c.p99_secs.unwrap_or(f64::NAN)),
-                Some(c) if c.is_ok() => format!("{}/s", report::si(c.throughput)),
+                Some(c) if c.is_ok() => value(c),
                 Some(c) if matches!(c.status, Status::Failed(_)) => "FAILED".into(),
                 _ => "-".into(),
             };

@@ -8,7 +8,7 @@ use crate::contender::{Contender, Family};
 use crate::contenders::go::{self, GoError, GO_MISSING, GO_POOL};
 use crate::contenders::{ContenderId, ContenderVisitor};
 use crate::cpu::process_cpu_time;
-use crate::workload::{Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor};
+use crate::workload::{Setup, Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor};
 use crate::workloads::percentile;
 
 /// How a set of cells is run.
@@ -18,7 +18,7 @@ pub struct Plan {
     pub size: Size,
     /// Workers for CPU-bound workloads.
     pub cpu_workers: usize,
-    /// Workers for the IO workload.
+    /// Workers for the IO-bound workloads (io, http, files).
     pub io_workers: usize,
     /// How long one cell may take before the run is aborted as hung.
     pub cell_timeout: Duration,
@@ -84,6 +84,10 @@ pub struct Cell {
     pub p50_secs: Option<f64>,
     /// 99th-percentile latency, for a workload that measures latency (wake-latency).
     pub p99_secs: Option<f64>,
+    /// Megabytes (10^6 bytes) per run, for a workload that reports MB/s (files).
+    pub megabytes: Option<f64>,
+    /// Seconds of the workload's cold first pass, made once at preparation (files).
+    pub cold_secs: Option<f64>,
 }
 
 impl Cell {
@@ -107,6 +111,8 @@ impl Cell {
             ideal_secs: None,
             p50_secs: None,
             p99_secs: None,
+            megabytes: None,
+            cold_secs: None,
         }
     }
 
@@ -160,6 +166,8 @@ impl Cell {
         cell.ideal_secs = v.get("ideal_secs").and_then(serde_json::Value::as_f64);
         cell.p50_secs = v.get("p50_secs").and_then(serde_json::Value::as_f64);
         cell.p99_secs = v.get("p99_secs").and_then(serde_json::Value::as_f64);
+        cell.megabytes = v.get("megabytes").and_then(serde_json::Value::as_f64);
+        cell.cold_secs = v.get("cold_secs").and_then(serde_json::Value::as_f64);
         Ok(cell)
     }
 }
@@ -173,13 +181,13 @@ pub struct Prepared<W> {
 }
 
 impl<W: Workload> Prepared<W> {
-    /// Prepares `W` for `workers` workers.
-    pub fn new(size: Size, workers: usize) -> Self {
-        Prepared {
-            workload: W::prepare(size, workers),
+    /// Prepares `W` for `workers` workers with the settings of `setup`.
+    pub fn new(size: Size, workers: usize, setup: &Setup) -> Result<Self, String> {
+        Ok(Prepared {
+            workload: W::prepare_with(size, workers, setup)?,
             workers,
             size,
-        }
+        })
     }
 
     /// The workload itself (for criterion).
@@ -194,6 +202,8 @@ impl<W: Workload> Prepared<W> {
         cell.params = self.workload.describe();
         cell.units = self.workload.answer().units;
         cell.ideal_secs = self.workload.ideal_secs();
+        cell.megabytes = self.workload.megabytes();
+        cell.cold_secs = self.workload.cold_secs();
         if !W::ID.admits(&C::INFO) {
             cell.status = Status::Skipped(if C::INFO.id == GO_POOL {
                 format!("the Go program does not implement {}", W::ID)
@@ -283,6 +293,8 @@ impl<W: Workload> Prepared<W> {
             }
             Timing::Repeat => {
                 check(self.workload.run(&c))?;
+                // The warm-up's latencies do not count.
+                drop(self.workload.take_latencies());
                 let budget = self.size.budget_secs();
                 let started = Instant::now();
                 while walls.len() < MAX_RUNS
@@ -292,6 +304,7 @@ impl<W: Workload> Prepared<W> {
                     check(got)?;
                     walls.push(wall.as_secs_f64());
                     cpu += used;
+                    latencies.extend(self.workload.take_latencies());
                 }
             }
         }
@@ -360,10 +373,13 @@ fn contender_id<C: Contender>() -> ContenderId {
 }
 
 /// Measures workload `w` on contender `c` with `workers` workers, preparing the workload
-/// first. For many contenders on one workload, prepare once with [`Prepared`] instead.
+/// first with the default [`Setup`] (a workload that cannot be prepared gives a failed cell).
+/// For many contenders on one workload, prepare once with [`prepare_any`] instead.
 pub fn measure_one(w: WorkloadId, c: ContenderId, workers: usize, plan: &Plan) -> Cell {
-    let prepared = prepare_any(w, plan.size, workers);
-    prepared.measure(c, plan.cell_timeout)
+    match prepare_any(w, plan.size, workers, &Setup::default()) {
+        Ok(prepared) => prepared.measure(c, plan.cell_timeout),
+        Err(e) => Cell::empty(w, c, workers, Status::Failed(e)),
+    }
 }
 
 /// A prepared workload whose type was chosen at run time.
@@ -394,19 +410,32 @@ impl<W: Workload> AnyPrepared for Prepared<W> {
     }
 }
 
-/// Prepares workload `w` for `workers` workers.
-pub fn prepare_any(w: WorkloadId, size: Size, workers: usize) -> Box<dyn AnyPrepared> {
-    struct P {
+/// Prepares workload `w` for `workers` workers with the settings of `setup`; fails with a
+/// message saying what to do when what the workload needs (a directory, a socket) is not
+/// there.
+pub fn prepare_any(
+    w: WorkloadId,
+    size: Size,
+    workers: usize,
+    setup: &Setup,
+) -> Result<Box<dyn AnyPrepared>, String> {
+    struct P<'s> {
         size: Size,
         workers: usize,
+        setup: &'s Setup,
     }
-    impl WorkloadVisitor for P {
-        type Output = Box<dyn AnyPrepared>;
-        fn visit<W: Workload>(self) -> Box<dyn AnyPrepared> {
-            Box::new(Prepared::<W>::new(self.size, self.workers))
+    impl WorkloadVisitor for P<'_> {
+        type Output = Result<Box<dyn AnyPrepared>, String>;
+        fn visit<W: Workload>(self) -> Self::Output {
+            let prepared = Prepared::<W>::new(self.size, self.workers, self.setup)?;
+            Ok(Box::new(prepared))
         }
     }
-    w.visit(P { size, workers })
+    w.visit(P {
+        size,
+        workers,
+        setup,
+    })
 }
 
 /// Aborts the process with a message if a cell runs past its timeout: a pool that lost a job

@@ -339,6 +339,22 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// The cold pass of a workload that made one (files) in words: its time and rates.
+pub fn cold_line(cell: &Cell) -> Option<String> {
+    let secs = cell.cold_secs.filter(|s| *s > 0.0)?;
+    let mut line = format!(
+        "cold: the first pass, at preparation, on one thread: {}, {}{}/s",
+        duration(secs),
+        si(cell.units / secs),
+        cell.unit
+    );
+    if let Some(mb) = cell.megabytes {
+        let _ = write!(line, ", {:.1} MB/s", mb / secs);
+    }
+    line.push_str(" (cold only if the page cache did not hold the files already)");
+    Some(line)
+}
+
 fn ratio(r: Option<f64>) -> String {
     r.map_or("-".into(), |r| format!("{r:.2}x"))
 }
@@ -357,6 +373,9 @@ fn note(r: &Row) -> String {
             }
             if let Some(e) = r.efficiency {
                 parts.push(format!("eff {:.0}%", e * 100.0));
+            }
+            if let Some(mb) = r.cell.megabytes {
+                parts.push(format!("{:.1} MB/s", mb / r.cell.median_secs));
             }
             if let Some(i) = r.of_ideal {
                 parts.push(format!("{:.0}% of ideal", i * 100.0));
@@ -394,6 +413,9 @@ pub fn table(rows: &[Row], show_skipped: bool) -> String {
         let Some(first) = group.first() else { continue };
         let teaches = w.parse::<WorkloadId>().map(|id| id.teaches()).unwrap_or("");
         let _ = writeln!(out, "\n{w}: {} ({teaches})", first.cell.params);
+        if let Some(cold) = cold_line(&first.cell) {
+            let _ = writeln!(out, "  {cold}; the rows below are warm");
+        }
         let _ = writeln!(
             out,
             "  {:<18} {:>3} {:>10} {:>17} {:>8} {:>8} {:>6}  note",
@@ -464,6 +486,8 @@ mod tests {
             ideal_secs: (workload == WorkloadId::Io).then_some(0.1),
             p50_secs: None,
             p99_secs: None,
+            megabytes: None,
+            cold_secs: None,
         }
     }
 

@@ -7,12 +7,14 @@
 //! looking fast.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::backend::BackendConfig;
 use crate::contender::{Capability, Contender, Info};
 use crate::workloads::{
-    Chain, Fib, Hash, HashMap, Idle, Io, ResultQueue, SpawnInside, SpawnOutside, TreeSum,
-    Unbalanced, WakeLatency,
+    Chain, Fib, Files, Hash, HashMap, Http, Idle, Io, ResultQueue, SpawnInside, SpawnOutside,
+    TreeSum, Unbalanced, WakeLatency,
 };
 
 /// How big a run is. `scale` multiplies the `full` size; each workload maps it onto its own
@@ -122,13 +124,39 @@ impl Answer {
     }
 }
 
+/// Settings that only some workloads read, from the command line: where `files` reads, how
+/// the `http` workload's backend behaves. The default is what a run without options uses.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// The directory tree `files` hashes; `None`: the Rust toolchain's installation (see
+    /// [`files_root`](crate::workloads::files_root)).
+    pub files_root: Option<PathBuf>,
+    /// The loopback backend the `http` workload calls.
+    pub backend: BackendConfig,
+}
+
 /// One shape of work, prepared for a size and run on any admitted contender.
 pub trait Workload: Sized + Send + Sync + 'static {
     /// Which workload this is.
     const ID: WorkloadId;
 
-    /// Builds the input (and the expected checksum) for `size`, for a pool of `workers`.
+    /// Builds the input (and the expected checksum) for `size`, for a pool of `workers`, with
+    /// the default [`Setup`].
+    ///
+    /// # Panics
+    ///
+    /// Where [`prepare_with`](Workload::prepare_with) fails with the default setup (`files`
+    /// without a Rust toolchain to read, `http` without a loopback socket); the harness calls
+    /// `prepare_with` and reports the error instead.
     fn prepare(size: Size, workers: usize) -> Self;
+
+    /// Builds the input for `size` and `workers` with the settings of `setup`. Fails with a
+    /// message saying what to do when what the workload needs outside the process (a
+    /// directory, a socket) is not there.
+    fn prepare_with(size: Size, workers: usize, setup: &Setup) -> Result<Self, String> {
+        let _ = setup;
+        Ok(Self::prepare(size, workers))
+    }
 
     /// Runs the work once on `c` and returns the checksum. Called only for admitted
     /// contenders.
@@ -150,6 +178,20 @@ pub trait Workload: Sized + Send + Sync + 'static {
     /// reports their median and 99th percentile. Empty for the others.
     fn take_latencies(&self) -> Vec<f64> {
         Vec::new()
+    }
+
+    /// Megabytes (10^6 bytes) one run reads, for a workload that reports MB/s beside its
+    /// units (files).
+    fn megabytes(&self) -> Option<f64> {
+        None
+    }
+
+    /// Seconds of the first, cold pass over the workload's data, made while preparing it, for
+    /// a workload that reads from disk (files): the page cache is shared by every contender,
+    /// so only one pass per process can find the data uncached, and every run after it is
+    /// warm.
+    fn cold_secs(&self) -> Option<f64> {
+        None
     }
 }
 
@@ -234,6 +276,10 @@ workload_ids! {
         "parallel efficiency through the result queue: the same SHA-256 buffers through map";
     Io, "io", "jobs", Batch, Io, Repeat,
         "blocking IO: jobs that sleep 10 ms, many more workers than cores";
+    Http, "http", "requests", Batch, Io, Repeat,
+        "real sockets: GETs to a loopback backend that serves a few at once; p50, p99";
+    Files, "files", "files", Batch, Io, Repeat,
+        "a real disk: read and hash every file of a tree; cold first pass, then warm";
     Unbalanced, "unbalanced", "jobs", Batch, Cpu, Repeat,
         "load balance: a few huge jobs among many small ones; static splits lose";
     ResultQueue, "map", "items", OrderedMap, Cpu, Repeat,
@@ -252,7 +298,9 @@ impl WorkloadId {
     fn admits_extra(self, info: &Info) -> bool {
         match self {
             WorkloadId::Io | WorkloadId::WakeLatency => info.id != "sequential",
-            WorkloadId::Idle => true,
+            // Real IO with a sequential baseline beside it; tokio's blocking pool is made
+            // for exactly this.
+            WorkloadId::Idle | WorkloadId::Http | WorkloadId::Files => true,
             _ => info.id != "tokio-blocking",
         }
     }

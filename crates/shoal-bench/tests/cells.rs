@@ -6,18 +6,19 @@ use std::time::Duration;
 use shoal_bench::contenders::go::{GO_MISSING, GO_POOL};
 use shoal_bench::{
     prepare_any, Batch, Capability, Contender, ContenderId, ContenderVisitor, ForkJoin, OrderedMap,
-    Size, Spawn, Status, WorkloadId,
+    Setup, Size, Spawn, Status, WorkerKind, WorkloadId,
 };
 
 #[test]
 fn every_cell_is_correct_at_tiny_size() {
     let mut measured = 0;
     for &w in WorkloadId::ALL {
-        let workers = match w {
-            WorkloadId::Io => 8,
-            _ => 2,
+        let workers = match w.worker_kind() {
+            WorkerKind::Io => 8,
+            WorkerKind::Cpu => 2,
         };
-        let prepared = prepare_any(w, Size::TINY, workers);
+        let prepared = prepare_any(w, Size::TINY, workers, &Setup::default())
+            .unwrap_or_else(|e| panic!("{w}: {e}"));
         for &c in ContenderId::ALL {
             // The runner's own watchdog aborts the test with a message if a cell hangs.
             let cell = prepared.measure(c, Duration::from_secs(120));

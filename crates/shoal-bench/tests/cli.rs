@@ -151,8 +151,8 @@ fn wake_latency_reports_percentiles_and_the_go_pool_says_why_it_is_missing() {
 fn list_names_every_workload() {
     prints_each(
         "list",
-        "spawn-outside spawn-inside chain fib tree-sum hash io unbalanced map idle wake-latency \
-         go-pool",
+        "spawn-outside spawn-inside chain fib tree-sum hash io http files unbalanced map idle \
+         wake-latency go-pool",
     );
 }
 
@@ -168,6 +168,12 @@ fn bad_arguments_fail_with_a_clear_message() {
         ("sweep", "--workload"),
         ("sweep --workload fib --workers 1,0", "out of range"),
         ("compare --timeout 0", "timeout"),
+        ("compare --http-capacity 0", "--http-capacity"),
+        ("compare --http-service-ms=-1", "not a service time"),
+        (
+            "compare --workloads files --files-root /nonexistent/shoal-bench-root",
+            "files: cannot read the directory /nonexistent/shoal-bench-root",
+        ),
         ("frobnicate", "unrecognized subcommand"),
     ];
     for (line, needle) in cases {
@@ -185,6 +191,62 @@ fn bad_arguments_fail_with_a_clear_message() {
 fn help_explains_each_option() {
     prints_each(
         "compare --help",
-        "--workloads --contenders --size --workers --io-workers --out --timeout",
+        "--workloads --contenders --size --workers --io-workers --out --timeout --files-root \
+         --http-service-ms --http-capacity",
     );
+}
+
+#[test]
+fn http_sweep_reports_latency_beside_throughput() {
+    let dir = out_dir("http");
+    let o = run_into(
+        &dir,
+        "sweep --workload http --workers 1,8 --size tiny --contenders sequential,shoal-queue \
+         --http-service-ms 1 --http-capacity 4",
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("requests") && stdout.contains("p99 latency"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    let json = read_json(&dir.join("sweep-http.json"));
+    let cells = json["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4, "2 worker counts x 2 contenders");
+    for c in cells {
+        assert_eq!(c["status"], "ok", "{c}");
+        // 1 ms of service per request, so no request is faster.
+        assert!(c["p50_secs"].as_f64().unwrap() >= 1e-3, "{c}");
+    }
+    assert!(dir.join("sweep-http.svg").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn files_reports_the_cold_pass_and_megabytes() {
+    let dir = out_dir("files");
+    let root = dir.join("tree");
+    for i in 0..20 {
+        let sub = root.join(format!("d{}", i % 3));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("f{i}")), vec![i as u8; 1000 * i]).unwrap();
+    }
+    let o = run_into(
+        &dir,
+        &format!(
+            "compare --size tiny --workloads files --contenders sequential,shoal-steal \
+             --io-workers 4 --files-root {}",
+            root.display()
+        ),
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("all 20 files (0.2 MB"), "{stdout}");
+    assert!(stdout.contains("cold: the first pass"), "{stdout}");
+    assert!(stdout.contains(" MB/s"), "{stdout}");
+    let json = read_json(&dir.join("compare.json"));
+    let rows = json["rows"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["status"] == "ok"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["cold_secs"].as_f64().unwrap() > 0.0));
+    assert!((rows[0]["megabytes"].as_f64().unwrap() - 0.19).abs() < 1e-9);
+    let _ = std::fs::remove_dir_all(&dir);
 }

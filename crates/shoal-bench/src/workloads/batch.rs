@@ -1,37 +1,18 @@
 //! Batches of independent jobs: coarse CPU work, blocking IO, and unbalanced work.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::burn;
-use crate::contender::{Batch, Contender, OrderedMap};
+use super::{burn, sum_batch};
+use crate::contender::{Contender, OrderedMap};
 use crate::workload::{Answer, Size, Workload, WorkloadId};
 
 /// The bytes of a SHA-256 digest that the checksum keeps.
 fn digest_word(buf: &[u8]) -> u64 {
     let d = Sha256::digest(buf);
     u64::from_le_bytes(d[..8].try_into().expect("a digest has 32 bytes"))
-}
-
-/// Runs the batch, adding each job's value into one sum. The jobs are coarse, so the one
-/// shared atomic costs nothing measurable.
-fn sum_batch<B: Batch>(
-    b: &B,
-    n: usize,
-    value: impl Fn(usize) -> u64 + Send + Sync + 'static,
-) -> u64 {
-    let sum = Arc::new(AtomicU64::new(0));
-    let s = sum.clone();
-    b.for_each_index(n, move |i| {
-        // ORDERING: Relaxed; the batch's own completion (a latch, a scope join) orders these
-        // adds before the load below.
-        s.fetch_add(value(i), Ordering::Relaxed);
-    });
-    // ORDERING: Relaxed, ordered after every add by the batch's completion.
-    sum.load(Ordering::Relaxed)
 }
 
 /// The size of each buffer the hash workload digests.
