@@ -1,4 +1,4 @@
-//! Pools that size themselves: the policy every pool takes through [`PoolConfig::sizing`],
+//! Pools that size themselves: the policy every pool takes through [`PoolConfig::sizing`](crate::PoolConfig::sizing),
 //! the decisions it makes, and what [`Metrics::sizing`](crate::Metrics::sizing) says about
 //! them.
 //!
@@ -15,7 +15,7 @@
 //!
 //! ## How it decides
 //!
-//! One supervisor thread per self-sizing pool samples the pool's [`Metrics`] every
+//! One supervisor thread per self-sizing pool samples the pool's [`Metrics`](crate::Metrics) every
 //! [`interval`](Sizing::interval) (10 ms by default): the backlog (`queued`), the busy
 //! workers (`running`) and the jobs that ended. [`Control`](control) turns the samples into
 //! decisions, and the pool applies them with the same grow and retire steps as `resize` (see
