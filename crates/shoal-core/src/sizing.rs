@@ -24,14 +24,16 @@
 //! never the last one: `min` is at least 1), and a worker added while jobs wait finds them.
 //!
 //! The adaptive limit follows TCP Vegas's reasoning, measured over windows of saturated
-//! samples (a backlog, every worker busy): by Little's law the mean time a job takes is
-//! `W = running / throughput`; the smallest `W` seen lately is the resource's own service
-//! time; so `running × (1 − W_min / W)` workers are only *waiting* inside the resource. Fewer
-//! than `α` waiting: more workers still add throughput, raise the limit (doubling until the
-//! first back-off, then by one). More than `β`: lower it by the excess. Every 16 windows at
-//! rest it probes a quarter lower for one window, to measure `W_min` afresh (a resource that
-//! became slower for everyone would otherwise look overloaded). See `control.rs`.
-//!
+//! samples (a backlog, every worker busy), starting from the core count: by Little's law the
+//! mean time a job takes is `W = running / throughput`; the smallest `W` seen lately is the
+//! resource's own service time; so `running × (1 − W_min / W)` workers are only *waiting*
+//! inside the resource. Fewer than `α` waiting: more workers still add throughput, raise the
+//! limit (doubling until the first back-off, then by one). More than `β`: lower it by the
+//! excess. Every 16 windows at rest it probes a quarter lower for one window: to measure
+//! `W_min` afresh (a resource that became slower for everyone would otherwise look
+//! overloaded), and to stay lower if that keeps the throughput (a `W_min` measured past the
+//! knee makes every count look uncongested). See `control.rs`.
+
 //! ## `resize` by hand
 //!
 //! [`Executor::resize`](crate::Executor::resize) on a self-sizing pool switches the policy

@@ -13,8 +13,12 @@
 //!    `W = L / X`, the base `W_min` the least of the last [`HISTORY`] windows, and
 //!    `waiting = L × (1 − W_min / W)` the workers that only wait inside the resource. Raise
 //!    the limit while `waiting < α` (doubling until the first back-off), lower it by the
-//!    excess when `waiting > β`, hold in between ([`ALPHA`], [`BETA`]), and probe a quarter lower for one window
-//!    after [`PROBE_EVERY`] windows at rest (half the history, so the base is refreshed before it expires).
+//!    excess when `waiting > β`, hold in between ([`ALPHA`], [`BETA`]). After
+//!    [`PROBE_EVERY`] windows at rest (half the history, so the base is refreshed before it
+//!    expires), probe a quarter lower for one window: if that keeps the throughput
+//!    ([`PROBE_KEEPS`]), stay there; else return. A raise by a quarter or more that does not
+//!    bring half the throughput a linear resource would ([`GAIN_SHARE`]) is taken back. The limit
+//!    starts at the core count.
 //! 2. **Grow on a backlog**: jobs wait beyond the idle workers, and at the rate jobs ended
 //!    over the last interval the backlog would not drain within one interval. Grow to at
 //!    most twice the size, never past the backlog (`busy + queued`), never past the limit.
@@ -31,6 +35,17 @@ pub const HISTORY: usize = 32;
 
 /// Windows at rest after which the adaptive policy probes a quarter lower.
 pub const PROBE_EVERY: u32 = 16;
+
+/// A probe that keeps this share of the throughput measured before it stays at the lower
+/// limit: the knee is lower than the base time per job said (a base measured past the knee,
+/// e.g. when the pool started above it, makes every count look uncongested).
+pub const PROBE_KEEPS: f64 = 0.97;
+
+/// A raise of the limit by a quarter or more (slow start's doublings, and steps at small
+/// counts) must bring at least this share of the throughput gain a resource without a knee
+/// would give (a raise by a quarter: an eighth more jobs per second), or it is taken back and
+/// not tried again for [`PROBE_EVERY`] windows. Smaller raises are within one window's noise.
+pub const GAIN_SHARE: f64 = 0.5;
 
 /// The adaptive policy raises its limit while fewer than `ALPHA × limit` workers (at least
 /// one) wait inside the resource, and lowers it when more than `BETA × limit` (at least two)
@@ -94,9 +109,12 @@ impl Control {
             max: sizing.max().max(1),
             keep_alive: sizing.keep_alive_time(),
             interval: sizing.interval_time(),
-            // The adaptive limit starts where the pool does and climbs from there.
+            // The adaptive limit starts at the cores (or the starting count, if higher): a knee
+            // below that is found by the first window, one above by doubling from there.
             limit: if adaptive {
-                workers.max(1)
+                workers
+                    .max(crate::default_workers())
+                    .clamp(sizing.min().max(1), sizing.max().max(1))
             } else {
                 sizing.max().max(1)
             },
@@ -129,10 +147,14 @@ impl Control {
 
         if self.mode == Mode::Adaptive {
             let at_limit = workers == self.limit;
-            if let Some((limit, reason)) =
-                self.knee
-                    .observe(s.queued > 0 && at_limit, dt, ended, s.running, self.limit)
-            {
+            if let Some((limit, reason)) = self.knee.observe(
+                s.queued > 0 && at_limit,
+                dt,
+                ended,
+                s.running,
+                self.limit,
+                self.max,
+            ) {
                 let limit = limit.clamp(self.min, self.max);
                 if limit != self.limit {
                     self.limit = limit;
@@ -224,8 +246,14 @@ struct Knee {
     history: VecDeque<f64>,
     /// Windows held since the last change.
     rest: u32,
-    /// During a probe: the limit to return to.
-    probe_from: Option<usize>,
+    /// During a probe: the limit to return to, and the throughput measured there.
+    probe_from: Option<(usize, f64)>,
+    /// The throughput of the last window.
+    last_per_sec: f64,
+    /// After a raise: the limit before it and the throughput there, to check that it paid.
+    grew_from: Option<(usize, f64)>,
+    /// A raise to this limit did not pay: stay below it for so many more windows.
+    ceiling: Option<(usize, u32)>,
 }
 
 impl Knee {
@@ -246,6 +274,7 @@ impl Knee {
         ended: u64,
         running: u64,
         limit: usize,
+        max: usize,
     ) -> Option<(usize, Reason)> {
         if !saturated {
             // A window measures the limit under load only.
@@ -282,22 +311,53 @@ impl Knee {
             base_latency: Duration::from_secs_f64(base),
             busy: busy.round() as u32,
         };
-        if let Some(from) = self.probe_from.take() {
+        let before = std::mem::replace(&mut self.last_per_sec, per_sec);
+        if let Some((from, per_sec_there)) = self.probe_from.take() {
             self.rest = 0;
+            if per_sec >= PROBE_KEEPS * per_sec_there {
+                // As many jobs per second with fewer workers: the knee is lower than the
+                // base time per job said (it was measured past the knee); stay.
+                return None;
+            }
             return Some((from, Reason::ProbeEnd(window)));
+        }
+        if let Some((from, per_sec_there)) = self.grew_from.take() {
+            // Did the last raise pay? Half the gain a linear resource would give, at least.
+            // Only a raise by a quarter or more is checked: a smaller gain is within the
+            // noise of one window.
+            let gain = (limit as f64 - from as f64) / from as f64;
+            if gain >= 0.25 && per_sec < per_sec_there * (1.0 + GAIN_SHARE * gain) {
+                self.past_slow_start = true;
+                self.rest = 0;
+                self.ceiling = Some((limit, PROBE_EVERY));
+                return Some((from, Reason::PastKnee(window)));
+            }
+        }
+        if let Some((_, windows)) = &mut self.ceiling {
+            *windows = windows.saturating_sub(1);
+        }
+        if self.ceiling.is_some_and(|(_, windows)| windows == 0) {
+            self.ceiling = None;
         }
         let n = limit as f64;
         let waiting = (busy * (1.0 - base / latency)).max(0.0);
         let alpha = (ALPHA * n).max(1.0);
         let beta = (BETA * n).max(2.0);
         if waiting < alpha {
-            self.rest = 0;
             let to = if self.past_slow_start {
                 limit + 1
             } else {
                 limit * 2
             };
-            Some((to, Reason::BelowKnee(window)))
+            let to = to
+                .min(max)
+                .min(self.ceiling.map_or(usize::MAX, |(c, _)| c - 1));
+            if to > limit {
+                self.rest = 0;
+                self.grew_from = Some((limit, per_sec));
+                return Some((to, Reason::BelowKnee(window)));
+            }
+            self.hold(limit, before, window)
         } else if waiting > beta {
             self.past_slow_start = true;
             self.rest = 0;
@@ -308,14 +368,19 @@ impl Knee {
             ))
         } else {
             self.past_slow_start = true;
-            self.rest += 1;
-            if self.rest >= PROBE_EVERY && limit > 1 {
-                self.rest = 0;
-                self.probe_from = Some(limit);
-                Some((limit - (limit / 4).max(1), Reason::Probe(window)))
-            } else {
-                None
-            }
+            self.hold(limit, before, window)
+        }
+    }
+
+    /// No change, unless it is time for a probe.
+    fn hold(&mut self, limit: usize, per_sec: f64, window: Window) -> Option<(usize, Reason)> {
+        self.rest += 1;
+        if self.rest >= PROBE_EVERY && limit > 1 {
+            self.rest = 0;
+            self.probe_from = Some((limit, per_sec));
+            Some((limit - (limit / 4).max(1), Reason::Probe(window)))
+        } else {
+            None
         }
     }
 }
