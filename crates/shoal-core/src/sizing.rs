@@ -16,8 +16,9 @@
 //! ## How it decides
 //!
 //! One supervisor thread per self-sizing pool samples the pool's [`Metrics`](crate::Metrics) every
-//! [`interval`](Sizing::interval) (10 ms by default): the backlog (`queued`), the busy
-//! workers (`running`) and the jobs that ended. [`Control`](control) turns the samples into
+//! [`interval`](Sizing::interval) (10 ms by default; while the pool is idle, less and less
+//! often, down to every 10 intervals): the backlog (`queued`), the busy workers (`running`)
+//! and the jobs that ended. [`Control`](control) turns the samples into
 //! decisions, and the pool applies them with the same grow and retire steps as `resize` (see
 //! [`lifecycle`](crate::lifecycle)), so a self-sizing pool keeps every guarantee of a fixed
 //! one: no job is stranded by a retirement (a retiring worker leaves only between jobs, and
@@ -28,7 +29,7 @@
 //! mean time a job takes is `W = running / throughput`; the smallest `W` seen lately is the
 //! resource's own service time; so `running × (1 − W_min / W)` workers are only *waiting*
 //! inside the resource. Fewer than `α` waiting: more workers still add throughput, raise the
-//! limit (doubling until the first back-off, then by one). More than `β`: lower it by the
+//! limit (doubling until the first back-off, then by an eighth). More than `β`: lower it by the
 //! excess. Every 16 windows at rest it probes a quarter lower for one window: to measure
 //! `W_min` afresh (a resource that became slower for everyone would otherwise look
 //! overloaded), and to stay lower if that keeps the throughput (a `W_min` measured past the

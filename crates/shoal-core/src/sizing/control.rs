@@ -12,7 +12,8 @@
 //!    the limit, measure throughput `X` and the mean busy workers `L`; the time per job is
 //!    `W = L / X`, the base `W_min` the least of the last [`HISTORY`] windows, and
 //!    `waiting = L × (1 − W_min / W)` the workers that only wait inside the resource. Raise
-//!    the limit while `waiting < α` (doubling until the first back-off), lower it by the
+//!    the limit while `waiting < α` (doubling until the first back-off, then by an eighth),
+//!    lower it by the
 //!    excess when `waiting > β`, hold in between ([`ALPHA`], [`BETA`]). After
 //!    [`PROBE_EVERY`] windows at rest (half the history, so the base is refreshed before it
 //!    expires), probe a quarter lower for one window: if that keeps the throughput
@@ -291,7 +292,7 @@ impl Knee {
         self.ended += ended;
         self.busy_sum += running;
         let enough =
-            (self.samples >= 5 && self.ended >= 20) || (self.samples >= 100 && self.ended >= 2);
+            (self.samples >= 3 && self.ended >= 20) || (self.samples >= 100 && self.ended >= 2);
         if !enough {
             return None;
         }
@@ -345,7 +346,7 @@ impl Knee {
         let beta = (BETA * n).max(2.0);
         if waiting < alpha {
             let to = if self.past_slow_start {
-                limit + 1
+                limit + (limit / 8).max(1)
             } else {
                 limit * 2
             };
@@ -367,7 +368,8 @@ impl Knee {
                 Reason::PastKnee(window),
             ))
         } else {
-            self.past_slow_start = true;
+            // Slow start ends on a back-off only: one quiet window near the knee is no proof
+            // that the knee is here.
             self.hold(limit, before, window)
         }
     }

@@ -6,6 +6,7 @@
 //!   ──────────                                   ─────────────────
 //!   loop:
 //!     wait interval (or until told to stop) ◀── shutdown begins / resize by hand: stop
+//!       (idle: twice as long each time, up to 10 intervals)
 //!     stopped? ─▶ exit
 //!     sample = metrics
 //!     decision = control.step(now, sample)
@@ -37,6 +38,9 @@ std::thread_local! {
     static ON_SUPERVISOR: Cell<bool> = const { Cell::new(false) };
 }
 
+/// How many intervals an idle pool's supervisor waits between samples, at most.
+pub(crate) const IDLE_PAUSES: u32 = 10;
+
 /// `true` on a supervisor thread.
 pub(crate) fn on_supervisor() -> bool {
     ON_SUPERVISOR.with(Cell::get)
@@ -60,9 +64,19 @@ fn run<R: Workers>(pool: &Arc<R>, sizing: &Sizing, workers: usize) {
     let life = pool.life();
     let mut control = Control::new(sizing, workers);
     let start = Instant::now();
-    while life.supervisor_wait(sizing.interval_time()) {
+    let interval = sizing.interval_time();
+    let mut pause = interval;
+    while life.supervisor_wait(pause) {
         let workers = life.target();
         let sample = Sample::of(&life.metrics(&**pool), workers);
+        // An idle pool is sampled less and less often, down to one sample per `IDLE_PAUSES`
+        // intervals: idle, the supervisor costs next to nothing, and the first sample of a
+        // burst comes at most that late.
+        pause = if sample.queued == 0 && sample.running == 0 {
+            (pause * 2).min(interval * IDLE_PAUSES)
+        } else {
+            interval
+        };
         let Some((to, reason)) = control.step(start.elapsed(), sample) else {
             continue;
         };
