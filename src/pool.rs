@@ -8,12 +8,7 @@
 
 use std::fmt;
 
-use std::time::Instant;
-
-use shoal_core::{
-    BroadcastError, BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, PoolId, Rejected,
-    ResizeError, Shutdown, ShutdownReport, WaitIdleError, WorkerId,
-};
+use shoal_core::{BuildError, Executor, PoolConfig};
 
 use crate::Strategy;
 
@@ -65,49 +60,7 @@ impl Pool {
 }
 
 impl Executor for Pool {
-    fn execute(&self, job: Job) -> Result<(), Rejected> {
-        self.inner.execute(job)
-    }
-    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-        self.inner.try_execute(job)
-    }
-    fn workers(&self) -> usize {
-        self.inner.workers()
-    }
-    fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        self.inner.resize(workers)
-    }
-    fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        self.inner.shutdown(mode)
-    }
-    fn metrics(&self) -> Metrics {
-        self.inner.metrics()
-    }
-    fn map_in_chunks(&self) -> bool {
-        self.inner.map_in_chunks()
-    }
-    fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) {
-        self.inner.join_halves(a, b)
-    }
-    #[inline]
-    fn join_inline(&self) -> bool {
-        self.inner.join_inline()
-    }
-    fn pool_id(&self) -> Option<PoolId> {
-        self.inner.pool_id()
-    }
-    fn broadcast_jobs(
-        &self,
-        job_for: &mut dyn FnMut(WorkerId) -> Job,
-    ) -> Result<(), BroadcastError> {
-        self.inner.broadcast_jobs(job_for)
-    }
-    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
-        self.inner.wait_idle_until(deadline)
-    }
-    fn shutdown_background(&self) {
-        self.inner.shutdown_background()
-    }
+    shoal_core::delegate_executor!(self => self.inner);
 }
 
 /// Settings for a [`Pool`]: the [`PoolConfig`] every pool has.

@@ -141,30 +141,79 @@ pub trait Executor: Send + Sync {
     }
 }
 
+/// Every method of [`Executor`], each handing the call to `$to`: expands inside an
+/// `impl Executor for T { .. }` whose value wraps another executor. `$self` is the `self`
+/// keyword (passed in, so that the methods' receivers and `$to` are written in the same
+/// place). The list of methods lives here once: `Box`, `Arc` and `&` forward with it, and
+/// so does the facade's `shoal::Pool`; a method added to the trait is forwarded everywhere by
+/// adding it here.
+///
+/// ```
+/// use shoal_core::{Executor, PoolConfig};
+///
+/// /// A pool with a name, that is otherwise the pool it holds.
+/// struct Named<E> { name: &'static str, inner: E }
+///
+/// impl<E: Executor> Executor for Named<E> {
+///     shoal_core::delegate_executor!(self => self.inner);
+/// }
+/// ```
+#[macro_export]
+macro_rules! delegate_executor {
+    ($self:ident => $to:expr) => {
+        fn execute(&$self, job: $crate::Job) -> ::std::result::Result<(), $crate::Rejected> {
+            ($to).execute(job)
+        }
+        fn try_execute(&$self, job: $crate::Job) -> ::std::result::Result<(), $crate::Rejected> {
+            ($to).try_execute(job)
+        }
+        fn workers(&$self) -> usize {
+            ($to).workers()
+        }
+        fn resize(&$self, workers: usize) -> ::std::result::Result<(), $crate::ResizeError> {
+            ($to).resize(workers)
+        }
+        fn shutdown(&$self, mode: $crate::Shutdown) -> $crate::ShutdownReport {
+            ($to).shutdown(mode)
+        }
+        fn metrics(&$self) -> $crate::Metrics {
+            ($to).metrics()
+        }
+        fn map_in_chunks(&$self) -> bool {
+            ($to).map_in_chunks()
+        }
+        fn join_halves(&$self, a: $crate::JoinHalf<'_>, b: $crate::JoinHalf<'_>) {
+            ($to).join_halves(a, b)
+        }
+        #[inline]
+        fn join_inline(&$self) -> bool {
+            ($to).join_inline()
+        }
+        fn pool_id(&$self) -> ::std::option::Option<$crate::PoolId> {
+            ($to).pool_id()
+        }
+        fn broadcast_jobs(
+            &$self,
+            job_for: &mut dyn FnMut($crate::WorkerId) -> $crate::Job,
+        ) -> ::std::result::Result<(), $crate::BroadcastError> {
+            ($to).broadcast_jobs(job_for)
+        }
+        fn wait_idle_until(
+            &$self,
+            deadline: ::std::option::Option<::std::time::Instant>,
+        ) -> ::std::result::Result<bool, $crate::WaitIdleError> {
+            ($to).wait_idle_until(deadline)
+        }
+        fn shutdown_background(&$self) {
+            ($to).shutdown_background()
+        }
+    };
+}
+
 macro_rules! forward_executor {
     ($($ptr:ty),*) => {$(
         impl<E: Executor + ?Sized> Executor for $ptr {
-            fn execute(&self, job: Job) -> Result<(), Rejected> { (**self).execute(job) }
-            fn try_execute(&self, job: Job) -> Result<(), Rejected> { (**self).try_execute(job) }
-            fn workers(&self) -> usize { (**self).workers() }
-            fn resize(&self, workers: usize) -> Result<(), ResizeError> { (**self).resize(workers) }
-            fn shutdown(&self, mode: Shutdown) -> ShutdownReport { (**self).shutdown(mode) }
-            fn metrics(&self) -> Metrics { (**self).metrics() }
-            fn map_in_chunks(&self) -> bool { (**self).map_in_chunks() }
-            fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) { (**self).join_halves(a, b) }
-            #[inline]
-            fn join_inline(&self) -> bool { (**self).join_inline() }
-            fn pool_id(&self) -> Option<PoolId> { (**self).pool_id() }
-            fn broadcast_jobs(
-                &self,
-                job_for: &mut dyn FnMut(WorkerId) -> Job,
-            ) -> Result<(), BroadcastError> {
-                (**self).broadcast_jobs(job_for)
-            }
-            fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
-                (**self).wait_idle_until(deadline)
-            }
-            fn shutdown_background(&self) { (**self).shutdown_background() }
+            delegate_executor!(self => **self);
         }
     )*};
 }

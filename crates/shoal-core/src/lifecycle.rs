@@ -737,6 +737,52 @@ pub trait Workers: Mechanics + Sized + 'static {
     fn spawn_worker(this: &Arc<Self>, index: usize) -> io::Result<thread::JoinHandle<()>>;
 }
 
+/// The [`Executor`](crate::Executor) methods the life cycle answers alone, for a pool whose
+/// `$registry` (an `Arc` of a [`Workers`] type) holds its [`Lifecycle`]: `workers`, `resize`,
+/// `metrics`, `pool_id`, `broadcast_jobs` and `wait_idle_until`. Expands inside the pool's
+/// `impl Executor { .. }`, beside the methods that depend on its queues (`execute`,
+/// `try_execute`, `shutdown`, and the optional hooks it implements natively). `$self` is the
+/// `self` keyword (see [`delegate_executor!`](crate::delegate_executor)).
+#[macro_export]
+macro_rules! lifecycle_executor {
+    ($self:ident => $registry:expr) => {
+        fn workers(&$self) -> usize {
+            $crate::lifecycle::Workers::life(&*$registry).target()
+        }
+
+        fn resize(&$self, workers: usize) -> ::std::result::Result<(), $crate::ResizeError> {
+            // Idle workers are woken to look whether they retire (`lifecycle::resize_with`).
+            $crate::lifecycle::resize(&$registry, workers)
+        }
+
+        fn metrics(&$self) -> $crate::Metrics {
+            $crate::lifecycle::Workers::life(&*$registry).metrics(&*$registry)
+        }
+
+        fn pool_id(&$self) -> ::std::option::Option<$crate::PoolId> {
+            ::std::option::Option::Some($crate::PoolId::new(
+                $crate::lifecycle::Mechanics::id(&*$registry),
+            ))
+        }
+
+        fn broadcast_jobs(
+            &$self,
+            job_for: &mut dyn FnMut($crate::WorkerId) -> $crate::Job,
+        ) -> ::std::result::Result<(), $crate::BroadcastError> {
+            $crate::lifecycle::Workers::life(&*$registry).broadcast(&*$registry, job_for)
+        }
+
+        /// Counts the jobs accepted through [`Executor`](shoal_core::Executor) (with `spawn`,
+        /// `map` and `scope` tasks).
+        fn wait_idle_until(
+            &$self,
+            deadline: ::std::option::Option<::std::time::Instant>,
+        ) -> ::std::result::Result<bool, $crate::WaitIdleError> {
+            $crate::lifecycle::Workers::life(&*$registry).wait_idle(&*$registry, deadline)
+        }
+    };
+}
+
 /// What every pool's `build` does once its shared state exists: starts `workers` workers
 /// and, for a self-sizing pool, its supervisor (see [`sizing`](crate::sizing)). On an error
 /// the caller shuts the pool down (`Shutdown::Now`: no job was accepted yet), which stops

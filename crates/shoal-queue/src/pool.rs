@@ -5,11 +5,9 @@ use std::fmt;
 use shoal_core::fork::{self, Offering};
 use shoal_core::lifecycle;
 use shoal_core::sync::Arc;
-use std::time::Instant;
 
 use shoal_core::{
-    BroadcastError, BuildError, Executor, Job, JoinHalf, Metrics, PoolConfig, PoolId, Rejected,
-    ResizeError, Shutdown, ShutdownReport, WaitIdleError, WorkerId,
+    BuildError, Executor, Job, JoinHalf, PoolConfig, Rejected, Shutdown, ShutdownReport,
 };
 
 use crate::registry::Registry;
@@ -51,6 +49,8 @@ impl SharedQueuePool {
 }
 
 impl Executor for SharedQueuePool {
+    shoal_core::lifecycle_executor!(self => self.registry);
+
     fn execute(&self, job: Job) -> Result<(), Rejected> {
         self.registry.submit(job, true)
     }
@@ -59,35 +59,8 @@ impl Executor for SharedQueuePool {
         self.registry.submit(job, false)
     }
 
-    fn workers(&self) -> usize {
-        self.registry.life.target()
-    }
-
-    fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        lifecycle::resize(&self.registry, workers)
-    }
-
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
         self.registry.life.shutdown(&*self.registry, mode)
-    }
-
-    fn metrics(&self) -> Metrics {
-        self.registry.life.metrics(&*self.registry)
-    }
-
-    fn pool_id(&self) -> Option<PoolId> {
-        Some(PoolId::new(self.registry.id()))
-    }
-
-    fn broadcast_jobs(
-        &self,
-        job_for: &mut dyn FnMut(WorkerId) -> Job,
-    ) -> Result<(), BroadcastError> {
-        self.registry.life.broadcast(&*self.registry, job_for)
-    }
-
-    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
-        self.registry.life.wait_idle(&*self.registry, deadline)
     }
 
     fn shutdown_background(&self) {

@@ -1,15 +1,14 @@
 //! `ScopedPool`, its builder, and how work from outside enters it.
 
 use std::fmt;
-use std::time::Instant;
 
 use shoal_core::lifecycle;
 use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
-    BroadcastError, BuildError, Executor, ExecutorExt, Job, JoinHalf, Metrics, PoolConfig, PoolId,
-    Rejected, ResizeError, Shutdown, ShutdownReport, WaitIdleError, WorkerId,
+    BuildError, Executor, ExecutorExt, Job, JoinHalf, PoolConfig, Rejected, Shutdown,
+    ShutdownReport,
 };
 
 use crate::job::StackJob;
@@ -312,6 +311,11 @@ impl ScopedPool {
 }
 
 impl Executor for ScopedPool {
+    // Sleeping workers check `must_retire` when woken. `wait_idle` counts the jobs submitted
+    // through `Executor`; fork-join calls (`install`, `join`, `fork_scope`, the parallel
+    // slices) are not queued jobs, and block their callers anyway.
+    shoal_core::lifecycle_executor!(self => self.registry);
+
     fn execute(&self, job: Job) -> Result<(), Rejected> {
         self.registry.submit(job, true)
     }
@@ -320,21 +324,8 @@ impl Executor for ScopedPool {
         self.registry.submit(job, false)
     }
 
-    fn workers(&self) -> usize {
-        self.registry.life.target()
-    }
-
-    fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        // Sleeping workers check `must_retire` when woken.
-        lifecycle::resize(&self.registry, workers)
-    }
-
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
         self.registry.life.shutdown(&*self.registry, mode)
-    }
-
-    fn metrics(&self) -> Metrics {
-        self.registry.life.metrics(&*self.registry)
     }
 
     /// The native [`join`](ScopedPool::join).
@@ -349,24 +340,6 @@ impl Executor for ScopedPool {
         // SAFETY: a non-null current worker is alive on this thread's stack.
         !worker.is_null()
             && unsafe { Arc::ptr_eq(&(*worker).registry, &self.registry) && !(*worker).hungry() }
-    }
-
-    fn pool_id(&self) -> Option<PoolId> {
-        Some(PoolId::new(self.registry.id()))
-    }
-
-    fn broadcast_jobs(
-        &self,
-        job_for: &mut dyn FnMut(WorkerId) -> Job,
-    ) -> Result<(), BroadcastError> {
-        self.registry.life.broadcast(&*self.registry, job_for)
-    }
-
-    /// Counts the jobs submitted through [`Executor`] (and `spawn`, `map`, `scope` tasks);
-    /// fork-join calls (`install`, `join`, `fork_scope`, the parallel slices) are not queued
-    /// jobs, and block their callers anyway.
-    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
-        self.registry.life.wait_idle(&*self.registry, deadline)
     }
 
     fn shutdown_background(&self) {

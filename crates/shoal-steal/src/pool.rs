@@ -2,15 +2,14 @@
 //! to the injector, from inside to the own deque), and how it starts and resizes its workers.
 
 use std::fmt;
-use std::time::Instant;
 
 use shoal_core::fork::{self, Offering};
 use shoal_core::lifecycle::{self, Lifecycle};
 use shoal_core::sync::atomic::AtomicBool;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
-    BroadcastError, BuildError, Counters, Event, Executor, Job, JoinHalf, Metrics, PoolConfig,
-    PoolId, RejectReason, Rejected, ResizeError, Shutdown, ShutdownReport, WaitIdleError, WorkerId,
+    BuildError, Counters, Event, Executor, Job, JoinHalf, PoolConfig, RejectReason, Rejected,
+    Shutdown, ShutdownReport,
 };
 
 use crate::intake::{Intake, Reserve};
@@ -128,6 +127,10 @@ impl WorkStealingPool {
 }
 
 impl Executor for WorkStealingPool {
+    // Parked workers check the target under the sleep lock when woken (`must_look`); busy
+    // ones check it after each job.
+    shoal_core::lifecycle_executor!(self => self.registry);
+
     fn execute(&self, job: Job) -> Result<(), Rejected> {
         self.submit(job, true)
     }
@@ -136,38 +139,9 @@ impl Executor for WorkStealingPool {
         self.submit(job, false)
     }
 
-    fn workers(&self) -> usize {
-        self.registry.life.target()
-    }
-
-    fn resize(&self, workers: usize) -> Result<(), ResizeError> {
-        // Parked workers check the target under the sleep lock when woken (`must_look`);
-        // busy ones check it after each job.
-        lifecycle::resize(&self.registry, workers)
-    }
-
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
         self.flush_own_slot();
         self.registry.life.shutdown(&*self.registry, mode)
-    }
-
-    fn metrics(&self) -> Metrics {
-        self.registry.life.metrics(&*self.registry)
-    }
-
-    fn pool_id(&self) -> Option<PoolId> {
-        Some(PoolId::new(self.registry.id()))
-    }
-
-    fn broadcast_jobs(
-        &self,
-        job_for: &mut dyn FnMut(WorkerId) -> Job,
-    ) -> Result<(), BroadcastError> {
-        self.registry.life.broadcast(&*self.registry, job_for)
-    }
-
-    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
-        self.registry.life.wait_idle(&*self.registry, deadline)
     }
 
     fn shutdown_background(&self) {
