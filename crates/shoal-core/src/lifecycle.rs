@@ -322,15 +322,7 @@ impl Lifecycle {
 
     /// Records a decision the supervisor applied, for [`Metrics::sizing`](crate::Metrics).
     pub(crate) fn record(&self, decision: Decision, limit: usize) {
-        let mut control = lock(&self.control);
-        let status = &mut control.sizing;
-        if decision.to > decision.from {
-            status.grown += 1;
-        } else {
-            status.shrunk += 1;
-        }
-        status.last = Some(decision);
-        status.limit = limit;
+        lock(&self.control).sizing.record(decision, limit);
     }
 
     /// The pool's metrics: its counters with the live workers, and what its sizing policy

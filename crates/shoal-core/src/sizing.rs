@@ -395,3 +395,17 @@ pub struct SizingStatus {
     /// The latest decision.
     pub last: Option<Decision>,
 }
+
+impl SizingStatus {
+    /// Counts `decision` (a grow or a shrink), keeps it as the last one, and notes the
+    /// policy's `limit` at the time.
+    pub fn record(&mut self, decision: Decision, limit: usize) {
+        if decision.to > decision.from {
+            self.grown += 1;
+        } else {
+            self.shrunk += 1;
+        }
+        self.last = Some(decision);
+        self.limit = limit;
+    }
+}

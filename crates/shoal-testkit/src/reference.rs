@@ -578,15 +578,7 @@ fn supervise(shared: &Arc<Shared>, sizing: &Sizing, workers: usize) {
             reason,
             failed,
         };
-        let mut st = lock(shared);
-        if to > from {
-            st.sizing.grown += 1;
-        } else {
-            st.sizing.shrunk += 1;
-        }
-        st.sizing.last = Some(decision);
-        st.sizing.limit = control.limit();
-        drop(st);
+        lock(shared).sizing.record(decision, control.limit());
         if let Some(hook) = sizing.decision_hook() {
             hook(&decision);
         }

@@ -39,6 +39,20 @@ fn counting_starts(config: PoolConfig) -> (PoolConfig, Arc<AtomicU64>) {
     (config, started)
 }
 
+/// Submits `n` jobs that block until `gate` opens; the tally counts those that started.
+fn gated<E: Executor + ?Sized>(pool: &E, gate: &Gate, n: usize) -> Arc<Tally> {
+    let arrived = Tally::new();
+    for _ in 0..n {
+        let (waiter, arrived) = (gate.waiter(), arrived.clone());
+        pool.execute(Box::new(move || {
+            arrived.add();
+            waiter.wait();
+        }))
+        .expect(ACCEPT);
+    }
+    arrived
+}
+
 /// An elastic pool of `min` 1 grows for four jobs that can only finish together (a barrier of
 /// four), says why (`Reason::Backlog`), and once they are done retires back to one worker
 /// within `keep_alive` and a second.
@@ -78,15 +92,7 @@ pub fn elastic_growth_is_bounded_by_max_and_by_the_backlog<F: Factory>(f: &F) {
     let pool = build(f, config);
     scenario("elastic_growth_bounded_by_max", pool, move |pool| {
         let gate = Gate::new();
-        let arrived = Tally::new();
-        for _ in 0..8 {
-            let (waiter, arrived) = (gate.waiter(), arrived.clone());
-            pool.execute(Box::new(move || {
-                arrived.add();
-                waiter.wait();
-            }))
-            .expect(ACCEPT);
-        }
+        let arrived = gated(&pool, &gate, 8);
         arrived.wait_for(3, "three blocked jobs on three workers");
         // Many intervals with a backlog: still no fourth worker.
         thread::sleep(TICK * 20);
@@ -103,15 +109,7 @@ pub fn elastic_growth_is_bounded_by_max_and_by_the_backlog<F: Factory>(f: &F) {
     let pool = build(f, config);
     scenario("elastic_growth_bounded_by_the_backlog", pool, move |pool| {
         let gate = Gate::new();
-        let arrived = Tally::new();
-        for _ in 0..3 {
-            let (waiter, arrived) = (gate.waiter(), arrived.clone());
-            pool.execute(Box::new(move || {
-                arrived.add();
-                waiter.wait();
-            }))
-            .expect(ACCEPT);
-        }
+        let arrived = gated(&pool, &gate, 3);
         arrived.wait_for(3, "three blocked jobs, each on a worker");
         thread::sleep(TICK * 20);
         let n = started.load(Ordering::SeqCst);
