@@ -269,7 +269,9 @@ where
         // ends; only then may it also stay off the executor.
         // Held too while this thread's last hand-out waits untaken (see `untaken_offer`).
         let framed = scope_task::in_frame_of(self.id());
-        let held = framed && (self.exec.join_inline() || scope_task::untaken_offer());
+        let held = framed
+            && (self.exec.join_inline()
+                || (scope_task::untaken_offer() && self.inside_the_executor()));
         // The handle, this thread's stack, the carrier, and `offered`'s record.
         let refs = 1 + usize::from(framed) + 2 * usize::from(!held);
         let node = Node::<E, F, T>::allocate(refs, !held, f, self);
@@ -304,6 +306,13 @@ where
             }
         }
         handle
+    }
+
+    /// `true` when the calling thread is a worker of the executor.
+    fn inside_the_executor(&self) -> bool {
+        self.exec
+            .pool_id()
+            .is_some_and(|id| crate::worker::is_worker_of(id.get()))
     }
 
     /// The scope's identity for the frames of `scope_task`: its address.
@@ -522,8 +531,9 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// original payload), or `TaskError::Cancelled` if the executor dropped it unrun. A
     /// failure taken here is not resumed again by the scope.
     ///
-    /// If nobody has started the task, it runs here, on the calling thread. Otherwise the
-    /// call waits (inside a worker: running queued jobs meanwhile).
+    /// A task nobody has started runs here, on the calling thread, if it was held (see
+    /// [`Scope`]) or the calling thread is a worker. Otherwise the call waits (inside a worker:
+    /// running queued jobs meanwhile).
     pub fn join(self) -> Result<T, TaskError> {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never used again, nor dropped.
@@ -543,8 +553,14 @@ impl<T> ScopedJoinHandle<'_, T> {
             }
             held => {
                 drop(held);
-                // A panic message is for the executor's accounting; the payload is ours.
-                drop(task.run_if_unclaimed());
+                // A held task has nobody else to run it until its frame ends (which may be
+                // this very call's caller): run it here. One handed out is run here if nobody
+                // started it and this thread is a worker (which must not block its pool);
+                // otherwise its worker runs it, or its cancellation is reported.
+                if !task.header().counted || crate::worker::in_worker() {
+                    // A panic message is for the executor's accounting; the payload is ours.
+                    drop(task.run_if_unclaimed());
+                }
                 task.header().wait_done();
                 take_outcome::<T>(&task)
             }
