@@ -9,9 +9,9 @@
 //! part and its protocol are in `scope_task.rs`). What reaches the executor, when anything
 //! does, is a small carrier job holding a reference to the node; whoever claims the node
 //! first runs it (a worker through the carrier, the spawning thread when it drains its held
-//! tasks, or the handle's `join`). So a recursive tree of tasks on a busy pool costs about
-//! what a `join` costs: one allocation, no lock and no job per task, the tasks run
-//! depth-first where they were spawned. The scope counts only the tasks handed to the
+//! tasks, or the handle's `join`). While a worker's last handed-out task waits untaken, its
+//! next ones are not handed out at all: so most tasks of a recursive tree cost one allocation,
+//! no lock and no job, and run depth-first where they were spawned. The scope counts only the tasks handed to the
 //! executor (`pending`, an atomic); its failures list is touched only on failure.
 //!
 //! The timeline of a scope is on [`Scope`].
@@ -103,29 +103,33 @@ impl ScopeState {
 ///
 /// The scope does not return before every task it started has ended, so nothing a task
 /// borrows can die while the task may still touch it. A task is handed to
-/// [`Executor::execute`] like any job, unless the spawning thread is a busy worker of the
-/// executor (no worker idle, [`Executor::join_inline`]): then it waits on that thread's own
-/// stack, and runs when the thread waits (a `join` of its handle, the end of the task or body
-/// that spawned it), newest first, like the second half of a `join`:
+/// [`Executor::execute`] like any job, unless the spawning thread is a worker of the executor
+/// whose last handed-out task still waits, untaken, in the executor's queue: then nobody needs
+/// more work yet, and the task waits on the spawning thread's own stack. It runs when that
+/// thread waits (a `join` of its handle, the end of the task or body that spawned it), newest
+/// first, like the second half of a `join`, unless its handle is joined first, anywhere:
 ///
 /// ```text
 ///  caller (a worker)                           other workers
 ///  ─────────────────                           ─────────────
 ///  exec.scope(|s| {
-///     s.spawn(t1)   all busy: held here
-///     s.spawn(t2)   one idle: ──execute──────▶ t2 runs ── s.spawn(t3): held there,
-///     h = s.spawn(t4)  held here                             run when t2 ends
+///     s.spawn(t1) ──execute───────────────────▶ (queued: untaken)
+///     s.spawn(t2)   t1 untaken: held here
+///     h = s.spawn(t4)  held here                t1 taken: runs ── s.spawn(t3) ──execute──▶
 ///     h.join()      t4 on top: runs here, a plain call
+///     s.spawn(t5) ──execute (t1 was taken)────▶ …
 ///  })  body ends (or panics: caught)
-///  run what is still held (t1, and t2 unless a worker took it), newest first
+///  run what is still here (t2, and t5 unless a worker took it), newest first
 ///  wait until every handed-out task ended (inside a worker: run queued jobs meanwhile)
 ///  resume the first unobserved failure, if any; return the body's value
 /// ```
 ///
-/// A held task runs on the thread that spawned it, after the spawner's own code, unless its
-/// handle is joined first (anywhere): a scope task inside a busy pool must not wait, other
-/// than through its handle or the end of the scope, for a task it spawned itself, or the two
-/// wait for each other. Outside the executor's workers every task is handed out.
+/// So a recursive tree of tasks on a busy pool hands out about one task per idle worker and
+/// runs the rest depth-first where they were spawned. The price: a task that was held runs
+/// only when its spawner waits for it or ends, so a scope task or body inside a worker must
+/// not wait for a task it spawned itself, other than through its handle or the end of the
+/// scope (or the two may wait for each other until the spawner's wait gives up). Outside the
+/// executor's workers every task is handed out.
 ///
 /// ## Failures
 /// - A task's panic is caught: its [`ScopedJoinHandle`] returns it as
@@ -267,11 +271,10 @@ where
     {
         // A task pushed on this thread's stack is drained before this frame of the scope
         // ends; only then may it also stay off the executor.
-        // Held too while this thread's last hand-out waits untaken (see `untaken_offer`).
+        // Held while this thread's last hand-out waits untaken (see `untaken_offer`): that
+        // one is the work an idle worker gets first.
         let framed = scope_task::in_frame_of(self.id());
-        let held = framed
-            && (self.exec.join_inline()
-                || (scope_task::untaken_offer() && self.inside_the_executor()));
+        let held = framed && scope_task::untaken_offer() && self.inside_the_executor();
         // The handle, this thread's stack, the carrier, and `offered`'s record.
         let refs = 1 + usize::from(framed) + 2 * usize::from(!held);
         let node = Node::<E, F, T>::allocate(refs, !held, f, self);

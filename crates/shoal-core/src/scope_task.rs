@@ -32,11 +32,12 @@
 //!
 //! ## Held tasks and frames
 //!
-//! Inside a worker of the executor, while no worker is idle (`Executor::join_inline`), a task
-//! is not handed to the executor at all: it waits on the spawning thread's stack until that
-//! thread drains it, or its handle claims it. That is sound only if someone is sure to drain
-//! it before the scope returns, so a thread holds tasks only inside a [`Frame`] of the same
-//! scope: the scope's body on its own thread, or one of its tasks being run. A frame drains
+//! Inside a worker of the executor, while the last task this thread handed out still waits
+//! untaken, a task is not handed to the executor at all: it waits on the spawning thread's
+//! stack until that thread drains it, or its handle claims it. That is sound only if someone is
+//! sure to drain it before the scope returns, so a thread holds tasks only inside a [`Frame`]
+//! of the same scope: the scope's body on its own thread, or one of its tasks being run (one
+//! run alone by its handle joins its caller's frame). A frame drains
 //! the tasks pushed above its mark before it ends (runs the unclaimed ones, waits for a held
 //! one that a handle claimed), so a held task ends before the frame that held it, and the
 //! scope waits for every frame: its body's directly, a task's through that task.

@@ -392,7 +392,11 @@ fn scope_drain_races_the_carrier() {
                 track.0.fetch_add(1, Ordering::SeqCst);
             });
         });
-        assert_eq!(runs.load(Ordering::SeqCst), 1, "ran once, before the scope returned");
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "ran once, before the scope returned"
+        );
         worker.join().unwrap();
     });
 }
