@@ -278,15 +278,18 @@ where
         // The handle, this thread's stack, the carrier, and `offered`'s record.
         let refs = 1 + usize::from(framed) + 2 * usize::from(!held);
         let node = Node::<E, F, T>::allocate(refs, !held, f, self);
-        // SAFETY (the `adopt`s): the node was created with one reference for each of the
-        // handle, this thread's stack when `framed`, and the carrier and `offered` when not
-        // `held`.
+        // The node was created with one reference for each of the handle, this thread's stack
+        // when `framed`, and the carrier and `offered` when not `held`: each `adopt` below
+        // takes one of them, once.
+        // SAFETY: the handle's reference.
+        let task = unsafe { TaskRef::adopt(node) };
         let handle = ScopedJoinHandle {
-            task: ManuallyDrop::new(unsafe { TaskRef::adopt(node) }),
+            task: ManuallyDrop::new(task),
             state: &self.state,
             value: PhantomData,
         };
         if framed {
+            // SAFETY: the stack's reference.
             scope_task::push(unsafe { TaskRef::adopt(node) });
         }
         if !held {
@@ -294,10 +297,10 @@ where
             // after it synchronized with whatever spawned this task (its own body, or a task
             // whose end it waits for).
             self.state.pending.fetch_add(1, Ordering::Relaxed);
-            let carrier = Carrier {
-                task: unsafe { TaskRef::adopt(node) },
-                ran: false,
-            };
+            // SAFETY: the carrier's reference.
+            let task = unsafe { TaskRef::adopt(node) };
+            let carrier = Carrier { task, ran: false };
+            // SAFETY: `offered`'s reference.
             scope_task::offered(unsafe { TaskRef::adopt(node) });
             if let Err(rejected) = self.exec.execute(Box::new(move || carrier.run())) {
                 // Refused (shutdown): run it here so the scope loses no work. The task records

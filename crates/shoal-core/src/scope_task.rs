@@ -302,13 +302,18 @@ pub(crate) fn untaken_offer() -> bool {
         .unwrap_or(false)
 }
 
-/// Remembers `task` as the last one this thread handed out; the caller checked
-/// [`in_frame_of`].
+/// Remembers `task` as the last one this thread handed out.
 #[inline]
 pub(crate) fn offered(task: TaskRef) {
+    let mut task = Some(task);
     // The previous one is released outside the borrow: it may be the last reference.
-    let previous = LOCAL.with(|l| l.borrow_mut().offered.replace(task));
+    let previous = LOCAL
+        .try_with(|l| std::mem::replace(&mut l.borrow_mut().offered, task.take()))
+        .ok()
+        .flatten();
     drop(previous);
+    // Still here only while the thread locals are torn down: nothing to remember it in.
+    drop(task);
 }
 
 /// A scope's claim on the calling thread: tasks of that scope spawned here are pushed on the

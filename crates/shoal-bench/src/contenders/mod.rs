@@ -10,6 +10,7 @@
 //! | `shoal-dyn` | `Box<dyn Executor>` holding a `WorkStealingPool`, as `Strategy::build` returns (feature `steal`) | shoal |
 //! | `shoal-queue/scope` | `SharedQueuePool`, joins written with `ExecutorExt::scope` (feature `queue`) | shoal |
 //! | `shoal-steal/scope` | `WorkStealingPool`, joins written with `ExecutorExt::scope` (feature `steal`) | shoal |
+//! | `shoal-dyn/scope` | `Box<dyn Executor>` holding a `WorkStealingPool`, joins written with `ExecutorExt::scope` (feature `steal`) | shoal |
 //! | `rayon` | `rayon::ThreadPool` | peer |
 //! | `threadpool` | `threadpool::ThreadPool` | peer |
 //! | `executors-channel` | `executors::crossbeam_channel_pool` | peer |
@@ -64,7 +65,7 @@ pub type ShoalDyn = Shoal<Box<dyn shoal_core::Executor>>;
 #[cfg(feature = "queue")]
 pub use shoal_via_scope::ShoalQueueViaScope;
 #[cfg(feature = "steal")]
-pub use shoal_via_scope::ShoalStealViaScope;
+pub use shoal_via_scope::{ShoalDynViaScope, ShoalStealViaScope};
 
 /// `ScopedPool` in its own idiom (`join`, `par_for_each`, `par_map`); spawning through the
 /// `Executor` contract.
@@ -102,6 +103,9 @@ pub enum ContenderId {
     /// [`ShoalStealViaScope`].
     #[cfg(feature = "steal")]
     ShoalStealViaScope,
+    /// [`ShoalDynViaScope`].
+    #[cfg(feature = "steal")]
+    ShoalDynViaScope,
     /// [`Rayon`].
     Rayon,
     /// [`ThreadPool`].
@@ -134,6 +138,8 @@ impl ContenderId {
         ContenderId::ShoalQueueViaScope,
         #[cfg(feature = "steal")]
         ContenderId::ShoalStealViaScope,
+        #[cfg(feature = "steal")]
+        ContenderId::ShoalDynViaScope,
         ContenderId::Rayon,
         ContenderId::ThreadPool,
         ContenderId::ExecutorsChannel,
@@ -159,6 +165,8 @@ impl ContenderId {
             ContenderId::ShoalQueueViaScope => v.visit::<ShoalQueueViaScope>(),
             #[cfg(feature = "steal")]
             ContenderId::ShoalStealViaScope => v.visit::<ShoalStealViaScope>(),
+            #[cfg(feature = "steal")]
+            ContenderId::ShoalDynViaScope => v.visit::<ShoalDynViaScope>(),
             ContenderId::Rayon => v.visit::<Rayon>(),
             ContenderId::ThreadPool => v.visit::<ThreadPool>(),
             ContenderId::ExecutorsChannel => v.visit::<ExecutorsChannel>(),
