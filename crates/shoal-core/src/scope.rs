@@ -192,7 +192,7 @@ impl<E: ?Sized> fmt::Debug for Scope<'_, '_, E> {
         // ORDERING: Relaxed: a snapshot for display.
         let pending = self.state.pending.load(Ordering::Relaxed).saturating_sub(1);
         f.debug_struct("Scope")
-            .field("handed_out", &pending)
+            .field("pending", &pending)
             .finish_non_exhaustive()
     }
 }
@@ -521,7 +521,8 @@ pub struct ScopedJoinHandle<'scope, T> {
     /// The handle's reference to the task's node.
     task: ManuallyDrop<TaskRef>,
     state: &'scope ScopeState,
-    value: PhantomData<T>,
+    /// The handle hands a `T` to the thread that joins it: `Send` and `Sync` when `T: Send`.
+    value: PhantomData<std::sync::Mutex<T>>,
 }
 
 impl<T> fmt::Debug for ScopedJoinHandle<'_, T> {

@@ -166,6 +166,9 @@ pub(crate) struct TaskRef(NonNull<Header>);
 // SAFETY: the node is shared through atomics and the claim; its closure and value are `Send`
 // (`Scope::spawn` requires it), and only the claimer touches the closure.
 unsafe impl Send for TaskRef {}
+// SAFETY: through `&TaskRef` a thread reads the header's atomics or claims the task (and then
+// runs or drops the `Send` closure on itself): nothing is touched without the claim.
+unsafe impl Sync for TaskRef {}
 
 impl TaskRef {
     /// Adopts one reference to a node (of the count it was created with).

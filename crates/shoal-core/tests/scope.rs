@@ -328,3 +328,12 @@ fn held_tasks_inside_a_worker_run_depth_first() {
     });
     assert_eq!(value, 7);
 }
+
+/// A handle crosses threads like the value it hands over; a scope is shared by its tasks.
+#[test]
+fn handles_and_scopes_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<shoal_core::ScopedJoinHandle<'static, u32>>();
+    send_sync::<shoal_core::ScopedJoinHandle<'static, std::cell::Cell<u32>>>();
+    send_sync::<shoal_core::Scope<'static, 'static, TestExec>>();
+}
