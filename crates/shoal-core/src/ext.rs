@@ -225,9 +225,10 @@ pub trait ExecutorExt: Executor {
     /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's stack; returns
     /// after `f` and every task (including tasks spawned by tasks) ended, also when one of
     /// them panicked. The first panic nobody took through a [`ScopedJoinHandle`] is then
-    /// resumed. Works on every executor: tasks travel through [`Executor::execute`], and a
-    /// scope waiting inside a worker runs queued jobs meanwhile. See [`Scope`](crate::Scope) and its module
-    /// docs for refused and cancelled tasks.
+    /// resumed. Works on every executor: tasks travel through [`Executor::execute`] (inside a
+    /// busy worker most of them stay on the spawning thread and run there, depth-first), and
+    /// a scope waiting inside a worker runs queued jobs meanwhile. See [`Scope`](crate::Scope)
+    /// for the timeline, and refused and cancelled tasks.
     ///
     /// [`ScopedJoinHandle`]: crate::ScopedJoinHandle
     ///

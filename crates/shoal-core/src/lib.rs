@@ -120,6 +120,7 @@ mod job;
 mod map;
 mod metrics;
 mod scope;
+mod scope_task;
 mod shutdown;
 mod slice;
 mod wait;

@@ -3,62 +3,140 @@
 //! A scope lets tasks borrow from the caller's stack although the executor only runs
 //! `'static` [`Job`]s. The trick is the one `std::thread::scope` uses: the scope does not
 //! return before every task it started has ended, so nothing a task borrows can die while
-//! the task may still touch it. Each task is boxed, its lifetime erased to `'static` (the one
-//! `unsafe` step, see [`Scope::spawn`]), and handed to [`Executor::execute`].
+//! the task may still touch it.
+//!
+//! Each task is one heap node (`Node`: closure, outcome, claim, reference count; the untyped
+//! part and its protocol are in `scope_task.rs`). What reaches the executor, when anything
+//! does, is a small carrier job holding a reference to the node; whoever claims the node
+//! first runs it (a worker through the carrier, the spawning thread when it drains its held
+//! tasks, or the handle's `join`). While a worker's last handed-out task waits untaken, its
+//! next ones are not handed out at all: so most tasks of a recursive tree cost one allocation,
+//! no lock and no job, and run depth-first where they were spawned. The scope counts only the tasks handed to the
+//! executor (`pending`, an atomic); its failures list is touched only on failure.
 //!
 //! The timeline of a scope is on [`Scope`].
 
 use std::any::Any;
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
 
-use crate::claim::{self, ClaimCell};
 use crate::error::{panic_message, TaskError};
 use crate::executor::Executor;
+#[cfg(doc)]
 use crate::job::Job;
-use crate::sync::Arc;
+use crate::scope_task::{self, Action, Frame, Header, TaskRef, DETACHED, DONE};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::thread::{self, Thread};
+use crate::sync::{lock, Mutex};
 use crate::unwind::{drop_quietly, try_drop, AbortOnUnwind};
-use crate::wait::Waitable;
 
 /// The message a scope panics with when a task was dropped unrun and nobody joined it.
 pub const CANCELLED_TASK_MESSAGE: &str =
     "a scope task was cancelled before it ran: the executor shut down (Shutdown::Now or a \
      passed deadline) and dropped it";
 
-/// What every task reports back to its scope.
-struct Tally {
-    /// Tasks started and not yet ended.
-    pending: usize,
+/// What the tasks of a scope report back to it.
+struct ScopeState {
+    /// 1 (the scope's own, returned once its body ended and its held tasks are settled) plus
+    /// the tasks handed to the executor that have not ended.
+    pending: AtomicUsize,
+    /// Set by the task that brings `pending` to 0; the scope's thread waits for it.
+    done: AtomicBool,
+    /// The scope's thread, stored before it returns its own count, when it has to wait.
+    owner: Mutex<Option<Thread>>,
     /// Failures in the order they happened; a handle that observes its own takes it (`None`).
-    failures: Vec<Option<Box<dyn Any + Send>>>,
-    /// Tasks the scope's waiter may still run itself, newest last (see `claim.rs`): waiting
-    /// for the scope runs its own queued tasks depth-first before it helps with anything else.
-    claims: Vec<Arc<ClaimCell>>,
+    failures: Mutex<Vec<Option<Box<dyn Any + Send>>>>,
+    /// Set once `failures` is not empty, so a scope without failures never locks it.
+    failed: AtomicBool,
+}
+
+impl ScopeState {
+    fn record_failure(&self, payload: Box<dyn Any + Send>) -> usize {
+        let mut failures = lock(&self.failures);
+        failures.push(Some(payload));
+        // ORDERING: Relaxed: the scope's thread reads it after every task ended (it
+        // synchronized with them through `pending` and the tasks' `DONE`), or on its own
+        // thread for the body's panic.
+        self.failed.store(true, Ordering::Relaxed);
+        failures.len() - 1
+    }
+
+    /// A counted task ended: the last touch of the scope by that task.
+    fn task_ended(&self) {
+        // ORDERING: AcqRel: Release hands everything the task did to the scope's thread
+        // (its Acquire load or RMW of `pending`); Acquire, for the task that reaches 0, sees
+        // the owner's thread stored before the owner's own decrement.
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let owner = lock(&self.owner).take();
+            // ORDERING: Release pairs with the owner's Acquire load of `done`. After this
+            // store the scope may be gone: only our own `Thread` handle is touched below.
+            self.done.store(true, Ordering::Release);
+            if let Some(owner) = owner {
+                owner.unpark();
+            }
+        }
+    }
+
+    /// Waits, on the scope's thread, until every counted task ended.
+    fn wait_for_tasks(&self) {
+        // ORDERING: Acquire pairs with the Release of each task's decrement.
+        if self.pending.load(Ordering::Acquire) == 1 {
+            return;
+        }
+        *lock(&self.owner) = Some(thread::current());
+        // ORDERING: AcqRel: Release publishes `owner` to the task that reaches 0; Acquire
+        // sees every task's effects when we are the one that reaches 0.
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            return;
+        }
+        // ORDERING: Acquire pairs with the Release store in `task_ended`.
+        scope_task::block_until(|| self.done.load(Ordering::Acquire));
+    }
 }
 
 /// A scope whose tasks may borrow anything that outlives `'env`; see
 /// [`ExecutorExt::scope`](crate::ExecutorExt::scope).
 ///
 /// The scope does not return before every task it started has ended, so nothing a task
-/// borrows can die while the task may still touch it; tasks travel through
-/// [`Executor::execute`] like any job:
+/// borrows can die while the task may still touch it. A task is handed to
+/// [`Executor::execute`] like any job, unless the spawning thread is a worker of the executor
+/// whose last handed-out task still waits, untaken, in the executor's queue: then nobody needs
+/// more work yet, and the task waits on the spawning thread's own stack. It runs when that
+/// thread waits (a `join` of its handle, the end of the task or body that spawned it), newest
+/// first, like the second half of a `join`, unless its handle is joined first, anywhere:
 ///
 /// ```text
-///  caller                                      executor's workers
-///  ──────                                      ──────────────────
-///  exec.scope(|s| {            pending = 0
-///     s.spawn(t1) ──execute──▶ pending = 1 ──▶ t1 runs ── s.spawn(t3) ──▶ pending = 3
-///     s.spawn(t2) ──execute──▶ pending = 2 ──▶ t2 runs
-///  })  body ends (or panics: caught)           t1 ends: pending = 2 …
-///  wait until pending == 0 (inside a worker: run queued jobs meanwhile)
+///  caller (a worker)                           other workers
+///  ─────────────────                           ─────────────
+///  exec.scope(|s| {
+///     s.spawn(t1) ──execute───────────────────▶ (queued: untaken)
+///     s.spawn(t2)   t1 untaken: held here
+///     h = s.spawn(t4)  held here                t1 taken: runs ── s.spawn(t3) ──execute──▶
+///     h.join()      t4 on top: runs here, a plain call
+///     s.spawn(t5) ──execute (t1 was taken)────▶ …
+///  })  body ends (or panics: caught)
+///  run what is still here (t2, and t5 unless a worker took it), newest first
+///  wait until every handed-out task ended (inside a worker: run queued jobs meanwhile)
 ///  resume the first unobserved failure, if any; return the body's value
 /// ```
 ///
+/// So a recursive tree of tasks on a busy pool hands out about one task per idle worker and
+/// runs the rest depth-first where they were spawned. The price: a task that was held runs
+/// only when its spawner waits for it or ends, so a scope task or body inside a worker must
+/// not wait for a task it spawned itself, other than through its handle or the end of the
+/// scope (or the two may wait for each other until the spawner's wait gives up). Outside the
+/// executor's workers every task is handed out.
+///
 /// ## Failures
 /// - A task's panic is caught: its [`ScopedJoinHandle`] returns it as
-///   `Err(TaskError::Panicked(payload))` (the original payload), and the executor sees a
-///   `String` copy of the message (so its metrics and `panic_handler` count it, as for `spawn`).
+///   `Err(TaskError::Panicked(payload))` (the original payload). When a worker of the
+///   executor ran it through the executor, the executor sees a `String` copy of the message
+///   (so its metrics and `panic_handler` count it, as for `spawn`); a task run where it was
+///   spawned or joined is no job of the executor's, and its panic reaches the scope only.
 /// - A panic nobody took through a handle is resumed by `scope` after every task ended; the
 ///   first one in time wins (the body's own panic counts, when it came first).
 /// - **A task the executor refuses** (it is shutting down) **runs inline** on the thread that
@@ -103,7 +181,7 @@ struct Tally {
 /// ```
 pub struct Scope<'scope, 'env: 'scope, E: ?Sized> {
     exec: &'scope E,
-    tally: Arc<Waitable<Tally>>,
+    state: ScopeState,
     /// Invariant in both lifetimes, like `std::thread::Scope`.
     scope: PhantomData<&'scope mut &'scope ()>,
     env: PhantomData<&'env mut &'env ()>,
@@ -111,7 +189,8 @@ pub struct Scope<'scope, 'env: 'scope, E: ?Sized> {
 
 impl<E: ?Sized> fmt::Debug for Scope<'_, '_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pending = self.tally.with(|t| t.pending);
+        // ORDERING: Relaxed: a snapshot for display.
+        let pending = self.state.pending.load(Ordering::Relaxed).saturating_sub(1);
         f.debug_struct("Scope")
             .field("pending", &pending)
             .finish_non_exhaustive()
@@ -126,44 +205,46 @@ where
 {
     let scope = Scope {
         exec,
-        tally: Arc::new(Waitable::new(Tally {
-            pending: 0,
-            failures: Vec::new(),
-            claims: Vec::new(),
-        })),
+        state: ScopeState {
+            pending: AtomicUsize::new(1),
+            done: AtomicBool::new(false),
+            owner: Mutex::new(None),
+            failures: Mutex::new(Vec::new()),
+            failed: AtomicBool::new(false),
+        },
         scope: PhantomData,
         env: PhantomData,
     };
+    let frame = Frame::enter(scope.id());
     let value = match catch_unwind(AssertUnwindSafe(|| f(&scope))) {
         Ok(value) => Some(value),
         Err(payload) => {
             // The body's panic takes its place in time order, after the failures so far.
-            scope.tally.update(|t| t.failures.push(Some(payload)));
+            scope.state.record_failure(payload);
             None
         }
     };
     // Every task ends, whatever the body did: this wait is what makes the borrows sound.
-    // Meanwhile the waiter runs the scope's own tasks that nobody started, newest first.
-    // Nothing in it unwinds (inline runs catch their panics; helping runs jobs through
-    // `run_job`), and it must not: an unwind here would return while tasks still borrow the
-    // caller's stack, so one (from a foreign `Helper`, say) stops the process instead.
+    // First the tasks held on this thread run here, newest first; then the scope waits for
+    // the ones handed to the executor. Nothing in it unwinds (tasks catch their panics;
+    // helping runs jobs through `run_job`), and it must not: an unwind here would return while
+    // tasks still borrow the caller's stack, so one (from a foreign `Helper`, say) stops the
+    // process instead.
     AbortOnUnwind::run(
         "a scope waits for its tasks, which borrow its stack",
         || {
-            while let Some(claim) = scope.tally.wait_until(|t| {
-                if t.pending == 0 {
-                    Some(None)
-                } else {
-                    t.claims.pop().map(Some)
-                }
-            }) {
-                claim.run_inline();
-            }
+            frame.drain();
+            drop(frame);
+            scope.state.wait_for_tasks();
         },
     );
     // Every task has ended. Resume the first failure nobody took through a handle; the later
     // ones go quietly (one at a time: each payload's destructor may panic).
-    let failures = scope.tally.with(|t| std::mem::take(&mut t.failures));
+    // ORDERING: Relaxed: see `record_failure`.
+    if !scope.state.failed.load(Ordering::Relaxed) {
+        return value.expect("a body that panicked left a failure to resume");
+    }
+    let failures = std::mem::take(&mut *lock(&scope.state.failures));
     let mut unobserved = failures.into_iter().flatten();
     if let Some(first) = unobserved.next() {
         unobserved.for_each(drop_quietly);
@@ -172,149 +253,264 @@ where
     value.expect("a body that panicked left a failure to resume")
 }
 
-/// The state a task shares with its handle.
-enum Slot<T> {
-    Pending,
-    Done(T),
-    /// Panicked or cancelled; the payload is `failures[index]` in the scope's tally.
-    Failed {
-        index: usize,
-        cancelled: bool,
-    },
-    Taken,
-}
-
 impl<'scope, 'env, E> Scope<'scope, 'env, E>
 where
     E: Executor + ?Sized,
 {
-    /// Starts a task on the executor. It may borrow anything that outlives the scope
-    /// (`'env`), and gets the scope to spawn more tasks. Returns a handle to its value.
+    /// Starts a task. It may borrow anything that outlives the scope (`'env`), and gets the
+    /// scope to spawn more tasks. Returns a handle to its value.
     ///
-    /// If the executor refuses the task (it is shutting down), the task runs right here, on
-    /// the calling thread, before `spawn` returns.
+    /// Inside a busy worker of the executor the task is held on the calling thread (see
+    /// [`Scope`]); otherwise it is handed to the executor. If the executor refuses it (it is
+    /// shutting down), the task runs right here, on the calling thread, before `spawn`
+    /// returns.
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce(&'scope Scope<'scope, 'env, E>) -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let slot = Arc::new(Waitable::new(Slot::Pending));
-        self.tally.update(|t| t.pending += 1);
-        let mut task = Task {
-            f: Some(f),
-            slot: Some(slot.clone()),
-            tally: Some(self.tally.clone()),
+        // A task pushed on this thread's stack is drained before this frame of the scope
+        // ends; only then may it also stay off the executor.
+        // Held while this thread's last hand-out waits untaken (see `untaken_offer`): that
+        // one is the work an idle worker gets first.
+        let framed = scope_task::in_frame_of(self.id());
+        let held = framed && scope_task::untaken_offer() && self.inside_the_executor();
+        // The handle, this thread's stack, the carrier, and `offered`'s record.
+        let refs = 1 + usize::from(framed) + 2 * usize::from(!held);
+        let node = Node::<E, F, T>::allocate(refs, !held, f, self);
+        // The node was created with one reference for each of the handle, this thread's stack
+        // when `framed`, and the carrier and `offered` when not `held`: each `adopt` below
+        // takes one of them, once.
+        // SAFETY: the handle's reference.
+        let task = unsafe { TaskRef::adopt(node) };
+        let handle = ScopedJoinHandle {
+            task: ManuallyDrop::new(task),
+            state: &self.state,
+            value: PhantomData,
         };
-        let scope: &'scope Self = self;
-        let job: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || task.run(scope));
-        // SAFETY: only the lifetime changes ('scope to 'static). The job may touch what it
-        // borrows for as long as it exists, and it ceases to exist before the scope returns:
-        // `scope()` waits until `pending` is 0, and a task returns its count only after it
-        // ran and dropped its closure and its reference to the value (`Task::finish`), or was
-        // dropped unrun together with its closure (`Task::drop`); either way nothing borrowed
-        // is touched afterwards, and neither path can unwind before the count (destructors
-        // run under `try_drop` / `drop_quietly`; the task is the count's drop guard). The wait
-        // cannot be skipped: the body's panic is caught first, the wait aborts the process
-        // rather than unwind, and a job an executor leaks forever leaves the scope waiting
-        // forever, which is safe. The job is then parked in a claim cell (shared by
-        // the queue entry, this scope's claim list and the handle, which may outlive the scope);
-        // a cell gives its job up exactly once, to be run or dropped, and both end the task,
-        // so no cell still holds the job once `pending` is 0.
-        let job: Job = unsafe {
-            std::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Box<dyn FnOnce() + Send>>(job)
-        };
-        let (job, claim) = claim::claimable(job);
-        self.tally.update(|t| t.claims.push(claim.clone()));
-        if let Err(rejected) = self.exec.execute(job) {
-            // Refused (shutdown): run it here so the scope loses no work. The task records
-            // its own panic; the message copy it resumes for the executor is dropped.
-            let job = rejected.into_job();
-            if let Err(message) = catch_unwind(AssertUnwindSafe(job)) {
-                drop_quietly(message);
+        if framed {
+            // SAFETY: the stack's reference.
+            scope_task::push(unsafe { TaskRef::adopt(node) });
+        }
+        if !held {
+            // ORDERING: Relaxed, as `Arc::clone`: the scope's thread reads `pending` only
+            // after it synchronized with whatever spawned this task (its own body, or a task
+            // whose end it waits for).
+            self.state.pending.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: the carrier's reference.
+            let task = unsafe { TaskRef::adopt(node) };
+            let carrier = Carrier { task, ran: false };
+            // SAFETY: `offered`'s reference.
+            scope_task::offered(unsafe { TaskRef::adopt(node) });
+            if let Err(rejected) = self.exec.execute(Box::new(move || carrier.run())) {
+                // Refused (shutdown): run it here so the scope loses no work. The task records
+                // its own panic; the message copy it resumes for the executor is dropped.
+                let job = rejected.into_job();
+                if let Err(message) = catch_unwind(AssertUnwindSafe(job)) {
+                    drop_quietly(message);
+                }
             }
         }
-        ScopedJoinHandle {
-            slot,
-            claim,
-            tally: self.tally.clone(),
-            scope: PhantomData,
+        handle
+    }
+
+    /// `true` when the calling thread is a worker of the executor.
+    fn inside_the_executor(&self) -> bool {
+        self.exec
+            .pool_id()
+            .is_some_and(|id| crate::worker::is_worker_of(id.get()))
+    }
+
+    /// The scope's identity for the frames of `scope_task`: its address.
+    fn id(&self) -> usize {
+        (self as *const Self).cast::<()>() as usize
+    }
+}
+
+/// How a task ended, kept in its node until its handle takes it.
+enum Outcome<T> {
+    Value(T),
+    /// Panicked where nobody else could see it (run alone by its handle): the payload.
+    Panicked(Box<dyn Any + Send>),
+    /// Panicked or cancelled; the payload is `failures[index]` in the scope's state.
+    Failed {
+        index: usize,
+        cancelled: bool,
+    },
+}
+
+/// The part of a node its handle reads, whatever the closure's type.
+#[repr(C)]
+struct Head<T> {
+    header: Header,
+    outcome: UnsafeCell<Option<Outcome<T>>>,
+}
+
+/// One scope task: the one allocation it costs. `#[repr(C)]` with the header first, so an
+/// untyped `NonNull<Header>` reaches it and a handle (which knows only `T`) its outcome.
+#[repr(C)]
+struct Node<'scope, 'env, E: ?Sized, F, T> {
+    head: Head<T>,
+    f: UnsafeCell<Option<F>>,
+    scope: &'scope Scope<'scope, 'env, E>,
+}
+
+impl<'scope, 'env, E, F, T> Node<'scope, 'env, E, F, T>
+where
+    E: Executor + ?Sized,
+    F: FnOnce(&'scope Scope<'scope, 'env, E>) -> T + Send + 'scope,
+    T: Send + 'scope,
+{
+    /// A node with `refs` references, its lifetimes erased behind the untyped pointer.
+    ///
+    /// Erasing them is sound because the node's closure and value, which may borrow from the
+    /// scope, are touched only before the scope returns: `scope()` returns only after its
+    /// thread drained the tasks it held, waited for the held tasks their handles claimed, and
+    /// saw `pending` reach 0, and each task ends (`Action::Run`, `Action::Cancel`) with the
+    /// last touch of anything borrowed before it sets `DONE` and returns its count. A value
+    /// whose handle is gone is dropped by the task before that (`finish`); one whose handle
+    /// still exists is taken or dropped by the handle, which cannot outlive `'scope`. What a
+    /// carrier left in an executor's queue still holds afterwards is the empty node, freed
+    /// without touching the scope.
+    fn allocate(
+        refs: usize,
+        counted: bool,
+        f: F,
+        scope: &'scope Scope<'scope, 'env, E>,
+    ) -> NonNull<Header> {
+        let node = Box::new(Node {
+            head: Head::<T> {
+                header: Header::new(refs, counted, Self::act),
+                outcome: UnsafeCell::new(None),
+            },
+            f: UnsafeCell::new(Some(f)),
+            scope,
+        });
+        NonNull::from(Box::leak(node)).cast::<Header>()
+    }
+
+    /// The typed operations behind [`Header::act`].
+    ///
+    /// # Safety
+    /// `ptr` is a node of this type; the caller holds a reference, and for `Run` and
+    /// `Cancel` has claimed it, for `RunAlone` holds every reference, for `Free` the last one.
+    unsafe fn act(ptr: NonNull<Header>, action: Action) -> Option<String> {
+        let ptr = ptr.cast::<Self>();
+        if let Action::Free = action {
+            // SAFETY: the last reference is gone; the node came from `Box::leak`.
+            drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+            return None;
+        }
+        // SAFETY: the caller holds a reference.
+        let node = unsafe { ptr.as_ref() };
+        // SAFETY: the caller claimed the task (or holds it alone): nobody else touches `f`.
+        let f = unsafe { (*node.f.get()).take() };
+        match action {
+            Action::RunAlone => {
+                // No frame of its own: the tasks it holds join the caller's frame, which
+                // drains them before it ends (it is this scope's, or nothing is held).
+                let f = f.expect("a task runs once");
+                let outcome = match catch_unwind(AssertUnwindSafe(|| f(node.scope))) {
+                    Ok(value) => Outcome::Value(value),
+                    Err(payload) => Outcome::Panicked(payload),
+                };
+                // SAFETY: the caller holds the node alone.
+                unsafe { *node.head.outcome.get() = Some(outcome) };
+                None
+            }
+            Action::Run => match node.call(f.expect("a task runs once")) {
+                Ok(value) => {
+                    // SAFETY: claimed by the caller.
+                    unsafe { node.finish(Outcome::Value(value)) };
+                    None
+                }
+                Err(payload) => {
+                    let message = panic_message(payload.as_ref())
+                        .unwrap_or("<non-string panic payload>")
+                        .to_owned();
+                    let index = node.scope.state.record_failure(payload);
+                    let cancelled = false;
+                    // SAFETY: claimed by the caller.
+                    unsafe { node.finish(Outcome::Failed { index, cancelled }) };
+                    Some(message)
+                }
+            },
+            Action::Cancel => {
+                // Dropped unrun: drop the closure first (its captures may borrow from the
+                // scope, and their destructors may panic: quietly, the cancellation is what
+                // gets reported), then report the cancellation and return the count.
+                drop_quietly(f);
+                let index = node
+                    .scope
+                    .state
+                    .record_failure(Box::new(CANCELLED_TASK_MESSAGE));
+                let cancelled = true;
+                // SAFETY: claimed by the caller.
+                unsafe { node.finish(Outcome::Failed { index, cancelled }) };
+                None
+            }
+            Action::Free => unreachable!("handled above"),
+        }
+    }
+
+    /// Runs the closure in a frame of its scope, so the tasks it holds end before it does.
+    fn call(&self, f: F) -> Result<T, Box<dyn Any + Send>> {
+        let frame = Frame::enter(self.scope.id());
+        let result = catch_unwind(AssertUnwindSafe(|| f(self.scope)));
+        frame.drain();
+        result
+    }
+
+    /// Publishes the outcome, then returns the count: the last touch of anything the scope
+    /// owns. Never unwinds, so nothing can skip the count.
+    ///
+    /// # Safety
+    /// The caller claimed the task and holds a reference.
+    unsafe fn finish(&self, outcome: Outcome<T>) {
+        // SAFETY: only the claimer writes the outcome before DONE; the handle reads it after.
+        unsafe { *self.head.outcome.get() = Some(outcome) };
+        let prev = self.head.header.set_done();
+        if prev & DETACHED != 0 {
+            // The handle is gone, so the value is ours to drop, before the count: it may
+            // borrow from the scope. Its destructor may panic: the task ran, so that panic is
+            // the task's, resumed by the scope like any panic nobody joined.
+            // SAFETY: DETACHED and DONE are both set, and we set the second: nobody else
+            // touches the outcome.
+            let outcome = unsafe { (*self.head.outcome.get()).take() };
+            if let Err(payload) = try_drop(outcome) {
+                self.scope.state.record_failure(payload);
+            }
+        }
+        if self.head.header.counted {
+            self.scope.state.task_ended();
         }
     }
 }
 
-/// A task on its way through the executor. Whether it runs or is dropped unrun, its drop
-/// returns the task's count to the scope, last.
-struct Task<F, T> {
-    f: Option<F>,
-    slot: Option<Arc<Waitable<Slot<T>>>>,
-    tally: Option<Arc<Waitable<Tally>>>,
+/// The job a handed-out task travels in. Run, it claims and runs the task; dropped unrun (the
+/// executor cancelled it), it claims and cancels it. Either finds nothing to do if the task
+/// was claimed first.
+struct Carrier {
+    task: TaskRef,
+    ran: bool,
 }
 
-impl<F, T> Task<F, T> {
-    fn run<S>(&mut self, scope: S)
-    where
-        F: FnOnce(S) -> T,
-    {
-        let f = self.f.take().expect("a task runs once");
-        match catch_unwind(AssertUnwindSafe(move || f(scope))) {
-            Ok(value) => self.finish(Slot::Done(value)),
-            Err(payload) => {
-                let message = panic_message(payload.as_ref())
-                    .unwrap_or("<non-string panic payload>")
-                    .to_owned();
-                let index = self.record_failure(payload);
-                self.finish(Slot::Failed {
-                    index,
-                    cancelled: false,
-                });
-                // Let the executor count the panic and show it to its panic handler, as
-                // `spawn` does. The count was returned above; `drop` does nothing more.
-                resume_unwind(Box::new(message));
-            }
-        }
-    }
-
-    fn record_failure(&self, payload: Box<dyn Any + Send>) -> usize {
-        let tally = self.tally.as_ref().expect("the count is still held");
-        tally.update(|t| {
-            t.failures.push(Some(payload));
-            t.failures.len() - 1
-        })
-    }
-
-    /// Fills the slot, then returns the count: the last touch of anything the scope owns.
-    /// Never unwinds, so nothing can skip the count.
-    fn finish(&mut self, outcome: Slot<T>) {
-        if let Some(slot) = self.slot.take() {
-            slot.update(|s| *s = outcome);
-            // Drop our reference to `T` (it may borrow from the scope) before the count. With
-            // the handle gone, this drops the value itself, and its destructor may panic: the
-            // task ran, so that panic is the task's, resumed by the scope like any panic
-            // nobody joined (not a cancellation).
-            if let Err(payload) = try_drop(slot) {
-                self.record_failure(payload);
-            }
-        }
-        if let Some(tally) = self.tally.take() {
-            tally.update(|t| t.pending -= 1);
+impl Carrier {
+    fn run(mut self) {
+        self.ran = true;
+        if let Some(message) = self.task.run_if_unclaimed() {
+            drop(self);
+            // Let the executor count the panic and show it to its panic handler, as `spawn`
+            // does. The task has ended and returned its count.
+            resume_unwind(Box::new(message));
         }
     }
 }
 
-/// The task is its own count's drop guard: however it leaves the executor (run, or dropped
-/// unrun), the count comes back exactly once.
-impl<F, T> Drop for Task<F, T> {
+impl Drop for Carrier {
     fn drop(&mut self) {
-        // Dropped unrun (the executor cancelled it): drop the closure first (its captures may
-        // borrow from the scope, and their destructors may panic: quietly, the cancellation
-        // is what gets reported), then report the cancellation and return the count.
-        if self.tally.is_some() {
-            drop_quietly(self.f.take());
-            let index = self.record_failure(Box::new(CANCELLED_TASK_MESSAGE));
-            self.finish(Slot::Failed {
-                index,
-                cancelled: true,
-            });
+        if !self.ran {
+            self.task.cancel_if_unclaimed();
         }
     }
 }
@@ -322,11 +518,11 @@ impl<F, T> Drop for Task<F, T> {
 /// The value of one scope task; see [`Scope::spawn`]. Dropping it detaches the task (the scope
 /// still waits for it, and resumes its panic if it panicked).
 pub struct ScopedJoinHandle<'scope, T> {
-    slot: Arc<Waitable<Slot<T>>>,
-    /// The task's queue entry: `join` inside a worker runs the task itself if nobody has.
-    claim: Arc<ClaimCell>,
-    tally: Arc<Waitable<Tally>>,
-    scope: PhantomData<&'scope mut &'scope ()>,
+    /// The handle's reference to the task's node.
+    task: ManuallyDrop<TaskRef>,
+    state: &'scope ScopeState,
+    /// The handle hands a `T` to the thread that joins it: `Send` and `Sync` when `T: Send`.
+    value: PhantomData<std::sync::Mutex<T>>,
 }
 
 impl<T> fmt::Debug for ScopedJoinHandle<'_, T> {
@@ -338,33 +534,86 @@ impl<T> fmt::Debug for ScopedJoinHandle<'_, T> {
 }
 
 impl<T> ScopedJoinHandle<'_, T> {
-    /// Waits for the task (inside a worker: running queued jobs meanwhile) and returns its
-    /// value, its panic (`TaskError::Panicked`, the original payload), or
-    /// `TaskError::Cancelled` if the executor dropped it unrun. A failure taken here is not
-    /// resumed again by the scope.
+    /// Waits for the task and returns its value, its panic (`TaskError::Panicked`, the
+    /// original payload), or `TaskError::Cancelled` if the executor dropped it unrun. A
+    /// failure taken here is not resumed again by the scope.
+    ///
+    /// A task nobody has started runs here, on the calling thread, if it was held (see
+    /// [`Scope`]) or the calling thread is a worker. Otherwise the call waits (inside a worker:
+    /// running queued jobs meanwhile).
     pub fn join(self) -> Result<T, TaskError> {
-        if crate::worker::in_worker() {
-            self.claim.run_inline();
-        }
-        let outcome = self.slot.wait_until(|s| match s {
-            Slot::Pending => None,
-            _ => Some(std::mem::replace(s, Slot::Taken)),
-        });
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used again, nor dropped.
+        let task = unsafe { ManuallyDrop::take(&mut this.task) };
+        let state = this.state;
+        let outcome = match scope_task::pop_if_top(task.ptr()) {
+            Some(held) if !task.header().counted => {
+                // The task never left this thread: the handle and this thread's stack hold
+                // its only references, both ours now. Run it as a plain call.
+                std::mem::forget(held);
+                // SAFETY: we hold every reference.
+                unsafe { (task.header().act)(task.ptr(), Action::RunAlone) };
+                let outcome = take_outcome::<T>(&task);
+                // SAFETY: the stack's reference was forgotten above; ours is the only one.
+                unsafe { task.free_alone() };
+                outcome
+            }
+            held => {
+                drop(held);
+                // A held task has nobody else to run it until its frame ends (which may be
+                // this very call's caller): run it here. One handed out is run here if nobody
+                // started it and this thread is a worker (which must not block its pool);
+                // otherwise its worker runs it, or its cancellation is reported.
+                if !task.header().counted || crate::worker::in_worker() {
+                    // A panic message is for the executor's accounting; the payload is ours.
+                    drop(task.run_if_unclaimed());
+                }
+                task.header().wait_done();
+                take_outcome::<T>(&task)
+            }
+        };
         match outcome {
-            Slot::Done(value) => Ok(value),
-            Slot::Failed { index, cancelled } => {
-                let payload = self.tally.with(|t| t.failures[index].take());
+            Outcome::Value(value) => Ok(value),
+            Outcome::Panicked(payload) => Err(TaskError::Panicked(payload.into())),
+            Outcome::Failed { index, cancelled } => {
+                let payload = lock(&state.failures)[index].take();
                 match (cancelled, payload) {
                     (false, Some(payload)) => Err(TaskError::Panicked(payload.into())),
                     _ => Err(TaskError::Cancelled),
                 }
             }
-            Slot::Pending | Slot::Taken => unreachable!("a handle takes its result once"),
         }
     }
 
     /// `true` once the task ended (completed, panicked or cancelled).
     pub fn is_finished(&self) -> bool {
-        self.slot.with(|s| !matches!(s, Slot::Pending))
+        self.task.header().is_done()
+    }
+}
+
+/// Takes the outcome of a task that ended, through its handle's reference.
+fn take_outcome<T>(task: &TaskRef) -> Outcome<T> {
+    let head = task.ptr().cast::<Head<T>>();
+    // SAFETY: the node is a `Node<_, _, T>`, whose `#[repr(C)]` prefix is `Head<T>`; the task
+    // ended (DONE seen with Acquire, or run alone here) and the handle is not detached, so
+    // nobody else touches the outcome.
+    unsafe { (*head.as_ref().outcome.get()).take() }
+        .expect("a task that ended left its outcome for its handle")
+}
+
+impl<T> Drop for ScopedJoinHandle<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `self.task` is not used after this.
+        let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        // ORDERING: AcqRel: Acquire sees the outcome if the task ended; Release pairs with
+        // the claimer's RMW in `set_done`, which then owns the outcome.
+        let prev = task.header().state.fetch_or(DETACHED, Ordering::AcqRel);
+        if prev & DONE != 0 {
+            // The task ended first: its value (which may borrow from the scope) is dropped
+            // here, after our reference, and its destructor's panic unwinds into the caller.
+            let outcome = take_outcome::<T>(&task);
+            drop(task);
+            drop(outcome);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! `ExecutorExt::scope` over small test executors: tasks borrow and all end before the scope
 //! returns, handles return values and panics, refused tasks run inline, cancelled tasks are
-//! reported.
+//! reported, tasks held inside a worker run depth-first and may be claimed from elsewhere.
 #![cfg(not(shoal_loom))]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -197,4 +197,143 @@ fn cancelled_task_is_reported() {
         shoal_core::panic_message(r.unwrap_err().as_ref()),
         Some(CANCELLED_TASK_MESSAGE)
     );
+}
+
+/// An executor with one worker thread of its own: it registers as a worker (so a scope inside
+/// it holds tasks on its stack while its last hand-out waits untaken), and helps by running
+/// queued jobs.
+struct OneWorker {
+    queue: std::sync::Arc<Mutex<std::collections::VecDeque<Job>>>,
+    id: usize,
+}
+
+struct Queue(std::sync::Arc<Mutex<std::collections::VecDeque<Job>>>);
+
+impl shoal_core::worker::Helper for Queue {
+    fn help_one(&self) -> bool {
+        let job = self.0.lock().unwrap().pop_front();
+        match job {
+            Some(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl OneWorker {
+    /// Runs `f` on the worker, with `self` registered as its pool, and returns its value.
+    fn run_inside<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        std::thread::scope(|t| {
+            t.spawn(|| {
+                let _guard = shoal_core::worker::enter(
+                    self.id,
+                    std::sync::Arc::new(Queue(self.queue.clone())),
+                );
+                let r = f();
+                // Whatever a scope handed out and then ran itself is still queued, empty.
+                use shoal_core::worker::Helper;
+                while Queue(self.queue.clone()).help_one() {}
+                r
+            })
+            .join()
+            .unwrap()
+        })
+    }
+}
+
+impl Executor for OneWorker {
+    fn execute(&self, job: Job) -> Result<(), Rejected> {
+        self.queue.lock().unwrap().push_back(job);
+        Ok(())
+    }
+    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+        self.execute(job)
+    }
+    fn workers(&self) -> usize {
+        1
+    }
+    fn resize(&self, _: usize) -> Result<(), ResizeError> {
+        Ok(())
+    }
+    fn shutdown(&self, _: Shutdown) -> ShutdownReport {
+        ShutdownReport::default()
+    }
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
+    }
+    fn pool_id(&self) -> Option<shoal_core::PoolId> {
+        Some(shoal_core::PoolId::new(self.id))
+    }
+}
+
+fn one_worker() -> OneWorker {
+    static NEXT: AtomicUsize = AtomicUsize::new(1 << 20);
+    OneWorker {
+        queue: Default::default(),
+        id: NEXT.fetch_add(1, Ordering::Relaxed),
+    }
+}
+
+/// Sums `data` by splitting it in scope tasks down to single items.
+fn tree_sum<E: Executor + ?Sized>(exec: &E, data: &[u64]) -> u64 {
+    if data.len() <= 1 {
+        return data.iter().sum();
+    }
+    let (left, right) = data.split_at(data.len() / 2);
+    exec.scope(|s| {
+        let r = s.spawn(|_| tree_sum(exec, right));
+        tree_sum(exec, left) + r.join().unwrap()
+    })
+}
+
+#[test]
+fn held_tasks_inside_a_worker_run_depth_first() {
+    let exec = one_worker();
+    let data: Vec<u64> = (1..=1000).collect();
+    let sum = exec.run_inside(|| tree_sum(&exec, &data));
+    assert_eq!(sum, 500_500);
+    // Detached tasks, some spawning more, some panicking: all end before the scope returns,
+    // and the first unjoined panic is resumed.
+    let ran = AtomicUsize::new(0);
+    let r = exec.run_inside(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.scope(|s| {
+                for i in 0..8 {
+                    let ran = &ran;
+                    s.spawn(move |s| {
+                        s.spawn(move |_| ran.fetch_add(1, Ordering::SeqCst));
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        if i == 5 {
+                            panic!("task 5");
+                        }
+                    });
+                }
+            })
+        }))
+    });
+    assert_eq!(ran.load(Ordering::SeqCst), 16);
+    assert_eq!(
+        shoal_core::panic_message(r.unwrap_err().as_ref()),
+        Some("task 5")
+    );
+    // A handle joined on another thread claims a held task; the scope waits for it.
+    let value = exec.run_inside(|| {
+        exec.scope(|s| {
+            let _first = s.spawn(|_| 0); // handed out, stays untaken
+            let held = s.spawn(|_| 7); // held on this thread
+            std::thread::scope(|t| t.spawn(move || held.join().unwrap()).join().unwrap())
+        })
+    });
+    assert_eq!(value, 7);
+}
+
+/// A handle crosses threads like the value it hands over; a scope is shared by its tasks.
+#[test]
+fn handles_and_scopes_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<shoal_core::ScopedJoinHandle<'static, u32>>();
+    send_sync::<shoal_core::ScopedJoinHandle<'static, std::cell::Cell<u32>>>();
+    send_sync::<shoal_core::Scope<'static, 'static, TestExec>>();
 }

@@ -10,6 +10,7 @@
 //! | `shoal-dyn` | `Box<dyn Executor>` holding a `WorkStealingPool`, as `Strategy::build` returns (feature `steal`) | shoal |
 //! | `shoal-queue/scope` | `SharedQueuePool`, joins written with `ExecutorExt::scope` (feature `queue`) | shoal |
 //! | `shoal-steal/scope` | `WorkStealingPool`, joins written with `ExecutorExt::scope` (feature `steal`) | shoal |
+//! | `shoal-dyn/scope` | `Box<dyn Executor>` holding a `WorkStealingPool`, joins written with `ExecutorExt::scope` (feature `steal`) | shoal |
 //! | `rayon` | `rayon::ThreadPool` | peer |
 //! | `threadpool` | `threadpool::ThreadPool` | peer |
 //! | `executors-channel` | `executors::crossbeam_channel_pool` | peer |
@@ -74,7 +75,7 @@ pub type ShoalAdaptive = SelfSized<Adaptive>;
 #[cfg(feature = "queue")]
 pub use shoal_via_scope::ShoalQueueViaScope;
 #[cfg(feature = "steal")]
-pub use shoal_via_scope::ShoalStealViaScope;
+pub use shoal_via_scope::{ShoalDynViaScope, ShoalStealViaScope};
 
 /// `ScopedPool` in its own idiom (`join`, `par_for_each`, `par_map`); spawning through the
 /// `Executor` contract.
@@ -112,6 +113,9 @@ pub enum ContenderId {
     /// [`ShoalStealViaScope`].
     #[cfg(feature = "steal")]
     ShoalStealViaScope,
+    /// [`ShoalDynViaScope`].
+    #[cfg(feature = "steal")]
+    ShoalDynViaScope,
     /// [`ShoalElastic`].
     #[cfg(feature = "queue")]
     ShoalElastic,
@@ -150,6 +154,8 @@ impl ContenderId {
         ContenderId::ShoalQueueViaScope,
         #[cfg(feature = "steal")]
         ContenderId::ShoalStealViaScope,
+        #[cfg(feature = "steal")]
+        ContenderId::ShoalDynViaScope,
         #[cfg(feature = "queue")]
         ContenderId::ShoalElastic,
         #[cfg(feature = "queue")]
@@ -179,6 +185,8 @@ impl ContenderId {
             ContenderId::ShoalQueueViaScope => v.visit::<ShoalQueueViaScope>(),
             #[cfg(feature = "steal")]
             ContenderId::ShoalStealViaScope => v.visit::<ShoalStealViaScope>(),
+            #[cfg(feature = "steal")]
+            ContenderId::ShoalDynViaScope => v.visit::<ShoalDynViaScope>(),
             #[cfg(feature = "queue")]
             ContenderId::ShoalElastic => v.visit::<ShoalElastic>(),
             #[cfg(feature = "queue")]

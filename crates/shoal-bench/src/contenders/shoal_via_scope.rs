@@ -87,3 +87,42 @@ via_scope!(
     "shoal-steal/scope",
     "WorkStealingPool: join = ExecutorExt::scope (spawn b as a scope task, run a, wait)"
 );
+
+/// `Box<dyn Executor>` holding a `WorkStealingPool`, joins written with `ExecutorExt::scope`:
+/// every scope call through the trait object.
+#[cfg(feature = "steal")]
+pub struct ShoalDynViaScope(ViaScope<Box<dyn Executor>>);
+
+#[cfg(feature = "steal")]
+impl std::fmt::Debug for ShoalDynViaScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShoalDynViaScope").finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "steal")]
+impl Contender for ShoalDynViaScope {
+    offers! {
+        self,
+        id: "shoal-dyn/scope",
+        about: "Box<dyn Executor> holding a WorkStealingPool: join = ExecutorExt::scope through the trait object",
+        family: Shoal,
+        ForkJoin: &self.0,
+    }
+
+    fn build(workers: usize) -> Result<Self, String> {
+        let config = PoolConfig::new()
+            .workers(workers)
+            .thread_name("shoal-dyn/scope");
+        let pool = shoal_steal::WorkStealingPool::builder()
+            .config(config)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let pool: Box<dyn Executor> = Box::new(pool);
+        Ok(ShoalDynViaScope(ViaScope(Arc::new(pool))))
+    }
+
+    fn close(self) {
+        self.0 .0.shutdown(Shutdown::Graceful);
+    }
+}
