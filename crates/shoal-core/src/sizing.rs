@@ -30,10 +30,12 @@
 //! resource's own service time; so `running × (1 − W_min / W)` workers are only *waiting*
 //! inside the resource. Fewer than `α` waiting: more workers still add throughput, raise the
 //! limit (doubling until the first back-off, then by an eighth). More than `β`: lower it by the
-//! excess. Every 16 windows at rest it probes a quarter lower for one window: to measure
-//! `W_min` afresh (a resource that became slower for everyone would otherwise look
-//! overloaded), and to stay lower if that keeps the throughput (a `W_min` measured past the
-//! knee makes every count look uncongested). See `control.rs`.
+//! excess, at most a quarter per window. It holds in between, at 1.3 to 2 times the
+//! resource's capacity, where some queueing in the resource hides what each job does outside
+//! it. Every 16 windows at rest it probes lower by `β` for one window: to measure `W_min`
+//! afresh (a resource that became slower for everyone would otherwise look overloaded), and
+//! to stay lower if that keeps the throughput (a `W_min` measured past the knee makes every
+//! count look uncongested). See `control.rs`.
 
 //! ## `resize` by hand
 //!

@@ -9,17 +9,18 @@
 //! Three rules, in this order (module docs of [`sizing`](super) for the why):
 //!
 //! 1. **Adaptive limit** (adaptive only): over windows of samples taken with a backlog, at
-//!    the limit, measure throughput `X` and the mean busy workers `L`; the time per job is
-//!    `W = L / X`, the base `W_min` the least of the last [`HISTORY`] windows, and
-//!    `waiting = L × (1 − W_min / W)` the workers that only wait inside the resource. Raise
-//!    the limit while `waiting < α` (doubling until the first back-off, then by an eighth),
-//!    lower it by the
-//!    excess when `waiting > β`, hold in between ([`ALPHA`], [`BETA`]). After
-//!    [`PROBE_EVERY`] windows at rest (half the history, so the base is refreshed before it
-//!    expires), probe a quarter lower for one window: if that keeps the throughput
-//!    ([`PROBE_KEEPS`]), stay there; else return. A raise by a quarter or more that does not
-//!    bring half the throughput a linear resource would ([`GAIN_SHARE`]) is taken back. The limit
-//!    starts at the core count.
+//!    the limit, one interval after the last (not after an idle pause), measure throughput
+//!    `X` and the mean busy workers `L`; the time per job is `W = L / X`, the base `W_min`
+//!    the least of the last [`HISTORY`] windows, and `waiting = L × (1 − W_min / W)` the
+//!    workers that only wait inside the resource. Raise the limit while `waiting < α`
+//!    (doubling until the first back-off, then by an eighth), lower it by the excess (at
+//!    most a quarter per window) when `waiting > β`, hold in between ([`ALPHA`], [`BETA`]).
+//!    After [`PROBE_EVERY`] windows at rest (half the history, so the base is refreshed
+//!    before it expires), probe lower by `β` for one window (at rest the limit is at most
+//!    `1 / (1 − β)` times the knee, so the probe measures the resource uncongested): if that
+//!    keeps the throughput ([`PROBE_KEEPS`]), stay there; else return. A raise by a quarter
+//!    or more that does not bring half the throughput a linear resource would
+//!    ([`GAIN_SHARE`]) is taken back. The limit starts at the core count.
 //! 2. **Grow on a backlog**: jobs wait beyond the idle workers, and at the rate jobs ended
 //!    over the last interval the backlog would not drain within one interval. Grow to at
 //!    most twice the size, never past the backlog (`busy + queued`), never past the limit.
@@ -50,12 +51,13 @@ pub const GAIN_SHARE: f64 = 0.5;
 
 /// The adaptive policy raises its limit while fewer than `ALPHA × limit` workers (at least
 /// one) wait inside the resource, and lowers it when more than `BETA × limit` (at least two)
-/// do: it holds between about 1.2 and 1.5 times the knee, where a little queueing in the
-/// resource hides each request's own overhead (connecting, parsing) at a bounded cost in
-/// latency.
-pub const ALPHA: f64 = 0.15;
+/// do: it holds between about 1.3 and 2 times the knee of the resource's own capacity, where
+/// some queueing in the resource hides each request's own overhead (connecting, parsing,
+/// everything a job does outside the resource), so throughput still grows there, at a
+/// bounded cost in latency (at most about twice the resource's service time).
+pub const ALPHA: f64 = 0.25;
 /// See [`ALPHA`].
-pub const BETA: f64 = 0.35;
+pub const BETA: f64 = 0.5;
 
 /// One look at the pool.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -148,8 +150,11 @@ impl Control {
 
         if self.mode == Mode::Adaptive {
             let at_limit = workers == self.limit;
+            // A sample that ends a longer pause (the supervisor samples an idle pool less
+            // often) spans idle time too: its throughput would read low. It starts a window.
+            let on_time = dt <= 1.5 * self.interval.as_secs_f64();
             if let Some((limit, reason)) = self.knee.observe(
-                s.queued > 0 && at_limit,
+                s.queued > 0 && at_limit && on_time,
                 dt,
                 ended,
                 s.running,
@@ -362,11 +367,10 @@ impl Knee {
         } else if waiting > beta {
             self.past_slow_start = true;
             self.rest = 0;
-            let excess = (waiting - alpha).round() as usize;
-            Some((
-                limit.saturating_sub(excess.max(1)),
-                Reason::PastKnee(window),
-            ))
+            // Down by the excess, but by at most a quarter per window: one window slowed by
+            // something else (a stall of the machine) must not halve the pool.
+            let excess = ((waiting - alpha).round() as usize).clamp(1, (limit / 4).max(1));
+            Some((limit - excess, Reason::PastKnee(window)))
         } else {
             // Slow start ends on a back-off only: one quiet window near the knee is no proof
             // that the knee is here.
@@ -380,7 +384,10 @@ impl Knee {
         if self.rest >= PROBE_EVERY && limit > 1 {
             self.rest = 0;
             self.probe_from = Some((limit, per_sec));
-            Some((limit - (limit / 4).max(1), Reason::Probe(window)))
+            // Down by `BETA`: at rest the limit is at most `1 / (1 − BETA)` times the knee, so
+            // the probe lands at or below it and measures the resource uncongested.
+            let down = ((limit as f64 * BETA).ceil() as usize).clamp(1, limit - 1);
+            Some((limit - down, Reason::Probe(window)))
         } else {
             None
         }
@@ -455,7 +462,7 @@ mod tests {
             let mut now = Duration::ZERO;
             let sizes = run(&mut control, &mut sim, 3000, &mut now);
             // Over the last half, the time spent at each size: throughput at least 95% of
-            // the best and the mean size within 1.6× of the knee (so is the latency).
+            // the best and the mean size within 2× of the knee (so is the latency).
             let tail = &sizes[sizes.len() / 2..];
             let mean_x: f64 =
                 tail.iter().map(|&w| sim.throughput(w)).sum::<f64>() / tail.len() as f64;
@@ -466,7 +473,7 @@ mod tests {
             );
             let mean_w = tail.iter().sum::<usize>() as f64 / tail.len() as f64;
             assert!(
-                mean_w <= 1.6 * capacity.max(2.0),
+                mean_w <= 2.0 * capacity.max(2.0),
                 "capacity {capacity}: mean {mean_w} workers"
             );
         }
