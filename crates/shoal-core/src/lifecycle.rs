@@ -15,6 +15,8 @@
 //!        nothing queued exits
 //!     5. wait until Stopped (or the deadline: then cancel what is still queued, and return
 //!        with the jobs still running counted in `still_running`)
+//!   a later call (any mode) first waits until step 2 returned: a report made while a
+//!     submission is still on its way in could count the job's end but not its submission
 //!   every worker thread: holds an ExitGuard; dropping it (at the end of its loop, or by an
 //!     unwind) counts the exit, and the last one writes the report
 //! ```
@@ -124,6 +126,9 @@ struct Control {
     /// A deadline passed with jobs still running: later calls return at once instead of
     /// waiting for jobs that may never return.
     abandoned: bool,
+    /// The first shutdown call's `close` returned: no submission is on its way in any more.
+    /// A report made before that could count a job's end without its submission.
+    intake_closed: bool,
     /// Calls cancelling queued jobs right now: the final report waits for them.
     cancelling: usize,
     /// `live[i]`: a worker that has neither retired nor begun to exit holds index `i` (module
@@ -194,6 +199,7 @@ impl Lifecycle {
                 alive: 0,
                 started: None,
                 abandoned: false,
+                intake_closed: false,
                 cancelling: 0,
                 live: Vec::new(),
                 target: 0,
@@ -503,7 +509,18 @@ impl Lifecycle {
     /// Steps 2-4 of the first shutdown call (module docs), once the phase is `Stopping`.
     fn begin(&self, pool: &dyn Mechanics, now: bool) {
         self.stop_supervisor();
+        /// Marks intake closed (and wakes later callers) even if the pool's `close` unwinds,
+        /// so that a bug there is a failed call, not a hung one.
+        struct Closed<'a>(&'a Lifecycle);
+        impl Drop for Closed<'_> {
+            fn drop(&mut self) {
+                lock(&self.0.control).intake_closed = true;
+                self.0.exited.notify_all();
+            }
+        }
+        let closed = Closed(self);
         pool.close(now);
+        drop(closed);
         if now {
             self.cancel_queued(pool);
         }
@@ -573,6 +590,13 @@ impl Lifecycle {
                     let _ = t.join();
                 }
                 return report;
+            }
+            if !control.intake_closed {
+                // A later call can get here while the first one still closes intake (which
+                // returns once the submissions on their way in are in or handed back: soon).
+                // Any report made before that could count a job's end without its submission.
+                control = self.exited.wait(control).unwrap_or_else(|p| p.into_inner());
+                continue;
             }
             if inside || control.abandoned {
                 // We cannot wait for a worker that waits for us, nor for jobs a deadline
