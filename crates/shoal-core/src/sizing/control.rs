@@ -25,7 +25,9 @@
 //!    over the last interval the backlog would not drain within one interval. Grow to at
 //!    most twice the size, never past the backlog (`busy + queued`), never past the limit.
 //! 3. **Retire the idle**: when no sample since `keep_alive` ago had a backlog, retire the
-//!    fewest idle workers any of those samples saw, down to `min`.
+//!    fewest idle workers any of those samples saw, down to `min`; when none had a job
+//!    waiting or running, retire down to `min` (a retirement restarts the first watch, not
+//!    this one, so the pool is back at `min` `keep_alive` after its last job).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -99,6 +101,8 @@ pub struct Control {
     /// Since when no sample had a backlog, and the fewest idle workers seen since.
     quiet_since: Duration,
     fewest_idle: usize,
+    /// Since when no sample saw a job waiting or running.
+    all_idle_since: Option<Duration>,
     knee: Knee,
 }
 
@@ -124,6 +128,7 @@ impl Control {
             last: None,
             quiet_since: Duration::ZERO,
             fewest_idle: usize::MAX,
+            all_idle_since: None,
             knee: Knee::default(),
         }
     }
@@ -198,6 +203,21 @@ impl Control {
             }
         }
 
+        if s.queued > 0 || busy > 0 {
+            self.all_idle_since = None;
+        } else {
+            let since = *self.all_idle_since.get_or_insert(now);
+            // Nothing ran for `keep_alive`: every worker above `min` retires, however the
+            // watch below (which a partial retirement restarts) stands.
+            let idle_for = now.saturating_sub(since);
+            if idle_for >= self.keep_alive && workers > self.min {
+                let reason = Reason::Idle {
+                    idle: workers - self.min,
+                    for_time: idle_for,
+                };
+                return self.change(now, workers, self.min, reason);
+            }
+        }
         if s.queued > 0 {
             self.quiet_since = now;
             self.fewest_idle = usize::MAX;
@@ -605,6 +625,33 @@ mod tests {
             }
         }
         assert_eq!(to_min, Some(2));
+    }
+
+    #[test]
+    fn back_at_min_keep_alive_after_the_last_job() {
+        let keep_alive = Duration::from_millis(100);
+        let sizing = Sizing::elastic(1, 64).interval(TICK).keep_alive(keep_alive);
+        let mut c = Control::new(&sizing, 64);
+        let mut now = Duration::ZERO;
+        let mut workers = 64;
+        // The queue is empty, but the last jobs run on for 80 ms, fewer and fewer.
+        for running in [64, 60, 50, 40, 30, 20, 10, 5] {
+            now += TICK;
+            if let Some((to, _)) = c.step(now, sample(workers, 0, running, 0)) {
+                workers = to;
+            }
+        }
+        let last_job = now;
+        while workers > 1 {
+            now += TICK;
+            if let Some((to, _)) = c.step(now, sample(workers, 0, 0, 0)) {
+                workers = to;
+            }
+            assert!(
+                now <= last_job + keep_alive + 2 * TICK,
+                "still {workers} at {now:?}"
+            );
+        }
     }
 
     #[test]
