@@ -65,6 +65,14 @@ pub trait Executor: Send + Sync {
         true
     }
 
+    /// The most workers the pool may run without a `resize`: a self-sizing pool's `max`
+    /// while its policy is active (see [`sizing`](crate::sizing)), else
+    /// [`workers`](Executor::workers), the default. [`ExecutorExt::map`](crate::ExecutorExt::map)
+    /// sizes its window by it, so that a self-sizing pool sees the backlog it grows for.
+    fn max_workers(&self) -> usize {
+        self.workers()
+    }
+
     /// Runs both halves, potentially in parallel, and returns after both returned: the hook
     /// behind [`ExecutorExt::join`](crate::ExecutorExt::join), object-safe so that a
     /// `Box<dyn Executor>` reaches each pool's own join. Call `ExecutorExt::join` instead; it
@@ -181,6 +189,9 @@ macro_rules! delegate_executor {
         }
         fn map_in_chunks(&$self) -> bool {
             ($to).map_in_chunks()
+        }
+        fn max_workers(&$self) -> usize {
+            ($to).max_workers()
         }
         fn join_halves(&$self, a: $crate::JoinHalf<'_>, b: $crate::JoinHalf<'_>) {
             ($to).join_halves(a, b)

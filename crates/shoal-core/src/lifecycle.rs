@@ -346,6 +346,20 @@ impl Lifecycle {
         m
     }
 
+    /// `Executor::max_workers`: the policy's `max` while a sizing policy is active (never
+    /// below the current target), else the target. One load for a fixed pool.
+    pub fn max_workers(&self) -> usize {
+        if self.sizing.is_fixed() {
+            return self.target();
+        }
+        let active = lock(&self.control).sizing.active;
+        if active {
+            self.sizing.max().max(self.target())
+        } else {
+            self.target()
+        }
+    }
+
     /// Stops the supervisor, if any, and joins it (not from the supervisor itself): what a
     /// shutdown does before it waits for the workers.
     fn stop_supervisor(&self) {
@@ -773,6 +787,10 @@ macro_rules! lifecycle_executor {
 
         fn metrics(&$self) -> $crate::Metrics {
             $crate::lifecycle::Workers::life(&*$registry).metrics(&*$registry)
+        }
+
+        fn max_workers(&$self) -> usize {
+            $crate::lifecycle::Workers::life(&*$registry).max_workers()
         }
 
         fn pool_id(&$self) -> ::std::option::Option<$crate::PoolId> {

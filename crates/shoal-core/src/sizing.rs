@@ -385,8 +385,8 @@ pub struct SizingStatus {
     pub target: usize,
     /// The policy's bounds.
     pub min: usize,
-    /// The most workers the policy may start (what `map` sizes its window by, so that the
-    /// pool can see a backlog to grow for).
+    /// The most workers the policy may start (what `Executor::max_workers` answers while the
+    /// policy is active, and `map` sizes its window by).
     pub max: usize,
     /// Adaptive: the knee it holds to; else `max`.
     pub limit: usize,

@@ -401,6 +401,11 @@ impl<E: Executor> Executor for RateLimited<E> {
         false
     }
 
+    /// The wrapped executor's.
+    fn max_workers(&self) -> usize {
+        self.inner.max_workers()
+    }
+
     /// The wrapped executor's: the limiter's jobs run on its workers.
     fn pool_id(&self) -> Option<PoolId> {
         self.inner.pool_id()

@@ -438,6 +438,16 @@ impl Executor for RefPool {
         report
     }
 
+    /// The policy's `max` while a sizing policy is active (as `Lifecycle::max_workers`).
+    fn max_workers(&self) -> usize {
+        let st = lock(&self.shared);
+        if st.sizing.active {
+            st.sizing.max.max(st.target)
+        } else {
+            st.target
+        }
+    }
+
     fn metrics(&self) -> Metrics {
         let st = lock(&self.shared);
         let (live, mut sizing, target) = (st.live, st.sizing, st.target);

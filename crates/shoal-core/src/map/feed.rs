@@ -85,11 +85,7 @@ where
     pub(crate) fn new(exec: &'e E, input: I, f: F, ordered: bool) -> Self {
         // A self-sizing pool may grow to its `max`: the window makes room for that many, or
         // the pool would never see the backlog it grows for.
-        let workers = match exec.metrics().sizing {
-            Some(sizing) if sizing.active => sizing.max.max(exec.workers()),
-            _ => exec.workers(),
-        };
-        let lanes = workers.max(1).saturating_mul(2);
+        let lanes = exec.max_workers().max(1).saturating_mul(2);
         Feed {
             exec,
             input,
