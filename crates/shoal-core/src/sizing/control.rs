@@ -189,7 +189,6 @@ impl Control {
                 let need = busy.saturating_add(usize::try_from(s.queued).unwrap_or(usize::MAX));
                 let to = workers
                     .saturating_mul(2)
-                    .min(self.limit)
                     .min(need)
                     .max(workers + 1)
                     .min(self.limit);
