@@ -123,6 +123,7 @@ mod scope;
 mod scope_task;
 mod shutdown;
 mod slice;
+mod spare;
 mod wait;
 
 pub use broadcast::BroadcastError;

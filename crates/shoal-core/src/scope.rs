@@ -10,12 +10,15 @@
 //! does, is a small carrier job holding a reference to the node; whoever claims the node
 //! first runs it (a worker through the carrier, the spawning thread when it drains its held
 //! tasks, or the handle's `join`). While a worker's last handed-out task waits untaken, its
-//! next ones are not handed out at all: so most tasks of a recursive tree cost one allocation,
-//! no lock and no job, and run depth-first where they were spawned. The scope counts only the tasks handed to the
-//! executor (`pending`, an atomic); its failures list is touched only on failure.
+//! next ones are not handed out at all, and once it was taken the next hand-out is the oldest
+//! task the worker holds: so most tasks of a recursive tree cost one node (from the thread's
+//! spares), no lock and no job, and run depth-first where they were spawned, while idle workers
+//! get the big pieces. The scope counts only the tasks handed to the executor (`pending`, an
+//! atomic); its failures list is touched only on failure.
 //!
 //! The timeline of a scope is on [`Scope`].
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -28,7 +31,7 @@ use crate::error::{panic_message, TaskError};
 use crate::executor::Executor;
 #[cfg(doc)]
 use crate::job::Job;
-use crate::scope_task::{self, Action, Frame, Header, TaskRef, DETACHED, DONE};
+use crate::scope_task::{self, Action, Frame, Header, Place, TaskRef, COUNTED, DETACHED, DONE};
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::thread::{self, Thread};
 use crate::sync::{lock, Mutex};
@@ -39,6 +42,9 @@ pub const CANCELLED_TASK_MESSAGE: &str =
     "a scope task was cancelled before it ran: the executor shut down (Shutdown::Now or a \
      passed deadline) and dropped it";
 
+/// A scope's failures in time order; `None` where a handle took its own.
+type Failures = Vec<Option<Box<dyn Any + Send>>>;
+
 /// What the tasks of a scope report back to it.
 struct ScopeState {
     /// 1 (the scope's own, returned once its body ended and its held tasks are settled) plus
@@ -46,12 +52,45 @@ struct ScopeState {
     pending: AtomicUsize,
     /// Set by the task that brings `pending` to 0; the scope's thread waits for it.
     done: AtomicBool,
-    /// The scope's thread, stored before it returns its own count, when it has to wait.
-    owner: Mutex<Option<Thread>>,
+    /// The scope's thread, stored before it returns its own count, when it has to wait; taken
+    /// again before the scope ends, so it is `None` when the state is dropped.
+    owner: ManuallyDrop<Mutex<Option<Thread>>>,
     /// Failures in the order they happened; a handle that observes its own takes it (`None`).
-    failures: Mutex<Vec<Option<Box<dyn Any + Send>>>>,
+    failures: ManuallyDrop<Mutex<Failures>>,
     /// Set once `failures` is not empty, so a scope without failures never locks it.
     failed: AtomicBool,
+}
+
+impl ScopeState {
+    fn new() -> ScopeState {
+        ScopeState {
+            pending: AtomicUsize::new(1),
+            done: AtomicBool::new(false),
+            owner: ManuallyDrop::new(Mutex::new(None)),
+            failures: ManuallyDrop::new(Mutex::new(Vec::new())),
+            failed: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Drop for ScopeState {
+    /// A scope that nothing failed in holds nothing to drop (an empty `Vec` owns no memory,
+    /// `owner` is `None` again), so the common case skips both fields' drop glue, a few
+    /// nanoseconds of a scope that may last only a few dozen.
+    #[inline]
+    fn drop(&mut self) {
+        // ORDERING: Relaxed: the scope's own thread, after every task ended.
+        if cfg!(any(shoal_loom, shoal_shuttle)) || self.failed.load(Ordering::Relaxed) {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.failures) };
+        }
+        if cfg!(any(shoal_loom, shoal_shuttle)) {
+            // SAFETY: as above.
+            unsafe { ManuallyDrop::drop(&mut self.owner) };
+        } else {
+            debug_assert!(lock(&self.owner).is_none(), "the owner is taken back");
+        }
+    }
 }
 
 impl ScopeState {
@@ -82,15 +121,23 @@ impl ScopeState {
     }
 
     /// Waits, on the scope's thread, until every counted task ended.
+    #[inline]
     fn wait_for_tasks(&self) {
         // ORDERING: Acquire pairs with the Release of each task's decrement.
-        if self.pending.load(Ordering::Acquire) == 1 {
-            return;
+        if self.pending.load(Ordering::Acquire) != 1 {
+            self.wait_for_tasks_slow();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait_for_tasks_slow(&self) {
         *lock(&self.owner) = Some(thread::current());
         // ORDERING: AcqRel: Release publishes `owner` to the task that reaches 0; Acquire
         // sees every task's effects when we are the one that reaches 0.
         if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // No task will take `owner` now: take it back.
+            drop(lock(&self.owner).take());
             return;
         }
         // ORDERING: Acquire pairs with the Release store in `task_ended`.
@@ -107,7 +154,9 @@ impl ScopeState {
 /// whose last handed-out task still waits, untaken, in the executor's queue: then nobody needs
 /// more work yet, and the task waits on the spawning thread's own stack. It runs when that
 /// thread waits (a `join` of its handle, the end of the task or body that spawned it), newest
-/// first, like the second half of a `join`, unless its handle is joined first, anywhere:
+/// first, like the second half of a `join`, unless its handle is joined first, anywhere, or it
+/// is handed out later: once the last hand-out was taken, the next spawn hands out the oldest
+/// task the thread holds (the biggest piece of a recursive split) and holds the new one:
 ///
 /// ```text
 ///  caller (a worker)                           other workers
@@ -117,15 +166,17 @@ impl ScopeState {
 ///     s.spawn(t2)   t1 untaken: held here
 ///     h = s.spawn(t4)  held here                t1 taken: runs ── s.spawn(t3) ──execute──▶
 ///     h.join()      t4 on top: runs here, a plain call
-///     s.spawn(t5) ──execute (t1 was taken)────▶ …
+///     s.spawn(t5)   t1 was taken: t2, the oldest held, ──execute──▶ …
+///                   is handed out instead; t5 held here
 ///  })  body ends (or panics: caught)
-///  run what is still here (t2, and t5 unless a worker took it), newest first
+///  run what is still here (t5, and t2 unless a worker took it), newest first
 ///  wait until every handed-out task ended (inside a worker: run queued jobs meanwhile)
 ///  resume the first unobserved failure, if any; return the body's value
 /// ```
 ///
-/// So a recursive tree of tasks on a busy pool hands out about one task per idle worker and
-/// runs the rest depth-first where they were spawned. The price: a task that was held runs
+/// So a recursive tree of tasks on a busy pool hands out about one task each time a worker
+/// runs dry, the biggest one the spawner holds, and runs the rest depth-first where they were
+/// spawned. The price: a task that was held runs
 /// only when its spawner waits for it or ends, so a scope task or body inside a worker must
 /// not wait for a task it spawned itself, other than through its handle or the end of the
 /// scope (or the two may wait for each other until the spawner's wait gives up). Outside the
@@ -205,17 +256,11 @@ where
 {
     let scope = Scope {
         exec,
-        state: ScopeState {
-            pending: AtomicUsize::new(1),
-            done: AtomicBool::new(false),
-            owner: Mutex::new(None),
-            failures: Mutex::new(Vec::new()),
-            failed: AtomicBool::new(false),
-        },
+        state: ScopeState::new(),
         scope: PhantomData,
         env: PhantomData,
     };
-    let frame = Frame::enter(scope.id());
+    let frame = Frame::enter(scope.id(), scope.inside_the_executor());
     let value = match catch_unwind(AssertUnwindSafe(|| f(&scope))) {
         Ok(value) => Some(value),
         Err(payload) => {
@@ -233,8 +278,7 @@ where
     AbortOnUnwind::run(
         "a scope waits for its tasks, which borrow its stack",
         || {
-            frame.drain();
-            drop(frame);
+            frame.end();
             scope.state.wait_for_tasks();
         },
     );
@@ -270,17 +314,14 @@ where
         T: Send + 'scope,
     {
         // A task pushed on this thread's stack is drained before this frame of the scope
-        // ends; only then may it also stay off the executor.
-        // Held while this thread's last hand-out waits untaken (see `untaken_offer`): that
-        // one is the work an idle worker gets first.
-        let framed = scope_task::in_frame_of(self.id());
-        let held = framed && scope_task::untaken_offer() && self.inside_the_executor();
-        // The handle, this thread's stack, the carrier, and `offered`'s record.
-        let refs = 1 + usize::from(framed) + 2 * usize::from(!held);
-        let node = Node::<E, F, T>::allocate(refs, !held, f, self);
+        // ends; only then may it also stay off the executor. Held while this thread's last
+        // hand-out waits untaken (see `untaken_offer`): that one is the work an idle worker
+        // gets first.
+        let (node, place, promote) =
+            scope_task::place(self.id(), |place| Node::<E, F, T>::allocate(place, f, self));
         // The node was created with one reference for each of the handle, this thread's stack
-        // when `framed`, and the carrier and `offered` when not `held`: each `adopt` below
-        // takes one of them, once.
+        // unless `Outside` (pushed already), and the carrier and `offered` when handed out:
+        // each `adopt` below takes one of them, once.
         // SAFETY: the handle's reference.
         let task = unsafe { TaskRef::adopt(node) };
         let handle = ScopedJoinHandle {
@@ -288,30 +329,40 @@ where
             state: &self.state,
             value: PhantomData,
         };
-        if framed {
-            // SAFETY: the stack's reference.
-            scope_task::push(unsafe { TaskRef::adopt(node) });
-        }
-        if !held {
+        if place.handed_out() {
             // ORDERING: Relaxed, as `Arc::clone`: the scope's thread reads `pending` only
             // after it synchronized with whatever spawned this task (its own body, or a task
             // whose end it waits for).
             self.state.pending.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: the carrier's reference.
-            let task = unsafe { TaskRef::adopt(node) };
-            let carrier = Carrier { task, ran: false };
-            // SAFETY: `offered`'s reference.
-            scope_task::offered(unsafe { TaskRef::adopt(node) });
-            if let Err(rejected) = self.exec.execute(Box::new(move || carrier.run())) {
-                // Refused (shutdown): run it here so the scope loses no work. The task records
-                // its own panic; the message copy it resumes for the executor is dropped.
-                let job = rejected.into_job();
-                if let Err(message) = catch_unwind(AssertUnwindSafe(job)) {
-                    drop_quietly(message);
-                }
-            }
+            // SAFETY: the node was made with the carrier's and `offered`'s references.
+            unsafe { self.hand_out(node) };
+        } else if let Some(oldest) = promote {
+            scope_task::promote(oldest);
         }
         handle
+    }
+
+    /// Gives a counted task to the executor in a carrier, and remembers it as this thread's
+    /// last hand-out. If the executor refuses it (it is shutting down), it runs here, so the
+    /// scope loses no work.
+    ///
+    /// # Safety
+    /// The caller gives two references to `node` (the carrier's and `offered`'s), and the
+    /// task is counted in `pending`.
+    unsafe fn hand_out(&self, node: NonNull<Header>) {
+        // SAFETY: the carrier's reference.
+        let task = unsafe { TaskRef::adopt(node) };
+        let carrier = Carrier { task, ran: false };
+        // SAFETY: `offered`'s reference.
+        scope_task::offered(unsafe { TaskRef::adopt(node) });
+        if let Err(rejected) = self.exec.execute(Box::new(move || carrier.run())) {
+            // The task records its own panic; the message copy it resumes for the executor
+            // is dropped.
+            let job = rejected.into_job();
+            if let Err(message) = catch_unwind(AssertUnwindSafe(job)) {
+                drop_quietly(message);
+            }
+        }
     }
 
     /// `true` when the calling thread is a worker of the executor.
@@ -361,7 +412,8 @@ where
     F: FnOnce(&'scope Scope<'scope, 'env, E>) -> T + Send + 'scope,
     T: Send + 'scope,
 {
-    /// A node with `refs` references, its lifetimes erased behind the untyped pointer.
+    /// A node for a task going to `place`, with its references, its lifetimes erased behind
+    /// the untyped pointer.
     ///
     /// Erasing them is sound because the node's closure and value, which may borrow from the
     /// scope, are touched only before the scope returns: `scope()` returns only after its
@@ -372,21 +424,20 @@ where
     /// still exists is taken or dropped by the handle, which cannot outlive `'scope`. What a
     /// carrier left in an executor's queue still holds afterwards is the empty node, freed
     /// without touching the scope.
-    fn allocate(
-        refs: usize,
-        counted: bool,
-        f: F,
-        scope: &'scope Scope<'scope, 'env, E>,
-    ) -> NonNull<Header> {
-        let node = Box::new(Node {
-            head: Head::<T> {
-                header: Header::new(refs, counted, Self::act),
-                outcome: UnsafeCell::new(None),
-            },
-            f: UnsafeCell::new(Some(f)),
-            scope,
-        });
-        NonNull::from(Box::leak(node)).cast::<Header>()
+    fn allocate(place: Place, f: F, scope: &'scope Scope<'scope, 'env, E>) -> NonNull<Header> {
+        let node = crate::spare::take(Layout::new::<Self>()).cast::<Self>();
+        // SAFETY: fresh memory for a `Self`.
+        unsafe {
+            node.as_ptr().write(Node {
+                head: Head::<T> {
+                    header: Header::new(place.refs(), place.handed_out(), Self::act),
+                    outcome: UnsafeCell::new(None),
+                },
+                f: UnsafeCell::new(Some(f)),
+                scope,
+            })
+        };
+        node.cast::<Header>()
     }
 
     /// The typed operations behind [`Header::act`].
@@ -397,16 +448,36 @@ where
     unsafe fn act(ptr: NonNull<Header>, action: Action) -> Option<String> {
         let ptr = ptr.cast::<Self>();
         if let Action::Free = action {
-            // SAFETY: the last reference is gone; the node came from `Box::leak`.
-            drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+            // SAFETY: the last reference is gone.
+            unsafe { Self::free(ptr) };
             return None;
         }
         // SAFETY: the caller holds a reference.
         let node = unsafe { ptr.as_ref() };
+        if let Action::Promote = action {
+            let state = &node.scope.state;
+            // ORDERING: Relaxed, as in `spawn`: the task whose frame holds this one (or the
+            // scope's body, on this thread) has not ended, so the scope's thread reads
+            // `pending` only after this.
+            state.pending.fetch_add(1, Ordering::Relaxed);
+            if node.head.header.try_count() {
+                node.head.header.add_refs(2);
+                // SAFETY: counted above; the two references were just added.
+                unsafe { node.scope.hand_out(ptr.cast::<Header>()) };
+            } else {
+                // Claimed meanwhile (by its handle, on another thread): it stays where it is.
+                // Something else this thread runs still holds a count, so this never
+                // returns the last one.
+                // ORDERING: Relaxed: nobody waits on this step.
+                let before = state.pending.fetch_sub(1, Ordering::Relaxed);
+                debug_assert!(before > 1, "a promotion held the scope's last count");
+            }
+            return None;
+        }
         // SAFETY: the caller claimed the task (or holds it alone): nobody else touches `f`.
         let f = unsafe { (*node.f.get()).take() };
         match action {
-            Action::RunAlone => {
+            Action::RunAlone(out) => {
                 // No frame of its own: the tasks it holds join the caller's frame, which
                 // drains them before it ends (it is this scope's, or nothing is held).
                 let f = f.expect("a task runs once");
@@ -414,8 +485,11 @@ where
                     Ok(value) => Outcome::Value(value),
                     Err(payload) => Outcome::Panicked(payload),
                 };
-                // SAFETY: the caller holds the node alone.
-                unsafe { *node.head.outcome.get() = Some(outcome) };
+                // SAFETY: the caller holds the node alone and gave `out` for its `T`.
+                unsafe {
+                    out.cast::<Option<Outcome<T>>>().write(Some(outcome));
+                    Self::free(ptr);
+                }
                 None
             }
             Action::Run => match node.call(f.expect("a task runs once")) {
@@ -449,15 +523,29 @@ where
                 unsafe { node.finish(Outcome::Failed { index, cancelled }) };
                 None
             }
-            Action::Free => unreachable!("handled above"),
+            Action::Free | Action::Promote => unreachable!("handled above"),
+        }
+    }
+
+    /// Drops what is left in the node and gives its memory back. That is nothing by now: the
+    /// closure was taken by whoever claimed it, and the outcome by the handle or, for a
+    /// detached task, by `finish`.
+    ///
+    /// # Safety
+    /// `ptr` is a node of this type, made in `allocate`, that nobody uses again.
+    unsafe fn free(ptr: NonNull<Self>) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            std::ptr::drop_in_place(ptr.as_ptr());
+            crate::spare::give(ptr.cast::<u8>(), Layout::new::<Self>());
         }
     }
 
     /// Runs the closure in a frame of its scope, so the tasks it holds end before it does.
     fn call(&self, f: F) -> Result<T, Box<dyn Any + Send>> {
-        let frame = Frame::enter(self.scope.id());
+        let frame = Frame::enter(self.scope.id(), self.scope.inside_the_executor());
         let result = catch_unwind(AssertUnwindSafe(|| f(self.scope)));
-        frame.drain();
+        frame.end();
         result
     }
 
@@ -481,7 +569,7 @@ where
                 self.scope.state.record_failure(payload);
             }
         }
-        if self.head.header.counted {
+        if prev & COUNTED != 0 {
             self.scope.state.task_ended();
         }
     }
@@ -541,38 +629,54 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// A task nobody has started runs here, on the calling thread, if it was held (see
     /// [`Scope`]) or the calling thread is a worker. Otherwise the call waits (inside a worker:
     /// running queued jobs meanwhile).
+    #[inline]
     pub fn join(self) -> Result<T, TaskError> {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never used again, nor dropped.
         let task = unsafe { ManuallyDrop::take(&mut this.task) };
         let state = this.state;
-        let outcome = match scope_task::pop_if_top(task.ptr()) {
-            Some(held) if !task.header().counted => {
+        let held = scope_task::pop_if_top(task.ptr());
+        if let Some(held) = held {
+            if !task.header().counted() {
                 // The task never left this thread: the handle and this thread's stack hold
                 // its only references, both ours now. Run it as a plain call.
                 std::mem::forget(held);
-                // SAFETY: we hold every reference.
-                unsafe { (task.header().act)(task.ptr(), Action::RunAlone) };
-                let outcome = take_outcome::<T>(&task);
-                // SAFETY: the stack's reference was forgotten above; ours is the only one.
-                unsafe { task.free_alone() };
-                outcome
+                let mut outcome = None::<Outcome<T>>;
+                // SAFETY: we hold every reference (the stack's was forgotten above), and
+                // `outcome` is an `Option<Outcome<T>>` for the node's `T`.
+                unsafe { task.run_alone((&mut outcome as *mut Option<Outcome<T>>).cast()) };
+                return match outcome {
+                    Some(Outcome::Value(value)) => Ok(value),
+                    other => Self::failed(other, state),
+                };
             }
-            held => {
-                drop(held);
-                // A held task has nobody else to run it until its frame ends (which may be
-                // this very call's caller): run it here. One handed out is run here if nobody
-                // started it and this thread is a worker (which must not block its pool);
-                // otherwise its worker runs it, or its cancellation is reported.
-                if !task.header().counted || crate::worker::in_worker() {
-                    // A panic message is for the executor's accounting; the payload is ours.
-                    drop(task.run_if_unclaimed());
-                }
-                task.header().wait_done();
-                take_outcome::<T>(&task)
-            }
-        };
-        match outcome {
+            drop(held);
+        }
+        Self::join_claimed(task, state)
+    }
+
+    /// [`join`](Self::join) of a task that is not this thread's alone.
+    #[inline(never)]
+    fn join_claimed(task: TaskRef, state: &ScopeState) -> Result<T, TaskError> {
+        // A held task has nobody else to run it until its frame ends (which may be this very
+        // call's caller): run it here. One handed out is run here if nobody started it and
+        // this thread is a worker (which must not block its pool); otherwise its worker runs
+        // it, or its cancellation is reported.
+        if !task.header().counted() || crate::worker::in_worker() {
+            // A panic message is for the executor's accounting; the payload is ours.
+            drop(task.run_if_unclaimed());
+        }
+        task.header().wait_done();
+        match take_outcome::<T>(&task) {
+            Outcome::Value(value) => Ok(value),
+            other => Self::failed(Some(other), state),
+        }
+    }
+
+    /// The error for an outcome that is not a value.
+    #[cold]
+    fn failed(outcome: Option<Outcome<T>>, state: &ScopeState) -> Result<T, TaskError> {
+        match outcome.expect("a task that ended left its outcome for its handle") {
             Outcome::Value(value) => Ok(value),
             Outcome::Panicked(payload) => Err(TaskError::Panicked(payload.into())),
             Outcome::Failed { index, cancelled } => {

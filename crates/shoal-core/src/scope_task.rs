@@ -5,7 +5,8 @@
 //! ## One allocation per task
 //!
 //! A task is one heap node: this [`Header`], then the task's outcome, closure and scope
-//! pointer (`scope::Node`). Up to three parties hold a reference to it, counted in `refs`:
+//! pointer (`scope::Node`), taken from the thread's spare nodes when it has one of the size
+//! (`spare.rs`). Up to three parties hold a reference to it, counted in `refs`:
 //! its handle, the spawning thread's stack of held tasks ([`Frame`]), and the carrier job
 //! handed to the executor, when there is one. Whoever drops the last reference frees it.
 //!
@@ -23,6 +24,7 @@
 //!               WAITER     a thread waits for DONE; its `Thread` is in `waiter`
 //!               DETACHED   the handle is gone: whoever sets the second of DONE and
 //!                          DETACHED drops the outcome
+//!               COUNTED    counted in the scope's `pending`; set before TAKEN or never
 //! ```
 //!
 //! A waiter stores its `Thread` in `waiter`, then sets `WAITER` (Release). The claimer sets
@@ -41,6 +43,19 @@
 //! the tasks pushed above its mark before it ends (runs the unclaimed ones, waits for a held
 //! one that a handle claimed), so a held task ends before the frame that held it, and the
 //! scope waits for every frame: its body's directly, a task's through that task.
+//!
+//! ## Promotion: the oldest held task goes first
+//!
+//! Once the last hand-out was taken, the next spawn inside a worker does not hand out the new
+//! task (most likely a small one, deep in a recursion) but the *oldest* task the thread still
+//! holds, which in a recursive split is the biggest piece of work it has; the new task is held
+//! instead. That keeps the number of hand-outs (each a job and a wake-up) near the number of
+//! times a worker runs dry, as a work-stealing deque that gives thieves its oldest job does.
+//! Promoting a held task counts it in its scope first (`pending + 1`), then sets `COUNTED`
+//! with a compare-and-swap that fails if the task was claimed meanwhile (its handle, on
+//! another thread; then the count is taken back). So a claimer reads `COUNTED` in its
+//! `set_done` exactly when a count was added for it. The promoted task stays on the thread's
+//! stack: a drain runs it if no worker took it, and does not wait for it (the scope does).
 
 use std::cell::{RefCell, UnsafeCell};
 use std::ptr::NonNull;
@@ -60,17 +75,26 @@ pub(crate) const DONE: usize = 2;
 const WAITER: usize = 4;
 /// The handle is gone.
 pub(crate) const DETACHED: usize = 8;
+/// Counted in the scope's `pending`: handed to the executor, at its spawn or later (a held
+/// task promoted, see [`place`]). Set only while `TAKEN` is not, so it never changes once the
+/// task is claimed.
+pub(crate) const COUNTED: usize = 16;
 
 /// What [`Header::act`] should do with the typed node.
 pub(crate) enum Action {
     /// Run the claimed task and publish its outcome (`DONE`, wake-up, count); returns the
     /// panic message, if it panicked, for a carrier to hand to its executor.
     Run,
-    /// Run the task with no other reference alive but the caller's: no claim, no atomics;
-    /// the outcome stays in the node for the caller.
-    RunAlone,
+    /// Run the task with no other reference alive but the caller's: no claim, no atomics.
+    /// The outcome goes to the `Option<Outcome<T>>` the pointer names (the caller's), and the
+    /// node is freed.
+    RunAlone(*mut ()),
     /// Drop the claimed task's closure unrun and publish `Cancelled`.
     Cancel,
+    /// Hand a held task to the executor after all (the caller holds a reference, the
+    /// thread stack's): count it in its scope, mark it [`COUNTED`] unless it was claimed
+    /// meanwhile, and give a carrier to the executor.
+    Promote,
     /// Free the node (the last reference is gone).
     Free,
 }
@@ -81,9 +105,6 @@ pub(crate) enum Action {
 pub(crate) struct Header {
     pub(crate) state: AtomicUsize,
     refs: AtomicUsize,
-    /// Counted in the scope's `pending` (it was handed to the executor). Written before the
-    /// node is shared, never after.
-    pub(crate) counted: bool,
     /// The thread waiting for `DONE`, written by it before it sets `WAITER`.
     waiter: UnsafeCell<Option<Thread>>,
     /// The typed operations on the node.
@@ -97,12 +118,49 @@ impl Header {
         act: unsafe fn(NonNull<Header>, Action) -> Option<String>,
     ) -> Header {
         Header {
-            state: AtomicUsize::new(0),
+            state: AtomicUsize::new(if counted { COUNTED } else { 0 }),
             refs: AtomicUsize::new(refs),
-            counted,
             waiter: UnsafeCell::new(None),
             act,
         }
+    }
+
+    /// `true` if the task is counted in its scope's `pending` (see [`COUNTED`]). Exact on the
+    /// thread whose stack holds the task, which is the only one that promotes it, and once
+    /// the task is claimed; elsewhere it may turn `true` a moment later.
+    #[inline]
+    pub(crate) fn counted(&self) -> bool {
+        // ORDERING: Relaxed: see above; whoever acts on the count reads it again with the
+        // claim or with `set_done`.
+        self.state.load(Ordering::Relaxed) & COUNTED != 0
+    }
+
+    /// Counts the task, for [`Action::Promote`]: sets `COUNTED` unless the task was claimed;
+    /// `true` if it did. The caller incremented the scope's `pending` first (and takes it
+    /// back on `false`), so a claimer that sees `COUNTED` at `set_done` returns a count that
+    /// exists.
+    pub(crate) fn try_count(&self) -> bool {
+        let mut state = self.state.load(Ordering::Relaxed);
+        while state & TAKEN == 0 {
+            // ORDERING: AcqRel against the claim's RMW: exactly one of the two comes first;
+            // the claimer reads `COUNTED` from its own later RMW (`set_done`).
+            match self.state.compare_exchange_weak(
+                state,
+                state | COUNTED,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => state = now,
+            }
+        }
+        false
+    }
+
+    /// Adds `n` references for new holders; the caller holds one already.
+    pub(crate) fn add_refs(&self, n: usize) {
+        // ORDERING: Relaxed, as `Arc::clone`: the caller's own reference keeps the node alive.
+        self.refs.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Claims the task; `true` if the caller now owns running (or cancelling) it.
@@ -207,15 +265,17 @@ impl TaskRef {
         }
     }
 
-    /// Frees the node without touching the count: the caller holds every reference.
+    /// Runs the task with no other reference alive, writes its outcome to `out` (an
+    /// `Option<Outcome<T>>` of the node's `T`) and frees the node.
     ///
     /// # Safety
-    /// No other reference to the node exists, counted or not.
-    pub(crate) unsafe fn free_alone(self) {
+    /// No other reference to the node exists, counted or not, and `out` is valid for it.
+    #[inline]
+    pub(crate) unsafe fn run_alone(self, out: *mut ()) {
         let node = self.0;
         std::mem::forget(self);
         // SAFETY: the caller owns the node alone.
-        unsafe { (node.as_ref().act)(node, Action::Free) };
+        unsafe { (node.as_ref().act)(node, Action::RunAlone(out)) };
     }
 }
 
@@ -231,47 +291,169 @@ impl Drop for TaskRef {
     }
 }
 
+/// The innermost frame of a thread: the scope it belongs to (its address; 0: none), the
+/// length of the thread's stack of held tasks when it began, and whether the thread is a
+/// worker of that scope's executor (only such a thread holds tasks).
+#[derive(Clone, Copy)]
+struct FrameInfo {
+    scope: usize,
+    mark: usize,
+    inside: bool,
+}
+
+const NO_FRAME: FrameInfo = FrameInfo {
+    scope: 0,
+    mark: 0,
+    inside: false,
+};
+
 /// What a thread knows of the scopes it runs in.
 struct Local {
     /// Its held tasks, newest last.
     held: Vec<TaskRef>,
-    /// The innermost frame: the scope it belongs to (its address; 0: none) and the length of
-    /// `held` when it began.
-    frame: (usize, usize),
+    /// The innermost frame.
+    frame: FrameInfo,
     /// The last task this thread handed to an executor from a frame, while nobody may have
     /// claimed it yet. While it waits untaken, the next ones are held: it is the biggest piece
     /// of work this thread has to give, and each extra one would cost a job that no idle worker
     /// wants yet (the rule `ExecutorExt::join` follows for its offers).
     offered: Option<TaskRef>,
+    /// Every task below this index of `held` is counted or claimed already: where the search
+    /// for the oldest task to promote starts.
+    promoted: usize,
+}
+
+impl Local {
+    /// Takes the newest held task off the stack.
+    #[inline]
+    fn pop(&mut self) -> Option<TaskRef> {
+        let task = self.held.pop();
+        self.promoted = self.promoted.min(self.held.len());
+        task
+    }
+
+    /// The oldest held task that is neither counted nor claimed, if any: the biggest piece of
+    /// work this thread has to give (rayon's thieves take the oldest job for the same reason).
+    fn oldest_to_promote(&mut self) -> Option<NonNull<Header>> {
+        let mut index = self.promoted.min(self.held.len());
+        while let Some(task) = self.held.get(index) {
+            // ORDERING: Relaxed: a hint; `try_count` decides.
+            if task.header().state.load(Ordering::Relaxed) & (TAKEN | COUNTED) == 0 {
+                self.promoted = index + 1;
+                return Some(task.ptr());
+            }
+            index += 1;
+        }
+        self.promoted = index;
+        None
+    }
+
+    /// `true` while the last task this thread handed out is unclaimed.
+    #[inline]
+    fn untaken_offer(&self) -> bool {
+        self.offered.as_ref().is_some_and(|task| {
+            // ORDERING: Relaxed: a hint; a stale answer only holds or hands out one task more.
+            task.header().state.load(Ordering::Relaxed) & TAKEN == 0
+        })
+    }
 }
 
 #[cfg(not(shoal_loom))]
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { held: Vec::new(), frame: (0, 0), offered: None })
+        RefCell::new(Local { held: Vec::new(), frame: NO_FRAME, offered: None, promoted: 0 })
     };
 }
 
 #[cfg(shoal_loom)]
 thread_local! {
     static LOCAL: RefCell<Local> =
-        RefCell::new(Local { held: Vec::new(), frame: (0, 0), offered: None });
+        RefCell::new(Local { held: Vec::new(), frame: NO_FRAME, offered: None, promoted: 0 });
 }
 
-/// `true` when the calling thread's innermost frame belongs to `scope`: a task pushed now is
-/// drained before that frame ends.
-#[inline]
-pub(crate) fn in_frame_of(scope: usize) -> bool {
-    LOCAL
-        .try_with(|l| l.borrow().frame.0 == scope)
-        .unwrap_or(false)
+/// Where a new task of a scope goes, decided by [`place`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Place {
+    /// The calling thread is in no frame of the scope: handed to the executor.
+    Outside,
+    /// Handed to the executor, and pushed on the thread's stack too (drained before the
+    /// frame ends, in case the executor has not run it by then).
+    Framed,
+    /// Only pushed on the thread's stack: it runs here unless its handle claims it first.
+    Held,
 }
 
-/// Pushes a task on the calling thread's stack; the caller checked [`in_frame_of`] (so the
-/// thread locals are alive).
+impl Place {
+    /// The references a new node starts with: its handle's, the thread stack's when pushed,
+    /// and the carrier's and [`offered`]'s when handed out.
+    pub(crate) fn refs(self) -> usize {
+        match self {
+            Place::Outside => 3,
+            Place::Framed => 4,
+            Place::Held => 2,
+        }
+    }
+
+    /// Handed to the executor (and so counted in the scope's `pending`).
+    pub(crate) fn handed_out(self) -> bool {
+        self != Place::Held
+    }
+}
+
+/// Decides where a new task of `scope` goes, makes its node with `make` (which must not touch
+/// the scopes' thread state) and, unless it goes [`Outside`](Place::Outside), pushes one of
+/// the node's references on the calling thread's stack. One look at the thread's state.
+///
+/// Inside a worker of the scope's executor, once the last task this thread handed out was
+/// taken, the task handed out next is the *oldest* one this thread still holds, if any (the
+/// third value: the caller promotes it with [`promote`]); the new one is held instead.
 #[inline]
-pub(crate) fn push(task: TaskRef) {
-    LOCAL.with(|l| l.borrow_mut().held.push(task));
+pub(crate) fn place(
+    scope: usize,
+    make: impl FnOnce(Place) -> NonNull<Header>,
+) -> (NonNull<Header>, Place, Option<NonNull<Header>>) {
+    let mut make = Some(make);
+    let placed = LOCAL.try_with(|l| {
+        let mut l = l.borrow_mut();
+        let mut promote = None;
+        let place = if l.frame.scope != scope {
+            Place::Outside
+        } else if !l.frame.inside {
+            Place::Framed
+        } else if l.untaken_offer() {
+            Place::Held
+        } else {
+            promote = l.oldest_to_promote();
+            if promote.is_some() {
+                Place::Held
+            } else {
+                Place::Framed
+            }
+        };
+        let node = (make.take().expect("made once"))(place);
+        if place != Place::Outside {
+            // SAFETY: the stack's reference, counted in `place.refs()`.
+            l.held.push(unsafe { TaskRef::adopt(node) });
+        }
+        (node, place, promote)
+    });
+    match placed {
+        Ok(placed) => placed,
+        // The thread locals are torn down: no frame exists any more.
+        Err(_) => (
+            (make.take().expect("made once"))(Place::Outside),
+            Place::Outside,
+            None,
+        ),
+    }
+}
+
+/// Hands out a held task that [`place`] chose: the thread's stack still holds its reference
+/// (nothing ran on this thread since), which keeps it alive through the call.
+#[inline]
+pub(crate) fn promote(node: NonNull<Header>) {
+    // SAFETY: the stack's reference keeps the node alive; `Promote` needs only that.
+    unsafe { (node.as_ref().act)(node, Action::Promote) };
 }
 
 /// Takes `node` off the top of the calling thread's stack, if it is there, above the
@@ -281,28 +463,14 @@ pub(crate) fn pop_if_top(node: NonNull<Header>) -> Option<TaskRef> {
     LOCAL
         .try_with(|l| {
             let mut l = l.borrow_mut();
-            if l.held.len() > l.frame.1 && l.held.last().map(TaskRef::ptr) == Some(node) {
-                l.held.pop()
+            if l.held.len() > l.frame.mark && l.held.last().map(TaskRef::ptr) == Some(node) {
+                l.pop()
             } else {
                 None
             }
         })
         .ok()
         .flatten()
-}
-
-/// `true` while the last task this thread handed out (see [`offered`]) is unclaimed.
-#[inline]
-pub(crate) fn untaken_offer() -> bool {
-    LOCAL
-        .try_with(|l| {
-            l.borrow().offered.as_ref().is_some_and(|task| {
-                // ORDERING: Relaxed: a hint; a stale answer only holds or hands out one task
-                // more.
-                task.header().state.load(Ordering::Relaxed) & TAKEN == 0
-            })
-        })
-        .unwrap_or(false)
 }
 
 /// Remembers `task` as the last one this thread handed out.
@@ -320,45 +488,75 @@ pub(crate) fn offered(task: TaskRef) {
 }
 
 /// A scope's claim on the calling thread: tasks of that scope spawned here are pushed on the
-/// thread's stack, and [`drain`](Frame::drain) settles them before the frame ends.
+/// thread's stack, and [`end`](Frame::end) settles them before the frame ends.
 pub(crate) struct Frame {
-    outer: (usize, usize),
+    outer: FrameInfo,
 }
 
 impl Frame {
-    /// Begins a frame of `scope` (its address) on the calling thread.
+    /// Begins a frame of `scope` (its address) on the calling thread; `inside`: the thread is
+    /// a worker of the scope's executor.
     #[inline]
-    pub(crate) fn enter(scope: usize) -> Frame {
+    pub(crate) fn enter(scope: usize, inside: bool) -> Frame {
         let outer = LOCAL
             .try_with(|l| {
                 let mut l = l.borrow_mut();
                 let mark = l.held.len();
-                std::mem::replace(&mut l.frame, (scope, mark))
+                std::mem::replace(
+                    &mut l.frame,
+                    FrameInfo {
+                        scope,
+                        mark,
+                        inside,
+                    },
+                )
             })
-            .unwrap_or((0, 0));
+            .unwrap_or(NO_FRAME);
         Frame { outer }
     }
 
     /// Settles every task pushed in this frame, newest first: runs the unclaimed ones here;
     /// waits for a held one that its handle claimed (a counted one the scope waits for).
-    /// Never unwinds: tasks catch their panics.
+    /// Then the frame ends. Never unwinds: tasks catch their panics.
     #[inline]
-    pub(crate) fn drain(&self) {
-        while let Some(task) = LOCAL
+    pub(crate) fn end(self) {
+        let outer = self.outer;
+        std::mem::forget(self);
+        // Most frames hold nothing by now (their tasks were joined): one look ends them.
+        let holds = LOCAL
             .try_with(|l| {
                 let mut l = l.borrow_mut();
-                if l.held.len() > l.frame.1 {
-                    l.held.pop()
-                } else {
-                    None
+                let holds = l.held.len() > l.frame.mark;
+                if !holds {
+                    l.frame = outer;
                 }
+                holds
             })
-            .ok()
-            .flatten()
-        {
+            .unwrap_or(false);
+        if holds {
+            Frame::drain_and_end(outer);
+        }
+    }
+
+    #[inline(never)]
+    fn drain_and_end(outer: FrameInfo) {
+        loop {
+            let next = LOCAL
+                .try_with(|l| {
+                    let mut l = l.borrow_mut();
+                    if l.held.len() > l.frame.mark {
+                        l.pop()
+                    } else {
+                        l.frame = outer;
+                        None
+                    }
+                })
+                .ok()
+                .flatten();
+            let Some(task) = next else { return };
             // A panic message is for the executor's accounting; the scope got the payload.
             drop(task.run_if_unclaimed());
-            if !task.header().counted {
+            if !task.header().counted() {
                 task.header().wait_done();
             }
         }
@@ -366,9 +564,11 @@ impl Frame {
 }
 
 impl Drop for Frame {
-    #[inline]
+    /// Only on a path that skipped [`end`](Frame::end) (which nothing should): the frame
+    /// still ends.
     fn drop(&mut self) {
-        let _ = LOCAL.try_with(|l| l.borrow_mut().frame = self.outer);
+        let outer = self.outer;
+        let _ = LOCAL.try_with(|l| l.borrow_mut().frame = outer);
     }
 }
 

@@ -536,3 +536,111 @@ fn scope_reports_a_dropped_carrier() {
         }
     });
 }
+
+/// A queue of jobs whose `execute` the scope's thread calls as a worker of it (so the scope
+/// holds tasks), served by one thief thread that runs `jobs` jobs once `go` is set.
+struct Thieved {
+    jobs: Mutex<VecDeque<Job>>,
+    cv: Condvar,
+}
+
+/// The pool id the scope's thread registers under, as a worker of a `Thieved`.
+const THIEVED_ID: usize = 77;
+
+/// No help: the thief alone runs what is queued.
+struct NoHelp;
+
+impl shoal_core::worker::Helper for NoHelp {
+    fn help_one(&self) -> bool {
+        false
+    }
+}
+
+impl Thieved {
+    fn serve(this: &Arc<Thieved>, go: &Arc<AtomicBool>, jobs: usize) -> thread::JoinHandle<()> {
+        let (this, go) = (this.clone(), go.clone());
+        thread::spawn(move || {
+            while !go.load(Ordering::SeqCst) {
+                thread::yield_now();
+            }
+            for _ in 0..jobs {
+                let mut queue = lock(&this.jobs);
+                let job = loop {
+                    if let Some(job) = queue.pop_front() {
+                        break job;
+                    }
+                    queue = this.cv.wait(queue).unwrap();
+                };
+                drop(queue);
+                job();
+            }
+        })
+    }
+}
+
+impl Executor for Thieved {
+    fn execute(&self, job: Job) -> Result<(), Rejected> {
+        lock(&self.jobs).push_back(job);
+        self.cv.notify_one();
+        Ok(())
+    }
+    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+        self.execute(job)
+    }
+    fn workers(&self) -> usize {
+        2
+    }
+    fn resize(&self, _: usize) -> Result<(), ResizeError> {
+        Ok(())
+    }
+    fn shutdown(&self, _: Shutdown) -> ShutdownReport {
+        ShutdownReport::default()
+    }
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
+    }
+    fn pool_id(&self) -> Option<shoal_core::PoolId> {
+        Some(shoal_core::PoolId::new(THIEVED_ID))
+    }
+}
+
+/// A held task promoted to the executor (its spawner's hand-out was taken) races the scope's
+/// own drain at the end of the body: it is counted once, runs once, and the scope returns
+/// only after it ended.
+#[test]
+fn scope_promotion_races_the_drain() {
+    loom::model(|| {
+        let pool = Arc::new(Thieved {
+            jobs: Mutex::new(VecDeque::new()),
+            cv: Condvar::new(),
+        });
+        let go = Arc::new(AtomicBool::new(false));
+        // The first hand-out, then the promoted task's carrier.
+        let thief = Thieved::serve(&pool, &go, 2);
+        let _worker = shoal_core::worker::enter(THIEVED_ID, std::sync::Arc::new(NoHelp));
+        let started = AtomicBool::new(false);
+        let runs = AtomicU64::new(0);
+        let track = Track::new();
+        pool.scope(|s| {
+            let (started, runs, track) = (&started, &runs, &track);
+            s.spawn(move |_| started.store(true, Ordering::SeqCst)); // handed out
+            s.spawn(move |_| {
+                // Held, then promoted below.
+                runs.fetch_add(1, Ordering::SeqCst);
+                track.0.fetch_add(1, Ordering::SeqCst);
+            });
+            go.store(true, Ordering::SeqCst);
+            while !started.load(Ordering::SeqCst) {
+                thread::yield_now();
+            }
+            // The hand-out was taken: this spawn promotes the held task and holds itself.
+            s.spawn(|_| ());
+        });
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "the promoted task ran once, before the scope returned"
+        );
+        thief.join().unwrap();
+    });
+}

@@ -329,6 +329,53 @@ fn held_tasks_inside_a_worker_run_depth_first() {
     assert_eq!(value, 7);
 }
 
+/// Once the task a worker handed out was taken, the next spawn hands out the *oldest* task the
+/// worker still holds (the biggest piece of work it has to give), and holds the new one.
+#[test]
+fn a_taken_hand_out_promotes_the_oldest_held_task() {
+    let exec = one_worker();
+    let queued = || exec.queue.lock().unwrap().len();
+    let ran: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
+    exec.run_inside(|| {
+        exec.scope(|s| {
+            let ran = &ran;
+            let task = |i: usize| move |_: &_| ran[i].fetch_add(1, Ordering::SeqCst);
+            s.spawn(task(0)); // handed out
+            s.spawn(task(1)); // held: the hand-out waits untaken
+            s.spawn(task(2)); // held
+            assert_eq!(queued(), 1, "one hand-out while it waits untaken");
+            // A thief takes the hand-out (here, on this thread).
+            let job = exec.queue.lock().unwrap().pop_front().unwrap();
+            job();
+            assert_eq!(ran[0].load(Ordering::SeqCst), 1);
+            s.spawn(task(3)); // held; the oldest held one, task 1, is handed out instead
+            assert_eq!(queued(), 1, "the oldest held task was handed out");
+            let job = exec.queue.lock().unwrap().pop_front().unwrap();
+            job();
+            assert_eq!(ran[1].load(Ordering::SeqCst), 1, "the hand-out was task 1");
+            assert_eq!(ran[2].load(Ordering::SeqCst), 0, "task 2 is still held");
+            assert_eq!(ran[3].load(Ordering::SeqCst), 0, "task 3 is still held");
+        });
+    });
+    // Every task ran once: the held ones when the scope's body ended.
+    for (i, count) in ran.iter().enumerate() {
+        assert_eq!(count.load(Ordering::SeqCst), 1, "task {i}");
+    }
+    // A promoted task that nobody takes is run by the scope's end, and its handle works.
+    let value = exec.run_inside(|| {
+        exec.scope(|s| {
+            let first = s.spawn(|_| 1);
+            let second = s.spawn(|_| 2); // held
+            let job = exec.queue.lock().unwrap().pop_front().unwrap();
+            job(); // `first` taken
+            let third = s.spawn(|_| 3); // promotes `second`: its carrier waits in the queue
+            assert_eq!(queued(), 1);
+            third.join().unwrap() + second.join().unwrap() + first.join().unwrap()
+        })
+    });
+    assert_eq!(value, 6);
+}
+
 /// A handle crosses threads like the value it hands over; a scope is shared by its tasks.
 #[test]
 fn handles_and_scopes_are_send_and_sync() {
