@@ -60,8 +60,9 @@ pub trait ExecutorExt: Executor {
     ///
     /// Items go to jobs in chunks sized to run for tens of microseconds each (one item per
     /// job when items are slow), and the calling thread runs pending chunks itself while it
-    /// waits, so the cost per item does not depend on how small items are. At most a window
-    /// of items is in flight (default: `2 × workers` chunks, `workers` being a self-sizing
+    /// waits (outside the pool, those the pool left untaken for a moment), so the cost per
+    /// item does not depend on how small items are. At most a window
+    /// of items is in flight (default: `4 × workers` chunks, `workers` being a self-sizing
     /// pool's `max`; set it in items with
     /// [`Map::window`]), and the input is pulled lazily. [`Map`] says how the pool counts the
     /// jobs and the panics of a map.

@@ -31,7 +31,11 @@
 //!    if it waits. A job that finds nothing left to claim returns at once.
 //! 3. The consumer, when the results it needs next are not there, **claims a pending chunk
 //!    and runs it itself** instead of sleeping; it sleeps only when every chunk in flight is
-//!    claimed. So a map finishes even on a pool with no free worker.
+//!    claimed. So a map finishes even on a pool with no free worker. Outside the pool it
+//!    first gives the pool a moment (`HELP_GRACE`, 50 µs after the chunk was handed out) to
+//!    take the chunk, and sleeps meanwhile: a consumer that took chunks at once, from workers
+//!    still waking up, ended up running nearly all of them itself on two cores. It stops
+//!    waiting while none of the map's jobs start (the pool has no free worker).
 //! 4. A job that never runs (the pool refused it, or a shutdown dropped it) cancels the
 //!    newest unclaimed chunk: its items are dropped unrun, each gets `Err(Cancelled)`.
 //!
@@ -39,7 +43,7 @@
 //! job, by the consumer, or by a cancelling job. Nothing is lost and nothing hangs, because
 //! the jobs that have not started always number at least the unclaimed chunks (each push
 //! comes with a job; a job that starts or is dropped claims one chunk if any is left) and the
-//! consumer never waits while a chunk is unclaimed. Results go to preallocated slots: a ring
+//! consumer never waits for good while a chunk is unclaimed (at most the grace). Results go to preallocated slots: a ring
 //! of one slot per chunk in flight, and result and item buffers that are handed back and
 //! reused, so after the first chunks handing items over allocates only the job's box.
 //!
@@ -59,9 +63,11 @@
 //! ## The window
 //!
 //! The window counts **items**: those pulled from the input and not yet yielded. By default
-//! it holds `2 × workers` chunks (so `2 × workers` items while items are slow, up to
-//! `2 × workers × 1024` for tiny ones); [`Map::window`] sets it in items, and chunks then
-//! shrink so that `2 × workers` of them fit (one item each in a window smaller than that).
+//! it holds `4 × workers` chunks (so `4 × workers` items while items are slow, up to
+//! `4 × workers × 1024` for tiny ones), enough that the workers still have chunks queued
+//! while the consumer, asleep, wakes up to hand out more; [`Map::window`] sets it in items,
+//! and chunks then shrink so that `4 × workers` of them fit (one item each in a window
+//! smaller than that).
 //! For a self-sizing pool `workers` is its `max`: a window sized by the current count would
 //! hide the backlog the pool grows for.
 //! Taking 10 results pulls at most `10 + window` items.
@@ -160,7 +166,7 @@ where
     }
 
     /// Sets how many items may be in flight at once: pulled from the input and not yet
-    /// yielded (at least 1). The default holds `2 × workers` chunks.
+    /// yielded (at least 1). The default holds `4 × workers` chunks.
     pub fn window(mut self, window: usize) -> Self {
         self.feed.set_window(window);
         self
@@ -207,7 +213,7 @@ where
     }
 
     /// Sets how many items may be in flight at once: pulled from the input and not yet
-    /// yielded (at least 1). The default holds `2 × workers` chunks.
+    /// yielded (at least 1). The default holds `4 × workers` chunks.
     pub fn window(mut self, window: usize) -> Self {
         self.feed.set_window(window);
         self

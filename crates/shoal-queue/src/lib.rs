@@ -52,7 +52,7 @@
 //! let handle = pool.spawn(|| 6 * 7).expect("running");
 //! assert_eq!(handle.join().unwrap(), 42);
 //!
-//! // The result queue: in input order, at most 2 × workers jobs in flight.
+//! // The result queue: in input order, at most 4 × workers chunks in flight.
 //! let lengths: Vec<usize> = pool
 //!     .map(vec!["a", "bb", "ccc"], |s| s.len())
 //!     .collect::<Result<_, _>>()

@@ -242,8 +242,8 @@ fn endless_map_stays_flat(kind: Strategy) {
             "memory [{kind}]: {which} over an endless input of 1 KiB items: peak grew by \
              {peak_growth} B over 200,000 more results"
         );
-        // The default window is at most 2 x workers chunks of at most 1024 items.
-        let window_bytes = (2 * 2 * 1024 * (ITEM + 64)) as isize;
+        // The default window is at most 4 x workers chunks of at most 1024 items.
+        let window_bytes = (4 * 2 * 1024 * (ITEM + 64)) as isize;
         assert!(
             peak_growth < window_bytes,
             "{kind}: {which}'s peak heap grew by {peak_growth} B over 200,000 results of an \

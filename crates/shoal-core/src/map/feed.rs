@@ -7,8 +7,9 @@ use std::panic::resume_unwind;
 use std::sync::PoisonError;
 #[cfg(feature = "stream")]
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use super::chunk::{Chunk, ChunkJob, Finished, Output, Shared, Step};
+use super::chunk::{Chunk, ChunkJob, Finished, Output, Shared, Step, HELP_GRACE};
 use super::sizing::ChunkSizer;
 use crate::executor::Executor;
 use crate::job::Job;
@@ -51,6 +52,9 @@ fn local<In, T>(local: &mut Mutex<Local<In, T>>) -> &mut Local<In, T> {
     local.get_mut().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Chunks in flight per worker, by default.
+pub(super) const LANES_PER_WORKER: usize = 4;
+
 pub(crate) struct Feed<'e, E: ?Sized, I: Iterator, F, T> {
     exec: &'e E,
     input: I,
@@ -58,9 +62,17 @@ pub(crate) struct Feed<'e, E: ?Sized, I: Iterator, F, T> {
     shared: Option<Arc<Shared<I::Item, T, F>>>,
     /// Items in flight, when set with `window`; by default `lanes` chunks' worth.
     window: Option<usize>,
-    /// Chunks in flight at most: twice the worker count (at least 2), or twice a self-sizing
-    /// pool's `max`.
+    /// Chunks in flight at most: four per worker (at least 4), or per worker of a self-sizing
+    /// pool's `max`. Enough that the workers still have chunks queued while the consumer,
+    /// asleep, needs tens of microseconds to wake and hand out more.
     lanes: usize,
+    /// How many of the map's jobs had started when the consumer last ran a chunk itself after
+    /// the grace (see [`HELP_GRACE`]): while no other job starts, the pool has no free
+    /// worker, and the consumer stops waiting for it.
+    jobs_seen: Option<u64>,
+    /// Chunks the consumer ran after waiting the grace for them (tests).
+    #[cfg(test)]
+    pub(super) graced_runs: usize,
     /// `Executor::map_in_chunks`: chunks longer than one item, and the caller running them.
     chunked: bool,
     sizer: ChunkSizer,
@@ -85,13 +97,16 @@ where
     pub(crate) fn new(exec: &'e E, input: I, f: F, ordered: bool) -> Self {
         // A self-sizing pool may grow to its `max`: the window makes room for that many, or
         // the pool would never see the backlog it grows for.
-        let lanes = exec.max_workers().max(1).saturating_mul(2);
+        let lanes = exec.max_workers().max(1).saturating_mul(LANES_PER_WORKER);
         Feed {
             exec,
             input,
             shared: Some(Arc::new(Shared::new(f, ordered, lanes))),
             window: None,
             lanes,
+            jobs_seen: None,
+            #[cfg(test)]
+            graced_runs: 0,
             chunked: exec.map_in_chunks(),
             sizer: ChunkSizer::new(),
             next_seq: 0,
@@ -190,18 +205,40 @@ where
     fn next_finished(&mut self) -> Finished<T> {
         let shared = self.shared.as_ref().expect("the feed is alive");
         loop {
-            match shared.next_step(self.chunked) {
+            let grace = self.grace();
+            match shared.next_step(self.chunked, grace) {
                 Step::Take(finished, unreported) => {
                     report_panics(self.exec, unreported);
                     return finished;
                 }
                 Step::Run(chunk, results) => {
+                    if !grace.is_zero() {
+                        self.jobs_seen = Some(shared.jobs_started());
+                        #[cfg(test)]
+                        {
+                            self.graced_runs += 1;
+                        }
+                    }
                     let mut ran = shared.run(chunk, results);
                     let panics = mem::take(&mut ran.panics);
                     shared.publish(ran, Vec::new());
                     report_panics(self.exec, panics);
                 }
             }
+        }
+    }
+
+    /// How long a chunk waits for the pool before the consumer runs it (see [`HELP_GRACE`]):
+    /// none inside a worker, nor while no job of the map started since the consumer last ran a
+    /// chunk after waiting (the pool has no free worker: waiting again would only slow the
+    /// map).
+    fn grace(&self) -> Duration {
+        if worker::in_worker() {
+            return Duration::ZERO;
+        }
+        match self.jobs_seen {
+            Some(seen) if seen == self.shared().jobs_started() => Duration::ZERO,
+            _ => HELP_GRACE,
         }
     }
 

@@ -17,7 +17,7 @@
 pub(crate) const TARGET_CHUNK_NANOS: u64 = 50_000;
 
 /// The most items one chunk holds, whatever the measurement says: it bounds the default
-/// window (2 × workers chunks) for very small items.
+/// window (4 × workers chunks) for very small items.
 pub(crate) const MAX_CHUNK: usize = 1024;
 
 /// The consumer's estimate of the time per item, and the chunk length it gives.

@@ -476,7 +476,7 @@ fn window_bounds_the_items_in_flight() {
 #[test]
 fn endless_input_keeps_memory_flat() {
     let pool = TestPool::new(2);
-    let bound = 2 * 2 * MAX_CHUNK;
+    let bound = super::feed::LANES_PER_WORKER * 2 * MAX_CHUNK;
     let alive = Arc::new(Alive::default());
     let a = alive.clone();
     let endless = (0u64..).map(move |i| a.item(i));
@@ -831,4 +831,25 @@ fn after_counted_runs_after_the_count_and_only_for_the_running_job() {
     let log = seen.clone();
     crate::worker::after_counted(address, move || log.lock().unwrap().push(("outside", 0)));
     assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+/// On a pool whose workers are all busy (none of the map's jobs starts), the consumer waits
+/// the grace for the first chunk only, then runs the others at once: the map does not slow
+/// down by a grace per chunk.
+#[test]
+fn a_consumer_on_a_busy_pool_waits_the_grace_once() {
+    let pool = Hold::new(2);
+    let mut m = pool.map(0..5_000u64, |x| x + 1).window(50);
+    for want in 1..=5_000u64 {
+        assert_eq!(m.next().unwrap().unwrap(), want);
+    }
+    assert!(m.next().is_none());
+    assert_eq!(
+        m.feed.graced_runs, 1,
+        "only the first chunk waited for the pool"
+    );
+    drop(m);
+    // The jobs still queued find nothing to run.
+    pool.run_all();
+    assert_eq!(pool.held(), 0);
 }

@@ -2,7 +2,7 @@
 //! bounded number of items in flight and pull their input lazily.
 //!
 //! `map` hands items to jobs in chunks sized from the measured time per item, so the default
-//! window (2 × workers chunks) is 2 × workers items only while items are slow; the checks of
+//! window (4 × workers chunks) is 4 × workers items only while items are slow; the checks of
 //! the default window use items that sleep for a millisecond, and a long input of small items
 //! to show that the window still holds memory flat.
 
@@ -77,7 +77,7 @@ where
 
 /// The scenario of `map_bounded_in_flight` and (`unordered`) `map_unordered_bounded_in_flight`:
 /// on 4 workers, maps 200 tracked items with a window of 3, then slow items with the default
-/// window (2 × 4 workers, a chunk each), then a long input of small items: every value comes
+/// window (4 chunks per worker, 16, a chunk each), then a long input of small items: every value comes
 /// back, never more items alive at once than the window (a bounded number for the long input),
 /// and every item is dropped at the end.
 fn bounded_in_flight<F: Factory>(f: &F, scenario_name: &str, unordered: bool) {
@@ -90,7 +90,7 @@ fn bounded_in_flight<F: Factory>(f: &F, scenario_name: &str, unordered: bool) {
 fn check_in_flight<E: Executor>(pool: &E, unordered: bool) {
     let name = if unordered { "map_unordered" } else { "map" };
     let want: Vec<u64> = (0..200).collect();
-    for (window, limit) in [(Some(3), 3), (None, 8)] {
+    for (window, limit) in [(Some(3), 3), (None, 16)] {
         let alive = Alive::new();
         // Items slow enough (a millisecond) for the default window to give each a chunk.
         let body = if window.is_some() {
@@ -157,7 +157,7 @@ pub fn map_preserves_order<F: Factory>(f: &F) {
 }
 
 /// `map` never has more items alive (pulled from the input and not yet finished) than its
-/// window: 3 when set; by default 2 × workers while items are slow, and a bounded number for a
+/// window: 3 when set; by default 4 × workers while items are slow, and a bounded number for a
 /// long input of small items, so a long input never piles up in the queue.
 pub fn map_bounded_in_flight<F: Factory>(f: &F) {
     bounded_in_flight(f, "map_bounded_in_flight", false);
@@ -173,7 +173,7 @@ pub fn map_unordered_yields_every_result<F: Factory>(f: &F) {
     });
 }
 
-/// `map_unordered` never has more items alive than its window (3 when set; by default 2 ×
+/// `map_unordered` never has more items alive than its window (3 when set; by default 4 ×
 /// workers while items are slow, and a bounded number for a long input of small items).
 pub fn map_unordered_bounded_in_flight<F: Factory>(f: &F) {
     bounded_in_flight(f, "map_unordered_bounded_in_flight", true);
