@@ -115,6 +115,16 @@ pub trait OrderedMap: Sync {
     where
         T: Clone + Send + Sync + 'static,
         R: Send + 'static;
+
+    /// The same map with its results in any order: the library's unordered result queue
+    /// where it has one (shoal's `ExecutorExt::map_unordered`), its ordered map otherwise.
+    fn map_any_order<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
+    where
+        T: Clone + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        self.map_ordered(items, f)
+    }
 }
 
 /// A pool (or the sequential baseline) under test.

@@ -90,6 +90,7 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
                 WorkloadId::Fib,
                 WorkloadId::TreeSum,
                 WorkloadId::ResultQueue,
+                WorkloadId::ResultQueueUnordered,
             ]
             .iter()
             .any(|w| w.name() == cell.workload);

@@ -13,8 +13,8 @@ use std::str::FromStr;
 use crate::backend::BackendConfig;
 use crate::contender::{Capability, Contender, Info};
 use crate::workloads::{
-    Chain, Fib, Files, Hash, HashMap, Http, Idle, Io, ResultQueue, SpawnInside, SpawnOutside,
-    TreeSum, Unbalanced, WakeLatency,
+    Chain, Fib, Files, Hash, HashMap, Http, Idle, Io, ResultQueue, ResultQueueUnordered,
+    SpawnInside, SpawnOutside, TreeSum, Unbalanced, WakeLatency,
 };
 
 /// How big a run is. `scale` multiplies the `full` size; each workload maps it onto its own
@@ -284,6 +284,8 @@ workload_ids! {
         "load balance: a few huge jobs among many small ones; static splits lose";
     ResultQueue, "map", "items", OrderedMap, Cpu, Repeat,
         "the result queue: map over a large input, results in input order";
+    ResultQueueUnordered, "map-unordered", "items", OrderedMap, Cpu, Repeat,
+        "the result queue in any order: the same map, results as they finish";
     Idle, "idle", "jobs", Spawn, Cpu, Window,
         "idle burn: one job every 5 ms; CPU time a mostly idle pool burns per second";
     WakeLatency, "wake-latency", "jobs", Spawn, Cpu, Window,

@@ -44,6 +44,17 @@ impl<P: Executor + 'static> OrderedMap for ExecHandle<P> {
             .collect::<Result<Vec<R>, _>>()
             .unwrap_or_else(|e| panic!("a map job failed: {e}"))
     }
+
+    fn map_any_order<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
+    where
+        T: Clone + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        self.0
+            .map_unordered(items, f)
+            .collect::<Result<Vec<R>, _>>()
+            .unwrap_or_else(|e| panic!("a map job failed: {e}"))
+    }
 }
 
 /// Fork-join on any executor: `ExecutorExt::join`, which reaches the pool's own join through

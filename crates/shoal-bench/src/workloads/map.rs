@@ -55,3 +55,41 @@ impl Workload for ResultQueue {
         format!("map over {} items, ~{ITEM_COST} ns each", self.items)
     }
 }
+
+/// The same map as [`ResultQueue`], with its results taken in any order: shoal's
+/// `map_unordered`, the other libraries' ordered map (they have no cheaper unordered one).
+#[derive(Debug)]
+pub struct ResultQueueUnordered {
+    items: usize,
+    expected: u64,
+}
+
+impl Workload for ResultQueueUnordered {
+    const ID: WorkloadId = WorkloadId::ResultQueueUnordered;
+
+    fn prepare(size: Size, _workers: usize) -> Self {
+        let items = size.count(100_000, 100);
+        // The checksum may not depend on the order: a plain wrapping sum.
+        let expected = (0..items as u64).map(item).fold(0u64, u64::wrapping_add);
+        ResultQueueUnordered { items, expected }
+    }
+
+    fn run<C: Contender>(&self, c: &C) -> u64 {
+        let m = c.mapper().expect("admitted contenders map");
+        let input: Vec<u64> = (0..self.items as u64).collect();
+        let out = m.map_any_order(input, item);
+        assert_eq!(out.len(), self.items, "one result per item");
+        out.into_iter().fold(0u64, u64::wrapping_add)
+    }
+
+    fn answer(&self) -> Answer {
+        Answer {
+            checksum: self.expected,
+            units: self.items as f64,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("map over {} items, ~{ITEM_COST} ns each, results in any order", self.items)
+    }
+}
