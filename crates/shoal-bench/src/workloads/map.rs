@@ -90,6 +90,9 @@ impl Workload for ResultQueueUnordered {
     }
 
     fn describe(&self) -> String {
-        format!("map over {} items, ~{ITEM_COST} ns each, results in any order", self.items)
+        format!(
+            "map over {} items, ~{ITEM_COST} ns each, results in any order",
+            self.items
+        )
     }
 }
