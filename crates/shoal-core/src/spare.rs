@@ -21,8 +21,10 @@ const STEP: usize = 32;
 /// The largest node kept; larger ones always go through the allocator.
 const LARGEST: usize = 256;
 /// Size classes: `STEP`, `2 * STEP`, …, `LARGEST`.
+#[cfg_attr(any(shoal_loom, shoal_shuttle), allow(dead_code))]
 const CLASSES: usize = LARGEST / STEP;
 /// Spare blocks kept per class and thread.
+#[cfg_attr(any(shoal_loom, shoal_shuttle), allow(dead_code))]
 const KEEP: u32 = 64;
 
 /// The class of a layout, if blocks of that class can hold it.

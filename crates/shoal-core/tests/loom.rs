@@ -276,32 +276,41 @@ fn resize_by_hand_beats_a_sizing_decision() {
 
 use shoal_core::{Executor, ExecutorExt, Job, Rejected, ResizeError};
 
-/// An executor with room for one job, and one worker thread that takes it.
+/// An executor with a queue of jobs and one worker thread that takes them (most models hand
+/// it exactly one). Its pool id is [`ONE_SLOT_ID`], under which a model's own thread may
+/// register as a worker of it (`shoal_core::worker::enter`).
 struct OneSlot {
-    job: Mutex<Option<Job>>,
+    jobs: Mutex<VecDeque<Job>>,
     cv: Condvar,
 }
+
+/// The pool id of every `OneSlot`.
+const ONE_SLOT_ID: usize = 77;
 
 impl OneSlot {
     fn new() -> Arc<OneSlot> {
         Arc::new(OneSlot {
-            job: Mutex::new(None),
+            jobs: Mutex::new(VecDeque::new()),
             cv: Condvar::new(),
         })
+    }
+
+    /// Waits for the next job.
+    fn take(&self) -> Job {
+        let mut jobs = lock(&self.jobs);
+        loop {
+            if let Some(job) = jobs.pop_front() {
+                return job;
+            }
+            jobs = self.cv.wait(jobs).unwrap();
+        }
     }
 
     /// The worker: waits for the one job, then runs it, or drops it unrun if `drop_it`.
     fn serve(this: &Arc<OneSlot>, drop_it: bool) -> thread::JoinHandle<()> {
         let this = this.clone();
         thread::spawn(move || {
-            let mut slot = lock(&this.job);
-            let job = loop {
-                if let Some(job) = slot.take() {
-                    break job;
-                }
-                slot = this.cv.wait(slot).unwrap();
-            };
-            drop(slot);
+            let job = this.take();
             if drop_it {
                 drop(job);
             } else {
@@ -309,11 +318,28 @@ impl OneSlot {
             }
         })
     }
+
+    /// The worker: once `go` is set, runs `jobs` jobs one after another.
+    fn serve_after(
+        this: &Arc<OneSlot>,
+        go: &Arc<AtomicBool>,
+        jobs: usize,
+    ) -> thread::JoinHandle<()> {
+        let (this, go) = (this.clone(), go.clone());
+        thread::spawn(move || {
+            while !go.load(Ordering::SeqCst) {
+                thread::yield_now();
+            }
+            for _ in 0..jobs {
+                this.take()();
+            }
+        })
+    }
 }
 
 impl Executor for OneSlot {
     fn execute(&self, job: Job) -> Result<(), Rejected> {
-        *lock(&self.job) = Some(job);
+        lock(&self.jobs).push_back(job);
         self.cv.notify_one();
         Ok(())
     }
@@ -331,6 +357,9 @@ impl Executor for OneSlot {
     }
     fn metrics(&self) -> Metrics {
         Metrics::default()
+    }
+    fn pool_id(&self) -> Option<shoal_core::PoolId> {
+        Some(shoal_core::PoolId::new(ONE_SLOT_ID))
     }
 }
 
@@ -537,16 +566,6 @@ fn scope_reports_a_dropped_carrier() {
     });
 }
 
-/// A queue of jobs whose `execute` the scope's thread calls as a worker of it (so the scope
-/// holds tasks), served by one thief thread that runs `jobs` jobs once `go` is set.
-struct Thieved {
-    jobs: Mutex<VecDeque<Job>>,
-    cv: Condvar,
-}
-
-/// The pool id the scope's thread registers under, as a worker of a `Thieved`.
-const THIEVED_ID: usize = 77;
-
 /// No help: the thief alone runs what is queued.
 struct NoHelp;
 
@@ -556,68 +575,17 @@ impl shoal_core::worker::Helper for NoHelp {
     }
 }
 
-impl Thieved {
-    fn serve(this: &Arc<Thieved>, go: &Arc<AtomicBool>, jobs: usize) -> thread::JoinHandle<()> {
-        let (this, go) = (this.clone(), go.clone());
-        thread::spawn(move || {
-            while !go.load(Ordering::SeqCst) {
-                thread::yield_now();
-            }
-            for _ in 0..jobs {
-                let mut queue = lock(&this.jobs);
-                let job = loop {
-                    if let Some(job) = queue.pop_front() {
-                        break job;
-                    }
-                    queue = this.cv.wait(queue).unwrap();
-                };
-                drop(queue);
-                job();
-            }
-        })
-    }
-}
-
-impl Executor for Thieved {
-    fn execute(&self, job: Job) -> Result<(), Rejected> {
-        lock(&self.jobs).push_back(job);
-        self.cv.notify_one();
-        Ok(())
-    }
-    fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-        self.execute(job)
-    }
-    fn workers(&self) -> usize {
-        2
-    }
-    fn resize(&self, _: usize) -> Result<(), ResizeError> {
-        Ok(())
-    }
-    fn shutdown(&self, _: Shutdown) -> ShutdownReport {
-        ShutdownReport::default()
-    }
-    fn metrics(&self) -> Metrics {
-        Metrics::default()
-    }
-    fn pool_id(&self) -> Option<shoal_core::PoolId> {
-        Some(shoal_core::PoolId::new(THIEVED_ID))
-    }
-}
-
 /// A held task promoted to the executor (its spawner's hand-out was taken) races the scope's
 /// own drain at the end of the body: it is counted once, runs once, and the scope returns
 /// only after it ended.
 #[test]
 fn scope_promotion_races_the_drain() {
     loom::model(|| {
-        let pool = Arc::new(Thieved {
-            jobs: Mutex::new(VecDeque::new()),
-            cv: Condvar::new(),
-        });
+        let pool = OneSlot::new();
         let go = Arc::new(AtomicBool::new(false));
         // The first hand-out, then the promoted task's carrier.
-        let thief = Thieved::serve(&pool, &go, 2);
-        let _worker = shoal_core::worker::enter(THIEVED_ID, std::sync::Arc::new(NoHelp));
+        let thief = OneSlot::serve_after(&pool, &go, 2);
+        let _worker = shoal_core::worker::enter(ONE_SLOT_ID, std::sync::Arc::new(NoHelp));
         let started = AtomicBool::new(false);
         let runs = AtomicU64::new(0);
         let track = Track::new();

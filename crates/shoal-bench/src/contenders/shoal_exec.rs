@@ -39,10 +39,7 @@ impl<P: Executor + 'static> OrderedMap for ExecHandle<P> {
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
     {
-        self.0
-            .map(items, f)
-            .collect::<Result<Vec<R>, _>>()
-            .unwrap_or_else(|e| panic!("a map job failed: {e}"))
+        all_ok(self.0.map(items, f))
     }
 
     fn map_any_order<T, R>(&self, items: Vec<T>, f: impl MapFn<T, R>) -> Vec<R>
@@ -50,11 +47,15 @@ impl<P: Executor + 'static> OrderedMap for ExecHandle<P> {
         T: Clone + Send + Sync + 'static,
         R: Send + 'static,
     {
-        self.0
-            .map_unordered(items, f)
-            .collect::<Result<Vec<R>, _>>()
-            .unwrap_or_else(|e| panic!("a map job failed: {e}"))
+        all_ok(self.0.map_unordered(items, f))
     }
+}
+
+/// Every result of a map, or a panic: the benchmark's items never fail.
+fn all_ok<R>(results: impl Iterator<Item = Result<R, shoal_core::TaskError>>) -> Vec<R> {
+    results
+        .collect::<Result<Vec<R>, _>>()
+        .unwrap_or_else(|e| panic!("a map job failed: {e}"))
 }
 
 /// Fork-join on any executor: `ExecutorExt::join`, which reaches the pool's own join through

@@ -22,7 +22,7 @@ pub use fnv::{fnv1a, Fnv1a};
 pub use fork_join::{fib_calls, Fib, Node, TreeSum};
 pub use http::Http;
 pub use idle::Idle;
-pub use map::{ResultQueue, ResultQueueUnordered};
+pub use map::{Mapped, ResultQueue, ResultQueueUnordered};
 pub use spawn::{Chain, SpawnInside, SpawnOutside};
 pub use wake::{percentile, WakeLatency, WAKE_GAP};
 
