@@ -48,7 +48,8 @@ pub struct Metrics {
 
 impl std::fmt::Display for Metrics {
     /// One line, e.g. `4 workers, 5 queued, 2 running; 130 submitted: 120 completed,
-    /// 10 panicked, 0 cancelled; 0 rejected, 3 steals, 7 parks`.
+    /// 10 panicked, 0 cancelled; 0 rejected, 3 steals, 7 parks`; a self-sizing pool adds its
+    /// policy after ` | sizing: ` (see [`SizingStatus`](crate::SizingStatus)'s `Display`).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = if self.workers == 1 { "" } else { "s" };
         write!(
@@ -65,7 +66,11 @@ impl std::fmt::Display for Metrics {
             self.rejected,
             self.steals,
             self.parks,
-        )
+        )?;
+        if let Some(sizing) = &self.sizing {
+            write!(f, " | sizing: {sizing}")?;
+        }
+        Ok(())
     }
 }
 

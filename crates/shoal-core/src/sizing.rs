@@ -398,6 +398,27 @@ pub struct SizingStatus {
     pub last: Option<Decision>,
 }
 
+impl fmt::Display for SizingStatus {
+    /// One line, e.g. `elastic 1..=64, target 8, 3 grown, 1 shrunk; last: 4 -> 8 workers:
+    /// 12 jobs waited with every worker busy, ending at 900/s`; an adaptive policy adds its
+    /// limit, a policy a hand `resize` switched off says `(off)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}..={}", self.mode, self.min, self.max)?;
+        if !self.active {
+            f.write_str(" (off)")?;
+        }
+        write!(f, ", target {}", self.target)?;
+        if self.mode == Mode::Adaptive {
+            write!(f, ", limit {}", self.limit)?;
+        }
+        write!(f, ", {} grown, {} shrunk", self.grown, self.shrunk)?;
+        if let Some(last) = &self.last {
+            write!(f, "; last: {last}")?;
+        }
+        Ok(())
+    }
+}
+
 impl SizingStatus {
     /// Counts `decision` (a grow or a shrink), keeps it as the last one, and notes the
     /// policy's `limit` at the time.

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use shoal_core::{Metrics, ShutdownReport};
+use shoal_core::sizing::{Decision, Mode, Reason};
+use shoal_core::{Metrics, ShutdownReport, SizingStatus};
 
 #[test]
 fn metrics_print_one_line() {
@@ -24,6 +25,51 @@ fn metrics_print_one_line() {
     m.workers = 1;
     assert!(m.to_string().starts_with("1 worker, "), "{m}");
     assert!(!m.to_string().contains('\n'));
+}
+
+#[test]
+fn a_self_sizing_pools_metrics_print_its_policy() {
+    let mut m = Metrics::default();
+    m.workers = 8;
+    let mut sizing = SizingStatus {
+        mode: Mode::Elastic,
+        active: true,
+        target: 8,
+        min: 1,
+        max: 64,
+        limit: 64,
+        ..SizingStatus::default()
+    };
+    sizing.record(
+        Decision {
+            from: 4,
+            to: 8,
+            reason: Reason::Backlog {
+                queued: 12,
+                per_sec: 900,
+            },
+            failed: false,
+        },
+        64,
+    );
+    m.sizing = Some(sizing);
+    let line = m.to_string();
+    assert!(
+        line.ends_with(
+            " | sizing: elastic 1..=64, target 8, 1 grown, 0 shrunk; last: 4 -> 8 workers: \
+             12 jobs waited with every worker busy, ending at 900/s"
+        ),
+        "{line}"
+    );
+    sizing.mode = Mode::Adaptive;
+    sizing.limit = 11;
+    sizing.active = false;
+    sizing.last = None;
+    assert_eq!(
+        sizing.to_string(),
+        "adaptive 1..=64 (off), target 8, limit 11, 1 grown, 0 shrunk"
+    );
+    assert!(!line.contains('\n'));
 }
 
 #[test]
