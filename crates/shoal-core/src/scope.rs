@@ -430,7 +430,7 @@ where
         unsafe {
             node.as_ptr().write(Node {
                 head: Head::<T> {
-                    header: Header::new(place.refs(), place.handed_out(), Self::act),
+                    header: Header::new(place, Self::act),
                     outcome: UnsafeCell::new(None),
                 },
                 f: UnsafeCell::new(Some(f)),

@@ -112,14 +112,14 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    /// The header of a new task going to `place`, with the references that place gives it.
     pub(crate) fn new(
-        refs: usize,
-        counted: bool,
+        place: Place,
         act: unsafe fn(NonNull<Header>, Action) -> Option<String>,
     ) -> Header {
         Header {
-            state: AtomicUsize::new(if counted { COUNTED } else { 0 }),
-            refs: AtomicUsize::new(refs),
+            state: AtomicUsize::new(if place.handed_out() { COUNTED } else { 0 }),
+            refs: AtomicUsize::new(place.refs()),
             waiter: UnsafeCell::new(None),
             act,
         }
@@ -386,7 +386,7 @@ pub(crate) enum Place {
 impl Place {
     /// The references a new node starts with: its handle's, the thread stack's when pushed,
     /// and the carrier's and [`offered`]'s when handed out.
-    pub(crate) fn refs(self) -> usize {
+    fn refs(self) -> usize {
         match self {
             Place::Outside => 3,
             Place::Framed => 4,
@@ -523,42 +523,32 @@ impl Frame {
         let outer = self.outer;
         std::mem::forget(self);
         // Most frames hold nothing by now (their tasks were joined): one look ends them.
-        let holds = LOCAL
+        while let Some(task) = LOCAL
             .try_with(|l| {
                 let mut l = l.borrow_mut();
-                let holds = l.held.len() > l.frame.mark;
-                if !holds {
+                if l.held.len() > l.frame.mark {
+                    l.pop()
+                } else {
                     l.frame = outer;
+                    None
                 }
-                holds
             })
-            .unwrap_or(false);
-        if holds {
-            Frame::drain_and_end(outer);
+            .ok()
+            .flatten()
+        {
+            Frame::settle(task);
         }
     }
 
+    /// Runs a task the frame still holds, unless someone claimed it; waits for a held one
+    /// that its handle claimed (a counted one the scope waits for).
+    #[cold]
     #[inline(never)]
-    fn drain_and_end(outer: FrameInfo) {
-        loop {
-            let next = LOCAL
-                .try_with(|l| {
-                    let mut l = l.borrow_mut();
-                    if l.held.len() > l.frame.mark {
-                        l.pop()
-                    } else {
-                        l.frame = outer;
-                        None
-                    }
-                })
-                .ok()
-                .flatten();
-            let Some(task) = next else { return };
-            // A panic message is for the executor's accounting; the scope got the payload.
-            drop(task.run_if_unclaimed());
-            if !task.header().counted() {
-                task.header().wait_done();
-            }
+    fn settle(task: TaskRef) {
+        // A panic message is for the executor's accounting; the scope got the payload.
+        drop(task.run_if_unclaimed());
+        if !task.header().counted() {
+            task.header().wait_done();
         }
     }
 }
