@@ -103,6 +103,7 @@ pub mod identity;
 pub mod idle;
 pub mod intake;
 pub mod lifecycle;
+pub mod queue;
 pub mod sizing;
 pub mod sleep;
 pub mod spawn;

@@ -81,7 +81,6 @@
 #![deny(missing_docs)]
 
 mod pool;
-mod queue;
 mod registry;
 mod worker;
 

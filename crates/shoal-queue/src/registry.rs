@@ -1,19 +1,16 @@
-//! What the pool and its workers share: the queue, the intake gate, the sleep protocol, the
-//! counters and the pool's life cycle; how a job is submitted and run; the steps of the shared
-//! life cycle (`shoal_core::lifecycle`) that depend on the queue.
+//! What the pool and its workers share: the queue with its intake gate
+//! (`shoal_core::queue`), the sleep protocol, the counters and the pool's life cycle; the
+//! steps of the shared life cycle (`shoal_core::lifecycle`) that depend on the queue.
 
 use std::io;
 
 use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
+use shoal_core::queue::SharedQueue;
+use shoal_core::sleep::Sleep;
 use shoal_core::sync::atomic::{AtomicBool, Ordering};
 use shoal_core::sync::{thread, Arc};
 use shoal_core::PoolConfig;
-use shoal_core::{worker, Counters, Event, Job, Metrics, RejectReason, Rejected};
-
-use shoal_core::intake::Intake;
-use shoal_core::sleep::Sleep;
-
-use crate::queue::{JobQueue, PushError};
+use shoal_core::{Counters, Job, Metrics, Rejected};
 
 /// The searcher limit's floor (see `Registry::search_limit`). Under a model checker it is one,
 /// so that the models of two workers also check the path of a worker over the limit.
@@ -24,17 +21,14 @@ const MIN_SEARCHERS: usize = 1;
 
 /// What the pool and its workers share.
 pub(crate) struct Registry {
-    pub(crate) queue: JobQueue,
-    /// The closed flag and the in-flight submissions (`shoal_core::intake`).
-    pub(crate) intake: Intake,
+    /// The queue, its intake gate and its cancel flag (`shoal_core::queue`).
+    pub(crate) queue: SharedQueue,
     /// The parking protocol (`shoal_core::sleep`); its idle count (`Sleep::idle`: workers
     /// searching, about to sleep or asleep) is the hint a join reads (`shoal_core::fork`).
     pub(crate) sleep: Sleep,
     pub(crate) counters: Counters,
     /// The settings the pool was built with (thread names, stack size, hooks).
     pub(crate) config: PoolConfig,
-    /// Queued jobs are to be cancelled, not run (`Shutdown::Now`, or a passed deadline).
-    pub(crate) cancel: AtomicBool,
     /// Set once no submission can still be on its way into the queue: from then on, an empty
     /// queue stays empty and workers may exit.
     pub(crate) sealed: AtomicBool,
@@ -48,13 +42,11 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn new(config: PoolConfig) -> Registry {
         Registry {
-            queue: JobQueue::new(config.capacity()),
-            intake: Intake::new(),
+            queue: SharedQueue::new(config.capacity()),
             sleep: Sleep::new(),
             counters: Counters::new(),
             life: Lifecycle::with_config(&config),
             config,
-            cancel: AtomicBool::new(false),
             sealed: AtomicBool::new(false),
             cpus: shoal_core::default_workers(),
         }
@@ -68,14 +60,7 @@ impl Registry {
     /// Runs (or, when cancelling, drops) one job the way every path of this pool does.
     #[inline]
     pub(crate) fn run(&self, job: Job) {
-        // ORDERING: Relaxed is enough: `cancel` only decides between running and dropping a
-        // job; a job that misses the flag is run, which Shutdown::Now allows for jobs that
-        // were already taken off the queue.
-        if self.cancel.load(Ordering::Relaxed) {
-            worker::cancel_job(job, &self.counters);
-        } else {
-            worker::run_job(job, &self.counters, self.config.handler());
-        }
+        self.queue.run(job, &self.counters, self.config.handler());
     }
 
     /// How many idle workers may search (spin on the queue) at once: half the cores the
@@ -100,80 +85,21 @@ impl Registry {
     }
 
     pub(crate) fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
-        // The in-flight mark: shutdown waits for it before sealing the queue, so a job either
-        // sees intake closed and is refused, or is in the queue before the seal (`shoal_core::intake`).
-        let Some(in_flight) = self.intake.enter() else {
-            // The refused entry counted the job for `wait_idle` for a moment.
-            self.life.check_idle(self);
-            return self.reject(RejectReason::ShutDown, job);
-        };
-        let pushed = if blocking {
-            self.push_blocking(job)
-        } else {
-            self.queue.try_push(job).map_err(|e| match e {
-                PushError::Full(job) => (RejectReason::Full, job),
-                PushError::Closed(job) => (RejectReason::ShutDown, job),
-            })
-        };
-        match pushed {
-            Ok(()) => {
-                // Wake a sleeper if no worker is searching (`shoal_core::sleep`, steps A-C).
-                self.sleep.notify_new_job();
-                // Leaving counts the job as accepted.
-                drop(in_flight);
-                Ok(())
-            }
-            Err((reason, job)) => {
-                in_flight.refused();
-                // The entry counted the job for `wait_idle` for a moment (`Intake::entered`):
-                // the pool may be idle again now that it is undone.
-                self.life.check_idle(self);
-                self.reject(reason, job)
-            }
-        }
-    }
-
-    fn reject(&self, reason: RejectReason, job: Job) -> Result<(), Rejected> {
-        self.counters.add(Event::Rejected, 1);
-        Err(Rejected::new(reason, job))
-    }
-
-    fn push_blocking(&self, job: Job) -> Result<(), (RejectReason, Job)> {
-        if !worker::is_worker_of(self.id()) {
-            return self
-                .queue
-                .push_blocking(job)
-                .map_err(|job| (RejectReason::ShutDown, job));
-        }
-        // Inside our own worker, waiting for room could deadlock (every worker might be
-        // waiting): make room by running queued jobs instead.
-        let mut job = job;
-        loop {
-            match self.queue.try_push(job) {
-                Ok(()) => return Ok(()),
-                Err(PushError::Closed(j)) => return Err((RejectReason::ShutDown, j)),
-                Err(PushError::Full(j)) => {
-                    job = j;
-                    if self.intake.is_closed() {
-                        return Err((RejectReason::ShutDown, job));
-                    }
-                    match self.queue.try_pop() {
-                        Some(queued) => self.run(queued),
-                        None => thread::yield_now(),
-                    }
+        self.queue.submit(
+            self,
+            &self.counters,
+            job,
+            blocking,
+            || match self.queue.try_pop() {
+                Some(queued) => {
+                    self.run(queued);
+                    true
                 }
-            }
-        }
-    }
-
-    /// The counters, with the submissions counted by the intake added in.
-    pub(crate) fn snapshot(&self, workers: usize) -> Metrics {
-        let mut m = self.counters.snapshot(workers);
-        m.submitted += self.intake.accepted();
-        m.queued = m
-            .submitted
-            .saturating_sub(m.running + m.completed + m.panicked + m.cancelled);
-        m
+                None => false,
+            },
+            // Wake a sleeper if no worker is searching (`shoal_core::sleep`, steps A-C).
+            || self.sleep.notify_new_job(),
+        )
     }
 }
 
@@ -196,13 +122,7 @@ impl Mechanics for Registry {
 
     /// Closes intake and waits until no submission is still on its way in; then seals.
     fn close(&self, cancel: bool) {
-        if cancel {
-            // ORDERING: SeqCst like every flag store; see `run`.
-            self.cancel.store(true, Ordering::SeqCst);
-        }
-        // Blocked submitters (in flight, waiting for room) give their jobs back as soon as
-        // intake is closed; then no submission is left in flight.
-        self.intake.close(|| self.queue.close_intake());
+        self.queue.close(cancel);
         // ORDERING: SeqCst store, read (SeqCst) by workers before their last pop; the intake
         // drain above happens-before it, so that pop sees every accepted job.
         self.sealed.store(true, Ordering::SeqCst);
@@ -212,11 +132,7 @@ impl Mechanics for Registry {
     /// Drops every queued job unrun (counted as cancelled), and cancels the jobs workers
     /// take from now on.
     fn cancel_queued(&self) {
-        // ORDERING: SeqCst like every flag store; see `run`.
-        self.cancel.store(true, Ordering::SeqCst);
-        while let Some(job) = self.queue.try_pop() {
-            worker::cancel_job(job, &self.counters);
-        }
+        self.queue.cancel_queued(&self.counters);
     }
 
     fn wake_all(&self, _alive: usize) {
@@ -224,13 +140,10 @@ impl Mechanics for Registry {
     }
 
     fn metrics(&self, workers: usize) -> Metrics {
-        self.snapshot(workers)
+        self.queue.snapshot(&self.counters, workers)
     }
 
-    /// As the default, but with the submissions counted from their entry (before their push),
-    /// not from their accepted count (after it): see `Intake::entered`.
     fn is_idle(&self) -> bool {
-        let m = self.counters.snapshot(0);
-        m.completed + m.panicked + m.cancelled >= m.submitted + self.intake.entered()
+        self.queue.is_idle(&self.counters)
     }
 }

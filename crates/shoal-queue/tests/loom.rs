@@ -2,7 +2,7 @@
 //! from outside and for jobs a worker spawns while its sibling falls asleep, with the
 //! searcher limit in force), sealing the queue at shutdown, growing and retiring workers on
 //! resize, panic accounting, and helping waits. Under `cfg(shoal_loom)` the crossbeam channel
-//! is swapped for a loom-visible `Mutex<VecDeque>` (see `src/queue.rs`) and workers skip the
+//! is swapped for a loom-visible `Mutex<VecDeque>` (see shoal-core's `src/queue.rs`) and workers skip the
 //! spin phase. The models every pool shares are written once, in shoal-core's
 //! `tests/common/loom.rs`.
 //!
@@ -25,6 +25,7 @@ use shoal_queue::SharedQueuePool;
 shared_models! { SharedQueuePool::new;
     submit_races_shutdown(1), panic_is_counted_once(1),
     join_from_worker_finishes = join_from_worker(1),
+    inside_push_wakes_a_parked_sibling(2),
     /// Graceful shutdown runs every job that was queued before it.
     graceful_shutdown_runs_everything_queued = queued_jobs_all_run(2, 2),
     /// A cancel racing the worker that starts the job: one of them gets it, counted once.
@@ -79,31 +80,6 @@ fn no_lost_wakeup_when_last_worker_parks() {
         assert_eq!(handle.join().unwrap(), 7);
         let report = pool.shutdown(Shutdown::Graceful);
         assert_eq!(report.completed, 1);
-    });
-}
-
-/// A job spawns a child, then blocks without helping until the child ran: only the sibling
-/// can run it, so the child's push must wake the sibling whether it is searching, going to
-/// sleep or asleep (under loom the searcher limit is one, so with two idle workers one of
-/// them goes to sleep without searching).
-#[test]
-fn inside_push_wakes_a_parked_sibling() {
-    model(|| {
-        let pool = Arc::new(SharedQueuePool::new(2).expect("build"));
-        let done = Arc::new(AtomicBool::new(false));
-        let (p, d) = (pool.clone(), done.clone());
-        let parent = pool
-            .spawn(move || {
-                let d2 = d.clone();
-                p.execute(Box::new(move || d2.store(true, Ordering::SeqCst)))
-                    .unwrap();
-                spin_until(&d);
-            })
-            .unwrap();
-        parent.join().unwrap();
-        let report = pool.shutdown(Shutdown::Graceful);
-        assert_eq!(report.completed, 2);
-        assert!(report.adds_up());
     });
 }
 

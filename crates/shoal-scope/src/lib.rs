@@ -93,11 +93,12 @@
 //! - `join`, someone hungry: one mutex lock to offer, one to take, one latch swap; the waiting
 //!   owner helps or parks (mutex + condvar) until the latch wakes it.
 //! - `fork_scope` task: one `Box`, one mutex lock to queue it, two atomic counts.
-//! - [`Executor`] jobs: one `Box`, one mutex lock per submit and per take; they wait behind
-//!   internal jobs. A submit wakes a sleeping thread only when no thread is searching, and
-//!   at most half the cores' worth of threads (at least two) spin in a search (see `sleep.rs`), so a stream
-//!   of jobs on many workers costs neither a wake-up per job nor a crowd of spinners on the
-//!   queue lock. Use `shoal-queue` or `shoal-steal` for streams of independent jobs.
+//! - [`Executor`] jobs: one `Box`, and the shared-queue pool's lock-free queue and intake gate
+//!   (`shoal_core::queue`): no lock per submit or per take. They wait behind internal jobs.
+//!   A submit wakes a sleeping thread only when no thread is searching, and at most half the
+//!   cores' worth of threads (at least two) spin in a search (see `sleep.rs`), so a stream of
+//!   jobs on many workers costs neither a wake-up per job nor a crowd of spinners. Jobs that
+//!   spawn jobs still go through the one shared queue: `shoal-steal` keeps them local.
 //!
 //! ## When to pick it
 //! Recursive divide and conquer (sorting, tree walks, numeric kernels), loops over slices

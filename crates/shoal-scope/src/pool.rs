@@ -304,9 +304,10 @@ impl ScopedPool {
         ExecutorExt::par_reduce(self, items, identity, fold, combine)
     }
 
-    /// Jobs submitted through [`Executor`] and not yet started (from the pool's counters).
+    /// Jobs submitted through [`Executor`] and not yet started: the jobs waiting in its
+    /// queue now.
     pub fn queued(&self) -> usize {
-        usize::try_from(self.registry.counters.snapshot(0).queued).unwrap_or(usize::MAX)
+        self.registry.external.len()
     }
 }
 

@@ -4,13 +4,15 @@
 //! ## Two queues
 //! - The **injector** holds internal [`JobRef`]s: halves of `join` that a worker *offered*
 //!   because someone was hungry, scope tasks, and closures that outside threads `install`.
-//!   Their owners wait for them, so they are never cancelled: a shutdown lets them run.
+//!   Their owners wait for them, so they are never cancelled: a shutdown lets them run. It
+//!   sits behind a mutex: work reaches it only when a worker offers it (rare, see
+//!   [`crate::worker`]) or from outside. An atomic length lets idle threads poll it without
+//!   locking.
 //! - The **external queue** holds boxed `'static` [`Job`]s submitted through
 //!   [`Executor`](shoal_core::Executor). It is the one that can be bounded, counted in the
-//!   metrics, drained or cancelled by a shutdown.
-//!
-//! Both sit behind one mutex: work reaches them only when a worker offers it (rare, see
-//! [`crate::worker`]) or from outside. Atomic lengths let idle threads poll without locking.
+//!   metrics, drained or cancelled by a shutdown. It is the shared-queue pool's lock-free
+//!   queue and intake gate ([`SharedQueue`]), so that tiny jobs submitted from many threads
+//!   (from outside, or jobs spawning jobs on every worker) do not queue up behind one lock.
 //!
 //! ## Demand
 //! `demand` = threads looking for work (idle workers, owners waiting on a taken half, and
@@ -24,11 +26,11 @@ use std::io;
 
 use crossbeam_utils::CachePadded;
 use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
+use shoal_core::queue::SharedQueue;
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
-use shoal_core::sync::{lock, thread, Arc, Condvar, Mutex, MutexGuard};
-use shoal_core::worker::{drop_quietly, run_job};
+use shoal_core::sync::{lock, thread, Arc, Mutex, MutexGuard};
 use shoal_core::PoolConfig;
-use shoal_core::{Counters, Event, Job, Metrics, RejectReason, Rejected};
+use shoal_core::{Counters, Event, Job, Metrics, Rejected};
 use std::sync::TryLockError;
 
 use crate::job::JobRef;
@@ -49,24 +51,22 @@ pub(crate) enum Work {
     External(Job),
 }
 
-struct Queues {
-    internal: VecDeque<JobRef>,
-    external: VecDeque<Job>,
+/// The injector of internal jobs.
+struct Internal {
+    jobs: VecDeque<JobRef>,
+    /// Outside `install`s are refused from now on.
     closed: bool,
-    /// Submitters blocked on a full external queue.
-    full_waiters: usize,
 }
 
 /// What the pool and its workers share.
 pub(crate) struct Registry {
     /// Looking threads − queued internal jobs; see the module docs.
     pub(crate) demand: CachePadded<AtomicIsize>,
-    /// Jobs in both queues (changed under the queue lock; read without it).
+    /// Jobs in the injector (changed under its lock; read without it).
     queued: CachePadded<AtomicUsize>,
-    queues: Mutex<Queues>,
-    /// Signalled when a job leaves a full external queue, or on shutdown.
-    not_full: Condvar,
-    capacity: Option<usize>,
+    internal: Mutex<Internal>,
+    /// Jobs submitted through `Executor`, with their intake gate and cancel flag.
+    pub(crate) external: SharedQueue,
     pub(crate) sleep: Sleep,
     pub(crate) counters: Counters,
     /// The settings the pool was built with (thread names, stack size, hooks).
@@ -87,14 +87,11 @@ impl Registry {
         Registry {
             demand: CachePadded::new(AtomicIsize::new(0)),
             queued: CachePadded::new(AtomicUsize::new(0)),
-            queues: Mutex::new(Queues {
-                internal: VecDeque::new(),
-                external: VecDeque::new(),
+            internal: Mutex::new(Internal {
+                jobs: VecDeque::new(),
                 closed: false,
-                full_waiters: 0,
             }),
-            not_full: Condvar::new(),
-            capacity: config.capacity(),
+            external: SharedQueue::new(config.capacity()),
             sleep: Sleep::new(),
             counters: Counters::new(),
             config,
@@ -117,15 +114,11 @@ impl Registry {
         self as *const Registry as usize
     }
 
-    /// `true` when the calling thread is a worker of this pool.
-    pub(crate) fn is_own_worker(&self) -> bool {
-        shoal_core::worker::is_worker_of(self.id())
-    }
-
     /// Intake closed?
     pub(crate) fn is_closed(&self) -> bool {
-        // ORDERING: SeqCst pairs with the store in `close`: a worker that sees the flag and
-        // then finds the queues empty sees every external job pushed before the close.
+        // ORDERING: SeqCst pairs with the store in `close`, made after the external queue's
+        // gate saw no submission in flight: a worker that sees the flag and then finds the
+        // queues empty sees every external job accepted before the close.
         self.closed.load(Ordering::SeqCst)
     }
 
@@ -134,8 +127,8 @@ impl Registry {
     /// Queues an internal job (an offered join half, a scope task) and wakes a sleeper.
     pub(crate) fn inject(&self, job: JobRef) {
         {
-            let mut queues = lock(&self.queues);
-            queues.internal.push_back(job);
+            let mut internal = lock(&self.internal);
+            internal.jobs.push_back(job);
             // ORDERING: the pusher half of the sleep protocol (see `sleep`); under the lock.
             self.queued.fetch_add(1, Ordering::SeqCst);
         }
@@ -148,11 +141,11 @@ impl Registry {
     /// because the workers may be gone.
     pub(crate) fn inject_if_open(&self, job: JobRef) -> bool {
         {
-            let mut queues = lock(&self.queues);
-            if queues.closed {
+            let mut internal = lock(&self.internal);
+            if internal.closed {
                 return false;
             }
-            queues.internal.push_back(job);
+            internal.jobs.push_back(job);
             // ORDERING: as in `inject`.
             self.queued.fetch_add(1, Ordering::SeqCst);
         }
@@ -165,60 +158,41 @@ impl Registry {
     /// Queues an external job. `blocking`: wait for room in a full bounded queue (inside one
     /// of our workers: run queued jobs meanwhile, so waiting cannot deadlock the pool).
     pub(crate) fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
-        let mut queues = lock(&self.queues);
-        loop {
-            if queues.closed {
-                drop(queues);
-                self.counters.add(Event::Rejected, 1);
-                return Err(Rejected::new(RejectReason::ShutDown, job));
-            }
-            if self.capacity.map_or(true, |c| queues.external.len() < c) {
-                queues.external.push_back(job);
-                // ORDERING: as in `inject`.
-                self.queued.fetch_add(1, Ordering::SeqCst);
-                // Counted under the lock that `close` takes: after the close, `submitted`
-                // no longer changes.
-                self.counters.add(Event::Submitted, 1);
-                drop(queues);
-                self.sleep.notify_one();
-                return Ok(());
-            }
-            if !blocking {
-                drop(queues);
-                self.counters.add(Event::Rejected, 1);
-                return Err(Rejected::new(RejectReason::Full, job));
-            }
-            if self.is_own_worker() {
-                drop(queues);
-                match self.take() {
-                    Some(work) => self.run(work),
-                    None => thread::yield_now(),
+        self.external.submit(
+            self,
+            &self.counters,
+            job,
+            blocking,
+            || match self.take() {
+                Some(work) => {
+                    self.run(work);
+                    true
                 }
-                queues = lock(&self.queues);
-            } else {
-                queues.full_waiters += 1;
-                queues = self
-                    .not_full
-                    .wait(queues)
-                    .unwrap_or_else(|p| p.into_inner());
-                queues.full_waiters -= 1;
-            }
-        }
+                None => false,
+            },
+            || self.sleep.notify_one(),
+        )
     }
 
     /// `true` when a queue holds a job.
+    #[inline]
     pub(crate) fn has_work(&self) -> bool {
-        // ORDERING: in the sleep protocol this read follows the sleeper's SeqCst fence (see
-        // `sleep`); elsewhere it is a hint that saves a lock when both queues are empty.
-        self.queued.load(Ordering::SeqCst) != 0
+        // ORDERING: in the sleep protocol these reads follow the sleeper's SeqCst fence (see
+        // `sleep`): the injector's count is changed by SeqCst RMWs, the channel's tail too
+        // (`shoal_core::queue`). Elsewhere it is a hint that saves a lock when both are empty.
+        self.queued.load(Ordering::SeqCst) != 0 || !self.external.is_empty()
     }
 
     /// Takes one job: internal ones first (their owners are waiting), then external ones.
     pub(crate) fn take(&self) -> Option<Work> {
-        if !self.has_work() {
-            return None;
+        // ORDERING: a hint that saves the lock when the injector is empty; the sleep protocol
+        // reads it again after its fence (`has_work`).
+        if self.queued.load(Ordering::SeqCst) != 0 {
+            if let Some(job) = self.take_internal(lock(&self.internal)) {
+                return Some(job);
+            }
         }
-        self.take_from(lock(&self.queues))
+        self.external.try_pop().map(Work::External)
     }
 
     /// `take` for a spinning search: if another thread holds the queue lock (it is taking or
@@ -226,37 +200,31 @@ impl Registry {
     /// spinners racing for the one job of a chain would otherwise meet in the lock's futex
     /// on every hand-off.
     fn try_take(&self) -> Option<Work> {
-        if !self.has_work() {
-            return None;
+        // ORDERING: as in `take`.
+        if self.queued.load(Ordering::SeqCst) != 0 {
+            let internal = match self.internal.try_lock() {
+                Ok(internal) => Some(internal),
+                // Poisoned: shoal runs no user code under this lock (`shoal_core::sync::lock`).
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            };
+            if let Some(job) = internal.and_then(|i| self.take_internal(i)) {
+                return Some(job);
+            }
         }
-        match self.queues.try_lock() {
-            Ok(queues) => self.take_from(queues),
-            // Poisoned: shoal runs no user code under this lock (see `shoal_core::sync::lock`).
-            Err(TryLockError::Poisoned(p)) => self.take_from(p.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+        self.external.try_pop().map(Work::External)
     }
 
-    /// Pops one job under the queue lock: internal ones first (their owners are waiting).
-    fn take_from(&self, mut queues: MutexGuard<'_, Queues>) -> Option<Work> {
-        if let Some(job) = queues.internal.pop_front() {
+    /// Pops one internal job under the injector's lock.
+    fn take_internal(&self, mut internal: MutexGuard<'_, Internal>) -> Option<Work> {
+        if let Some(job) = internal.jobs.pop_front() {
             // ORDERING: under the lock; SeqCst keeps it in the sleep protocol's total order.
             self.queued.fetch_sub(1, Ordering::SeqCst);
-            drop(queues);
+            drop(internal);
             // ORDERING: Relaxed, a hint (module docs): one queued job fewer.
             self.demand.fetch_add(1, Ordering::Relaxed);
             self.counters.add(Event::Steal, 1);
             return Some(Work::Internal(job));
-        }
-        if let Some(job) = queues.external.pop_front() {
-            // ORDERING: as above.
-            self.queued.fetch_sub(1, Ordering::SeqCst);
-            let wake = queues.full_waiters > 0;
-            drop(queues);
-            if wake {
-                self.not_full.notify_one();
-            }
-            return Some(Work::External(job));
         }
         None
     }
@@ -268,7 +236,8 @@ impl Registry {
             // SAFETY: a JobRef in the injector is live and leaves it exactly once (here).
             Work::Internal(job) => unsafe { job.execute() },
             Work::External(job) => {
-                run_job(job, &self.counters, self.config.handler());
+                self.external
+                    .run(job, &self.counters, self.config.handler());
             }
         }
     }
@@ -402,36 +371,23 @@ impl Mechanics for Registry {
     }
 
     /// Closes intake: from now on external submissions and outside `install`s are refused.
-    fn close(&self, _cancel: bool) {
+    /// Returns once no external submission is on its way in. With `cancel`, external jobs
+    /// taken from now on are dropped unrun.
+    fn close(&self, cancel: bool) {
+        self.external.close(cancel);
         {
-            let mut queues = lock(&self.queues);
-            queues.closed = true;
+            let mut internal = lock(&self.internal);
+            internal.closed = true;
             // ORDERING: SeqCst, see `is_closed`.
             self.closed.store(true, Ordering::SeqCst);
         }
-        self.not_full.notify_all();
         self.sleep.notify_all();
     }
 
     /// Drops every queued external job unrun (counted as cancelled). Internal jobs stay: their
     /// owners wait for them.
     fn cancel_queued(&self) {
-        let jobs = {
-            let mut queues = lock(&self.queues);
-            let jobs = std::mem::take(&mut queues.external);
-            // Counted before the jobs stop showing in `queued`: a worker that then finds no
-            // work (it reads `queued` without the lock) and exits last writes a final report
-            // that already includes them; counted after, they would show as `still_running`
-            // in that report for good (found by the shuttle campaign).
-            self.counters.add(Event::Cancelled, jobs.len() as u64);
-            // ORDERING: as in `take`; this SeqCst (release) RMW also publishes the count
-            // above to the worker whose SeqCst load reads its result.
-            self.queued.fetch_sub(jobs.len(), Ordering::SeqCst);
-            jobs
-        };
-        for job in jobs {
-            drop_quietly(job);
-        }
+        self.external.cancel_queued(&self.counters);
     }
 
     fn wake_all(&self, _alive: usize) {
@@ -439,7 +395,11 @@ impl Mechanics for Registry {
     }
 
     fn metrics(&self, workers: usize) -> Metrics {
-        self.counters.snapshot(workers)
+        self.external.snapshot(&self.counters, workers)
+    }
+
+    fn is_idle(&self) -> bool {
+        self.external.is_idle(&self.counters)
     }
 }
 

@@ -5,9 +5,10 @@
 //! `RUSTFLAGS="--cfg shoal_loom -C debug-assertions" LOOM_MAX_PREEMPTIONS=2
 //!  cargo test --release --target-dir target/loom -p shoal-pool-scope --test loom`
 //!
-//! The pool has no crossbeam queue to swap out: both of its queues and its sleeper list are
-//! built on the `shoal_core::sync` shim (mutexes, condvars, atomics), so under `shoal_loom`
-//! loom sees every step of the protocol. Models stay small: main + at most 2 workers, at most
+//! Its injector and sleeper list are built on the `shoal_core::sync` shim (mutexes, condvars,
+//! atomics); its queue of `Executor` jobs is shoal-core's `SharedQueue`, whose crossbeam
+//! channel becomes a loom-visible `Mutex<VecDeque>` under `shoal_loom`. So loom sees every
+//! step of the protocol. Models stay small: main + at most 2 workers, at most
 //! 3 jobs. Every pool is shut down inside the model, so a lost wake-up shows up as loom's
 //! deadlock report and a job never run or never freed as a leak. The models every pool shares
 //! are written once, in shoal-core's `tests/common/loom.rs`.
@@ -31,6 +32,11 @@ shared_models! { ScopedPool::new;
     two_sleepers_two_jobs = queued_jobs_all_run(2, 2),
     /// A cancel racing the worker that starts the job: one of them gets it, counted once.
     cancel_races_start(1),
+    /// The external queue's intake gate: a submit racing shutdown is run or handed back.
+    submit_races_shutdown(1),
+    panic_is_counted_once(1),
+    /// A job submitted from a worker (to the external queue) wakes its parked sibling.
+    inside_push_wakes_a_parked_sibling(2),
 }
 
 /// join from outside on 2 workers: whether the second half runs on its owner or is offered

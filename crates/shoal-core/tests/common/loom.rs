@@ -141,6 +141,30 @@ pub fn join_from_worker<P: Executor + 'static>(new: New<P>, workers: usize) {
     });
 }
 
+/// A job spawns a child, then blocks without helping until the child ran: only a sibling can
+/// run it, so the child's push must wake a sibling whether it is searching, going to sleep or
+/// asleep (under loom the searcher limit is one, so with two idle workers one of them goes to
+/// sleep without searching).
+pub fn inside_push_wakes_a_parked_sibling<P: Executor + 'static>(new: New<P>, workers: usize) {
+    model(move || {
+        let pool = Arc::new(new(workers).expect("build"));
+        let done = Arc::new(AtomicBool::new(false));
+        let (p, d) = (pool.clone(), done.clone());
+        let parent = pool
+            .spawn(move || {
+                let d2 = d.clone();
+                p.execute(Box::new(move || d2.store(true, Ordering::SeqCst)))
+                    .unwrap();
+                spin_until(&d);
+            })
+            .unwrap();
+        parent.join().unwrap();
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert_eq!(report.completed, 2);
+        assert!(report.adds_up());
+    });
+}
+
 /// `JoinHandle::cancel` races the worker that starts the job: exactly one of them gets it.
 /// Either the cancel says `Cancelled`, the job never runs, the handle gives `Cancelled` and the
 /// pool counts one cancellation; or it says `Running`/`Finished`, the job runs once, the handle
