@@ -8,7 +8,7 @@ use crate::error::{Rejected, ResizeError};
 use crate::fork::{self, JoinHalf};
 use crate::identity::{PoolId, WorkerId};
 use crate::idle::WaitIdleError;
-use crate::job::Job;
+use crate::job::{Job, Task};
 use crate::metrics::Metrics;
 use crate::shutdown::{Shutdown, ShutdownReport};
 
@@ -26,6 +26,14 @@ pub trait Executor: Send + Sync {
     /// Queues a job without ever blocking: a full bounded queue gives
     /// [`RejectReason::Full`](crate::RejectReason::Full) with the job handed back.
     fn try_execute(&self, job: Job) -> Result<(), Rejected>;
+
+    /// [`execute`](Executor::execute) for a [`Task`]: the hook behind
+    /// [`ExecutorExt::execute_fn`](crate::ExecutorExt::execute_fn). A pool whose queues hold
+    /// tasks queues it as it is, so a small closure travels without a box; the default boxes
+    /// it ([`Task::into_job`]) and calls `execute`. A refused task comes back as a `Job`.
+    fn execute_task(&self, task: Task) -> Result<(), Rejected> {
+        self.execute(task.into_job())
+    }
 
     /// The number of workers the pool is sized to now.
     fn workers(&self) -> usize;
@@ -171,6 +179,9 @@ macro_rules! delegate_executor {
     ($self:ident => $to:expr) => {
         fn execute(&$self, job: $crate::Job) -> ::std::result::Result<(), $crate::Rejected> {
             ($to).execute(job)
+        }
+        fn execute_task(&$self, task: $crate::Task) -> ::std::result::Result<(), $crate::Rejected> {
+            ($to).execute_task(task)
         }
         fn try_execute(&$self, job: $crate::Job) -> ::std::result::Result<(), $crate::Rejected> {
             ($to).try_execute(job)

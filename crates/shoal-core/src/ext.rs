@@ -14,6 +14,7 @@ use crate::executor::Executor;
 use crate::fork;
 use crate::handle::{self, JoinHandle};
 use crate::identity::{self, WorkerId};
+use crate::job::Task;
 use crate::idle::WaitIdleError;
 use crate::map::{Map, MapUnordered};
 use crate::scope::{self, Scope};
@@ -52,6 +53,40 @@ pub trait ExecutorExt: Executor {
         let (job, claim) = claim::claimable(Box::new(move || completer.run(f)));
         self.try_execute(job)?;
         Ok(handle.with_claim(claim))
+    }
+
+    /// Runs `f` on the pool, fire and forget: [`execute`](Executor::execute) without the
+    /// `Box`. A closure of up to three words (an `Arc` and an index, say) travels inside the
+    /// queue's slot ([`Task`]), so a tiny job costs no allocation on the pools that queue
+    /// tasks (all of shoal's); larger closures are boxed as `execute` would. There is no
+    /// handle: use [`spawn`](ExecutorExt::spawn) for a result, or to cancel. A panic in `f` is
+    /// counted in the metrics and shown to the pool's panic handler. Fails only once shutdown
+    /// has begun; the closure comes back in the error, boxed.
+    ///
+    /// ```
+    /// # fn demo(pool: &dyn shoal_core::Executor) {
+    /// use shoal_core::ExecutorExt;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let done = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..100 {
+    ///     let done = done.clone();
+    ///     pool.execute_fn(move || {
+    ///         done.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .expect("the pool is running");
+    /// }
+    /// pool.wait_idle().unwrap();
+    /// assert_eq!(done.load(Ordering::Relaxed), 100);
+    /// # }
+    /// ```
+    #[inline]
+    fn execute_fn<F>(&self, f: F) -> Result<(), Rejected>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.execute_task(Task::new(f))
     }
 
     /// Applies `f` to every item on the pool; yields one result per item, **in input order**:

@@ -140,7 +140,7 @@ pub use fork::JoinHalf;
 pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use identity::{current_worker, PoolId, WorkerId};
 pub use idle::{IdleWatch, WaitIdleError};
-pub use job::{Job, PanicHandler, ThreadHook};
+pub use job::{Job, PanicHandler, Task, ThreadHook};
 #[cfg(feature = "stream")]
 pub use map::stream::{MapStream, MapStreamIndexed};
 pub use map::{Map, MapUnordered, MapUnorderedIndexed};

@@ -28,26 +28,26 @@ use crate::lifecycle::Workers;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::thread;
 use crate::worker::{cancel_job, is_worker_of, run_job};
-use crate::{Counters, Job, Metrics, PanicHandler, RejectReason, Rejected};
+use crate::{Counters, Metrics, PanicHandler, RejectReason, Rejected, Task};
 
 enum PushError {
     /// The bounded queue is full; the job comes back.
-    Full(Job),
+    Full(Task),
     /// Intake was closed; the job comes back.
     #[cfg_attr(any(shoal_loom, shoal_shuttle), allow(dead_code))]
-    Closed(Job),
+    Closed(Task),
 }
 
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
 mod imp {
     use super::PushError;
     use crate::sync::{lock, Mutex};
-    use crate::Job;
+    use crate::Task;
     use crossbeam_channel::{self as channel, Receiver, Select, Sender, TrySendError};
 
     pub(crate) struct JobQueue {
-        jobs_tx: Sender<Job>,
-        jobs_rx: Receiver<Job>,
+        jobs_tx: Sender<Task>,
+        jobs_rx: Receiver<Task>,
         /// Dropped by `close_intake`, which disconnects `closed_rx` and so wakes every
         /// submitter blocked on a full queue.
         closed_tx: Mutex<Option<Sender<()>>>,
@@ -70,7 +70,7 @@ mod imp {
         }
 
         #[inline]
-        pub(crate) fn try_push(&self, job: Job) -> Result<(), PushError> {
+        pub(crate) fn try_push(&self, job: Task) -> Result<(), PushError> {
             self.jobs_tx.try_send(job).map_err(|e| match e {
                 TrySendError::Full(job) => PushError::Full(job),
                 // The pool holds both ends, so the channel never disconnects.
@@ -79,7 +79,7 @@ mod imp {
         }
 
         /// Waits for room; gives the job back if intake closes first.
-        pub(crate) fn push_blocking(&self, job: Job) -> Result<(), Job> {
+        pub(crate) fn push_blocking(&self, job: Task) -> Result<(), Task> {
             let job = match self.try_push(job) {
                 Ok(()) => return Ok(()),
                 Err(PushError::Full(job)) | Err(PushError::Closed(job)) => job,
@@ -98,7 +98,7 @@ mod imp {
         }
 
         #[inline]
-        pub(crate) fn try_pop(&self) -> Option<Job> {
+        pub(crate) fn try_pop(&self) -> Option<Task> {
             self.jobs_rx.try_recv().ok()
         }
 
@@ -122,11 +122,11 @@ mod imp {
 mod imp {
     use super::PushError;
     use crate::sync::{lock, Condvar, Mutex};
-    use crate::Job;
+    use crate::Task;
     use std::collections::VecDeque;
 
     struct State {
-        jobs: VecDeque<Job>,
+        jobs: VecDeque<Task>,
         closed: bool,
     }
 
@@ -148,7 +148,7 @@ mod imp {
             }
         }
 
-        pub(crate) fn try_push(&self, job: Job) -> Result<(), PushError> {
+        pub(crate) fn try_push(&self, job: Task) -> Result<(), PushError> {
             let mut s = lock(&self.state);
             if s.jobs.len() >= self.capacity {
                 return Err(PushError::Full(job));
@@ -157,7 +157,7 @@ mod imp {
             Ok(())
         }
 
-        pub(crate) fn push_blocking(&self, job: Job) -> Result<(), Job> {
+        pub(crate) fn push_blocking(&self, job: Task) -> Result<(), Task> {
             let mut s = lock(&self.state);
             loop {
                 if s.closed {
@@ -171,7 +171,7 @@ mod imp {
             }
         }
 
-        pub(crate) fn try_pop(&self) -> Option<Job> {
+        pub(crate) fn try_pop(&self) -> Option<Task> {
             let job = lock(&self.state).jobs.pop_front();
             if job.is_some() {
                 self.not_full.notify_one();
@@ -230,7 +230,7 @@ impl SharedQueue {
 
     /// Takes the oldest job, if any. Never blocks.
     #[inline]
-    pub fn try_pop(&self) -> Option<Job> {
+    pub fn try_pop(&self) -> Option<Task> {
         self.queue.try_pop()
     }
 
@@ -256,7 +256,7 @@ impl SharedQueue {
         &self,
         pool: &P,
         counters: &Counters,
-        job: Job,
+        job: Task,
         blocking: bool,
         help: impl FnMut() -> bool,
         notify: impl FnOnce(),
@@ -296,9 +296,9 @@ impl SharedQueue {
     fn push_blocking(
         &self,
         pool_id: usize,
-        job: Job,
+        job: Task,
         mut help: impl FnMut() -> bool,
-    ) -> Result<(), (RejectReason, Job)> {
+    ) -> Result<(), (RejectReason, Task)> {
         if !is_worker_of(pool_id) {
             return self
                 .queue
@@ -328,7 +328,7 @@ impl SharedQueue {
     /// Runs a job taken from this queue, or drops it unrun (counted as cancelled) once the
     /// queue was cancelled.
     #[inline]
-    pub fn run(&self, job: Job, counters: &Counters, handler: Option<&PanicHandler>) {
+    pub fn run(&self, job: Task, counters: &Counters, handler: Option<&PanicHandler>) {
         // ORDERING: Relaxed is enough: `cancel` only decides between running and dropping a
         // job; a job that misses the flag is run, which Shutdown::Now allows for jobs that
         // were already taken off the queue.
@@ -380,7 +380,7 @@ impl SharedQueue {
     }
 }
 
-fn refuse(counters: &Counters, reason: RejectReason, job: Job) -> Result<(), Rejected> {
+fn refuse(counters: &Counters, reason: RejectReason, job: Task) -> Result<(), Rejected> {
     counters.add(crate::Event::Rejected, 1);
-    Err(Rejected::new(reason, job))
+    Err(Rejected::new(reason, job.into_job()))
 }

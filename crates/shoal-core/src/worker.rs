@@ -13,7 +13,7 @@
 use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::job::{Job, PanicHandler};
+use crate::job::{Job, PanicHandler, Task};
 use crate::metrics::{Counters, Event};
 use crate::sync::thread_local;
 pub use crate::unwind::drop_quietly;
@@ -302,11 +302,12 @@ pub enum Ran {
 /// nothing and is counted as cancelled instead (never as started). Then it runs what the job
 /// handed to [`after_counted`]. Returns how it ended.
 #[inline]
-pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) -> Ran {
-    let outer = RUNNING.try_with(|r| r.replace(job_address(&job))).ok();
+pub fn run_job(job: impl Into<Task>, counters: &Counters, handler: Option<&PanicHandler>) -> Ran {
+    let task = job.into();
+    let outer = RUNNING.try_with(|r| r.replace(task.address())).ok();
     let mark = AFTER_COUNTED.try_with(|a| a.borrow().len()).unwrap_or(0);
     counters.add(Event::Started, 1);
-    let ran = match catch_unwind(AssertUnwindSafe(job)) {
+    let ran = match catch_unwind(AssertUnwindSafe(|| task.run())) {
         Ok(()) if crate::claim::take_skipped() => {
             // The entry of a cancelled job: it never started after all.
             counters.retract(Event::Started, 1);
@@ -359,7 +360,7 @@ pub fn run_job(job: Job, counters: &Counters, handler: Option<&PanicHandler>) ->
 /// Drops a queued job unrun during a shutdown, counting it as cancelled. The job's captured
 /// completion (if it came from `spawn`) reports [`TaskError::Cancelled`](crate::TaskError) to
 /// its handle. A panicking destructor is caught.
-pub fn cancel_job(job: Job, counters: &Counters) {
+pub fn cancel_job(job: impl Into<Task>, counters: &Counters) {
     counters.add(Event::Cancelled, 1);
-    drop_quietly(job);
+    drop_quietly(job.into());
 }

@@ -7,7 +7,7 @@ use shoal_core::lifecycle;
 use shoal_core::sync::Arc;
 
 use shoal_core::{
-    BuildError, Executor, Job, JoinHalf, PoolConfig, Rejected, Shutdown, ShutdownReport,
+    BuildError, Executor, Job, JoinHalf, PoolConfig, Rejected, Shutdown, ShutdownReport, Task,
 };
 
 use crate::registry::Registry;
@@ -52,11 +52,15 @@ impl Executor for SharedQueuePool {
     shoal_core::lifecycle_executor!(self => self.registry);
 
     fn execute(&self, job: Job) -> Result<(), Rejected> {
-        self.registry.submit(job, true)
+        self.registry.submit(job.into(), true)
+    }
+
+    fn execute_task(&self, task: Task) -> Result<(), Rejected> {
+        self.registry.submit(task, true)
     }
 
     fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-        self.registry.submit(job, false)
+        self.registry.submit(job.into(), false)
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {

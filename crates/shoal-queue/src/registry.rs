@@ -10,7 +10,7 @@ use shoal_core::sleep::Sleep;
 use shoal_core::sync::atomic::{AtomicBool, Ordering};
 use shoal_core::sync::{thread, Arc};
 use shoal_core::PoolConfig;
-use shoal_core::{Counters, Job, Metrics, Rejected};
+use shoal_core::{Counters, Metrics, Rejected, Task};
 
 /// The searcher limit's floor (see `Registry::search_limit`). Under a model checker it is one,
 /// so that the models of two workers also check the path of a worker over the limit.
@@ -59,7 +59,7 @@ impl Registry {
 
     /// Runs (or, when cancelling, drops) one job the way every path of this pool does.
     #[inline]
-    pub(crate) fn run(&self, job: Job) {
+    pub(crate) fn run(&self, job: Task) {
         self.queue.run(job, &self.counters, self.config.handler());
     }
 
@@ -84,7 +84,7 @@ impl Registry {
         self.sealed.load(Ordering::SeqCst) || self.life.must_retire(index) || self.life.has_mail()
     }
 
-    pub(crate) fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
+    pub(crate) fn submit(&self, job: Task, blocking: bool) -> Result<(), Rejected> {
         self.queue.submit(
             self,
             &self.counters,

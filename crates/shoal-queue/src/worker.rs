@@ -23,7 +23,7 @@ use std::io;
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::worker::{self, Helper};
-use shoal_core::Job;
+use shoal_core::Task;
 
 use crate::registry::Registry;
 
@@ -66,7 +66,7 @@ impl Helper for QueueHelper {
 
 /// How an idle spell ended.
 enum Idle {
-    Job(Job),
+    Job(Task),
     /// A broadcast job waits in our mailbox.
     Mail,
     /// The queue is sealed and was empty after we saw the seal.

@@ -8,7 +8,7 @@ use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
     BuildError, Executor, ExecutorExt, Job, JoinHalf, PoolConfig, Rejected, Shutdown,
-    ShutdownReport,
+    ShutdownReport, Task,
 };
 
 use crate::job::StackJob;
@@ -318,11 +318,15 @@ impl Executor for ScopedPool {
     shoal_core::lifecycle_executor!(self => self.registry);
 
     fn execute(&self, job: Job) -> Result<(), Rejected> {
-        self.registry.submit(job, true)
+        self.registry.submit(job.into(), true)
+    }
+
+    fn execute_task(&self, task: Task) -> Result<(), Rejected> {
+        self.registry.submit(task, true)
     }
 
     fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-        self.registry.submit(job, false)
+        self.registry.submit(job.into(), false)
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {

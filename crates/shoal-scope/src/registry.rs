@@ -8,7 +8,7 @@
 //!   sits behind a mutex: work reaches it only when a worker offers it (rare, see
 //!   [`crate::worker`]) or from outside. An atomic length lets idle threads poll it without
 //!   locking.
-//! - The **external queue** holds boxed `'static` [`Job`]s submitted through
+//! - The **external queue** holds `'static` jobs ([`Task`]s) submitted through
 //!   [`Executor`](shoal_core::Executor). It is the one that can be bounded, counted in the
 //!   metrics, drained or cancelled by a shutdown. It is the shared-queue pool's lock-free
 //!   queue and intake gate ([`SharedQueue`]), so that tiny jobs submitted from many threads
@@ -30,7 +30,7 @@ use shoal_core::queue::SharedQueue;
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Mutex, MutexGuard};
 use shoal_core::PoolConfig;
-use shoal_core::{Counters, Event, Job, Metrics, Rejected};
+use shoal_core::{Counters, Event, Metrics, Rejected, Task};
 use std::sync::TryLockError;
 
 use crate::job::JobRef;
@@ -48,7 +48,7 @@ const SPIN_ROUNDS: u32 = 0;
 /// Something a thread took from the queues.
 pub(crate) enum Work {
     Internal(JobRef),
-    External(Job),
+    External(Task),
 }
 
 /// The injector of internal jobs.
@@ -157,7 +157,7 @@ impl Registry {
 
     /// Queues an external job. `blocking`: wait for room in a full bounded queue (inside one
     /// of our workers: run queued jobs meanwhile, so waiting cannot deadlock the pool).
-    pub(crate) fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
+    pub(crate) fn submit(&self, job: Task, blocking: bool) -> Result<(), Rejected> {
         self.external.submit(
             self,
             &self.counters,

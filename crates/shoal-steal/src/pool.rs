@@ -9,7 +9,7 @@ use shoal_core::sync::atomic::AtomicBool;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
     BuildError, Counters, Event, Executor, Job, JoinHalf, PoolConfig, RejectReason, Rejected,
-    Shutdown, ShutdownReport,
+    Shutdown, ShutdownReport, Task,
 };
 
 use crate::intake::{Intake, Reserve};
@@ -22,7 +22,7 @@ use shoal_core::sleep::Sleep;
 /// Submitting and resizing: the registry's side plus the worker's thread-local side (a job
 /// submitted from inside a worker goes to its own deque).
 impl WorkStealingPool {
-    fn submit(&self, job: Job, blocking: bool) -> Result<(), Rejected> {
+    fn submit(&self, job: Task, blocking: bool) -> Result<(), Rejected> {
         let inside = worker::is_worker_of(self.registry.id());
         if self.registry.intake.is_bounded() {
             match self.registry.intake.try_reserve() {
@@ -132,11 +132,15 @@ impl Executor for WorkStealingPool {
     shoal_core::lifecycle_executor!(self => self.registry);
 
     fn execute(&self, job: Job) -> Result<(), Rejected> {
-        self.submit(job, true)
+        self.submit(job.into(), true)
+    }
+
+    fn execute_task(&self, task: Task) -> Result<(), Rejected> {
+        self.submit(task, true)
     }
 
     fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-        self.submit(job, false)
+        self.submit(job.into(), false)
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
@@ -173,7 +177,7 @@ impl Offering for WorkStealingPool {
     }
 
     fn offer(&self, carrier: Job) -> Result<(), Rejected> {
-        self.submit(carrier, false)?;
+        self.submit(carrier.into(), false)?;
         // With the LIFO slot on, the carrier sits in the slot, which nobody steals from.
         // (A slot push wakes nobody, so wake a sleeper the way a deque push does.)
         if self.registry.lifo_slot {

@@ -11,14 +11,14 @@
 //!   last is hottest in cache), thieves take from the front (the oldest, usually biggest job).
 //! - [`Stealer`]: the thieves' handle on a [`Local`].
 
-use shoal_core::Job;
+use shoal_core::Task;
 
 /// The outcome of one steal attempt.
 pub(crate) enum Steal {
     /// The queue was empty.
     Empty,
     /// A job, taken.
-    Success(Job),
+    Success(Task),
     /// Lost a race with another thief or the owner; trying again may succeed.
     #[cfg_attr(any(shoal_loom, shoal_shuttle), allow(dead_code))]
     Retry,
@@ -28,10 +28,10 @@ pub(crate) enum Steal {
 mod imp {
     use super::Steal;
     use crossbeam_deque as cd;
-    use shoal_core::Job;
+    use shoal_core::Task;
 
     #[inline]
-    fn convert(s: cd::Steal<Job>) -> Steal {
+    fn convert(s: cd::Steal<Task>) -> Steal {
         match s {
             cd::Steal::Empty => Steal::Empty,
             cd::Steal::Success(job) => Steal::Success(job),
@@ -39,7 +39,7 @@ mod imp {
         }
     }
 
-    pub(crate) struct Injector(cd::Injector<Job>);
+    pub(crate) struct Injector(cd::Injector<Task>);
 
     impl Injector {
         pub(crate) fn new() -> Injector {
@@ -47,7 +47,7 @@ mod imp {
         }
 
         #[inline]
-        pub(crate) fn push(&self, job: Job) {
+        pub(crate) fn push(&self, job: Task) {
             self.0.push(job);
         }
 
@@ -71,7 +71,7 @@ mod imp {
         }
     }
 
-    pub(crate) struct Local(cd::Worker<Job>);
+    pub(crate) struct Local(cd::Worker<Task>);
 
     impl Local {
         pub(crate) fn new() -> Local {
@@ -83,12 +83,12 @@ mod imp {
         }
 
         #[inline]
-        pub(crate) fn push(&self, job: Job) {
+        pub(crate) fn push(&self, job: Task) {
             self.0.push(job);
         }
 
         #[inline]
-        pub(crate) fn pop(&self) -> Option<Job> {
+        pub(crate) fn pop(&self) -> Option<Task> {
             self.0.pop()
         }
 
@@ -99,7 +99,7 @@ mod imp {
     }
 
     #[derive(Clone)]
-    pub(crate) struct Stealer(cd::Stealer<Job>);
+    pub(crate) struct Stealer(cd::Stealer<Task>);
 
     impl Stealer {
         /// Takes about half of the victim's jobs into `dest` and returns one of them.
@@ -123,24 +123,24 @@ mod imp {
 mod imp {
     use super::Steal;
     use shoal_core::sync::{lock, Arc, Mutex};
-    use shoal_core::Job;
+    use shoal_core::Task;
     use std::collections::VecDeque;
 
-    fn found(job: Option<Job>) -> Steal {
+    fn found(job: Option<Task>) -> Steal {
         match job {
             Some(job) => Steal::Success(job),
             None => Steal::Empty,
         }
     }
 
-    pub(crate) struct Injector(Mutex<VecDeque<Job>>);
+    pub(crate) struct Injector(Mutex<VecDeque<Task>>);
 
     impl Injector {
         pub(crate) fn new() -> Injector {
             Injector(Mutex::new(VecDeque::new()))
         }
 
-        pub(crate) fn push(&self, job: Job) {
+        pub(crate) fn push(&self, job: Task) {
             lock(&self.0).push_back(job);
         }
 
@@ -171,7 +171,7 @@ mod imp {
         }
     }
 
-    pub(crate) struct Local(Arc<Mutex<VecDeque<Job>>>);
+    pub(crate) struct Local(Arc<Mutex<VecDeque<Task>>>);
 
     impl Local {
         pub(crate) fn new() -> Local {
@@ -182,11 +182,11 @@ mod imp {
             Stealer(self.0.clone())
         }
 
-        pub(crate) fn push(&self, job: Job) {
+        pub(crate) fn push(&self, job: Task) {
             lock(&self.0).push_back(job);
         }
 
-        pub(crate) fn pop(&self) -> Option<Job> {
+        pub(crate) fn pop(&self) -> Option<Task> {
             lock(&self.0).pop_back()
         }
 
@@ -196,7 +196,7 @@ mod imp {
     }
 
     #[derive(Clone)]
-    pub(crate) struct Stealer(Arc<Mutex<VecDeque<Job>>>);
+    pub(crate) struct Stealer(Arc<Mutex<VecDeque<Task>>>);
 
     impl Stealer {
         /// Takes the oldest job (a batch of one under loom).

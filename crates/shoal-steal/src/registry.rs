@@ -8,7 +8,7 @@ use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
 use shoal_core::sync::atomic::{AtomicBool, Ordering};
 use shoal_core::sync::{thread, Arc};
 use shoal_core::PoolConfig;
-use shoal_core::{worker as core_worker, Counters, Event, Job, Metrics, RejectReason, Rejected};
+use shoal_core::{worker as core_worker, Counters, Event, Metrics, RejectReason, Rejected, Task};
 
 use crate::intake::Intake;
 use crate::queue::{Injector, Steal};
@@ -50,7 +50,7 @@ impl Registry {
     /// Runs (or, when cancelling, drops) a job just taken from a queue. Every path that takes
     /// a job to run it comes through here.
     #[inline]
-    pub(crate) fn run(&self, job: Job) {
+    pub(crate) fn run(&self, job: Task) {
         self.intake.release();
         // ORDERING: Relaxed is enough: `cancel` only decides between running and dropping a
         // job already taken off a queue; either is allowed for such a job under `Now`, and the
@@ -71,9 +71,9 @@ impl Registry {
         self.draining.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn reject(&self, reason: RejectReason, job: Job) -> Result<(), Rejected> {
+    pub(crate) fn reject(&self, reason: RejectReason, job: Task) -> Result<(), Rejected> {
         self.counters.add(Event::Rejected, 1);
-        Err(Rejected::new(reason, job))
+        Err(Rejected::new(reason, job.into_job()))
     }
 
     /// The counters, with the submissions counted by the intake added in.

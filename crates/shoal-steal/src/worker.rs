@@ -24,7 +24,7 @@ use std::rc::Rc;
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, thread_local, Arc};
 use shoal_core::worker::{self as core_worker, Helper};
-use shoal_core::{Event, Job};
+use shoal_core::{Event, Task};
 
 use crate::queue::{Local, Steal};
 use crate::registry::Registry;
@@ -48,7 +48,7 @@ pub(crate) struct Context {
     /// The key of its stealer in the list (unique over the pool's life).
     id: usize,
     local: Local,
-    slot: Cell<Option<Job>>,
+    slot: Cell<Option<Task>>,
     /// This worker's copy of the stealer list (see `stealers.rs`).
     siblings: RefCell<Snapshot>,
     rng: Cell<u64>,
@@ -88,7 +88,7 @@ pub(crate) fn is_worker_of(pool_id: usize) -> bool {
 /// Pushes a job submitted from inside a worker onto that worker's own deque (or LIFO slot).
 /// The caller checked [`is_worker_of`] for this pool.
 #[inline]
-pub(crate) fn push_local(job: Job) {
+pub(crate) fn push_local(job: Task) {
     CONTEXT.with(|c| {
         let guard = c.borrow();
         let ctx = guard
@@ -131,7 +131,7 @@ impl Helper for StealHelper {
 
 impl Context {
     #[inline]
-    fn push(&self, job: Job) {
+    fn push(&self, job: Task) {
         if self.registry.lifo_slot {
             match self.slot.replace(Some(job)) {
                 // The slot was empty: we run it next ourselves, nobody needs waking.
@@ -168,7 +168,7 @@ impl Context {
 
     /// Step 1 of the loop: slot, own deque, injector, siblings.
     #[inline]
-    fn find_job(&self) -> Option<Job> {
+    fn find_job(&self) -> Option<Task> {
         if let Some(job) = self.slot.take() {
             return Some(job);
         }
@@ -191,7 +191,7 @@ impl Context {
 
     /// Takes a batch from the injector or, failing that, from a sibling. Returns `None` only
     /// after a full pass in which every queue was seen empty (no lost race).
-    fn steal(&self) -> Option<Job> {
+    fn steal(&self) -> Option<Task> {
         let registry = &*self.registry;
         loop {
             let mut retry = false;
@@ -337,7 +337,7 @@ impl Context {
                 let found = self.find_job();
                 sleep.stop_searching(|| self.work_visible());
                 return match found {
-                    Some(job) => Idle::Job(job),
+                    Some(job) => Idle::Task(job),
                     None => Idle::Exit,
                 };
             }
@@ -347,7 +347,7 @@ impl Context {
             }
             if let Some(job) = self.find_job() {
                 sleep.stop_searching(|| self.work_visible());
-                return Idle::Job(job);
+                return Idle::Task(job);
             }
             if round < SPIN_ROUNDS {
                 if round < 6 {
@@ -365,7 +365,7 @@ impl Context {
             if let Some(job) = self.find_job() {
                 sleep.cancel_sleepy();
                 sleep.stop_searching(|| self.work_visible());
-                return Idle::Job(job);
+                return Idle::Task(job);
             }
             if self.must_look() {
                 sleep.cancel_sleepy();
@@ -384,7 +384,7 @@ impl Context {
             let job = match self.find_job() {
                 Some(job) => job,
                 None => match self.idle() {
-                    Idle::Job(job) => job,
+                    Idle::Task(job) => job,
                     Idle::Mail => continue,
                     Idle::Exit | Idle::Retired => return,
                 },
@@ -399,7 +399,7 @@ impl Context {
 }
 
 enum Idle {
-    Job(Job),
+    Task(Task),
     /// A broadcast job waits in our mailbox.
     Mail,
     /// Shutdown is draining and every queue was empty after we saw it.

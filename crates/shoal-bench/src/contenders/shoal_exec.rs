@@ -1,5 +1,5 @@
-//! What every shoal strategy offers through the `Executor` contract alone: `execute` for
-//! spawning, a latch for batches, the result queue `ExecutorExt::map` for ordered maps, and
+//! What every shoal strategy offers through the `Executor` contract alone: `execute_fn` for
+//! spawning (a small closure travels in the queue's slot, unboxed), a latch for batches, the result queue `ExecutorExt::map` for ordered maps, and
 //! `ExecutorExt::join` for fork-join.
 
 use std::sync::Arc;
@@ -21,7 +21,7 @@ impl<P> Clone for ExecHandle<P> {
 impl<P: Executor + 'static> Spawn for ExecHandle<P> {
     #[inline]
     fn spawn<F: FnOnce() + Send + 'static>(&self, job: F) {
-        if let Err(rejected) = self.0.execute(Box::new(job)) {
+        if let Err(rejected) = self.0.execute_fn(job) {
             panic!("a running pool refused a job: {rejected}");
         }
     }
