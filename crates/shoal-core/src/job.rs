@@ -31,8 +31,8 @@ pub type ThreadHook = std::sync::Arc<dyn Fn() + Send + Sync>;
 /// the allocator's worst case (its per-thread caches fill on the freeing side and drain on the
 /// allocating side), which made up about a quarter of what a tiny job cost.
 ///
-/// A `Task` is two words of bookkeeping beside its three words of storage: a pointer to a
-/// table of three functions (run, drop, box) made once per closure type. A `Job` fits in
+/// A `Task` is four words: three of storage and a pointer to a table of functions (run, drop,
+/// box) made once per closure type. A `Job` fits in
 /// place too, so a task made from a `Job` ([`Task::from`]) is that same box, not a second one.
 pub struct Task {
     data: MaybeUninit<Storage>,
@@ -74,6 +74,7 @@ impl<F: FnOnce() + Send + 'static> InPlace<F> {
     /// # Safety
     /// `data` holds a live `F`, which the caller gives up.
     unsafe fn run(data: *mut Storage) {
+        // SAFETY: the caller's promise: a live `F`, read out once.
         let f = unsafe { ptr::read(data.cast::<F>()) };
         f();
     }
@@ -81,12 +82,14 @@ impl<F: FnOnce() + Send + 'static> InPlace<F> {
     /// # Safety
     /// As for `run`.
     unsafe fn drop(data: *mut Storage) {
+        // SAFETY: the caller's promise: a live `F`, dropped once.
         unsafe { ptr::drop_in_place(data.cast::<F>()) };
     }
 
     /// # Safety
     /// As for `run`.
     unsafe fn into_job(data: *mut Storage) -> Job {
+        // SAFETY: the caller's promise: a live `F`, read out once.
         let f = unsafe { ptr::read(data.cast::<F>()) };
         Box::new(f)
     }
@@ -108,12 +111,14 @@ const BOXED: TaskVTable = TaskVTable {
 /// # Safety
 /// `data` holds a live `Job`, which the caller gives up.
 unsafe fn boxed_into_job(data: *mut Storage) -> Job {
+    // SAFETY: the caller's promise: a live `Job`, read out once.
     unsafe { ptr::read(data.cast::<Job>()) }
 }
 
 /// # Safety
 /// `data` holds a live `Job`.
 unsafe fn boxed_address(data: *const Storage) -> usize {
+    // SAFETY: the caller's promise: a live `Job`, only borrowed here.
     crate::worker::job_address(unsafe { &*data.cast::<Job>() })
 }
 
@@ -195,5 +200,139 @@ impl std::fmt::Debug for Task {
         f.debug_struct("Task")
             .field("boxed", &self.vtable.boxed)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
+mod tests {
+    use super::*;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn is_boxed(task: &Task) -> bool {
+        task.vtable.boxed
+    }
+
+    #[test]
+    fn a_small_closure_runs_in_place_and_drops_its_captures_once() {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let task = Task::new(move || {
+            h.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(!is_boxed(&task), "an Arc's closure fits in place");
+        assert_eq!(task.address(), 0);
+        assert_eq!(Arc::strong_count(&hits), 2);
+        task.run();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            Arc::strong_count(&hits),
+            1,
+            "the capture was dropped after the run"
+        );
+    }
+
+    #[test]
+    fn a_dropped_task_drops_its_closure_unrun() {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let small = Task::new(move || {
+            h.fetch_add(1, Ordering::SeqCst);
+        });
+        let h = hits.clone();
+        let big = [7u64; 8];
+        let large = Task::new(move || {
+            h.fetch_add(big.len(), Ordering::SeqCst);
+        });
+        assert!(is_boxed(&large), "64 bytes of captures do not fit in place");
+        assert_eq!(Arc::strong_count(&hits), 3);
+        drop(small);
+        drop(large);
+        assert_eq!(Arc::strong_count(&hits), 1);
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing ran");
+    }
+
+    #[test]
+    fn three_words_fit_and_an_over_aligned_closure_is_boxed() {
+        let (a, b, c) = (1usize, 2usize, Arc::new(AtomicUsize::new(0)));
+        let out = c.clone();
+        let three = Task::new(move || {
+            c.fetch_add(a + b, Ordering::SeqCst);
+        });
+        assert!(!is_boxed(&three));
+        three.run();
+        assert_eq!(out.load(Ordering::SeqCst), 3);
+
+        #[repr(align(32))]
+        struct Aligned(u8);
+        let aligned = Aligned(5);
+        let seen = Arc::new(AtomicUsize::new(0));
+        let s = seen.clone();
+        let task = Task::new(move || {
+            // The whole value, not just its field (closures capture fields precisely).
+            let whole = aligned;
+            s.fetch_add(usize::from(whole.0), Ordering::SeqCst);
+        });
+        assert!(is_boxed(&task), "a closure aligned above a word is boxed");
+        task.run();
+        assert_eq!(seen.load(Ordering::SeqCst), 5);
+
+        let zst = Task::new(|| {});
+        assert!(!is_boxed(&zst));
+        zst.run();
+    }
+
+    #[test]
+    fn a_job_keeps_its_box_and_its_address() {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let job: Job = Box::new(move || {
+            h.fetch_add(1, Ordering::SeqCst);
+        });
+        let address = crate::worker::job_address(&job);
+        let task = Task::from(job);
+        assert!(is_boxed(&task));
+        assert_eq!(task.address(), address);
+        let back = task.into_job();
+        assert_eq!(
+            crate::worker::job_address(&back),
+            address,
+            "the same box comes back, not a second one"
+        );
+        back();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn into_job_boxes_a_small_closure_that_still_runs() {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let job = Task::new(move || {
+            h.fetch_add(1, Ordering::SeqCst);
+        })
+        .into_job();
+        assert_eq!(Arc::strong_count(&hits), 2);
+        job();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(Arc::strong_count(&hits), 1);
+    }
+
+    #[test]
+    fn a_panicking_closure_unwinds_and_drops_its_captures_once() {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let task = Task::new(move || {
+            let _keep = &h;
+            panic!("inside a task");
+        });
+        let result = catch_unwind(AssertUnwindSafe(|| task.run()));
+        assert!(result.is_err());
+        assert_eq!(Arc::strong_count(&hits), 1, "dropped once, by the unwind");
+    }
+
+    #[test]
+    fn a_task_is_four_words() {
+        assert_eq!(mem::size_of::<Task>(), 4 * mem::size_of::<usize>());
     }
 }

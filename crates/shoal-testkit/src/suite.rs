@@ -40,6 +40,7 @@ macro_rules! conformance_suite {
             job_submits_jobs,
             stampede_many_submitters,
             unbounded_queue_accepts_everything,
+            execute_fn_small_and_large,
             // config
             zero_workers_is_error,
             too_many_workers_is_error,

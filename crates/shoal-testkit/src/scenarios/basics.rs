@@ -4,15 +4,18 @@
 use std::sync::Arc;
 use std::thread;
 
-use shoal_core::{Executor, ExecutorExt};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::tools::{wait_until, Gate, Tally};
+use shoal_core::{Executor, ExecutorExt, RejectReason, Shutdown};
+
+use crate::tools::{wait_until, Alive, Gate, Tally};
 use crate::{Factory, PoolConfig};
 
 use super::steps::{
-    build, counting_job, fill_then_shutdown, graceful_completes, joined, scenario, shared_scenario,
-    stampede, wait_metrics, ACCEPT,
+    await_intake_closed, blocked, build, check_report, counting_job, fill_then_shutdown,
+    graceful_completes, joined, scenario, shared_scenario, stampede, stopper, wait_metrics, ACCEPT,
 };
+use super::Counts;
 
 /// Jobs given to `execute` all run, `spawn` hands the job's value back, and the report counts
 /// every one of them as completed.
@@ -203,5 +206,87 @@ pub fn unbounded_queue_accepts_everything<F: Factory>(f: &F) {
                 panic!("an unbounded queue refused a job: {rejected}");
             }
         });
+    });
+}
+
+/// `execute_fn` runs closures of every size (small ones travel unboxed in the queue's slot,
+/// large ones boxed), from outside and from inside a worker; counts a panicking one as
+/// panicked; drops the captures of queued ones that a `Shutdown::Now` cancels, once each; and
+/// after shutdown hands the closure back in the error, still runnable.
+pub fn execute_fn_small_and_large<F: Factory>(f: &F) {
+    let name = "execute_fn_small_and_large";
+    shared_scenario(f, name, PoolConfig::new().workers(2), move |pool| {
+        let ran = Tally::new();
+        // Small: an `Arc` (one word). Large: 64 bytes of data besides it.
+        for _ in 0..100 {
+            let r = ran.clone();
+            pool.execute_fn(move || r.add()).expect(ACCEPT);
+        }
+        let sum = Arc::new(AtomicU64::new(0));
+        for i in 0..10u64 {
+            let (r, sum) = (ran.clone(), sum.clone());
+            let big = [i; 8];
+            pool.execute_fn(move || {
+                sum.fetch_add(big.iter().sum::<u64>(), Ordering::Relaxed);
+                r.add();
+            })
+            .expect(ACCEPT);
+        }
+        // From inside a worker: ten small children.
+        let (p, r) = (pool.clone(), ran.clone());
+        pool.execute_fn(move || {
+            for _ in 0..10 {
+                let r2 = r.clone();
+                p.execute_fn(move || r2.add()).expect(ACCEPT);
+            }
+            r.add();
+        })
+        .expect(ACCEPT);
+        ran.wait_for(100 + 10 + 11, "the closures given to execute_fn to run");
+        assert_eq!(sum.load(Ordering::Relaxed), 8 * (0..10).sum::<u64>());
+        pool.execute_fn(|| panic!("a small closure panics"))
+            .expect(ACCEPT);
+        wait_metrics(&*pool, "the panicking closure to be counted", |m| {
+            m.panicked == 1 && m.completed == 121
+        });
+
+        // Queued behind two held workers, then cancelled: each capture dropped exactly once.
+        let gate = blocked(&*pool, 2);
+        let alive = Alive::new();
+        for _ in 0..5 {
+            let tracked = alive.track(());
+            pool.execute_fn(move || drop(tracked)).expect(ACCEPT);
+        }
+        assert_eq!(alive.now(), 5, "the queued closures hold their captures");
+        let stop = stopper(&pool, Shutdown::Now);
+        let probes = await_intake_closed(&*pool);
+        gate.open();
+        let report = joined(stop, "the shutdown");
+        check_report(
+            name,
+            &report,
+            Counts {
+                submitted: 122 + 2 + 5 + probes,
+                completed: 121 + 2,
+                panicked: 1,
+                cancelled: 5 + probes,
+                still_running: 0,
+            },
+        );
+        assert_eq!(
+            alive.now(),
+            0,
+            "every cancelled closure dropped its captures"
+        );
+
+        // Refused: the closure comes back, boxed, and still runs.
+        let back = Tally::new();
+        let b = back.clone();
+        let refused = pool
+            .execute_fn(move || b.add())
+            .expect_err("the pool is shut down");
+        assert_eq!(refused.reason(), RejectReason::ShutDown);
+        (refused.into_job())();
+        assert_eq!(back.get(), 1, "the refused closure came back intact");
     });
 }
