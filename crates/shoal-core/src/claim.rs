@@ -37,14 +37,14 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use crate::error::panic_message;
-use crate::job::Job;
+use crate::job::Task;
 use crate::sync::{thread_local, Arc};
 use crate::unwind::drop_quietly;
 use crate::wait::Waitable;
 
 enum State {
     /// Nobody has started the job.
-    Queued(Job),
+    Queued(Task),
     /// A waiter took it and runs it now.
     Running,
     /// A waiter ran it; the panic message, if it panicked.
@@ -61,13 +61,13 @@ pub(crate) struct ClaimCell {
 }
 
 /// Wraps `job` so that the returned handle can run it inline if no worker has started it.
-/// The returned [`Job`] is what goes into the queue.
-pub(crate) fn claimable(job: Job) -> (Job, Arc<ClaimCell>) {
+/// The returned [`Task`] is what goes into the queue (one `Arc`: it travels unboxed).
+pub(crate) fn claimable(job: Task) -> (Task, Arc<ClaimCell>) {
     let cell = Arc::new(ClaimCell {
         state: Waitable::new(State::Queued(job)),
     });
     let entry = Entry(cell.clone());
-    (Box::new(move || entry.run()), cell)
+    (Task::new(move || entry.run()), cell)
 }
 
 impl ClaimCell {
@@ -84,13 +84,15 @@ impl ClaimCell {
                 }
             });
         let Some(job) = job else { return false };
-        let panic = catch_unwind(AssertUnwindSafe(job)).err().map(|payload| {
-            let message = panic_message(payload.as_ref())
-                .unwrap_or("<non-string panic payload>")
-                .to_owned();
-            drop_quietly(payload);
-            message
-        });
+        let panic = catch_unwind(AssertUnwindSafe(|| job.run()))
+            .err()
+            .map(|payload| {
+                let message = panic_message(payload.as_ref())
+                    .unwrap_or("<non-string panic payload>")
+                    .to_owned();
+                drop_quietly(payload);
+                message
+            });
         self.state.update(|s| {
             // `Consumed`: the entry already left the queue and accounted for the job.
             if !matches!(s, State::Consumed) {
@@ -182,7 +184,7 @@ impl Entry {
         // cycle. The entry just hands the accounting over and returns.
         let state = self.0.state.with(|s| std::mem::replace(s, State::Consumed));
         match state {
-            State::Queued(job) => job(),
+            State::Queued(job) => job.run(),
             State::Cancelled => {
                 // Nothing to run: tell `run_job` so it counts a cancellation.
                 let _ = SKIPPED.try_with(|s| s.set(true));

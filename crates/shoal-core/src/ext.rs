@@ -38,8 +38,10 @@ pub trait ExecutorExt: Executor {
         T: Send + 'static,
     {
         let (completer, handle) = handle::pair();
-        let (job, claim) = claim::claimable(Box::new(move || completer.run(f)));
-        self.execute(job)?;
+        // The closure and its completer travel unboxed when they fit (`Task`), and so does
+        // the queue's entry for them.
+        let (task, claim) = claim::claimable(Task::new(move || completer.run(f)));
+        self.execute_task(task)?;
         Ok(handle.with_claim(claim))
     }
 
@@ -50,8 +52,8 @@ pub trait ExecutorExt: Executor {
         T: Send + 'static,
     {
         let (completer, handle) = handle::pair();
-        let (job, claim) = claim::claimable(Box::new(move || completer.run(f)));
-        self.try_execute(job)?;
+        let (task, claim) = claim::claimable(Task::new(move || completer.run(f)));
+        self.try_execute(task.into_job())?;
         Ok(handle.with_claim(claim))
     }
 

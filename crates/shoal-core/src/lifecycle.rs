@@ -326,11 +326,6 @@ impl Lifecycle {
         runs(&control)
     }
 
-    /// Records a decision the supervisor applied, for [`Metrics::sizing`](crate::Metrics).
-    pub(crate) fn record(&self, decision: Decision, limit: usize) {
-        lock(&self.control).sizing.record(decision, limit);
-    }
-
     /// The pool's metrics: its counters with the live workers, and what its sizing policy
     /// did. Every pool's `Executor::metrics`.
     pub fn metrics(&self, pool: &dyn Mechanics) -> Metrics {
@@ -858,16 +853,27 @@ pub fn apply_decision<R: Workers>(
     limit: usize,
 ) -> Option<Decision> {
     let life = pool.life();
-    let starter = life.policy_starter()?;
+    let mut starter = life.policy_starter()?;
     let from = life.target();
-    let failed = resize_with(pool, starter, to).is_err();
+    let alive = starter.control.alive;
+    let failed = starter
+        .resize(
+            to,
+            |starter| starter.start(|index| R::spawn_worker(pool, index)),
+            || pool.wake_all(alive),
+        )
+        .is_err();
     let decision = Decision {
         from,
         to,
         reason,
         failed,
     };
-    life.record(decision, limit);
+    // Recorded while the starter still holds the life-cycle lock, which a retiring worker's
+    // exit takes too: whoever sees the workers this decision retired gone (`metrics().workers`)
+    // sees the decision as the last one.
+    starter.control.sizing.record(decision, limit);
+    drop(starter);
     Some(decision)
 }
 

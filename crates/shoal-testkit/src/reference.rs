@@ -332,7 +332,11 @@ impl Executor for RefPool {
         // A resize by hand switches a sizing policy off.
         st.sizing.active = false;
         shared.sizer.notify_all();
-        resize_locked(shared, st, workers)
+        let resized = resize_locked(shared, &mut st, workers);
+        drop(st);
+        // Workers at or above the target retire when they look.
+        shared.work.notify_all();
+        resized
     }
 
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
@@ -531,25 +535,20 @@ impl Executor for RefPool {
 
 /// Sizes the pool to `workers` under the lock: starts the missing workers; those at or above
 /// the target retire when they look.
-fn resize_locked(
-    shared: &Arc<Shared>,
-    mut st: MutexGuard<'_, State>,
-    workers: usize,
-) -> Result<(), ResizeError> {
+/// Sets the target and starts the missing workers, under the caller's lock; the caller wakes
+/// the workers once it let go of it, so that those above the target retire.
+fn resize_locked(shared: &Arc<Shared>, st: &mut State, workers: usize) -> Result<(), ResizeError> {
     st.target = workers;
     let missing = (0..workers)
         .filter(|&i| !st.live_index.get(i).copied().unwrap_or(false))
         .count();
     for started in 0..missing {
-        if let Err(source) = spawn_worker(shared, &mut st) {
+        if let Err(source) = spawn_worker(shared, st) {
             let first_hole = st.live_index.iter().position(|live| !live);
             st.target = first_hole.unwrap_or(st.live_index.len());
             return Err(ResizeError::Spawn { started, source });
         }
     }
-    drop(st);
-    // Workers at or above the target retire when they look.
-    shared.work.notify_all();
     Ok(())
 }
 
@@ -577,18 +576,22 @@ fn supervise(shared: &Arc<Shared>, sizing: &Sizing, workers: usize) {
         let Some((to, reason)) = control.step(start.elapsed(), sample) else {
             continue;
         };
-        let st = lock(shared);
+        let mut st = lock(shared);
         if !runs(&st) {
             return;
         }
-        let failed = resize_locked(shared, st, to).is_err();
+        let failed = resize_locked(shared, &mut st, to).is_err();
         let decision = Decision {
             from,
             to,
             reason,
             failed,
         };
-        lock(shared).sizing.record(decision, control.limit());
+        // Recorded under the lock the resize held, which a retiring worker's exit takes too:
+        // whoever sees the retired workers gone sees the decision.
+        st.sizing.record(decision, control.limit());
+        drop(st);
+        shared.work.notify_all();
         if let Some(hook) = sizing.decision_hook() {
             hook(&decision);
         }
