@@ -25,7 +25,8 @@
 //!    fail -> wait for the outcome, running queued jobs meanwhile; resume b's panic, if any
 //! ```
 //!
-//! The carrier is the one allocation, and only offered joins pay it. It points at `b` on the
+//! The carrier's handoff (an `Arc`) is the one allocation, and only offered joins pay it; the
+//! carrier itself travels unboxed, as a [`Task`], on shoal's pools. It points at `b` on the
 //! owner's stack; that is sound because the owner does not leave the join before the carrier
 //! either lost the race (it then never touches `b`) or reported `b`'s outcome. A carrier the
 //! executor drops unrun (`Shutdown::Now`) reports `Dropped`, and the owner runs `b` itself:
@@ -55,7 +56,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use crate::error::Rejected;
 use crate::executor::Executor;
-use crate::job::Job;
+use crate::job::Task;
 use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::sync::Arc;
 use crate::unwind::{drop_quietly, AbortOnUnwind};
@@ -194,10 +195,10 @@ pub trait Offering: Executor {
     /// inside the pool, so it should be one relaxed load.
     fn hungry(&self) -> bool;
     /// Queues the carrier of an offered half where an idle worker finds it (called from
-    /// inside a worker). The default is [`Executor::try_execute`]; a refusal runs the half
-    /// inline.
-    fn offer(&self, carrier: Job) -> Result<(), Rejected> {
-        self.try_execute(carrier)
+    /// inside a worker). The default is [`Executor::try_execute`] of the boxed carrier; a pool
+    /// that queues [`Task`]s takes it as it is (no box). A refusal runs the half inline.
+    fn offer(&self, carrier: Task) -> Result<(), Rejected> {
+        self.try_execute(carrier.into_job())
     }
 }
 
@@ -228,7 +229,7 @@ pub fn join_by_jobs<E>(exec: &E, a: JoinHalf<'_>, b: JoinHalf<'_>)
 where
     E: Executor + ?Sized,
 {
-    offer(a, b, |carrier| exec.try_execute(carrier))
+    offer(a, b, |carrier| exec.try_execute(carrier.into_job()))
 }
 
 const OFFERED: u8 = 0;
@@ -322,11 +323,12 @@ fn carrier(half: Erased) -> (Arc<Handoff>, Carrier) {
 const WAIT_INVARIANT: &str = "a join waits for its second half, which another worker may still run";
 
 /// Offers `b` as a job through `queue`, runs `a`, then takes `b` back or waits for it.
-fn offer(a: JoinHalf<'_>, b: JoinHalf<'_>, queue: impl FnOnce(Job) -> Result<(), Rejected>) {
+fn offer(a: JoinHalf<'_>, b: JoinHalf<'_>, queue: impl FnOnce(Task) -> Result<(), Rejected>) {
     let b = b.erase();
     let b_ptr = b.0;
     let (handoff, carrier) = carrier(b);
-    if let Err(refused) = queue(Box::new(move || carrier.run())) {
+    // Three words (the handoff's `Arc`, the half's pointer): it travels unboxed.
+    if let Err(refused) = queue(Task::new(move || carrier.run())) {
         // Dropping the job drops the carrier unrun: its state is `DROPPED` now.
         drop_quietly(refused);
         a.run();
@@ -414,7 +416,7 @@ where
     let whole = JoinHalf::new(&mut whole).erase();
     let whole_ptr = whole.0;
     let (handoff, carrier) = carrier(whole);
-    if let Err(refused) = exec.execute(Box::new(move || carrier.run())) {
+    if let Err(refused) = exec.execute_task(Task::new(move || carrier.run())) {
         drop_quietly(refused);
     }
     // Never reclaimed: the point is to run on the pool. A dropped carrier runs here.

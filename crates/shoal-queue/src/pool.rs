@@ -94,6 +94,10 @@ impl Offering for SharedQueuePool {
         // A hint (two relaxed loads); a stale value only delays or adds one offer.
         self.registry.sleep.hungry()
     }
+
+    fn offer(&self, carrier: Task) -> Result<(), Rejected> {
+        self.registry.submit(carrier, false)
+    }
 }
 
 impl Drop for SharedQueuePool {

@@ -176,8 +176,8 @@ impl Offering for WorkStealingPool {
         self.registry.sleep.hungry()
     }
 
-    fn offer(&self, carrier: Job) -> Result<(), Rejected> {
-        self.submit(carrier.into(), false)?;
+    fn offer(&self, carrier: Task) -> Result<(), Rejected> {
+        self.submit(carrier, false)?;
         // With the LIFO slot on, the carrier sits in the slot, which nobody steals from.
         // (A slot push wakes nobody, so wake a sleeper the way a deque push does.)
         if self.registry.lifo_slot {
