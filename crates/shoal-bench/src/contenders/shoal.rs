@@ -72,7 +72,7 @@ impl<P: ShoalPool> Contender for Shoal<P> {
 #[cfg(feature = "queue")]
 impl ShoalPool for shoal_queue::SharedQueuePool {
     const ID: &'static str = "shoal-queue";
-    const ABOUT: &'static str = "SharedQueuePool: execute + latch; join = ExecutorExt::join; map = ExecutorExt::map (the result queue)";
+    const ABOUT: &'static str = "SharedQueuePool: execute_fn + latch; join = ExecutorExt::join; map = ExecutorExt::map (the result queue)";
 
     fn start(config: PoolConfig) -> Result<Self, BuildError> {
         Self::builder().config(config).build()
@@ -82,7 +82,7 @@ impl ShoalPool for shoal_queue::SharedQueuePool {
 #[cfg(feature = "steal")]
 impl ShoalPool for shoal_steal::WorkStealingPool {
     const ID: &'static str = "shoal-steal";
-    const ABOUT: &'static str = "WorkStealingPool: execute + latch (spawns inside a worker stay on its deque); join = ExecutorExt::join; map = ExecutorExt::map";
+    const ABOUT: &'static str = "WorkStealingPool: execute_fn + latch (spawns inside a worker stay on its deque); join = ExecutorExt::join; map = ExecutorExt::map";
 
     fn start(config: PoolConfig) -> Result<Self, BuildError> {
         Self::builder().config(config).build()

@@ -12,7 +12,7 @@ use crate::contender::{Batch, Branch, ForkJoin, MapFn, OrderedMap};
 impl ShoalPool for ScopedPool {
     const ID: &'static str = "shoal-scope";
     const ABOUT: &'static str =
-        "ScopedPool: join/install, par_for_each, par_map; spawn = Executor::execute + latch";
+        "ScopedPool: join/install, par_for_each, par_map; spawn = ExecutorExt::execute_fn + latch";
 
     fn start(config: PoolConfig) -> Result<Self, BuildError> {
         Self::builder().config(config).build()

@@ -31,7 +31,7 @@ pub struct Elastic;
 
 impl Policy for Elastic {
     const ID: &'static str = "shoal-elastic";
-    const ABOUT: &'static str = "SharedQueuePool with Sizing::elastic(1, 256): grows while jobs wait, retires idle workers; execute + latch, map";
+    const ABOUT: &'static str = "SharedQueuePool with Sizing::elastic(1, 256): grows while jobs wait, retires idle workers; execute_fn + latch, map";
     fn sizing() -> Sizing {
         Sizing::elastic(1, SIZED_MAX)
     }
@@ -43,7 +43,7 @@ pub struct Adaptive;
 
 impl Policy for Adaptive {
     const ID: &'static str = "shoal-adaptive";
-    const ABOUT: &'static str = "SharedQueuePool with Sizing::adaptive(1, 256): holds at the measured knee; execute + latch, map";
+    const ABOUT: &'static str = "SharedQueuePool with Sizing::adaptive(1, 256): holds at the measured knee; execute_fn + latch, map";
     fn sizing() -> Sizing {
         Sizing::adaptive(1, SIZED_MAX)
     }
