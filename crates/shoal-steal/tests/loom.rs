@@ -16,32 +16,14 @@
 #[macro_use]
 mod common;
 
-use common::{counting_job, model, spin_until};
+use common::{blocked_parent_and_child, counting_job, model, spin_until};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
-use shoal_core::{Executor, ExecutorExt, Shutdown, ShutdownReport, TaskError};
+use shoal_core::{Executor, ExecutorExt, Shutdown, TaskError};
 use shoal_steal::WorkStealingPool;
 
 fn pool(workers: usize) -> Arc<WorkStealingPool> {
     Arc::new(WorkStealingPool::new(workers).expect("build"))
-}
-
-/// A job spawns a child from inside its worker (onto that worker's deque), then blocks
-/// without helping until the child ran: only a sibling that steals the child can finish it.
-/// Returns the report of the graceful shutdown that follows.
-fn blocked_parent_and_stolen_child(pool: &Arc<WorkStealingPool>) -> ShutdownReport {
-    let done = Arc::new(AtomicBool::new(false));
-    let (p, d) = (pool.clone(), done.clone());
-    let parent = pool
-        .spawn(move || {
-            let d2 = d.clone();
-            p.execute(Box::new(move || d2.store(true, Ordering::SeqCst)))
-                .unwrap();
-            spin_until(&d);
-        })
-        .unwrap();
-    parent.join().unwrap();
-    pool.shutdown(Shutdown::Graceful)
 }
 
 /// Submits a counting child from inside a job (onto the worker's local deque) and adds 10 to
@@ -80,7 +62,7 @@ fn no_lost_wakeup_when_last_worker_parks() {
 fn local_push_wakes_a_parked_sibling() {
     model(|| {
         let pool = pool(2);
-        let report = blocked_parent_and_stolen_child(&pool);
+        let report = blocked_parent_and_child(&pool);
         assert_eq!(report.completed, 2);
         assert!(pool.metrics().steals >= 1);
     });
@@ -142,7 +124,7 @@ fn grow_adds_a_stealer() {
     model(|| {
         let pool = pool(1);
         pool.resize(2).unwrap();
-        let report = blocked_parent_and_stolen_child(&pool);
+        let report = blocked_parent_and_child(&pool);
         assert_eq!(report.completed, 2);
     });
 }

@@ -17,7 +17,9 @@
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
-use shoal_core::{BuildError, CancelOutcome, Executor, ExecutorExt, Job, Shutdown, TaskError};
+use shoal_core::{
+    BuildError, CancelOutcome, Executor, ExecutorExt, Job, Shutdown, ShutdownReport, TaskError,
+};
 
 /// A pool's constructor: `Pool::new`.
 type New<P> = fn(usize) -> Result<P, BuildError>;
@@ -141,25 +143,31 @@ pub fn join_from_worker<P: Executor + 'static>(new: New<P>, workers: usize) {
     });
 }
 
-/// A job spawns a child, then blocks without helping until the child ran: only a sibling can
-/// run it, so the child's push must wake a sibling whether it is searching, going to sleep or
-/// asleep (under loom the searcher limit is one, so with two idle workers one of them goes to
-/// sleep without searching).
+/// A job spawns a child from inside its worker, then blocks without helping until the child
+/// ran: only a sibling can run the child. Returns the report of the graceful shutdown that
+/// follows.
+pub fn blocked_parent_and_child<P: Executor + 'static>(pool: &Arc<P>) -> ShutdownReport {
+    let done = Arc::new(AtomicBool::new(false));
+    let (p, d) = (pool.clone(), done.clone());
+    let parent = pool
+        .spawn(move || {
+            let d2 = d.clone();
+            p.execute(Box::new(move || d2.store(true, Ordering::SeqCst)))
+                .unwrap();
+            spin_until(&d);
+        })
+        .unwrap();
+    parent.join().unwrap();
+    pool.shutdown(Shutdown::Graceful)
+}
+
+/// [`blocked_parent_and_child`]: the child's push must wake a sibling whether it is
+/// searching, going to sleep or asleep (under loom the searcher limit is one, so with two idle
+/// workers one of them goes to sleep without searching).
 pub fn inside_push_wakes_a_parked_sibling<P: Executor + 'static>(new: New<P>, workers: usize) {
     model(move || {
         let pool = Arc::new(new(workers).expect("build"));
-        let done = Arc::new(AtomicBool::new(false));
-        let (p, d) = (pool.clone(), done.clone());
-        let parent = pool
-            .spawn(move || {
-                let d2 = d.clone();
-                p.execute(Box::new(move || d2.store(true, Ordering::SeqCst)))
-                    .unwrap();
-                spin_until(&d);
-            })
-            .unwrap();
-        parent.join().unwrap();
-        let report = pool.shutdown(Shutdown::Graceful);
+        let report = blocked_parent_and_child(&pool);
         assert_eq!(report.completed, 2);
         assert!(report.adds_up());
     });
