@@ -157,6 +157,8 @@ pub struct Lifecycle {
     on_drop: DropBehavior,
     /// The sizing policy (see `sizing`), and the supervisor's name.
     sizing: Sizing,
+    // Under the model checkers no supervisor thread starts (their clocks do not run).
+    #[cfg_attr(any(shoal_loom, shoal_shuttle), allow(dead_code))]
     supervisor_name: String,
     /// Wakes the supervisor early: shutdown began, or a resize by hand switched it off.
     supervisor_cv: Condvar,
