@@ -119,7 +119,13 @@ unsafe fn boxed_into_job(data: *mut Storage) -> Job {
 /// `data` holds a live `Job`.
 unsafe fn boxed_address(data: *const Storage) -> usize {
     // SAFETY: the caller's promise: a live `Job`, only borrowed here.
-    crate::worker::job_address(unsafe { &*data.cast::<Job>() })
+    address_of(unsafe { &*data.cast::<Job>() })
+}
+
+/// The identity of a job: the address of its closure (see `worker::job_address`).
+#[inline]
+pub(crate) fn address_of(job: &Job) -> usize {
+    (&**job as *const (dyn FnOnce() + Send)).cast::<u8>() as usize
 }
 
 /// `true` when an `F` fits the in-place storage.
@@ -163,7 +169,7 @@ impl Task {
         unsafe { (this.vtable.into_job)(this.data.as_mut_ptr()) }
     }
 
-    /// Its identity for [`worker::job_address`](crate::worker::job_address): a `Job`'s box
+    /// Its identity for `worker::job_address`: a `Job`'s box
     /// address, 0 for a closure stored in place.
     #[inline]
     pub fn address(&self) -> usize {
@@ -290,13 +296,13 @@ mod tests {
         let job: Job = Box::new(move || {
             h.fetch_add(1, Ordering::SeqCst);
         });
-        let address = crate::worker::job_address(&job);
+        let address = address_of(&job);
         let task = Task::from(job);
         assert!(is_boxed(&task));
         assert_eq!(task.address(), address);
         let back = task.into_job();
         assert_eq!(
-            crate::worker::job_address(&back),
+            address_of(&back),
             address,
             "the same box comes back, not a second one"
         );

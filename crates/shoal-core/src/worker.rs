@@ -224,7 +224,7 @@ thread_local! {
 /// The identity of a job: the address of its closure. Unique among the jobs alive at one
 /// time (a job's box lives until it has run), and never dereferenced.
 pub fn job_address(job: &Job) -> usize {
-    (&**job as *const (dyn FnOnce() + Send)).cast::<u8>() as usize
+    crate::job::address_of(job)
 }
 
 /// The [`job_address`] of the job that [`run_job`] runs on the calling thread now (the
