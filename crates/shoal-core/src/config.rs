@@ -29,8 +29,8 @@ use crate::unwind::drop_quietly;
 
 /// The largest `queue_capacity` any pool accepts: 2^20 = 1,048,576 jobs.
 ///
-/// A bounded queue may reserve its slots up front (the shared-queue pool does: 24 bytes each),
-/// so a bound near `usize::MAX` cannot be honoured, and a larger bound would not bound memory
+/// A bounded queue may reserve its slots up front (the shared-queue pool and `ScopedPool`'s
+/// `Executor` side do: 40 bytes each), so a bound near `usize::MAX` cannot be honoured, and a larger bound would not bound memory
 /// usefully anyway: leave the queue unbounded instead. Above this, `build` returns a
 /// [`BuildError`] of kind [`CapacityTooLarge`](BuildErrorKind::CapacityTooLarge).
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;

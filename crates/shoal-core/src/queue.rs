@@ -1,4 +1,4 @@
-//! The shared FIFO queue of boxed jobs with its intake gate: all of the shared-queue pool's
+//! The shared FIFO queue of jobs (as [`Task`]s) with its intake gate: all of the shared-queue pool's
 //! queue, and the queue of `ScopedPool`'s `Executor` side (jobs submitted with `execute`).
 //! One type, so that both pools submit, refuse, bound, close, cancel and count their jobs the
 //! same way.

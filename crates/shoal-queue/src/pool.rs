@@ -110,7 +110,7 @@ impl Drop for SharedQueuePool {
 
 /// Settings for a [`SharedQueuePool`]: the [`PoolConfig`] every pool has, nothing more.
 ///
-/// A bounded queue (`queue_capacity`) reserves its slots (24 bytes each) when the pool is built.
+/// A bounded queue (`queue_capacity`) reserves its slots (40 bytes each: a task and a stamp) when the pool is built.
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     config: PoolConfig,
