@@ -195,10 +195,10 @@ impl Registry {
         self.external.try_pop().map(Work::External)
     }
 
-    /// `take` for a spinning search: if another thread holds the queue lock (it is taking or
-    /// pushing a job right now), gives up this round instead of waiting for the lock. Two
-    /// spinners racing for the one job of a chain would otherwise meet in the lock's futex
-    /// on every hand-off.
+    /// `take` for a spinning search: if another thread holds the injector's lock (it is taking
+    /// or offering a job right now), skips the injector this round instead of waiting for the
+    /// lock (two spinners racing for one offered half would otherwise meet in the lock's
+    /// futex), and looks at the external queue, which takes no lock.
     fn try_take(&self) -> Option<Work> {
         // ORDERING: as in `take`.
         if self.queued.load(Ordering::SeqCst) != 0 {
