@@ -117,6 +117,23 @@ struct Shard {
     counts: [AtomicU64; EVENTS],
 }
 
+/// One thread's shard of [`Counters`] ([`Counters::local`]): `add` and `retract` as there.
+pub(crate) struct LocalCounters<'a>(&'a Shard);
+
+impl LocalCounters<'_> {
+    #[inline]
+    pub(crate) fn add(&self, event: Event, n: u64) {
+        // ORDERING: as in `Counters::add`.
+        self.0.counts[event as usize].fetch_add(n, Ordering::Release);
+    }
+
+    #[inline]
+    pub(crate) fn retract(&self, event: Event, n: u64) {
+        // ORDERING: as in `Counters::retract`.
+        self.0.counts[event as usize].fetch_sub(n, Ordering::Release);
+    }
+}
+
 impl Shard {
     fn new() -> Shard {
         Shard {
@@ -183,6 +200,13 @@ impl Counters {
         // job's end also sees the submission counted before the job was queued (module docs).
         // Other readers need exact values only after joining the workers.
         self.shards[shard_index()].counts[event as usize].fetch_add(n, Ordering::Release);
+    }
+
+    /// The calling thread's shard, for several counts in a row (a job's start and its end)
+    /// with one look-up.
+    #[inline]
+    pub(crate) fn local(&self) -> LocalCounters<'_> {
+        LocalCounters(&self.shards[shard_index()])
     }
 
     /// Takes back `n` `event`s that the calling thread itself counted with [`add`](Self::add)

@@ -304,22 +304,30 @@ pub enum Ran {
 #[inline]
 pub fn run_job(job: impl Into<Task>, counters: &Counters, handler: Option<&PanicHandler>) -> Ran {
     let task = job.into();
-    let outer = RUNNING.try_with(|r| r.replace(task.address())).ok();
-    let mark = AFTER_COUNTED.try_with(|a| a.borrow().len()).unwrap_or(0);
-    counters.add(Event::Started, 1);
+    let address = task.address();
+    let outer = RUNNING.try_with(|r| r.replace(address)).ok();
+    // Only a job with an address can hand anything to `after_counted` (a closure stored in
+    // place has none, so nothing is queued for it): the others skip that stack.
+    let mark = if address != 0 {
+        AFTER_COUNTED.try_with(|a| a.borrow().len()).ok()
+    } else {
+        None
+    };
+    let counts = counters.local();
+    counts.add(Event::Started, 1);
     let ran = match catch_unwind(AssertUnwindSafe(|| task.run())) {
         Ok(()) if crate::claim::take_skipped() => {
             // The entry of a cancelled job: it never started after all.
-            counters.retract(Event::Started, 1);
-            counters.add(Event::Cancelled, 1);
+            counts.retract(Event::Started, 1);
+            counts.add(Event::Cancelled, 1);
             Ran::Cancelled
         }
         Ok(()) => {
-            counters.add(Event::Completed, 1);
+            counts.add(Event::Completed, 1);
             Ran::Completed
         }
         Err(payload) => {
-            counters.add(Event::Panicked, 1);
+            counts.add(Event::Panicked, 1);
             if let Some(handler) = handler {
                 // The handler's own panic is caught, and its payload dropped quietly too: a
                 // payload whose destructor panics must not unwind into the worker either.
@@ -336,8 +344,15 @@ pub fn run_job(job: impl Into<Task>, counters: &Counters, handler: Option<&Panic
     if let Some(outer) = outer {
         let _ = RUNNING.try_with(|r| r.set(outer));
     }
-    // What this job (not an outer one) handed over: above `mark`. One at a time, without
-    // holding the borrow while it runs.
+    if let Some(mark) = mark {
+        run_after_counted(mark);
+    }
+    ran
+}
+
+/// Runs what the job that just ended (not an outer one) handed to [`after_counted`]: the
+/// entries above `mark`. One at a time, without holding the borrow while each runs.
+fn run_after_counted(mark: usize) {
     while let Some(f) = AFTER_COUNTED
         .try_with(|a| {
             let mut a = a.borrow_mut();
@@ -354,7 +369,6 @@ pub fn run_job(job: impl Into<Task>, counters: &Counters, handler: Option<&Panic
             drop_quietly(panic);
         }
     }
-    ran
 }
 
 /// Drops a queued job unrun during a shutdown, counting it as cancelled. The job's captured

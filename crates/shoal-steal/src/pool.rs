@@ -23,7 +23,9 @@ use shoal_core::sleep::Sleep;
 /// submitted from inside a worker goes to its own deque).
 impl WorkStealingPool {
     fn submit(&self, job: Task, blocking: bool) -> Result<(), Rejected> {
-        let inside = worker::is_worker_of(self.registry.id());
+        // One thread-local look: the calling worker's context, if it is one of ours.
+        let own = worker::current(self.registry.id());
+        let inside = own.is_some();
         if self.registry.intake.is_bounded() {
             match self.registry.intake.try_reserve() {
                 Reserve::Ok => {}
@@ -41,7 +43,7 @@ impl WorkStealingPool {
                 }
             }
         }
-        if inside {
+        if let Some(own) = own {
             // No gate needed: this worker is running (it is the caller) and empties its own
             // deque before it exits; see `intake.rs` (and `shoal_core::intake`).
             if self.registry.intake.is_closed() {
@@ -49,7 +51,7 @@ impl WorkStealingPool {
                 return self.registry.reject(RejectReason::ShutDown, job);
             }
             self.registry.counters.add(Event::Submitted, 1);
-            worker::push_local(job);
+            own.push(job);
         } else {
             let Some(in_flight) = self.registry.intake.enter() else {
                 self.registry.intake.release();

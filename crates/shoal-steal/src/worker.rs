@@ -67,7 +67,7 @@ thread_local! {
 
 /// The calling thread's context, if it is a worker of pool `pool_id`.
 #[inline]
-fn current(pool_id: usize) -> Option<Rc<Context>> {
+pub(crate) fn current(pool_id: usize) -> Option<Rc<Context>> {
     CONTEXT
         .try_with(|c| match &*c.borrow() {
             Some(ctx) if ctx.pool_id == pool_id => Some(ctx.clone()),
@@ -83,19 +83,6 @@ pub(crate) fn is_worker_of(pool_id: usize) -> bool {
     CONTEXT
         .try_with(|c| matches!(&*c.borrow(), Some(ctx) if ctx.pool_id == pool_id))
         .unwrap_or(false)
-}
-
-/// Pushes a job submitted from inside a worker onto that worker's own deque (or LIFO slot).
-/// The caller checked [`is_worker_of`] for this pool.
-#[inline]
-pub(crate) fn push_local(job: Task) {
-    CONTEXT.with(|c| {
-        let guard = c.borrow();
-        let ctx = guard
-            .as_ref()
-            .expect("push_local is only called from a worker");
-        ctx.push(job);
-    });
 }
 
 /// Runs one job of pool `pool_id` on the calling worker, if there is one. `true` if it ran.
@@ -130,8 +117,9 @@ impl Helper for StealHelper {
 }
 
 impl Context {
+    /// Pushes a job submitted from inside this worker onto its own deque (or LIFO slot).
     #[inline]
-    fn push(&self, job: Task) {
+    pub(crate) fn push(&self, job: Task) {
         if self.registry.lifo_slot {
             match self.slot.replace(Some(job)) {
                 // The slot was empty: we run it next ourselves, nobody needs waking.
@@ -267,11 +255,15 @@ impl Context {
     /// Retires if our index is at or above the pool's target (`Lifecycle::try_retire`), and
     /// leaves: our jobs go back to the injector, our stealer leaves the list. `false` if we
     /// stay, also when shutdown began (the shutdown drains every deque; we stay and help).
+    #[inline]
     fn try_retire(&self) -> bool {
+        self.retire_pending() && self.retire()
+    }
+
+    /// [`try_retire`](Self::try_retire) once a retirement is pending.
+    #[cold]
+    fn retire(&self) -> bool {
         let registry = &*self.registry;
-        if !self.retire_pending() {
-            return false;
-        }
         // Moving jobs is a submission: in flight until they are in the injector, so that a
         // shutdown starting now waits for them before workers may conclude "all empty".
         let Some(in_flight) = registry.intake.enter() else {
