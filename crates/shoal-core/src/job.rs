@@ -32,8 +32,8 @@ pub type ThreadHook = std::sync::Arc<dyn Fn() + Send + Sync>;
 /// allocating side), which made up about a quarter of what a tiny job cost.
 ///
 /// A `Task` is four words: three of storage and a pointer to a table of functions (run, drop,
-/// box) made once per closure type. A `Job` fits in
-/// place too, so a task made from a `Job` ([`Task::from`]) is that same box, not a second one.
+/// box) made once per closure type. A `Job` fits in place too, so a task made from a `Job`
+/// ([`Task::from`]) is that same box, not a second one.
 pub struct Task {
     data: MaybeUninit<Storage>,
     vtable: &'static TaskVTable,
