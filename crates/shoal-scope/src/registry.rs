@@ -21,6 +21,7 @@
 //! It is a heuristic: a wrong reading costs a needless offer or a missed one (the job then
 //! runs on its owner), never a lost job.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
 
@@ -37,13 +38,24 @@ use crate::job::JobRef;
 use crate::latch::{Latch, Parker};
 use crate::sleep::{Sleep, Slept};
 
-/// Rounds an idle thread spins (then yields) before it sleeps.
+/// Rounds an idle thread spins (then yields) before it sleeps, while its searches find work:
+/// fork-join work comes in bursts, offered halves one after another, and a thread that is
+/// still looking takes the next one without a futex call on either side.
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-const SPIN_ROUNDS: u32 = 32;
+pub(crate) const SPIN_ROUNDS: u32 = 32;
+/// Rounds an idle thread spins after a search that found nothing and slept: jobs arrive
+/// now and then, and every round of spinning is burnt CPU (the `idle` workload) and, once the
+/// rounds yield, a searcher the OS may have set aside while the next job waits for it (the
+/// `wake-latency` workload's tail). One search that finds work during its spin goes back to
+/// [`SPIN_ROUNDS`].
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+pub(crate) const SHORT_SPIN_ROUNDS: u32 = 10;
 /// Under loom (or shuttle) every spin would be a yield to the model: go straight to the sleep
 /// protocol.
 #[cfg(any(shoal_loom, shoal_shuttle))]
-const SPIN_ROUNDS: u32 = 0;
+pub(crate) const SPIN_ROUNDS: u32 = 0;
+#[cfg(any(shoal_loom, shoal_shuttle))]
+pub(crate) const SHORT_SPIN_ROUNDS: u32 = 0;
 
 /// Something a thread took from the queues.
 pub(crate) enum Work {
@@ -248,9 +260,14 @@ impl Registry {
     /// With a `latch`, the caller is that latch's owner and its setter wakes it too.
     /// `counted`: the caller is already counted in `demand` (a worker's first search takes
     /// over the count `start_worker` made for it, so it is never uncounted while idle).
+    ///
+    /// How long it spins adapts to what the thread's searches found ([`SPIN_ROUNDS`],
+    /// [`SHORT_SPIN_ROUNDS`]): `spin` is the thread's own budget, read at the start and set
+    /// when the search ends its spin (found work: long; slept: short).
     pub(crate) fn search(
         &self,
         parker: &Arc<Parker>,
+        spin: &Cell<u32>,
         latch: Option<&Latch>,
         stop: &dyn Fn() -> bool,
         counted: bool,
@@ -267,8 +284,13 @@ impl Registry {
         // would only multiply the interleavings; loom ran the models with it once, in 13
         // minutes instead of one): a thread then searches only when a waker counted it so.
         let mut searching = SPIN_ROUNDS > 0 && self.sleep.try_start_searching(limit);
+        // The spin budget of this search; it shrinks for the rest of the search once a spin
+        // found nothing.
+        let mut budget = spin.get();
+        // Went to the sleep protocol at least once.
+        let mut gave_up = false;
         // Over the limit: no spin, straight to the sleep protocol.
-        let mut rounds = if searching { 0 } else { SPIN_ROUNDS };
+        let mut rounds = if searching { 0 } else { budget };
         let mut checked_idle = false;
         let mut first = true;
         let found = loop {
@@ -287,11 +309,17 @@ impl Registry {
                 self.life.check_idle(self);
                 checked_idle = true;
             }
-            if rounds < SPIN_ROUNDS {
+            if rounds < budget {
                 backoff(rounds);
                 rounds += 1;
                 continue;
             }
+            if searching && !gave_up {
+                // Spun for nothing: spin briefly from now on, until a spin finds work again.
+                budget = SHORT_SPIN_ROUNDS;
+                spin.set(SHORT_SPIN_ROUNDS);
+            }
+            gave_up = true;
             if searching {
                 // Giving up: the check after registering in `sleep` covers what we leave.
                 self.sleep.stop_searching(false, || false);
@@ -311,9 +339,13 @@ impl Registry {
             if !searching && SPIN_ROUNDS > 0 {
                 searching = self.sleep.try_start_searching(limit);
             }
-            rounds = if searching { 0 } else { SPIN_ROUNDS };
+            rounds = if searching { 0 } else { budget };
             first = true;
         };
+        if found.is_some() && !gave_up {
+            // Found before giving up: a burst is on; the next search spins long again.
+            spin.set(SPIN_ROUNDS);
+        }
         // ORDERING: Relaxed, a hint: this thread stops looking.
         self.demand.fetch_sub(1, Ordering::Relaxed);
         if searching {
@@ -332,11 +364,11 @@ impl Registry {
     /// Runs queued jobs until `latch` is set (help-while-waiting); sleeps when there are none.
     /// Broadcast jobs posted to the waiting worker run too: the latch may wait for a job that
     /// waits for this worker's part of a broadcast.
-    pub(crate) fn wait_until(&self, latch: &Latch, parker: &Arc<Parker>) {
+    pub(crate) fn wait_until(&self, latch: &Latch, parker: &Arc<Parker>, spin: &Cell<u32>) {
         while !latch.probe() {
             self.life.run_mail();
             let stop = || latch.probe() || self.life.has_mail();
-            if let Some(work) = self.search(parker, Some(latch), &stop, false) {
+            if let Some(work) = self.search(parker, spin, Some(latch), &stop, false) {
                 self.run(work);
             }
         }

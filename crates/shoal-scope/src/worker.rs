@@ -68,6 +68,8 @@ struct LocalStack {
 pub(crate) struct WorkerThread {
     pub(crate) registry: Arc<Registry>,
     pub(crate) parker: Arc<Parker>,
+    /// Spin rounds of this thread's next search (see `Registry::search`).
+    spin: Cell<u32>,
     /// Only this thread touches it (it is reachable only through this thread's `WORKER`
     /// pointer and references on this thread's stack).
     local: UnsafeCell<LocalStack>,
@@ -94,6 +96,7 @@ impl WorkerThread {
         let worker = WorkerThread {
             registry: registry.clone(),
             parker: Arc::new(Parker::new()),
+            spin: Cell::new(crate::registry::SPIN_ROUNDS),
             local: UnsafeCell::new(LocalStack {
                 jobs: Vec::with_capacity(64),
                 shared: 0,
@@ -166,7 +169,7 @@ impl WorkerThread {
     #[inline]
     pub(crate) fn wait_until(&self, latch: &Latch) {
         if !latch.probe() {
-            self.registry.wait_until(latch, &self.parker);
+            self.registry.wait_until(latch, &self.parker, &self.spin);
         }
     }
 }
@@ -208,7 +211,7 @@ fn main_loop(registry: Arc<Registry>, index: usize) {
         let mut counted = true;
         loop {
             registry.life.run_mail();
-            let found = registry.search(&worker.parker, None, &stop, counted);
+            let found = registry.search(&worker.parker, &worker.spin, None, &stop, counted);
             counted = false;
             match found {
                 Some(work) => {
