@@ -48,7 +48,9 @@ pub mod workloads;
 
 pub use contender::{Batch, Capability, Contender, Family, ForkJoin, Info, OrderedMap, Spawn};
 pub use contenders::{ContenderId, ContenderVisitor};
-pub use measure::{measure_one, prepare_any, AnyPrepared, Cell, Plan, Prepared, Status};
+pub use measure::{
+    measure_one, measure_rounds, prepare_any, AnyPrepared, Cell, Plan, Prepared, Status,
+};
 pub use workload::{
     Answer, Setup, Size, Timing, WorkerKind, Workload, WorkloadId, WorkloadVisitor,
 };

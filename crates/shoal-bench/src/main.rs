@@ -13,7 +13,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shoal_bench::backend::BackendConfig;
 use shoal_bench::report;
 use shoal_bench::workloads::files_root;
-use shoal_bench::{chart, prepare_any, Cell, ContenderId, Plan, Setup, Size, Status, WorkloadId};
+use shoal_bench::{
+    chart, measure_rounds, prepare_any, AnyPrepared, Cell, ContenderId, Plan, Setup, Size, Status,
+    WorkloadId,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -248,18 +251,21 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     };
     warn_if_loaded();
     let started = Instant::now();
-    let bar = progress(workloads.len() * contenders.len(), args.common.no_progress);
+    let bar = progress(steps(&workloads, &contenders), args.common.no_progress);
     let mut cells = Vec::new();
     for &w in &workloads {
         bar.set_message(format!("preparing {w}"));
         let workers = plan.workers_for(w);
         let prepared =
             prepare_any(w, plan.size, workers, &setup).inspect_err(|_| bar.finish_and_clear())?;
-        for &c in &contenders {
-            bar.set_message(format!("{w} on {c}"));
-            cells.push(prepared.measure(c, plan.cell_timeout));
-            bar.inc(1);
-        }
+        cells.extend(measure_cells(
+            &bar,
+            &*prepared,
+            w,
+            &contenders,
+            plan.cell_timeout,
+            "",
+        ));
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed();
@@ -298,6 +304,34 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     failures(&cells)
 }
 
+/// Measures `contenders` on the prepared workload `w` (in rounds where the workload asks for
+/// them, see [`WorkloadId::rounds`]), saying on `bar` what runs (`what` ends the message) and
+/// counting one step per measurement (see [`steps`]).
+fn measure_cells(
+    bar: &ProgressBar,
+    prepared: &dyn AnyPrepared,
+    w: WorkloadId,
+    contenders: &[ContenderId],
+    timeout: Duration,
+    what: &str,
+) -> Vec<Cell> {
+    let rounds = w.rounds();
+    measure_rounds(prepared, w, contenders, timeout, |c, round, done| {
+        if done {
+            bar.inc(1);
+        } else if rounds > 1 {
+            bar.set_message(format!("{w} on {c}{what}, round {} of {rounds}", round + 1));
+        } else {
+            bar.set_message(format!("{w} on {c}{what}"));
+        }
+    })
+}
+
+/// The measurements of `workloads` on `contenders`, rounds included: a progress bar's length.
+fn steps(workloads: &[WorkloadId], contenders: &[ContenderId]) -> usize {
+    workloads.iter().map(|w| w.rounds()).sum::<usize>() * contenders.len()
+}
+
 fn sweep(args: SweepArgs) -> Result<(), String> {
     let w = args.workload;
     let contenders = or_all(args.common.contenders, ContenderId::ALL);
@@ -307,18 +341,25 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
     workers.dedup();
     let timeout = Duration::from_secs(args.common.timeout);
     warn_if_loaded();
-    let bar = progress(workers.len() * contenders.len(), args.common.no_progress);
+    let bar = progress(
+        workers.len() * steps(&[w], &contenders),
+        args.common.no_progress,
+    );
     let started = Instant::now();
     let mut cells: Vec<Cell> = Vec::new();
     for &n in &workers {
         bar.set_message(format!("preparing {w} for {n} workers"));
         let prepared =
             prepare_any(w, args.size, n, &setup).inspect_err(|_| bar.finish_and_clear())?;
-        for &c in &contenders {
-            bar.set_message(format!("{w} on {c} with {n} workers"));
-            cells.push(prepared.measure(c, timeout));
-            bar.inc(1);
-        }
+        let with = format!(" with {n} workers");
+        cells.extend(measure_cells(
+            &bar,
+            &*prepared,
+            w,
+            &contenders,
+            timeout,
+            &with,
+        ));
     }
     bar.finish_and_clear();
     note_missing_go(&cells);

@@ -88,6 +88,10 @@ pub struct Cell {
     pub megabytes: Option<f64>,
     /// Seconds of the workload's cold first pass, made once at preparation (files).
     pub cold_secs: Option<f64>,
+    /// The latency samples behind `p50_secs` and `p99_secs` (seconds), kept so that the
+    /// rounds of one cell can be pooled ([`Cell::merge`]); not written to the JSON.
+    #[serde(skip)]
+    pub latencies: Vec<f64>,
 }
 
 impl Cell {
@@ -113,7 +117,39 @@ impl Cell {
             p99_secs: None,
             megabytes: None,
             cold_secs: None,
+            latencies: Vec::new(),
         }
+    }
+
+    /// One cell from the rounds of the same workload on the same contender (see
+    /// [`WorkloadId::rounds`]): the runs of every round, the median of the rounds' medians,
+    /// the extremes of all, the CPU over all the wall time, and the latency percentiles of
+    /// the pooled samples. A round that failed or was skipped makes the whole cell so.
+    pub fn merge(mut parts: Vec<Cell>) -> Cell {
+        assert!(!parts.is_empty(), "a cell has at least one round");
+        if parts.len() == 1 || parts.iter().any(|p| !p.is_ok()) {
+            let bad = parts.iter().position(|p| !p.is_ok()).unwrap_or(0);
+            return parts.swap_remove(bad);
+        }
+        let mut medians: Vec<f64> = parts.iter().map(|p| p.median_secs).collect();
+        medians.sort_by(f64::total_cmp);
+        let wall = |p: &Cell| p.median_secs * p.runs as f64;
+        let total_wall: f64 = parts.iter().map(wall).sum();
+        let cpu: f64 = parts.iter().map(|p| p.cpu_cores * wall(p)).sum();
+        let mut cell = parts[0].clone();
+        cell.runs = parts.iter().map(|p| p.runs).sum();
+        cell.median_secs = median(&medians);
+        cell.min_secs = parts
+            .iter()
+            .map(|p| p.min_secs)
+            .fold(f64::INFINITY, f64::min);
+        cell.max_secs = parts.iter().map(|p| p.max_secs).fold(0.0, f64::max);
+        cell.throughput = cell.units / cell.median_secs;
+        cell.cpu_cores = cpu / total_wall;
+        cell.latencies = parts.into_iter().flat_map(|p| p.latencies).collect();
+        cell.p50_secs = percentile(&cell.latencies, 0.5);
+        cell.p99_secs = percentile(&cell.latencies, 0.99);
+        cell
     }
 
     /// `true` if measured.
@@ -341,6 +377,7 @@ impl Timed {
         cell.cpu_cores = self.cpu / self.walls.iter().sum::<f64>();
         cell.p50_secs = percentile(&self.latencies, 0.5);
         cell.p99_secs = percentile(&self.latencies, 0.99);
+        cell.latencies = self.latencies;
     }
 }
 
@@ -377,9 +414,36 @@ fn contender_id<C: Contender>() -> ContenderId {
 /// For many contenders on one workload, prepare once with [`prepare_any`] instead.
 pub fn measure_one(w: WorkloadId, c: ContenderId, workers: usize, plan: &Plan) -> Cell {
     match prepare_any(w, plan.size, workers, &Setup::default()) {
-        Ok(prepared) => prepared.measure(c, plan.cell_timeout),
+        Ok(prepared) => measure_rounds(&*prepared, w, &[c], plan.cell_timeout, |_, _, _| {})
+            .pop()
+            .expect("one cell per contender"),
         Err(e) => Cell::empty(w, c, workers, Status::Failed(e)),
     }
+}
+
+/// Measures every contender on a prepared workload `w`, one cell each, in
+/// [`WorkloadId::rounds`] rounds: each round measures every contender once, starting one
+/// contender further down the list than the round before, and each contender's rounds are
+/// merged ([`Cell::merge`]). `progress(c, round, done)` is called before (`done` false) and
+/// after (`done` true) each measurement, for a progress bar.
+pub fn measure_rounds(
+    prepared: &dyn AnyPrepared,
+    w: WorkloadId,
+    contenders: &[ContenderId],
+    timeout: Duration,
+    mut progress: impl FnMut(ContenderId, usize, bool),
+) -> Vec<Cell> {
+    let rounds = w.rounds();
+    let mut parts: Vec<Vec<Cell>> = vec![Vec::with_capacity(rounds); contenders.len()];
+    for round in 0..rounds {
+        for k in 0..contenders.len() {
+            let i = (k + round) % contenders.len();
+            progress(contenders[i], round, false);
+            parts[i].push(prepared.measure(contenders[i], timeout));
+            progress(contenders[i], round, true);
+        }
+    }
+    parts.into_iter().map(Cell::merge).collect()
 }
 
 /// A prepared workload whose type was chosen at run time.

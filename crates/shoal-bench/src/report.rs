@@ -489,6 +489,7 @@ mod tests {
             p99_secs: None,
             megabytes: None,
             cold_secs: None,
+            latencies: Vec::new(),
         }
     }
 

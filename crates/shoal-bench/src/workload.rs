@@ -307,6 +307,19 @@ impl WorkloadId {
         }
     }
 
+    /// How many rounds the runner splits one cell of this workload into: 1, except for the
+    /// latency workload compared on its tail (wake-latency). There, each contender takes its
+    /// samples in [`WAKE_ROUNDS`](crate::workloads::WAKE_ROUNDS) parts, the contenders in
+    /// turn, and the parts are pooled ([`crate::measure::measure_rounds`]): on a shared
+    /// machine a burst of noise then lands on every contender's samples instead of making one
+    /// contender's p99.
+    pub fn rounds(self) -> usize {
+        match self {
+            WorkloadId::WakeLatency => crate::workloads::WAKE_ROUNDS,
+            _ => 1,
+        }
+    }
+
     /// `false` for the workloads whose throughput means nothing (idle, wake-latency: they
     /// wait on purpose between jobs); the report compares them on CPU or latency instead.
     pub fn has_throughput(self) -> bool {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use shoal_bench::contenders::go::{GO_MISSING, GO_POOL};
 use shoal_bench::{
-    prepare_any, Batch, Capability, Contender, ContenderId, ContenderVisitor, ForkJoin, OrderedMap,
-    Setup, Size, Spawn, Status, WorkerKind, WorkloadId,
+    measure_rounds, prepare_any, Batch, Capability, Cell, Contender, ContenderId, ContenderVisitor,
+    ForkJoin, OrderedMap, Setup, Size, Spawn, Status, WorkerKind, WorkloadId,
 };
 
 #[test]
@@ -141,4 +141,59 @@ fn names_round_trip_and_unknown_names_say_what_exists() {
     assert!("NaN".parse::<Size>().is_err());
     assert_eq!("tiny".parse::<Size>(), Ok(Size::TINY));
     assert_eq!("0.5".parse::<Size>().map(|s| s.scale), Ok(0.5));
+}
+
+#[test]
+fn latency_cells_pool_their_rounds() {
+    let w = WorkloadId::WakeLatency;
+    assert!(w.rounds() > 1, "wake-latency is measured in rounds");
+    assert_eq!(WorkloadId::Fib.rounds(), 1);
+    let prepared = prepare_any(w, Size::TINY, 2, &Setup::default()).expect("prepares");
+    let contenders = [ContenderId::ShoalQueue, ContenderId::ThreadPool];
+    let mut order = Vec::new();
+    let cells = measure_rounds(
+        &*prepared,
+        w,
+        &contenders,
+        Duration::from_secs(120),
+        |c, round, done| {
+            if !done {
+                order.push((round, c));
+            }
+        },
+    );
+    // Every contender once per round, the round's first contender moving down the list.
+    let expected: Vec<(usize, ContenderId)> = (0..w.rounds())
+        .flat_map(|round| {
+            (0..contenders.len()).map(move |k| (round, contenders[(k + round) % contenders.len()]))
+        })
+        .collect();
+    assert_eq!(order, expected);
+    assert_eq!(cells.len(), contenders.len());
+    for (cell, c) in cells.iter().zip(contenders) {
+        assert_eq!(cell.contender, c.name());
+        assert_eq!(cell.status, Status::Ok, "{c}");
+        // One run per round, and every round's samples pooled behind the percentiles.
+        assert_eq!(cell.runs, w.rounds(), "{c}");
+        let per_round = cell.units as usize;
+        assert_eq!(cell.latencies.len(), per_round * w.rounds(), "{c}");
+        let (p50, p99) = (cell.p50_secs.unwrap(), cell.p99_secs.unwrap());
+        assert!(0.0 < p50 && p50 <= p99, "{c}: p50 {p50}, p99 {p99}");
+        assert!(cell.min_secs <= cell.median_secs && cell.median_secs <= cell.max_secs);
+        assert!(cell.cpu_cores.is_finite() && cell.cpu_cores > 0.0, "{c}");
+    }
+}
+
+#[test]
+fn a_failed_round_fails_the_cell() {
+    let prepared = prepare_any(WorkloadId::Fib, Size::TINY, 2, &Setup::default()).unwrap();
+    let ok = prepared.measure(ContenderId::ShoalQueue, Duration::from_secs(120));
+    assert_eq!(ok.status, Status::Ok);
+    let mut failed = ok.clone();
+    failed.status = Status::Failed("lost a job".into());
+    let merged = Cell::merge(vec![ok.clone(), failed, ok.clone()]);
+    assert_eq!(merged.status, Status::Failed("lost a job".into()));
+    let merged = Cell::merge(vec![ok.clone(), ok.clone()]);
+    assert_eq!(merged.runs, 2 * ok.runs);
+    assert_eq!(merged.median_secs, ok.median_secs);
 }

@@ -24,7 +24,7 @@ pub use http::Http;
 pub use idle::Idle;
 pub use map::{Mapped, ResultQueue, ResultQueueUnordered};
 pub use spawn::{Chain, SpawnInside, SpawnOutside};
-pub use wake::{percentile, WakeLatency, WAKE_GAP};
+pub use wake::{percentile, WakeLatency, WAKE_GAP, WAKE_ROUNDS};
 
 /// A deterministic CPU burner: `iters` rounds of xorshift64 from `seed`. No closed form, so
 /// the compiler cannot skip it; about a nanosecond per round.

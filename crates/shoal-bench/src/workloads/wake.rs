@@ -12,13 +12,23 @@ use crate::workload::{Answer, Size, Workload, WorkloadId};
 /// and go to sleep, so that each sample measures a wake-up from sleep.
 pub const WAKE_GAP: Duration = Duration::from_millis(2);
 
+/// The rounds a wake-latency measurement is split into (see [`WorkloadId::rounds`]): each
+/// contender takes its samples in this many parts, the contenders in turn.
+///
+/// [`WorkloadId::rounds`]: crate::WorkloadId::rounds
+pub const WAKE_ROUNDS: usize = 5;
+
 /// Wake latency: on a pool left idle for [`WAKE_GAP`], the time from the call that submits a
 /// job to the moment that job starts running on a worker, one job at a time. It adds up the
 /// submit call, the wake-up of a sleeping worker (a futex call and the OS scheduler putting
 /// the thread on a core) and the worker's pop. The report gives the median (p50) and the
 /// 99th percentile (p99) of the samples; throughput means nothing here.
+///
+/// One run takes one round's samples; the runner runs [`WAKE_ROUNDS`] rounds on every
+/// contender, the contenders in turn, and pools the samples.
 #[derive(Debug)]
 pub struct WakeLatency {
+    /// Samples per run (one round).
     samples: usize,
     /// The latencies of the last run, in seconds (see [`Workload::take_latencies`]).
     recorded: Mutex<Vec<f64>>,
@@ -28,9 +38,11 @@ impl Workload for WakeLatency {
     const ID: WorkloadId = WorkloadId::WakeLatency;
 
     fn prepare(size: Size, _workers: usize) -> Self {
-        // Scale 1 is about a second: 400 samples, each after a 2 ms pause.
+        // Scale 1 is about 2.5 seconds per contender: 1000 samples in all, each after a 2 ms
+        // pause. A p99 of 1000 samples is the tenth slowest, not one outlier.
+        let total = size.count(1000, 50).min(10_000);
         WakeLatency {
-            samples: size.count(400, 40).min(4000),
+            samples: total.div_ceil(WAKE_ROUNDS),
             recorded: Mutex::new(Vec::new()),
         }
     }
@@ -66,8 +78,9 @@ impl Workload for WakeLatency {
 
     fn describe(&self) -> String {
         format!(
-            "{} jobs, each after {} ms idle",
-            self.samples,
+            "{} jobs in {} rounds, each after {} ms idle",
+            self.samples * WAKE_ROUNDS,
+            WAKE_ROUNDS,
             WAKE_GAP.as_millis()
         )
     }
