@@ -45,8 +45,9 @@
 //!
 //! 1. **Search**, unless `limit` workers search already ([`Sleep::try_start_searching`]; the
 //!    pool picks the limit, see below): `searching += 1`; spin a little (a few rounds of spin
-//!    hints, then yields), polling every queue between rounds. Found a job: go to 5. Over the
-//!    limit: go straight to 2, not counted as searching.
+//!    hints, then yields; the worker's [`Spin`] budget: long while its searches find work,
+//!    short after one that found nothing), polling every queue between rounds. Found a job:
+//!    go to 5. Over the limit: go straight to 2, not counted as searching.
 //! 2. **Announce.** `sleepy += 1`, `searching -= 1` (if it was searching), then a SeqCst
 //!    fence.
 //! 3. **Re-check.** Poll every queue once more, and the pool's flags (shutdown draining, a
@@ -138,11 +139,92 @@
 //! sleep module (`sleep/README.md`) uses the same announce-then-recheck shape with a jobs
 //! counter in place of the searching count.
 
+use std::cell::Cell;
+
 use crossbeam_utils::CachePadded;
 
 use crate::metrics::{Counters, Event};
 use crate::sync::atomic::{fence, AtomicUsize, Ordering};
-use crate::sync::{lock, Condvar, Mutex};
+use crate::sync::{lock, thread, Condvar, Mutex};
+
+/// Spin rounds of a search while the thread's searches find work (see [`Spin`]).
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+pub const LONG_SPIN: u32 = 32;
+/// Spin rounds of a search after one that found nothing and went to sleep (see [`Spin`]).
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+pub const SHORT_SPIN: u32 = 10;
+/// Under a model checker a spin only multiplies interleavings: no spin phase at all.
+#[cfg(any(shoal_loom, shoal_shuttle))]
+pub const LONG_SPIN: u32 = 0;
+/// Under a model checker a spin only multiplies interleavings: no spin phase at all.
+#[cfg(any(shoal_loom, shoal_shuttle))]
+pub const SHORT_SPIN: u32 = 0;
+
+/// How long one idle thread spins before it announces that it is going to sleep: its own
+/// budget of rounds, which adapts to what its searches found.
+///
+/// - A search that found work before it gave up (a burst is on: fork-join halves offered one
+///   after another, a chain of jobs each spawning the next) sets the budget to [`LONG_SPIN`]:
+///   a thread still looking takes the next job with no futex call on either side.
+/// - A search that spun its whole budget for nothing sets it to [`SHORT_SPIN`]: jobs come
+///   now and then, and every round of spinning is CPU burnt for nothing (the `idle`
+///   workload). Worse, the late rounds yield the thread, and a searcher the OS has set aside
+///   holds the next job, since a submitter wakes nobody while a worker searches: that was
+///   the tail of the `wake-latency` workload.
+///
+/// A job found after the thread slept says nothing about bursts (the wake-up was paid for),
+/// so it leaves the budget short. The idle loop reads [`Spin::rounds`] when it starts
+/// spinning, calls [`Spin::found`] or [`Spin::gave_up`], and runs [`backoff`] per round.
+#[derive(Debug)]
+pub struct Spin {
+    rounds: Cell<u32>,
+}
+
+impl Default for Spin {
+    fn default() -> Self {
+        Spin::new()
+    }
+}
+
+impl Spin {
+    /// A new thread's budget: long (a new pool is usually about to get work).
+    pub const fn new() -> Spin {
+        Spin {
+            rounds: Cell::new(LONG_SPIN),
+        }
+    }
+
+    /// The rounds the next spin may take.
+    #[inline]
+    pub fn rounds(&self) -> u32 {
+        self.rounds.get()
+    }
+
+    /// A search found work without sleeping: spin long from now on.
+    #[inline]
+    pub fn found(&self) {
+        self.rounds.set(LONG_SPIN);
+    }
+
+    /// A search spun its whole budget for nothing: spin briefly from now on.
+    #[inline]
+    pub fn gave_up(&self) {
+        self.rounds.set(SHORT_SPIN);
+    }
+}
+
+/// One round of an idle thread's spin: `2^round` spin-loop hints for the first six rounds,
+/// then a yield of the thread.
+#[inline]
+pub fn backoff(round: u32) {
+    if cfg!(any(shoal_loom, shoal_shuttle)) || round >= 6 {
+        thread::yield_now();
+    } else {
+        for _ in 0..1u32 << round {
+            crate::sync::spin_loop();
+        }
+    }
+}
 
 struct Tokens {
     /// Wake-ups issued and not yet taken (see the module docs).
@@ -339,5 +421,28 @@ impl Sleep {
             self.searching.load(Ordering::Relaxed),
             self.sleepy.load(Ordering::Relaxed),
         )
+    }
+}
+
+#[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
+mod tests {
+    use super::{backoff, Spin, LONG_SPIN, SHORT_SPIN};
+
+    // The short spin is shorter, and still reaches the rounds that yield.
+    const _: () = assert!(SHORT_SPIN < LONG_SPIN && SHORT_SPIN > 6);
+
+    #[test]
+    fn spin_budget_follows_what_searches_found() {
+        let spin = Spin::new();
+        assert_eq!(spin.rounds(), LONG_SPIN, "a new worker spins long");
+        spin.gave_up();
+        assert_eq!(spin.rounds(), SHORT_SPIN);
+        spin.gave_up();
+        assert_eq!(spin.rounds(), SHORT_SPIN, "stays short while searches find nothing");
+        spin.found();
+        assert_eq!(spin.rounds(), LONG_SPIN);
+        for round in 0..LONG_SPIN {
+            backoff(round);
+        }
     }
 }

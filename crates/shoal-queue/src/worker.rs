@@ -20,21 +20,13 @@
 
 use std::io;
 
+use shoal_core::sleep::{backoff, Spin};
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::worker::{self, Helper};
 use shoal_core::Task;
 
 use crate::registry::Registry;
-
-/// Spin rounds before a searching worker announces that it is going to sleep: rounds 0-5
-/// spin 2^round hints, later rounds yield the thread; every round looks at the queue.
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-const SPIN_ROUNDS: u32 = 10;
-/// Under a model checker a spin only multiplies interleavings: go straight to the announce and
-/// re-check.
-#[cfg(any(shoal_loom, shoal_shuttle))]
-const SPIN_ROUNDS: u32 = 0;
 
 /// Starts worker number `index`. Every worker thread of the pool is started here, so this is
 /// where the builder's spawn hook is asked first (`shoal_core::spawn`): a refusal, like the OS
@@ -81,13 +73,19 @@ enum Idle {
 /// [`Sleep::wake_all`](shoal_core::sleep::Sleep::wake_all) after its flag was stored, and a
 /// parked worker checks its own flags (`Registry::must_look`) under the sleep lock before it
 /// waits: so no worker misses its wake-up, and none can take another's.
-fn idle(registry: &Registry, index: usize) -> Idle {
+///
+/// A searcher spins (`spin`'s budget of rounds, each [`backoff`] then a look at the queue)
+/// before it announces; the budget adapts to what this worker's searches found ([`Spin`]).
+fn idle(registry: &Registry, index: usize, spin: &Spin) -> Idle {
     let sleep = &registry.sleep;
     let more_work = || !registry.queue.is_empty();
     // The job that ended last may have left the pool idle.
     registry.life.check_idle(registry);
     let mut searching = sleep.try_start_searching(registry.search_limit());
     let mut round = 0;
+    let mut budget = spin.rounds();
+    // Went to sleep (step 2) at least once in this spell.
+    let mut announced = false;
     loop {
         // ORDERING: SeqCst pairs with the store of `sealed` in `Registry::close`, which the
         // intake drain happens-before: the pop below sees every job accepted before the seal.
@@ -116,20 +114,22 @@ fn idle(registry: &Registry, index: usize) -> Idle {
         if searching {
             if let Some(job) = registry.queue.try_pop() {
                 sleep.stop_searching(more_work);
+                if !announced {
+                    spin.found();
+                }
                 return Idle::Job(job);
             }
-            if round < SPIN_ROUNDS {
-                if round < 6 {
-                    for _ in 0..1u32 << round {
-                        shoal_core::sync::spin_loop();
-                    }
-                } else {
-                    thread::yield_now();
-                }
+            if round < budget {
+                backoff(round);
                 round += 1;
                 continue;
             }
+            if !announced {
+                spin.gave_up();
+                budget = spin.rounds();
+            }
         }
+        announced = true;
         // Step 2: announce. Step 3: re-check the queue and the pool's state.
         sleep.announce_sleepy(searching);
         if let Some(job) = registry.queue.try_pop() {
@@ -158,11 +158,12 @@ fn run(registry: Arc<Registry>, index: usize) {
         registry.id(),
         std::sync::Arc::new(QueueHelper(registry.clone())),
     );
+    let spin = Spin::new();
     loop {
         registry.life.run_mail();
         let job = match registry.queue.try_pop() {
             Some(job) => job,
-            None => match idle(&registry, index) {
+            None => match idle(&registry, index, &spin) {
                 Idle::Job(job) => job,
                 Idle::Mail => continue,
                 Idle::Exit | Idle::Retired => break,

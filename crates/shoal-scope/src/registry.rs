@@ -21,13 +21,13 @@
 //! It is a heuristic: a wrong reading costs a needless offer or a missed one (the job then
 //! runs on its owner), never a lost job.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
 
 use crossbeam_utils::CachePadded;
 use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
 use shoal_core::queue::SharedQueue;
+use shoal_core::sleep::{backoff, Spin, LONG_SPIN};
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Mutex, MutexGuard};
 use shoal_core::PoolConfig;
@@ -37,25 +37,6 @@ use std::sync::TryLockError;
 use crate::job::JobRef;
 use crate::latch::{Latch, Parker};
 use crate::sleep::{Sleep, Slept};
-
-/// Rounds an idle thread spins (then yields) before it sleeps, while its searches find work:
-/// fork-join work comes in bursts, offered halves one after another, and a thread that is
-/// still looking takes the next one without a futex call on either side.
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-pub(crate) const SPIN_ROUNDS: u32 = 32;
-/// Rounds an idle thread spins after a search that found nothing and slept: jobs arrive
-/// now and then, and every round of spinning is burnt CPU (the `idle` workload) and, once the
-/// rounds yield, a searcher the OS may have set aside while the next job waits for it (the
-/// `wake-latency` workload's tail). One search that finds work during its spin goes back to
-/// [`SPIN_ROUNDS`].
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-pub(crate) const SHORT_SPIN_ROUNDS: u32 = 10;
-/// Under loom (or shuttle) every spin would be a yield to the model: go straight to the sleep
-/// protocol.
-#[cfg(any(shoal_loom, shoal_shuttle))]
-pub(crate) const SPIN_ROUNDS: u32 = 0;
-#[cfg(any(shoal_loom, shoal_shuttle))]
-pub(crate) const SHORT_SPIN_ROUNDS: u32 = 0;
 
 /// Something a thread took from the queues.
 pub(crate) enum Work {
@@ -261,13 +242,12 @@ impl Registry {
     /// `counted`: the caller is already counted in `demand` (a worker's first search takes
     /// over the count `start_worker` made for it, so it is never uncounted while idle).
     ///
-    /// How long it spins adapts to what the thread's searches found ([`SPIN_ROUNDS`],
-    /// [`SHORT_SPIN_ROUNDS`]): `spin` is the thread's own budget, read at the start and set
-    /// when the search ends its spin (found work: long; slept: short).
+    /// How long it spins adapts to what the thread's searches found: `spin` is the thread's
+    /// own budget ([`Spin`]), read at the start and set when the search ends its spin.
     pub(crate) fn search(
         &self,
         parker: &Arc<Parker>,
-        spin: &Cell<u32>,
+        spin: &Spin,
         latch: Option<&Latch>,
         stop: &dyn Fn() -> bool,
         counted: bool,
@@ -283,10 +263,10 @@ impl Registry {
         // Under a model checker there is no spin phase, so no search of our own either (it
         // would only multiply the interleavings; loom ran the models with it once, in 13
         // minutes instead of one): a thread then searches only when a waker counted it so.
-        let mut searching = SPIN_ROUNDS > 0 && self.sleep.try_start_searching(limit);
+        let mut searching = LONG_SPIN > 0 && self.sleep.try_start_searching(limit);
         // The spin budget of this search; it shrinks for the rest of the search once a spin
         // found nothing.
-        let mut budget = spin.get();
+        let mut budget = spin.rounds();
         // Went to the sleep protocol at least once.
         let mut gave_up = false;
         // Over the limit: no spin, straight to the sleep protocol.
@@ -316,8 +296,8 @@ impl Registry {
             }
             if searching && !gave_up {
                 // Spun for nothing: spin briefly from now on, until a spin finds work again.
-                budget = SHORT_SPIN_ROUNDS;
-                spin.set(SHORT_SPIN_ROUNDS);
+                spin.gave_up();
+                budget = spin.rounds();
             }
             gave_up = true;
             if searching {
@@ -336,7 +316,7 @@ impl Registry {
                     latch.wake_up();
                 }
             }
-            if !searching && SPIN_ROUNDS > 0 {
+            if !searching && LONG_SPIN > 0 {
                 searching = self.sleep.try_start_searching(limit);
             }
             rounds = if searching { 0 } else { budget };
@@ -344,7 +324,7 @@ impl Registry {
         };
         if found.is_some() && !gave_up {
             // Found before giving up: a burst is on; the next search spins long again.
-            spin.set(SPIN_ROUNDS);
+            spin.found();
         }
         // ORDERING: Relaxed, a hint: this thread stops looking.
         self.demand.fetch_sub(1, Ordering::Relaxed);
@@ -364,7 +344,7 @@ impl Registry {
     /// Runs queued jobs until `latch` is set (help-while-waiting); sleeps when there are none.
     /// Broadcast jobs posted to the waiting worker run too: the latch may wait for a job that
     /// waits for this worker's part of a broadcast.
-    pub(crate) fn wait_until(&self, latch: &Latch, parker: &Arc<Parker>, spin: &Cell<u32>) {
+    pub(crate) fn wait_until(&self, latch: &Latch, parker: &Arc<Parker>, spin: &Spin) {
         while !latch.probe() {
             self.life.run_mail();
             let stop = || latch.probe() || self.life.has_mail();
@@ -432,17 +412,5 @@ impl Mechanics for Registry {
 
     fn is_idle(&self) -> bool {
         self.external.is_idle(&self.counters)
-    }
-}
-
-/// One round of an idle thread's spin: a few pause hints at first, then yields.
-#[inline]
-fn backoff(round: u32) {
-    if cfg!(any(shoal_loom, shoal_shuttle)) || round >= 6 {
-        thread::yield_now();
-    } else {
-        for _ in 0..(1 << round) {
-            shoal_core::sync::spin_loop();
-        }
     }
 }

@@ -32,6 +32,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::io;
 use std::ptr;
 
+use shoal_core::sleep::Spin;
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, thread_local, Arc};
 use shoal_core::worker::{self as core_worker, Helper};
@@ -68,8 +69,8 @@ struct LocalStack {
 pub(crate) struct WorkerThread {
     pub(crate) registry: Arc<Registry>,
     pub(crate) parker: Arc<Parker>,
-    /// Spin rounds of this thread's next search (see `Registry::search`).
-    spin: Cell<u32>,
+    /// How long this thread's next search spins (see `Registry::search`).
+    spin: Spin,
     /// Only this thread touches it (it is reachable only through this thread's `WORKER`
     /// pointer and references on this thread's stack).
     local: UnsafeCell<LocalStack>,
@@ -96,7 +97,7 @@ impl WorkerThread {
         let worker = WorkerThread {
             registry: registry.clone(),
             parker: Arc::new(Parker::new()),
-            spin: Cell::new(crate::registry::SPIN_ROUNDS),
+            spin: Spin::new(),
             local: UnsafeCell::new(LocalStack {
                 jobs: Vec::with_capacity(64),
                 shared: 0,

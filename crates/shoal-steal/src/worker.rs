@@ -21,6 +21,7 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
 
+use shoal_core::sleep::{backoff, Spin};
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, thread_local, Arc};
 use shoal_core::worker::{self as core_worker, Helper};
@@ -29,15 +30,6 @@ use shoal_core::{Event, Task};
 use crate::queue::{Local, Steal};
 use crate::registry::Registry;
 use crate::stealers::Snapshot;
-
-/// Spin rounds before a searching worker announces that it is going to sleep: rounds 0-5
-/// spin 2^round hints, later rounds yield the thread; every round re-scans every queue.
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-const SPIN_ROUNDS: u32 = 10;
-/// Under a model checker a spin only multiplies interleavings: go straight to the announce and
-/// re-check.
-#[cfg(any(shoal_loom, shoal_shuttle))]
-const SPIN_ROUNDS: u32 = 0;
 
 /// One worker's private state, reachable from its thread (and jobs running on it).
 pub(crate) struct Context {
@@ -52,6 +44,9 @@ pub(crate) struct Context {
     /// This worker's copy of the stealer list (see `stealers.rs`).
     siblings: RefCell<Snapshot>,
     rng: Cell<u64>,
+    /// How long this worker spins before it announces sleep: [`backoff`] rounds, each
+    /// followed by a scan of every queue; the budget adapts to what its searches found.
+    spin: Spin,
 }
 
 #[cfg(not(shoal_loom))]
@@ -318,6 +313,9 @@ impl Context {
         let searching = sleep.try_start_searching(usize::MAX);
         debug_assert!(searching, "no limit: every idle worker searches");
         let mut round = 0;
+        let mut budget = self.spin.rounds();
+        // Went to sleep (step 2) at least once in this spell.
+        let mut announced = false;
         loop {
             if registry.life.has_mail() {
                 sleep.stop_searching(|| self.work_visible());
@@ -339,18 +337,20 @@ impl Context {
             }
             if let Some(job) = self.find_job() {
                 sleep.stop_searching(|| self.work_visible());
+                if !announced {
+                    self.spin.found();
+                }
                 return Idle::Task(job);
             }
-            if round < SPIN_ROUNDS {
-                if round < 6 {
-                    for _ in 0..1u32 << round {
-                        shoal_core::sync::spin_loop();
-                    }
-                } else {
-                    thread::yield_now();
-                }
+            if round < budget {
+                backoff(round);
                 round += 1;
                 continue;
+            }
+            if !announced {
+                self.spin.gave_up();
+                budget = self.spin.rounds();
+                announced = true;
             }
             // Step 2: announce. Step 3: re-check every queue and flag.
             sleep.announce_sleepy(true);
@@ -430,6 +430,7 @@ fn run(registry: Arc<Registry>, local: Local, index: usize, id: usize) {
         slot: Cell::new(None),
         // Any odd, non-zero seed; distinct per worker so victims spread.
         rng: Cell::new((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+        spin: Spin::new(),
     });
     CONTEXT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
     // Declared before the worker state, so dropped after it is restored. It owns the
