@@ -438,7 +438,11 @@ mod tests {
         spin.gave_up();
         assert_eq!(spin.rounds(), SHORT_SPIN);
         spin.gave_up();
-        assert_eq!(spin.rounds(), SHORT_SPIN, "stays short while searches find nothing");
+        assert_eq!(
+            spin.rounds(),
+            SHORT_SPIN,
+            "stays short while searches find nothing"
+        );
         spin.found();
         assert_eq!(spin.rounds(), LONG_SPIN);
         for round in 0..LONG_SPIN {
