@@ -35,6 +35,14 @@ pub trait Executor: Send + Sync {
         self.execute(task.into_job())
     }
 
+    /// [`try_execute`](Executor::try_execute) for a [`Task`]: the hook behind
+    /// [`ExecutorExt::try_execute_fn`](crate::ExecutorExt::try_execute_fn) and
+    /// [`try_spawn`](crate::ExecutorExt::try_spawn). Never blocks; the default boxes the task
+    /// and calls `try_execute`. A refused task comes back as a `Job`.
+    fn try_execute_task(&self, task: Task) -> Result<(), Rejected> {
+        self.try_execute(task.into_job())
+    }
+
     /// The number of workers the pool is sized to now.
     fn workers(&self) -> usize;
 
@@ -185,6 +193,12 @@ macro_rules! delegate_executor {
         }
         fn try_execute(&$self, job: $crate::Job) -> ::std::result::Result<(), $crate::Rejected> {
             ($to).try_execute(job)
+        }
+        fn try_execute_task(
+            &$self,
+            task: $crate::Task,
+        ) -> ::std::result::Result<(), $crate::Rejected> {
+            ($to).try_execute_task(task)
         }
         fn workers(&$self) -> usize {
             ($to).workers()

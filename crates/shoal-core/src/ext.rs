@@ -53,7 +53,7 @@ pub trait ExecutorExt: Executor {
     {
         let (completer, handle) = handle::pair();
         let (task, claim) = claim::claimable(Task::new(move || completer.run(f)));
-        self.try_execute(task.into_job())?;
+        self.try_execute_task(task)?;
         Ok(handle.with_claim(claim))
     }
 
@@ -89,6 +89,19 @@ pub trait ExecutorExt: Executor {
         F: FnOnce() + Send + 'static,
     {
         self.execute_task(Task::new(f))
+    }
+
+    /// [`execute_fn`](ExecutorExt::execute_fn) that never blocks:
+    /// [`try_execute`](Executor::try_execute) without the `Box`. A full bounded queue gives
+    /// [`RejectReason::Full`](crate::RejectReason::Full), a shutdown
+    /// [`RejectReason::ShutDown`](crate::RejectReason::ShutDown); either way the closure comes
+    /// back in the error, boxed, and was not run.
+    #[inline]
+    fn try_execute_fn<F>(&self, f: F) -> Result<(), Rejected>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.try_execute_task(Task::new(f))
     }
 
     /// Applies `f` to every item on the pool; yields one result per item, **in input order**:

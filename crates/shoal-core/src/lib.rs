@@ -7,10 +7,11 @@
 //! - [`Executor`]: the object-safe trait a pool implements: `execute`, `try_execute`,
 //!   `workers`, `resize`, `shutdown`, `metrics`, and hooks with defaults for the operations
 //!   below that need the pool's own machinery (`broadcast_jobs`, `wait_idle_until`,
-//!   `shutdown_background`, `pool_id`, `execute_task`).
+//!   `shutdown_background`, `pool_id`, `execute_task`, `try_execute_task`).
 //! - [`ExecutorExt`]: what every executor gets for free:
-//!   [`execute_fn`](ExecutorExt::execute_fn), fire and forget without a `Box` (a small
-//!   closure travels in the queue's slot as a [`Task`]), [`spawn`](ExecutorExt::spawn) with a
+//!   [`execute_fn`](ExecutorExt::execute_fn) and
+//!   [`try_execute_fn`](ExecutorExt::try_execute_fn), fire and forget without a `Box` (a
+//!   small closure travels in the queue's slot as a [`Task`]), [`spawn`](ExecutorExt::spawn) with a
 //!   typed [`JoinHandle`] (which can [`cancel`](JoinHandle::cancel) a queued job), the result
 //!   queue [`map`](ExecutorExt::map) / [`map_unordered`](ExecutorExt::map_unordered), which
 //!   hand items to jobs in adaptive chunks, let the calling thread help, and keep a bounded

@@ -63,6 +63,10 @@ impl Executor for SharedQueuePool {
         self.registry.submit(job.into(), false)
     }
 
+    fn try_execute_task(&self, task: Task) -> Result<(), Rejected> {
+        self.registry.submit(task, false)
+    }
+
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
         self.registry.life.shutdown(&*self.registry, mode)
     }

@@ -1,7 +1,7 @@
 //! What a tiny job allocates on the thread that submits it, counted by a global allocator of
-//! this test binary: `execute_fn` with a small closure allocates nothing per job (the closure
-//! travels in the queue's slot), `execute` with a `Box` one allocation per job, and `spawn`
-//! two (the handle's state and the claim cell).
+//! this test binary: `execute_fn` and `try_execute_fn` with a small closure allocate nothing
+//! per job (the closure travels in the queue's slot), `execute` with a `Box` one allocation
+//! per job, and `spawn` and `try_spawn` two (the handle's state and the claim cell).
 #![cfg(not(any(shoal_loom, shoal_shuttle)))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -75,6 +75,20 @@ fn a_small_closure_costs_no_allocation_per_job() {
     );
 
     let clones: Vec<_> = (0..JOBS).map(|_| ran.clone()).collect();
+    let unboxed_try = allocations_in(|| {
+        for r in clones {
+            pool.try_execute_fn(move || {
+                r.fetch_add(1, Ordering::Relaxed);
+            })
+            .expect("an unbounded queue has room");
+        }
+    });
+    assert!(
+        unboxed_try <= QUEUE_BLOCKS,
+        "{unboxed_try} allocations for {JOBS} small closures through try_execute_fn"
+    );
+
+    let clones: Vec<_> = (0..JOBS).map(|_| ran.clone()).collect();
     let boxed = allocations_in(|| {
         for r in clones {
             pool.execute(Box::new(move || {
@@ -103,7 +117,23 @@ fn a_small_closure_costs_no_allocation_per_job() {
         "{handles} allocations for {JOBS} spawns"
     );
 
+    let handles = allocations_in(|| {
+        let handles: Vec<_> = (0..JOBS)
+            .map(|i| {
+                pool.try_spawn(move || i)
+                    .expect("an unbounded queue has room")
+            })
+            .collect();
+        for (i, h) in handles.into_iter().enumerate() {
+            assert_eq!(h.join().expect("no panic"), i);
+        }
+    });
+    assert!(
+        handles <= 2 * JOBS + QUEUE_BLOCKS + 32,
+        "{handles} allocations for {JOBS} try_spawns"
+    );
+
     let report = pool.shutdown(Shutdown::Graceful);
     assert!(report.adds_up(), "{report:?}");
-    assert_eq!(ran.load(Ordering::Relaxed), 1 + 2 * JOBS);
+    assert_eq!(ran.load(Ordering::Relaxed), 1 + 3 * JOBS);
 }

@@ -145,6 +145,10 @@ impl Executor for WorkStealingPool {
         self.submit(job.into(), false)
     }
 
+    fn try_execute_task(&self, task: Task) -> Result<(), Rejected> {
+        self.submit(task, false)
+    }
+
     fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
         self.flush_own_slot();
         self.registry.life.shutdown(&*self.registry, mode)

@@ -69,6 +69,7 @@ macro_rules! conformance_suite {
             shutdown_report_matches_metrics,
             // bounded queue
             bounded_try_execute_full,
+            bounded_try_execute_fn_full,
             bounded_try_spawn_full,
             bounded_execute_blocks_until_room,
             bounded_blocked_execute_on_graceful_shutdown,

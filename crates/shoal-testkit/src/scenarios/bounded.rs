@@ -43,6 +43,45 @@ pub fn bounded_try_execute_full<F: Factory>(f: &F) {
     });
 }
 
+/// `try_execute_fn` is `try_execute` without the box: with the queue full it answers `Full`
+/// and hands the closure back (it runs when called), the accepted ones all run, and after a
+/// shutdown it answers `ShutDown`, again with the closure.
+pub fn bounded_try_execute_fn_full<F: Factory>(f: &F) {
+    let pool = build(f, PoolConfig::new().workers(2).queue_capacity(4));
+    scenario("bounded_try_execute_fn_full", pool, move |pool| {
+        let gate = blocked(&pool, 2);
+        let ran = Tally::new();
+        for i in 0..4 {
+            let r = ran.clone();
+            if let Err(refused) = pool.try_execute_fn(move || r.add()) {
+                panic!("closure {i} of a queue of capacity 4 was refused: {refused}");
+            }
+        }
+        let r = ran.clone();
+        let refused = pool
+            .try_execute_fn(move || r.add())
+            .expect_err("a fifth closure does not fit a queue of capacity 4");
+        assert_eq!(refused.reason(), RejectReason::Full, "{refused}");
+        (refused.into_job())();
+        assert_eq!(ran.get(), 1, "the refused closure is handed back whole");
+        assert_eq!(pool.metrics().rejected, 1, "a Full refusal is counted");
+        gate.open();
+        ran.wait_for(5, "the four queued closures to run");
+        graceful_completes(&pool, "bounded_try_execute_fn_full", 6);
+        let r = ran.clone();
+        let refused = pool
+            .try_execute_fn(move || r.add())
+            .expect_err("the pool is shut down");
+        assert_eq!(refused.reason(), RejectReason::ShutDown, "{refused}");
+        (refused.into_job())();
+        assert_eq!(
+            ran.get(),
+            6,
+            "the closure refused at shutdown is handed back whole"
+        );
+    });
+}
+
 /// `try_spawn` on a full queue answers `Full` with the job handed back; the handles of the
 /// queued jobs still give their values.
 pub fn bounded_try_spawn_full<F: Factory>(f: &F) {
