@@ -92,6 +92,9 @@ pub struct Cell {
     /// rounds of one cell can be pooled ([`Cell::merge`]); not written to the JSON.
     #[serde(skip)]
     pub latencies: Vec<f64>,
+    /// The wall seconds of each timed run, kept for the same reason; not written either.
+    #[serde(skip)]
+    pub walls: Vec<f64>,
 }
 
 impl Cell {
@@ -118,35 +121,34 @@ impl Cell {
             megabytes: None,
             cold_secs: None,
             latencies: Vec::new(),
+            walls: Vec::new(),
         }
     }
 
     /// One cell from the rounds of the same workload on the same contender (see
-    /// [`WorkloadId::rounds`]): the runs of every round, the median of the rounds' medians,
-    /// the extremes of all, the CPU over all the wall time, and the latency percentiles of
-    /// the pooled samples. A round that failed or was skipped makes the whole cell so.
+    /// [`WorkloadId::rounds`]): the timed runs of every round pooled (their median, their
+    /// extremes), the CPU over all their wall time, and the latency percentiles of the pooled
+    /// samples. A round that failed or was skipped makes the whole cell so.
     pub fn merge(mut parts: Vec<Cell>) -> Cell {
         assert!(!parts.is_empty(), "a cell has at least one round");
         if parts.len() == 1 || parts.iter().any(|p| !p.is_ok()) {
             let bad = parts.iter().position(|p| !p.is_ok()).unwrap_or(0);
             return parts.swap_remove(bad);
         }
-        let mut medians: Vec<f64> = parts.iter().map(|p| p.median_secs).collect();
-        medians.sort_by(f64::total_cmp);
-        let wall = |p: &Cell| p.median_secs * p.runs as f64;
+        let wall = |p: &Cell| p.walls.iter().sum::<f64>();
         let total_wall: f64 = parts.iter().map(wall).sum();
         let cpu: f64 = parts.iter().map(|p| p.cpu_cores * wall(p)).sum();
         let mut cell = parts[0].clone();
-        cell.runs = parts.iter().map(|p| p.runs).sum();
-        cell.median_secs = median(&medians);
-        cell.min_secs = parts
-            .iter()
-            .map(|p| p.min_secs)
-            .fold(f64::INFINITY, f64::min);
-        cell.max_secs = parts.iter().map(|p| p.max_secs).fold(0.0, f64::max);
+        cell.walls = parts.iter().flat_map(|p| p.walls.iter().copied()).collect();
+        cell.latencies = parts.into_iter().flat_map(|p| p.latencies).collect();
+        let mut sorted = cell.walls.clone();
+        sorted.sort_by(f64::total_cmp);
+        cell.runs = sorted.len();
+        cell.median_secs = median(&sorted);
+        cell.min_secs = sorted[0];
+        cell.max_secs = sorted[sorted.len() - 1];
         cell.throughput = cell.units / cell.median_secs;
         cell.cpu_cores = cpu / total_wall;
-        cell.latencies = parts.into_iter().flat_map(|p| p.latencies).collect();
         cell.p50_secs = percentile(&cell.latencies, 0.5);
         cell.p99_secs = percentile(&cell.latencies, 0.99);
         cell
@@ -278,14 +280,15 @@ impl<W: Workload> Prepared<W> {
         cell
     }
 
+    /// How long one round of a cell repeats the workload: the size's budget, shared by the
+    /// workload's rounds.
+    fn round_budget(&self) -> f64 {
+        self.size.budget_secs() / W::ID.rounds() as f64
+    }
+
     /// Runs the workload on the Go worker pool (its own process) and checks its answer.
     fn time_go(&self, timeout: Duration) -> Result<Timed, GoError> {
-        let run = go::run(
-            &self.workload,
-            self.workers,
-            self.size.budget_secs(),
-            timeout,
-        )?;
+        let run = go::run(&self.workload, self.workers, self.round_budget(), timeout)?;
         let want = self.workload.answer().checksum;
         if run.checksum != want {
             return Err(GoError::Failed(format!(
@@ -331,9 +334,10 @@ impl<W: Workload> Prepared<W> {
                 check(self.workload.run(&c))?;
                 // The warm-up's latencies do not count.
                 drop(self.workload.take_latencies());
-                let budget = self.size.budget_secs();
+                let budget = self.round_budget();
+                let most = (MAX_RUNS / W::ID.rounds()).max(1);
                 let started = Instant::now();
-                while walls.len() < MAX_RUNS
+                while walls.len() < most
                     && (walls.is_empty() || started.elapsed().as_secs_f64() < budget)
                 {
                     let (wall, used, got) = timed(|| self.workload.run(&c));
@@ -378,6 +382,7 @@ impl Timed {
         cell.p50_secs = percentile(&self.latencies, 0.5);
         cell.p99_secs = percentile(&self.latencies, 0.99);
         cell.latencies = self.latencies;
+        cell.walls = self.walls;
     }
 }
 

@@ -490,6 +490,7 @@ mod tests {
             megabytes: None,
             cold_secs: None,
             latencies: Vec::new(),
+            walls: vec![secs],
         }
     }
 

@@ -292,6 +292,9 @@ workload_ids! {
         "wake latency: submit to start of one job on an idle pool, p50 and p99";
 }
 
+/// The rounds of the intake workloads (see [`WorkloadId::rounds`]).
+pub const INTAKE_ROUNDS: usize = 3;
+
 impl WorkloadId {
     /// Workload-specific exclusions on top of the capability: the sequential baseline would
     /// just sleep through every IO job one after another (and has no worker to wake), and
@@ -307,15 +310,21 @@ impl WorkloadId {
         }
     }
 
-    /// How many rounds the runner splits one cell of this workload into: 1, except for the
-    /// latency workload compared on its tail (wake-latency). There, each contender takes its
-    /// samples in [`WAKE_ROUNDS`](crate::workloads::WAKE_ROUNDS) parts, the contenders in
-    /// turn, and the parts are pooled ([`crate::measure::measure_rounds`]): on a shared
-    /// machine a burst of noise then lands on every contender's samples instead of making one
-    /// contender's p99.
+    /// How many rounds the runner splits one cell of this workload into (see
+    /// [`crate::measure::measure_rounds`]): each contender is measured once per round, the
+    /// contenders in turn, and its rounds are pooled, so that on a shared machine a noisy
+    /// stretch lands on every contender instead of making one contender's figure.
+    ///
+    /// - wake-latency, compared on its tail: [`WAKE_ROUNDS`](crate::workloads::WAKE_ROUNDS),
+    ///   each round taking its share of the samples;
+    /// - the short intake workloads whose goals compare pools with peers run for run
+    ///   (spawn-outside, spawn-inside, chain): [`INTAKE_ROUNDS`], each round with its share of
+    ///   the size's time budget and of the most runs;
+    /// - every other workload: 1.
     pub fn rounds(self) -> usize {
         match self {
             WorkloadId::WakeLatency => crate::workloads::WAKE_ROUNDS,
+            WorkloadId::SpawnOutside | WorkloadId::SpawnInside | WorkloadId::Chain => INTAKE_ROUNDS,
             _ => 1,
         }
     }

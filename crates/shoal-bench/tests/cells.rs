@@ -185,6 +185,36 @@ fn latency_cells_pool_their_rounds() {
 }
 
 #[test]
+fn intake_cells_pool_the_runs_of_their_rounds() {
+    let w = WorkloadId::Chain;
+    assert!(w.rounds() > 1, "chain is measured in rounds");
+    let prepared = prepare_any(w, Size::TINY, 2, &Setup::default()).expect("prepares");
+    let contenders = [ContenderId::ShoalSteal, ContenderId::Rayon];
+    let cells = measure_rounds(
+        &*prepared,
+        w,
+        &contenders,
+        Duration::from_secs(120),
+        |_, _, _| {},
+    );
+    for (cell, c) in cells.iter().zip(contenders) {
+        assert_eq!(cell.status, Status::Ok, "{c}");
+        assert_eq!(
+            cell.runs,
+            cell.walls.len(),
+            "{c}: every timed run of every round"
+        );
+        assert!(cell.runs >= w.rounds(), "{c}: at least one run per round");
+        let mut walls = cell.walls.clone();
+        walls.sort_by(f64::total_cmp);
+        assert_eq!(cell.min_secs, walls[0], "{c}");
+        assert_eq!(cell.max_secs, walls[walls.len() - 1], "{c}");
+        assert!(cell.min_secs <= cell.median_secs && cell.median_secs <= cell.max_secs);
+        assert!((cell.throughput - cell.units / cell.median_secs).abs() < 1e-6 * cell.throughput);
+    }
+}
+
+#[test]
 fn a_failed_round_fails_the_cell() {
     let prepared = prepare_any(WorkloadId::Fib, Size::TINY, 2, &Setup::default()).unwrap();
     let ok = prepared.measure(ContenderId::ShoalQueue, Duration::from_secs(120));
