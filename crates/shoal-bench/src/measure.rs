@@ -139,19 +139,28 @@ impl Cell {
         let total_wall: f64 = parts.iter().map(wall).sum();
         let cpu: f64 = parts.iter().map(|p| p.cpu_cores * wall(p)).sum();
         let mut cell = parts[0].clone();
-        cell.walls = parts.iter().flat_map(|p| p.walls.iter().copied()).collect();
-        cell.latencies = parts.into_iter().flat_map(|p| p.latencies).collect();
-        let mut sorted = cell.walls.clone();
-        sorted.sort_by(f64::total_cmp);
-        cell.runs = sorted.len();
-        cell.median_secs = median(&sorted);
-        cell.min_secs = sorted[0];
-        cell.max_secs = sorted[sorted.len() - 1];
-        cell.throughput = cell.units / cell.median_secs;
-        cell.cpu_cores = cpu / total_wall;
-        cell.p50_secs = percentile(&cell.latencies, 0.5);
-        cell.p99_secs = percentile(&cell.latencies, 0.99);
+        let walls = parts.iter().flat_map(|p| p.walls.iter().copied()).collect();
+        let latencies = parts.into_iter().flat_map(|p| p.latencies).collect();
+        cell.summarize(walls, cpu / total_wall, latencies);
         cell
+    }
+
+    /// Sets the run count, the median and the extremes of `walls` (seconds per timed run, at
+    /// least one), the throughput, the CPU in cores, and the latency percentiles, and keeps
+    /// the runs and samples for [`Cell::merge`].
+    fn summarize(&mut self, walls: Vec<f64>, cpu_cores: f64, latencies: Vec<f64>) {
+        let mut sorted = walls.clone();
+        sorted.sort_by(f64::total_cmp);
+        self.runs = sorted.len();
+        self.median_secs = median(&sorted);
+        self.min_secs = sorted[0];
+        self.max_secs = sorted[sorted.len() - 1];
+        self.throughput = self.units / self.median_secs;
+        self.cpu_cores = cpu_cores;
+        self.p50_secs = percentile(&latencies, 0.5);
+        self.p99_secs = percentile(&latencies, 0.99);
+        self.walls = walls;
+        self.latencies = latencies;
     }
 
     /// `true` if measured.
@@ -371,18 +380,8 @@ impl Timed {
     /// Writes the median, the extremes, the throughput, the CPU and the latency percentiles
     /// into `cell`.
     fn fill(self, cell: &mut Cell) {
-        let mut sorted = self.walls.clone();
-        sorted.sort_by(f64::total_cmp);
-        cell.runs = sorted.len();
-        cell.median_secs = median(&sorted);
-        cell.min_secs = sorted[0];
-        cell.max_secs = sorted[sorted.len() - 1];
-        cell.throughput = cell.units / cell.median_secs;
-        cell.cpu_cores = self.cpu / self.walls.iter().sum::<f64>();
-        cell.p50_secs = percentile(&self.latencies, 0.5);
-        cell.p99_secs = percentile(&self.latencies, 0.99);
-        cell.latencies = self.latencies;
-        cell.walls = self.walls;
+        let cpu_cores = self.cpu / self.walls.iter().sum::<f64>();
+        cell.summarize(self.walls, cpu_cores, self.latencies);
     }
 }
 
