@@ -173,8 +173,8 @@ pub const SHORT_SPIN: u32 = 0;
 ///   the tail of the `wake-latency` workload.
 ///
 /// A job found after the thread slept says nothing about bursts (the wake-up was paid for),
-/// so it leaves the budget short. The idle loop reads [`Spin::rounds`] when it starts
-/// spinning, calls [`Spin::found`] or [`Spin::gave_up`], and runs [`backoff`] per round.
+/// so it leaves the budget short. An idle loop starts a [`Spell`] when it runs dry, spins
+/// [`Spell::rounds`] rounds of [`backoff`], and tells the spell how it ended.
 #[derive(Debug)]
 pub struct Spin {
     rounds: Cell<u32>,
@@ -200,16 +200,65 @@ impl Spin {
         self.rounds.get()
     }
 
+    /// One idle spell of the thread: from running dry to finding a job (or leaving for a
+    /// flag), through any number of sleeps.
+    #[inline]
+    pub fn spell(&self) -> Spell<'_> {
+        Spell {
+            spin: self,
+            rounds: self.rounds(),
+            slept: false,
+        }
+    }
+
     /// A search found work without sleeping: spin long from now on.
     #[inline]
-    pub fn found(&self) {
+    fn found(&self) {
         self.rounds.set(LONG_SPIN);
     }
 
     /// A search spun its whole budget for nothing: spin briefly from now on.
     #[inline]
-    pub fn gave_up(&self) {
+    fn gave_up(&self) {
         self.rounds.set(SHORT_SPIN);
+    }
+}
+
+/// One idle spell of a thread, holding the rules of [`Spin`] in one place: the rounds this
+/// spell spins, shortened once a spin found nothing; a job found before the first sleep
+/// makes the thread spin long again, one found after it changes nothing.
+#[derive(Debug)]
+pub struct Spell<'a> {
+    spin: &'a Spin,
+    rounds: u32,
+    /// The spell went to the sleep protocol (step 2) at least once.
+    slept: bool,
+}
+
+impl Spell<'_> {
+    /// The rounds each spin of this spell may take.
+    #[inline]
+    pub fn rounds(&self) -> u32 {
+        self.rounds
+    }
+
+    /// The spell found a job.
+    #[inline]
+    pub fn found(&self) {
+        if !self.slept {
+            self.spin.found();
+        }
+    }
+
+    /// The spell goes to the sleep protocol. `spun`: it spun its rounds first (a thread over
+    /// the searcher limit goes without spinning, which says nothing about the work).
+    #[inline]
+    pub fn sleeps(&mut self, spun: bool) {
+        if spun && !self.slept {
+            self.spin.gave_up();
+            self.rounds = self.spin.rounds();
+        }
+        self.slept = true;
     }
 }
 

@@ -83,9 +83,7 @@ fn idle(registry: &Registry, index: usize, spin: &Spin) -> Idle {
     registry.life.check_idle(registry);
     let mut searching = sleep.try_start_searching(registry.search_limit());
     let mut round = 0;
-    let mut budget = spin.rounds();
-    // Went to sleep (step 2) at least once in this spell.
-    let mut announced = false;
+    let mut spell = spin.spell();
     loop {
         // ORDERING: SeqCst pairs with the store of `sealed` in `Registry::close`, which the
         // intake drain happens-before: the pop below sees every job accepted before the seal.
@@ -114,22 +112,16 @@ fn idle(registry: &Registry, index: usize, spin: &Spin) -> Idle {
         if searching {
             if let Some(job) = registry.queue.try_pop() {
                 sleep.stop_searching(more_work);
-                if !announced {
-                    spin.found();
-                }
+                spell.found();
                 return Idle::Job(job);
             }
-            if round < budget {
+            if round < spell.rounds() {
                 backoff(round);
                 round += 1;
                 continue;
             }
-            if !announced {
-                spin.gave_up();
-                budget = spin.rounds();
-            }
         }
-        announced = true;
+        spell.sleeps(searching);
         // Step 2: announce. Step 3: re-check the queue and the pool's state.
         sleep.announce_sleepy(searching);
         if let Some(job) = registry.queue.try_pop() {

@@ -264,13 +264,9 @@ impl Registry {
         // would only multiply the interleavings; loom ran the models with it once, in 13
         // minutes instead of one): a thread then searches only when a waker counted it so.
         let mut searching = LONG_SPIN > 0 && self.sleep.try_start_searching(limit);
-        // The spin budget of this search; it shrinks for the rest of the search once a spin
-        // found nothing.
-        let mut budget = spin.rounds();
-        // Went to the sleep protocol at least once.
-        let mut gave_up = false;
+        let mut spell = spin.spell();
         // Over the limit: no spin, straight to the sleep protocol.
-        let mut rounds = if searching { 0 } else { budget };
+        let mut rounds = if searching { 0 } else { spell.rounds() };
         let mut checked_idle = false;
         let mut first = true;
         let found = loop {
@@ -289,17 +285,12 @@ impl Registry {
                 self.life.check_idle(self);
                 checked_idle = true;
             }
-            if rounds < budget {
+            if rounds < spell.rounds() {
                 backoff(rounds);
                 rounds += 1;
                 continue;
             }
-            if searching && !gave_up {
-                // Spun for nothing: spin briefly from now on, until a spin finds work again.
-                spin.gave_up();
-                budget = spin.rounds();
-            }
-            gave_up = true;
+            spell.sleeps(searching);
             if searching {
                 // Giving up: the check after registering in `sleep` covers what we leave.
                 self.sleep.stop_searching(false, || false);
@@ -319,12 +310,11 @@ impl Registry {
             if !searching && LONG_SPIN > 0 {
                 searching = self.sleep.try_start_searching(limit);
             }
-            rounds = if searching { 0 } else { budget };
+            rounds = if searching { 0 } else { spell.rounds() };
             first = true;
         };
-        if found.is_some() && !gave_up {
-            // Found before giving up: a burst is on; the next search spins long again.
-            spin.found();
+        if found.is_some() {
+            spell.found();
         }
         // ORDERING: Relaxed, a hint: this thread stops looking.
         self.demand.fetch_sub(1, Ordering::Relaxed);

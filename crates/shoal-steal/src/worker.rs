@@ -313,9 +313,7 @@ impl Context {
         let searching = sleep.try_start_searching(usize::MAX);
         debug_assert!(searching, "no limit: every idle worker searches");
         let mut round = 0;
-        let mut budget = self.spin.rounds();
-        // Went to sleep (step 2) at least once in this spell.
-        let mut announced = false;
+        let mut spell = self.spin.spell();
         loop {
             if registry.life.has_mail() {
                 sleep.stop_searching(|| self.work_visible());
@@ -337,21 +335,15 @@ impl Context {
             }
             if let Some(job) = self.find_job() {
                 sleep.stop_searching(|| self.work_visible());
-                if !announced {
-                    self.spin.found();
-                }
+                spell.found();
                 return Idle::Task(job);
             }
-            if round < budget {
+            if round < spell.rounds() {
                 backoff(round);
                 round += 1;
                 continue;
             }
-            if !announced {
-                self.spin.gave_up();
-                budget = self.spin.rounds();
-                announced = true;
-            }
+            spell.sleeps(true);
             // Step 2: announce. Step 3: re-check every queue and flag.
             sleep.announce_sleepy(true);
             if let Some(job) = self.find_job() {
