@@ -101,6 +101,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod deque;
 pub mod fork;
 pub mod identity;
 pub mod idle;

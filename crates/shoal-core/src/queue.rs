@@ -325,6 +325,35 @@ impl SharedQueue {
         }
     }
 
+    /// Moves jobs that were accepted (and counted) elsewhere into this queue: a retiring
+    /// worker's own deque. Marks a submission in flight first, so that a shutdown starting now
+    /// waits until the jobs are here; then asks `may_move` (the retirement's claim) and, if it
+    /// agrees, pushes every job `next` yields. Returns `false`, having moved nothing, when
+    /// intake is closed (the caller stays and drains instead) or `may_move` said no.
+    pub fn requeue(
+        &self,
+        may_move: impl FnOnce() -> bool,
+        mut next: impl FnMut() -> Option<Task>,
+    ) -> bool {
+        let Some(in_flight) = self.intake.enter() else {
+            return false;
+        };
+        if !may_move() {
+            in_flight.leave_uncounted();
+            return false;
+        }
+        while let Some(mut job) = next() {
+            // A bounded queue may be full for a moment: wait for a worker to take a job
+            // (an accepted job is never dropped).
+            while let Err(PushError::Full(j) | PushError::Closed(j)) = self.queue.try_push(job) {
+                job = j;
+                thread::yield_now();
+            }
+        }
+        in_flight.leave_uncounted();
+        true
+    }
+
     /// Runs a job taken from this queue, or drops it unrun (counted as cancelled) once the
     /// queue was cancelled.
     #[inline]

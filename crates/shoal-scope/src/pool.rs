@@ -305,9 +305,9 @@ impl ScopedPool {
     }
 
     /// Jobs submitted through [`Executor`] and not yet started: the jobs waiting in its
-    /// queue now.
+    /// shared queue and in its workers' deques now.
     pub fn queued(&self) -> usize {
-        self.registry.external.len()
+        self.registry.queued_external()
     }
 }
 

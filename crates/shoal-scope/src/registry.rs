@@ -13,6 +13,12 @@
 //!   metrics, drained or cancelled by a shutdown. It is the shared-queue pool's lock-free
 //!   queue and intake gate ([`SharedQueue`]), so that tiny jobs submitted from many threads
 //!   (from outside, or jobs spawning jobs on every worker) do not queue up behind one lock.
+//! - **Each worker's deque** holds the external jobs that worker submitted itself (a job
+//!   spawning jobs, an `ExecutorExt::scope` task), when the pool's queue is unbounded: its
+//!   owner pushes and pops them LIFO with no gate and no shared write, idle siblings steal
+//!   them (`shoal_core::deque`, the work-stealing pool's queues). So a job that spawns its
+//!   successor hands it to its own worker, not to a queue every worker races for. A bounded
+//!   pool sends these jobs to the external queue too, which is what it bounds.
 //!
 //! ## Demand
 //! `demand` = threads looking for work (idle workers, owners waiting on a taken half, and
@@ -23,20 +29,23 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::ptr;
 
 use crossbeam_utils::CachePadded;
+use shoal_core::deque::{Steal, Stealers};
 use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
 use shoal_core::queue::SharedQueue;
-use shoal_core::sleep::{backoff, Spin, LONG_SPIN};
+use shoal_core::sleep::{backoff, LONG_SPIN};
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Mutex, MutexGuard};
 use shoal_core::PoolConfig;
-use shoal_core::{Counters, Event, Metrics, Rejected, Task};
+use shoal_core::{Counters, Event, Metrics, RejectReason, Rejected, Task};
 use std::sync::TryLockError;
 
 use crate::job::JobRef;
-use crate::latch::{Latch, Parker};
+use crate::latch::Latch;
 use crate::sleep::{Sleep, Slept};
+use crate::worker::{OwnDeque, WorkerThread};
 
 /// Something a thread took from the queues.
 pub(crate) enum Work {
@@ -60,6 +69,10 @@ pub(crate) struct Registry {
     internal: Mutex<Internal>,
     /// Jobs submitted through `Executor`, with their intake gate and cancel flag.
     pub(crate) external: SharedQueue,
+    /// Jobs a worker submits go to its own deque (the queue is unbounded).
+    pub(crate) local_deques: bool,
+    /// Every worker's deque, for siblings to steal from.
+    pub(crate) stealers: Stealers,
     pub(crate) sleep: Sleep,
     pub(crate) counters: Counters,
     /// The settings the pool was built with (thread names, stack size, hooks).
@@ -85,6 +98,8 @@ impl Registry {
                 closed: false,
             }),
             external: SharedQueue::new(config.capacity()),
+            local_deques: config.capacity().is_none(),
+            stealers: Stealers::new(),
             sleep: Sleep::new(),
             counters: Counters::new(),
             config,
@@ -148,15 +163,46 @@ impl Registry {
         true
     }
 
-    /// Queues an external job. `blocking`: wait for room in a full bounded queue (inside one
-    /// of our workers: run queued jobs meanwhile, so waiting cannot deadlock the pool).
+    /// Queues an external job: on the calling worker's own deque if it has one, otherwise on
+    /// the shared queue. `blocking`: wait for room in a full bounded queue (inside one of our
+    /// workers: run queued jobs meanwhile, so waiting cannot deadlock the pool).
+    #[inline]
     pub(crate) fn submit(&self, job: Task, blocking: bool) -> Result<(), Rejected> {
+        if self.local_deques {
+            // SAFETY: a non-null current worker is alive on this thread's stack.
+            if let Some(me) = unsafe { WorkerThread::current().as_ref() } {
+                if let Some(deque) = me.deque.as_ref().filter(|_| ptr::eq(&*me.registry, self)) {
+                    return self.submit_local(deque, job);
+                }
+            }
+        }
+        self.submit_shared(job, blocking)
+    }
+
+    /// Queues a job a worker submits on its own deque. No gate: this worker is running (it is
+    /// the caller) and empties its deque before it exits, by running the jobs (shutdown) or by
+    /// moving them to the shared queue (a retirement).
+    #[inline]
+    fn submit_local(&self, deque: &OwnDeque, job: Task) -> Result<(), Rejected> {
+        if self.external.intake().is_closed() {
+            self.counters.add(Event::Rejected, 1);
+            return Err(Rejected::new(RejectReason::ShutDown, job.into_job()));
+        }
+        self.counters.add(Event::Submitted, 1);
+        deque.local.push(job);
+        // The pusher's half of the sleep protocol: a sibling asleep while nobody searches is
+        // woken to steal it (this job may block without helping).
+        self.sleep.notify_one();
+        Ok(())
+    }
+
+    fn submit_shared(&self, job: Task, blocking: bool) -> Result<(), Rejected> {
         self.external.submit(
             self,
             &self.counters,
             job,
             blocking,
-            || match self.take() {
+            || match self.take(None) {
                 Some(work) => {
                     self.run(work);
                     true
@@ -167,17 +213,40 @@ impl Registry {
         )
     }
 
-    /// `true` when a queue holds a job.
-    #[inline]
-    pub(crate) fn has_work(&self) -> bool {
-        // ORDERING: in the sleep protocol these reads follow the sleeper's SeqCst fence (see
-        // `sleep`): the injector's count is changed by SeqCst RMWs, the channel's tail too
-        // (`shoal_core::queue`). Elsewhere it is a hint that saves a lock when both are empty.
-        self.queued.load(Ordering::SeqCst) != 0 || !self.external.is_empty()
+    /// External jobs queued now: in the shared queue and in the workers' deques.
+    pub(crate) fn queued_external(&self) -> usize {
+        let deques: usize = self
+            .stealers
+            .snapshot()
+            .entries
+            .iter()
+            .map(|e| e.stealer.len())
+            .sum();
+        self.external.len() + deques
     }
 
-    /// Takes one job: internal ones first (their owners are waiting), then external ones.
-    pub(crate) fn take(&self) -> Option<Work> {
+    /// `true` when a queue holds a job: the injector, the external queue, and (for `me`, a
+    /// worker with a deque) every worker's deque.
+    #[inline]
+    pub(crate) fn has_work(&self, me: Option<&WorkerThread>) -> bool {
+        // ORDERING: in the sleep protocol these reads follow the sleeper's SeqCst fence (see
+        // `sleep`): the injector's count is changed by SeqCst RMWs, the channel's tail too
+        // (`shoal_core::queue`), and a deque's push precedes its pusher's fence
+        // (`Registry::submit_local`). Elsewhere it is a hint that saves a lock when all are
+        // empty.
+        if self.queued.load(Ordering::SeqCst) != 0 || !self.external.is_empty() {
+            return true;
+        }
+        match me.and_then(|w| w.deque.as_ref()) {
+            Some(deque) => !deque.local.is_empty() || deque.siblings(self).any_queued(deque.id),
+            None => false,
+        }
+    }
+
+    /// Takes one job: internal ones first (their owners are waiting), then external ones: for
+    /// `me`, a worker with a deque, its own newest, then the shared queue's oldest, then a
+    /// batch stolen from a sibling's deque.
+    pub(crate) fn take(&self, me: Option<&WorkerThread>) -> Option<Work> {
         // ORDERING: a hint that saves the lock when the injector is empty; the sleep protocol
         // reads it again after its fence (`has_work`).
         if self.queued.load(Ordering::SeqCst) != 0 {
@@ -185,14 +254,14 @@ impl Registry {
                 return Some(job);
             }
         }
-        self.external.try_pop().map(Work::External)
+        self.take_external(me)
     }
 
     /// `take` for a spinning search: if another thread holds the injector's lock (it is taking
     /// or offering a job right now), skips the injector this round instead of waiting for the
     /// lock (two spinners racing for one offered half would otherwise meet in the lock's
-    /// futex), and looks at the external queue, which takes no lock.
-    fn try_take(&self) -> Option<Work> {
+    /// futex), and looks at the external queues, which take no lock.
+    fn try_take(&self, me: &WorkerThread) -> Option<Work> {
         // ORDERING: as in `take`.
         if self.queued.load(Ordering::SeqCst) != 0 {
             let internal = match self.internal.try_lock() {
@@ -205,7 +274,48 @@ impl Registry {
                 return Some(job);
             }
         }
-        self.external.try_pop().map(Work::External)
+        self.take_external(Some(me))
+    }
+
+    /// The external half of `take`.
+    #[inline]
+    fn take_external(&self, me: Option<&WorkerThread>) -> Option<Work> {
+        let Some(deque) = me.and_then(|w| w.deque.as_ref()) else {
+            return self.external.try_pop().map(Work::External);
+        };
+        if let Some(job) = deque.local.pop() {
+            return Some(Work::External(job));
+        }
+        if let Some(job) = self.external.try_pop() {
+            return Some(Work::External(job));
+        }
+        self.steal(deque)
+    }
+
+    /// Steals a batch from a sibling's deque into ours and returns one of its jobs. `None`
+    /// only after a pass that lost no race.
+    fn steal(&self, deque: &OwnDeque) -> Option<Work> {
+        loop {
+            let siblings = deque.siblings(self);
+            if siblings.entries.len() < 2 {
+                return None;
+            }
+            match siblings.steal_batch(deque.id, deque.next_random(), &deque.local) {
+                Ok(job) => {
+                    drop(siblings);
+                    let more = deque.local.len();
+                    self.counters.add(Event::Steal, 1 + more as u64);
+                    if more > 0 {
+                        // The rest of the batch was invisible in transit, and the job we took
+                        // may block: we are its submitter now (as in `submit_local`).
+                        self.sleep.notify_one();
+                    }
+                    return Some(Work::External(job));
+                }
+                Err(false) => return None,
+                Err(true) => shoal_core::sync::spin_loop(),
+            }
+        }
     }
 
     /// Pops one internal job under the injector's lock.
@@ -242,18 +352,19 @@ impl Registry {
     /// `counted`: the caller is already counted in `demand` (a worker's first search takes
     /// over the count `start_worker` made for it, so it is never uncounted while idle).
     ///
-    /// How long it spins adapts to what the thread's searches found: `spin` is the thread's
-    /// own budget ([`Spin`]), read at the start and set when the search ends its spin.
+    /// How long it spins adapts to what the thread's searches found: `me.spin` is the thread's
+    /// own budget ([`Spin`](shoal_core::sleep::Spin)), read at the start and set when the
+    /// search ends its spin.
     pub(crate) fn search(
         &self,
-        parker: &Arc<Parker>,
-        spin: &Spin,
+        me: &WorkerThread,
         latch: Option<&Latch>,
         stop: &dyn Fn() -> bool,
         counted: bool,
     ) -> Option<Work> {
+        let (parker, spin) = (&me.parker, &me.spin);
         if !counted {
-            if let Some(work) = self.take() {
+            if let Some(work) = self.take(Some(me)) {
                 return Some(work);
             }
             // ORDERING: Relaxed, a hint (module docs): one more thread looking.
@@ -275,7 +386,11 @@ impl Registry {
             }
             // The first look after starting or waking waits for the lock; the spin rounds
             // after it skip a held lock (`try_take`).
-            let work = if first { self.take() } else { self.try_take() };
+            let work = if first {
+                self.take(Some(me))
+            } else {
+                self.try_take(me)
+            };
             first = false;
             if let Some(work) = work {
                 break Some(work);
@@ -297,7 +412,9 @@ impl Registry {
                 searching = false;
             }
             if latch.map_or(true, Latch::try_sleep) {
-                let slept = self.sleep.sleep(parker, || stop() || self.has_work());
+                let slept = self
+                    .sleep
+                    .sleep(parker, || stop() || self.has_work(Some(me)));
                 if slept != Slept::NotParked {
                     self.counters.add(Event::Park, 1);
                 }
@@ -321,9 +438,9 @@ impl Registry {
         if searching {
             // Found work as the last searcher: hand the search on if work is left (sleep.rs).
             self.sleep
-                .stop_searching(found.is_some(), || self.has_work());
+                .stop_searching(found.is_some(), || self.has_work(Some(me)));
         }
-        if found.is_none() && self.has_work() {
+        if found.is_none() && self.has_work(Some(me)) {
             // We may have been woken (and counted as searching) for a job we are not taking:
             // pass the wake on.
             self.sleep.notify_one();
@@ -334,11 +451,11 @@ impl Registry {
     /// Runs queued jobs until `latch` is set (help-while-waiting); sleeps when there are none.
     /// Broadcast jobs posted to the waiting worker run too: the latch may wait for a job that
     /// waits for this worker's part of a broadcast.
-    pub(crate) fn wait_until(&self, latch: &Latch, parker: &Arc<Parker>, spin: &Spin) {
+    pub(crate) fn wait_until(&self, latch: &Latch, me: &WorkerThread) {
         while !latch.probe() {
             self.life.run_mail();
             let stop = || latch.probe() || self.life.has_mail();
-            if let Some(work) = self.search(parker, spin, Some(latch), &stop, false) {
+            if let Some(work) = self.search(me, Some(latch), &stop, false) {
                 self.run(work);
             }
         }
@@ -386,10 +503,19 @@ impl Mechanics for Registry {
         self.sleep.notify_all();
     }
 
-    /// Drops every queued external job unrun (counted as cancelled). Internal jobs stay: their
-    /// owners wait for them.
+    /// Drops every queued external job unrun (counted as cancelled), in the shared queue and
+    /// in the workers' deques. Internal jobs stay: their owners wait for them.
     fn cancel_queued(&self) {
         self.external.cancel_queued(&self.counters);
+        for entry in self.stealers.snapshot().entries.iter() {
+            loop {
+                match entry.stealer.steal() {
+                    Steal::Success(job) => shoal_core::worker::cancel_job(job, &self.counters),
+                    Steal::Empty => break,
+                    Steal::Retry => shoal_core::sync::spin_loop(),
+                }
+            }
+        }
     }
 
     fn wake_all(&self, _alive: usize) {

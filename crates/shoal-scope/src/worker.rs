@@ -28,10 +28,11 @@
 //!   4. woken by resize: retire (exit) if my index is at or above the target
 //! ```
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::{Cell, RefCell, RefMut, UnsafeCell};
 use std::io;
 use std::ptr;
 
+use shoal_core::deque::{Local, Snapshot};
 use shoal_core::sleep::Spin;
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, thread_local, Arc};
@@ -65,15 +66,82 @@ struct LocalStack {
     shared: usize,
 }
 
+/// A worker's deque of `Executor` jobs it submitted itself, and its view of its siblings'.
+pub(crate) struct OwnDeque {
+    pub(crate) local: Local,
+    /// Its key in the registry's stealer list.
+    pub(crate) id: usize,
+    /// This worker's copy of the stealer list (`shoal_core::deque::Stealers`).
+    siblings: RefCell<Snapshot>,
+    rng: Cell<u64>,
+}
+
+impl OwnDeque {
+    /// A new deque, listed among `registry`'s stealers.
+    fn listed(registry: &Registry) -> OwnDeque {
+        let local = Local::new();
+        let id = registry.stealers.add(local.stealer());
+        OwnDeque {
+            local,
+            id,
+            siblings: RefCell::new(registry.stealers.snapshot()),
+            // Any odd, non-zero seed; distinct per worker so thieves spread over victims.
+            rng: Cell::new((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+        }
+    }
+
+    /// Our copy of the stealer list, refreshed first if a resize published a newer one.
+    #[inline]
+    pub(crate) fn siblings(&self, registry: &Registry) -> RefMut<'_, Snapshot> {
+        let mut siblings = self.siblings.borrow_mut();
+        if siblings.version != registry.stealers.version() {
+            *siblings = registry.stealers.snapshot();
+        }
+        siblings
+    }
+
+    /// xorshift64: cheap, deterministic per worker (loom needs determinism).
+    #[inline]
+    pub(crate) fn next_random(&self) -> usize {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x as usize
+    }
+}
+
 /// A thread working for a pool: a worker, or an outside thread the pool borrowed for a call.
 pub(crate) struct WorkerThread {
     pub(crate) registry: Arc<Registry>,
     pub(crate) parker: Arc<Parker>,
     /// How long this thread's next search spins (see `Registry::search`).
-    spin: Spin,
+    pub(crate) spin: Spin,
     /// Only this thread touches it (it is reachable only through this thread's `WORKER`
     /// pointer and references on this thread's stack).
     local: UnsafeCell<LocalStack>,
+    /// A worker of a pool with an unbounded queue keeps the `Executor` jobs it submits here;
+    /// a borrowed thread (and a worker of a bounded pool) sends them to the shared queue.
+    pub(crate) deque: Option<OwnDeque>,
+}
+
+impl Drop for WorkerThread {
+    /// Takes the deque off the stealer list. The worker leaves it empty (it drains it, or
+    /// moves it to the shared queue when it retires); should a bug leave a job, it is
+    /// cancelled and counted, not lost silently.
+    fn drop(&mut self) {
+        if let Some(deque) = &self.deque {
+            self.registry.stealers.remove(deque.id);
+            debug_assert!(
+                std::thread::panicking() || deque.local.is_empty(),
+                "a worker exited with queued jobs"
+            );
+            while let Some(job) = deque.local.pop() {
+                core_worker::cancel_job(job, &self.registry.counters);
+            }
+        }
+    }
 }
 
 impl WorkerThread {
@@ -83,9 +151,24 @@ impl WorkerThread {
         WORKER.with(Cell::get)
     }
 
-    /// Runs `f` with the calling thread registered as a worker of `registry` (and with
-    /// `shoal_core::worker`, so waits on handles inside it help this pool).
+    /// Runs `f` with the calling thread registered as a borrowed thread of `registry` (and
+    /// with `shoal_core::worker`, so waits on handles inside it help this pool).
     pub(crate) fn enter<R>(registry: &Arc<Registry>, f: impl FnOnce(&WorkerThread) -> R) -> R {
+        Self::enter_with(registry, None, f)
+    }
+
+    /// [`enter`](Self::enter) for one of the pool's own workers, with a deque of its own when
+    /// the pool's queue is unbounded.
+    fn enter_worker<R>(registry: &Arc<Registry>, f: impl FnOnce(&WorkerThread) -> R) -> R {
+        let deque = registry.local_deques.then(|| OwnDeque::listed(registry));
+        Self::enter_with(registry, deque, f)
+    }
+
+    fn enter_with<R>(
+        registry: &Arc<Registry>,
+        deque: Option<OwnDeque>,
+        f: impl FnOnce(&WorkerThread) -> R,
+    ) -> R {
         struct Restore(*const WorkerThread);
         impl Drop for Restore {
             fn drop(&mut self) {
@@ -102,6 +185,7 @@ impl WorkerThread {
                 jobs: Vec::with_capacity(64),
                 shared: 0,
             }),
+            deque,
         };
         let _core = core_worker::enter(
             registry.id(),
@@ -170,8 +254,39 @@ impl WorkerThread {
     #[inline]
     pub(crate) fn wait_until(&self, latch: &Latch) {
         if !latch.probe() {
-            self.registry.wait_until(latch, &self.parker, &self.spin);
+            self.registry.wait_until(latch, self);
         }
+    }
+
+    /// Leaves the pool if worker `index` is to retire (a shrink), moving the jobs on our deque
+    /// to the shared queue first. `false`: we stay (no shrink pending, or shutdown began: then
+    /// we stay and drain).
+    #[inline]
+    pub(crate) fn try_retire(&self, index: usize) -> bool {
+        let registry = &*self.registry;
+        // One load when no shrink is pending (after every job).
+        if !registry.life.must_retire(index) {
+            return false;
+        }
+        self.retire(index)
+    }
+
+    /// [`try_retire`](Self::try_retire) once a shrink is pending.
+    #[cold]
+    fn retire(&self, index: usize) -> bool {
+        let registry = &*self.registry;
+        let Some(deque) = self.deque.as_ref().filter(|d| !d.local.is_empty()) else {
+            // Nothing of ours to move (only we push to our deque).
+            return registry.life.try_retire(index);
+        };
+        let moved = registry
+            .external
+            .requeue(|| registry.life.try_retire(index), || deque.local.pop());
+        if moved {
+            // We are their submitter now: wake a sleeper if nobody searches.
+            registry.sleep.notify_one();
+        }
+        moved
     }
 }
 
@@ -180,7 +295,10 @@ struct ScopeHelper(Arc<Registry>);
 
 impl Helper for ScopeHelper {
     fn help_one(&self) -> bool {
-        match self.0.take() {
+        let current = WorkerThread::current();
+        // SAFETY: a non-null current worker is alive on this thread's stack.
+        let me = unsafe { current.as_ref() }.filter(|w| Arc::ptr_eq(&w.registry, &self.0));
+        match self.0.take(me) {
             Some(work) => {
                 self.0.run(work);
                 true
@@ -205,32 +323,39 @@ fn main_loop(registry: Arc<Registry>, index: usize) {
     // Reports the exit however the loop ends (an unwind included), so shutdown never waits
     // for a worker that is gone. Creating it runs the start hook.
     let _exit = registry.life.exit_guard(&*registry, index);
-    WorkerThread::enter(&registry, |worker| {
+    WorkerThread::enter_worker(&registry, |worker| {
         let stop =
             || registry.is_closed() || registry.life.must_retire(index) || registry.life.has_mail();
         // The first search takes over the count `start_worker` made for this worker.
         let mut counted = true;
         loop {
             registry.life.run_mail();
-            let found = registry.search(&worker.parker, &worker.spin, None, &stop, counted);
+            // The next job is usually at hand (on our deque, or queued): take it without
+            // setting up a search.
+            let found = match counted {
+                false => registry.take(Some(worker)),
+                true => None,
+            };
+            let found = found.or_else(|| registry.search(worker, None, &stop, counted));
             counted = false;
             match found {
                 Some(work) => {
                     registry.run(work);
                     shoal_core::lifecycle::faults::fault_point();
-                    if registry.life.try_retire(index) {
+                    if worker.try_retire(index) {
                         break;
                     }
                 }
                 None if registry.is_closed() => {
-                    // Everything pushed before the close is visible now (see `is_closed`).
-                    match registry.take() {
+                    // Everything pushed before the close is visible now (see `is_closed`),
+                    // and our own deque only we fill.
+                    match registry.take(Some(worker)) {
                         Some(work) => registry.run(work),
                         None => break,
                     }
                 }
                 None => {
-                    if registry.life.try_retire(index) {
+                    if worker.try_retire(index) {
                         break;
                     }
                 }

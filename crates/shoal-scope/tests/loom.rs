@@ -35,8 +35,17 @@ shared_models! { ScopedPool::new;
     /// The external queue's intake gate: a submit racing shutdown is run or handed back.
     submit_races_shutdown(1),
     panic_is_counted_once(1),
-    /// A job submitted from a worker (to the external queue) wakes its parked sibling.
+    /// A job submitted from a worker (to its own deque) wakes its parked sibling.
     inside_push_wakes_a_parked_sibling(2),
+    /// Graceful shutdown runs what is queued in the external queue and in a worker's deque.
+    shutdown_drains_local_and_global_queues = inside_jobs_drain_on_shutdown(2),
+    /// Whichever worker retires, a job on a worker's deque runs (a retiring owner moves it to
+    /// the external queue first).
+    shrink_never_strands_a_job = shrink_never_strands_an_inside_job(2),
+    /// Growing adds a deque whose stealer siblings see.
+    grow_adds_a_stealer = grow_then_inside_push_is_stolen(1),
+    /// `Shutdown::Now` runs or cancels each queued job exactly once, wherever it waits.
+    shutdown_now_cancels_or_runs_each_job_once = shutdown_now_inside_jobs_once(1),
 }
 
 /// join from outside on 2 workers: whether the second half runs on its owner or is offered

@@ -138,9 +138,7 @@
 
 mod intake;
 mod pool;
-mod queue;
 mod registry;
-mod stealers;
 mod worker;
 
 pub use pool::{Builder, WorkStealingPool};

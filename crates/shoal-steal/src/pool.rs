@@ -13,10 +13,10 @@ use shoal_core::{
 };
 
 use crate::intake::{Intake, Reserve};
-use crate::queue::Injector;
 use crate::registry::Registry;
-use crate::stealers::Stealers;
 use crate::worker;
+use shoal_core::deque::Injector;
+use shoal_core::deque::Stealers;
 use shoal_core::sleep::Sleep;
 
 /// Submitting and resizing: the registry's side plus the worker's thread-local side (a job

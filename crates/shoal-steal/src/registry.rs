@@ -11,8 +11,8 @@ use shoal_core::PoolConfig;
 use shoal_core::{worker as core_worker, Counters, Event, Metrics, RejectReason, Rejected, Task};
 
 use crate::intake::Intake;
-use crate::queue::{Injector, Steal};
-use crate::stealers::Stealers;
+use shoal_core::deque::Stealers;
+use shoal_core::deque::{Injector, Steal};
 use shoal_core::sleep::Sleep;
 
 /// What the pool and its workers share.

@@ -27,9 +27,9 @@ use shoal_core::sync::{thread, thread_local, Arc};
 use shoal_core::worker::{self as core_worker, Helper};
 use shoal_core::{Event, Task};
 
-use crate::queue::{Local, Steal};
 use crate::registry::Registry;
-use crate::stealers::Snapshot;
+use shoal_core::deque::Snapshot;
+use shoal_core::deque::{Local, Steal};
 
 /// One worker's private state, reachable from its thread (and jobs running on it).
 pub(crate) struct Context {
@@ -167,7 +167,7 @@ impl Context {
     /// nothing.
     #[inline]
     fn announce_batch(&self) {
-        if self.local.len() > 0 {
+        if !self.local.is_empty() {
             self.registry.sleep.notify_new_job();
         }
     }
@@ -187,30 +187,16 @@ impl Context {
                 Steal::Empty => {}
             }
             let siblings = self.siblings();
-            let n = siblings.entries.len();
-            if n > 1 {
-                let start = self.next_random() % n;
-                for k in 0..n {
-                    let i = if start + k >= n {
-                        start + k - n
-                    } else {
-                        start + k
-                    };
-                    let victim = &siblings.entries[i];
-                    if victim.id == self.id {
-                        continue;
+            if siblings.entries.len() > 1 {
+                match siblings.steal_batch(self.id, self.next_random(), &self.local) {
+                    Ok(job) => {
+                        let taken = 1 + self.local.len() as u64;
+                        registry.counters.add(Event::Steal, taken);
+                        drop(siblings);
+                        self.announce_batch();
+                        return Some(job);
                     }
-                    match victim.stealer.steal_batch_and_pop(&self.local) {
-                        Steal::Success(job) => {
-                            let taken = 1 + self.local.len() as u64;
-                            registry.counters.add(Event::Steal, taken);
-                            drop(siblings);
-                            self.announce_batch();
-                            return Some(job);
-                        }
-                        Steal::Retry => retry = true,
-                        Steal::Empty => {}
-                    }
+                    Err(lost_race) => retry |= lost_race,
                 }
             }
             drop(siblings);
@@ -237,14 +223,10 @@ impl Context {
     /// last searcher's test before it hands the search on (`shoal_core::sleep`, step 5).
     fn work_visible(&self) -> bool {
         let registry = &*self.registry;
-        if self.local.len() > 0 || !registry.injector.is_empty() {
+        if !self.local.is_empty() || !registry.injector.is_empty() {
             return true;
         }
-        let siblings = self.siblings();
-        siblings
-            .entries
-            .iter()
-            .any(|e| e.id != self.id && !e.stealer.is_empty())
+        self.siblings().any_queued(self.id)
     }
 
     /// Retires if our index is at or above the pool's target (`Lifecycle::try_retire`), and
@@ -458,7 +440,7 @@ impl Drop for ExitGuard<'_> {
                 self.registry.stealers.remove(ctx.id);
             }
             debug_assert!(
-                std::thread::panicking() || ctx.local.len() == 0,
+                std::thread::panicking() || ctx.local.is_empty(),
                 "a worker exited with queued jobs"
             );
             if let Some(job) = ctx.slot.take() {

@@ -207,3 +207,104 @@ pub fn cancel_races_start<P: Executor + 'static>(new: New<P>, workers: usize) {
         assert!(report.adds_up(), "{report:?}");
     });
 }
+
+/// Submits a counting child from inside a job (onto the worker's own deque, on a pool that
+/// keeps one) and adds 10 to `ran` if it was accepted: refused only if a shutdown already
+/// closed intake.
+pub fn submit_inside_child<P: Executor>(pool: &P, ran: &Arc<AtomicUsize>) {
+    if pool.execute(counting_job(ran)).is_ok() {
+        ran.fetch_add(10, Ordering::SeqCst);
+    }
+}
+
+/// Graceful shutdown runs what is queued from outside and what a job submitted from inside
+/// its worker (to that worker's own deque, on a pool that keeps one).
+pub fn inside_jobs_drain_on_shutdown<P: Executor + 'static>(new: New<P>, workers: usize) {
+    model(move || {
+        let pool = Arc::new(new(workers).expect("build"));
+        let ran = Arc::new(AtomicUsize::new(0));
+        pool.execute(counting_job(&ran)).unwrap();
+        let (p, r) = (pool.clone(), ran.clone());
+        pool.execute(Box::new(move || submit_inside_child(&*p, &r)))
+            .unwrap();
+        let report = pool.shutdown(Shutdown::Graceful);
+        let ran = ran.load(Ordering::SeqCst);
+        // 1 (outside job) + 11 if the child was accepted (it then ran), else 1.
+        assert!(ran == 12 || ran == 1, "ran = {ran}");
+        assert_eq!(report.completed, if ran == 12 { 3 } else { 2 });
+        assert_eq!(report.still_running, 0);
+        assert!(report.adds_up());
+    });
+}
+
+/// Shrinking while a worker holds a job it submitted (on its own deque, on a pool that keeps
+/// one) never strands it: whichever worker retires, the job runs (a retiring owner moves it
+/// to a shared queue first).
+pub fn shrink_never_strands_an_inside_job<P: Executor + 'static>(new: New<P>, workers: usize) {
+    model(move || {
+        let pool = Arc::new(new(workers).expect("build"));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let resized = Arc::new(AtomicBool::new(false));
+        let (p, r, re) = (pool.clone(), ran.clone(), resized.clone());
+        pool.execute(Box::new(move || {
+            submit_inside_child(&*p, &r);
+            // Hold this worker until the shrink is requested, so that it may be the one
+            // that retires with the child still on its deque.
+            spin_until(&re);
+        }))
+        .unwrap();
+        pool.resize(workers - 1).unwrap();
+        resized.store(true, Ordering::SeqCst);
+        assert_eq!(pool.workers(), workers - 1);
+        let report = pool.shutdown(Shutdown::Graceful);
+        let ran = ran.load(Ordering::SeqCst);
+        assert!(
+            ran == 11 || ran == 0,
+            "accepted child must run: ran = {ran}"
+        );
+        assert_eq!(report.completed, if ran == 11 { 2 } else { 1 });
+    });
+}
+
+/// Growing from `workers` to `workers + 1` adds a worker that siblings' inside pushes reach:
+/// the new worker runs (steals) the child that a blocked parent left behind.
+pub fn grow_then_inside_push_is_stolen<P: Executor + 'static>(new: New<P>, workers: usize) {
+    model(move || {
+        let pool = Arc::new(new(workers).expect("build"));
+        pool.resize(workers + 1).unwrap();
+        let report = blocked_parent_and_child(&pool);
+        assert_eq!(report.completed, 2);
+    });
+}
+
+/// `Shutdown::Now` runs or cancels each queued job exactly once, wherever it waits (a shared
+/// queue, or the deque of the worker that submitted it).
+pub fn shutdown_now_inside_jobs_once<P: Executor + 'static>(new: New<P>, workers: usize) {
+    model(move || {
+        let pool = Arc::new(new(workers).expect("build"));
+        let a = pool.spawn(|| 1).unwrap();
+        let p = pool.clone();
+        let b = pool.spawn(move || p.spawn(|| 2).ok()).unwrap();
+        let report = pool.shutdown(Shutdown::Now);
+        let mut done = 0;
+        let mut cancelled = 0;
+        let mut tally = |r: Result<(), TaskError>| match r {
+            Ok(()) => done += 1,
+            Err(TaskError::Cancelled) => cancelled += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        };
+        tally(a.join().map(|_| ()));
+        match b.join() {
+            Ok(child) => {
+                tally(Ok(()));
+                if let Some(child) = child {
+                    tally(child.join().map(|_| ()));
+                }
+            }
+            Err(e) => tally(Err(e)),
+        }
+        assert_eq!(report.completed, done);
+        assert_eq!(report.cancelled, cancelled);
+        assert!(report.adds_up());
+    });
+}

@@ -8,32 +8,84 @@
 //! every sibling at its next steal attempt.
 //!
 //! A removed worker's stealer may live on in an old snapshot for a moment: stealing from it is
-//! harmless, because a retiring worker empties its deque into the injector before it leaves.
+//! harmless, because a retiring worker empties its deque into a shared queue before it leaves.
 
-use shoal_core::sync::atomic::{AtomicUsize, Ordering};
-use shoal_core::sync::{lock, Mutex};
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{lock, Mutex};
 // The snapshot is immutable data shared by reference counting, not part of any protocol loom
 // models (the version and the lock are); std's `Arc` also builds `Arc<[T]>`, loom's cannot.
 use std::sync::Arc;
 
-use crate::queue::Stealer;
+use super::{Steal, Stealer};
+use crate::Task;
 
 /// One worker's public face: its key and the stealer of its deque.
-#[derive(Clone)]
-pub(crate) struct Entry {
+#[derive(Clone, Debug)]
+pub struct Entry {
     /// Unique to this worker thread over the pool's life (unlike its worker index, which a
     /// later worker may take while this one still leaves).
-    pub(crate) id: usize,
-    pub(crate) stealer: Stealer,
+    pub id: usize,
+    /// The thieves' handle on its deque.
+    pub stealer: Stealer,
 }
 
 /// A published list and the version it was published under.
-pub(crate) struct Snapshot {
-    pub(crate) version: usize,
-    pub(crate) entries: Arc<[Entry]>,
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The list's version when this copy was made.
+    pub version: usize,
+    /// Every worker's entry, in the order they were added.
+    pub entries: Arc<[Entry]>,
 }
 
-pub(crate) struct Stealers {
+impl Snapshot {
+    /// Tries to steal a batch from each deque but `me`'s once, starting at entry `start`
+    /// (modulo the length; a random start spreads the thieves over the victims). `Ok`: a job
+    /// taken, the rest of its batch now in `dest`. `Err(retry)`: nothing taken; `retry` when an
+    /// attempt lost a race, so that a deque seen empty may not have been.
+    #[inline]
+    pub fn steal_batch(&self, me: usize, start: usize, dest: &super::Local) -> Result<Task, bool> {
+        let n = self.entries.len();
+        let mut retry = false;
+        if n == 0 {
+            return Err(retry);
+        }
+        let start = start % n;
+        for k in 0..n {
+            let i = if start + k >= n {
+                start + k - n
+            } else {
+                start + k
+            };
+            let victim = &self.entries[i];
+            if victim.id == me {
+                continue;
+            }
+            match victim.stealer.steal_batch_and_pop(dest) {
+                Steal::Success(job) => return Ok(job),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+        }
+        Err(retry)
+    }
+
+    /// `true` if the deque of some entry but `me`'s holds a job (a snapshot).
+    #[inline]
+    pub fn any_queued(&self, me: usize) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.id != me && !e.stealer.is_empty())
+    }
+}
+
+/// The list of a pool's stealers, which changes at run time.
+///
+/// Resizing adds and removes deques while workers steal, so the list is published as an
+/// immutable [`Snapshot`] with a version number. A worker keeps its own copy and, before each
+/// round of stealing, compares one read-mostly atomic ([`version`](Stealers::version)) with
+/// the one it holds; only after a resize does it take the lock to copy the new list.
+pub struct Stealers {
     version: AtomicUsize,
     current: Mutex<Current>,
 }
@@ -45,7 +97,8 @@ struct Current {
 }
 
 impl Stealers {
-    pub(crate) fn new() -> Stealers {
+    /// An empty list.
+    pub fn new() -> Stealers {
         Stealers {
             version: AtomicUsize::new(0),
             current: Mutex::new(Current {
@@ -60,7 +113,7 @@ impl Stealers {
 
     /// The version now; compare with [`Snapshot::version`] to see whether a copy is stale.
     #[inline]
-    pub(crate) fn version(&self) -> usize {
+    pub fn version(&self) -> usize {
         // ORDERING: Acquire pairs with the Release store in `publish`; a worker that sees the
         // new number and then locks `current` copies a list at least that new (the lock
         // orders it anyway; Acquire keeps the hint honest).
@@ -68,7 +121,7 @@ impl Stealers {
     }
 
     /// A copy of the current list.
-    pub(crate) fn snapshot(&self) -> Snapshot {
+    pub fn snapshot(&self) -> Snapshot {
         let current = &lock(&self.current).snapshot;
         Snapshot {
             version: current.version,
@@ -77,7 +130,7 @@ impl Stealers {
     }
 
     /// Adds a worker's stealer; returns the key it is listed under.
-    pub(crate) fn add(&self, stealer: Stealer) -> usize {
+    pub fn add(&self, stealer: Stealer) -> usize {
         let mut current = lock(&self.current);
         let id = current.next_id;
         current.next_id += 1;
@@ -88,7 +141,7 @@ impl Stealers {
     }
 
     /// Removes the stealer listed under `id`.
-    pub(crate) fn remove(&self, id: usize) {
+    pub fn remove(&self, id: usize) {
         let mut current = lock(&self.current);
         Self::publish(&self.version, &mut current.snapshot, |list| {
             list.retain(|e| e.id != id)
@@ -106,5 +159,19 @@ impl Stealers {
         current.version += 1;
         // ORDERING: Release; see `version`.
         version.store(current.version, Ordering::Release);
+    }
+}
+
+impl std::fmt::Debug for Stealers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stealers")
+            .field("version", &self.version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Stealers {
+    fn default() -> Stealers {
+        Stealers::new()
     }
 }
