@@ -136,9 +136,16 @@
 //! caller until it is done anyway. A broadcast reaches a worker also while it waits in a
 //! `join` (the latch wait checks its mailbox).
 //!
+//! Where an `Executor` job waits: one submitted from outside goes to the shared FIFO queue
+//! (the shared-queue pool's lock-free channel and intake gate); one submitted by a job on a
+//! worker goes to that worker's own deque (the work-stealing pool's kind), which the worker
+//! runs newest first and idle siblings steal from, so a job that spawns its successor hands
+//! it to its own thread. With a bounded queue (`queue_capacity`) every job goes to the shared
+//! queue, which is what the bound counts.
+//!
 //! The borrowing scope every executor gets, [`ExecutorExt::scope`], works here too (its tasks
 //! are `Executor` jobs, with a handle each that returns the task's value or panic). The
-//! lean [`ScopedPool::fork_scope`] is the cheaper one: its tasks skip the external queue, the
+//! lean [`ScopedPool::fork_scope`] is the cheaper one: its tasks skip the external queues, the
 //! metrics and the per-task handle. (It has its own name so that `pool.scope(..)` means the
 //! same thing, and the same line compiles, on every shoal pool.)
 #![deny(missing_docs)]
