@@ -246,6 +246,7 @@ impl Registry {
     /// Takes one job: internal ones first (their owners are waiting), then external ones: for
     /// `me`, a worker with a deque, its own newest, then the shared queue's oldest, then a
     /// batch stolen from a sibling's deque.
+    #[inline]
     pub(crate) fn take(&self, me: Option<&WorkerThread>) -> Option<Work> {
         // ORDERING: a hint that saves the lock when the injector is empty; the sleep protocol
         // reads it again after its fence (`has_work`).
@@ -294,6 +295,7 @@ impl Registry {
 
     /// Steals a batch from a sibling's deque into ours and returns one of its jobs. `None`
     /// only after a pass that lost no race.
+    #[inline(never)]
     fn steal(&self, deque: &OwnDeque) -> Option<Work> {
         loop {
             let siblings = deque.siblings(self);
@@ -319,6 +321,7 @@ impl Registry {
     }
 
     /// Pops one internal job under the injector's lock.
+    #[inline(never)]
     fn take_internal(&self, mut internal: MutexGuard<'_, Internal>) -> Option<Work> {
         if let Some(job) = internal.jobs.pop_front() {
             // ORDERING: under the lock; SeqCst keeps it in the sleep protocol's total order.
@@ -330,6 +333,26 @@ impl Registry {
             return Some(Work::Internal(job));
         }
         None
+    }
+
+    /// The worker loop's fast path: when no internal job waits, runs the newest job on `me`'s
+    /// own deque straight from the pop (a job spawning its successor lands there). `false`
+    /// when there was none: then `take` (or a search) looks everywhere.
+    #[inline]
+    pub(crate) fn run_own(&self, me: &WorkerThread) -> bool {
+        // ORDERING: as in `take`: internal jobs go first, and a stale zero only lets one
+        // external job run before a queued internal one.
+        if self.queued.load(Ordering::SeqCst) != 0 {
+            return false;
+        }
+        match me.deque.as_ref().and_then(|d| d.local.pop()) {
+            Some(job) => {
+                self.external
+                    .run(job, &self.counters, self.config.handler());
+                true
+            }
+            None => false,
+        }
     }
 
     /// Runs what `take` returned.

@@ -330,8 +330,16 @@ fn main_loop(registry: Arc<Registry>, index: usize) {
         let mut counted = true;
         loop {
             registry.life.run_mail();
-            // The next job is usually at hand (on our deque, or queued): take it without
-            // setting up a search.
+            // The fast path: the job we spawned last, run straight from our deque (a job that
+            // spawns its successor puts it there).
+            if !counted && registry.run_own(worker) {
+                shoal_core::lifecycle::faults::fault_point();
+                if worker.try_retire(index) {
+                    break;
+                }
+                continue;
+            }
+            // Any other job at hand is taken without setting up a search.
             let found = match counted {
                 false => registry.take(Some(worker)),
                 true => None,
