@@ -15,7 +15,7 @@
 
 mod stealers;
 
-pub use stealers::{Entry, Snapshot, Stealers};
+pub use stealers::{Entry, Siblings, Snapshot, Stealers};
 
 use crate::Task;
 

@@ -238,7 +238,7 @@ impl Registry {
             return true;
         }
         match me.and_then(|w| w.deque.as_ref()) {
-            Some(deque) => !deque.local.is_empty() || deque.siblings(self).any_queued(deque.id),
+            Some(deque) => !deque.local.is_empty() || deque.siblings.any_queued(&self.stealers),
             None => false,
         }
     }
@@ -298,13 +298,8 @@ impl Registry {
     #[inline(never)]
     fn steal(&self, deque: &OwnDeque) -> Option<Work> {
         loop {
-            let siblings = deque.siblings(self);
-            if siblings.entries.len() < 2 {
-                return None;
-            }
-            match siblings.steal_batch(deque.id, deque.next_random(), &deque.local) {
+            match deque.siblings.steal_batch(&self.stealers, &deque.local) {
                 Ok(job) => {
-                    drop(siblings);
                     let more = deque.local.len();
                     self.counters.add(Event::Steal, 1 + more as u64);
                     if more > 0 {

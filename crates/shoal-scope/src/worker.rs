@@ -28,11 +28,11 @@
 //!   4. woken by resize: retire (exit) if my index is at or above the target
 //! ```
 
-use std::cell::{Cell, RefCell, RefMut, UnsafeCell};
+use std::cell::{Cell, UnsafeCell};
 use std::io;
 use std::ptr;
 
-use shoal_core::deque::{Local, Snapshot};
+use shoal_core::deque::{Local, Siblings};
 use shoal_core::sleep::Spin;
 use shoal_core::sync::atomic::Ordering;
 use shoal_core::sync::{thread, thread_local, Arc};
@@ -69,11 +69,8 @@ struct LocalStack {
 /// A worker's deque of `Executor` jobs it submitted itself, and its view of its siblings'.
 pub(crate) struct OwnDeque {
     pub(crate) local: Local,
-    /// Its key in the registry's stealer list.
-    pub(crate) id: usize,
-    /// This worker's copy of the stealer list (`shoal_core::deque::Stealers`).
-    siblings: RefCell<Snapshot>,
-    rng: Cell<u64>,
+    /// Its key in the registry's stealer list and its copy of the list.
+    pub(crate) siblings: Siblings,
 }
 
 impl OwnDeque {
@@ -83,32 +80,8 @@ impl OwnDeque {
         let id = registry.stealers.add(local.stealer());
         OwnDeque {
             local,
-            id,
-            siblings: RefCell::new(registry.stealers.snapshot()),
-            // Any odd, non-zero seed; distinct per worker so thieves spread over victims.
-            rng: Cell::new((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+            siblings: Siblings::new(&registry.stealers, id),
         }
-    }
-
-    /// Our copy of the stealer list, refreshed first if a resize published a newer one.
-    #[inline]
-    pub(crate) fn siblings(&self, registry: &Registry) -> RefMut<'_, Snapshot> {
-        let mut siblings = self.siblings.borrow_mut();
-        if siblings.version != registry.stealers.version() {
-            *siblings = registry.stealers.snapshot();
-        }
-        siblings
-    }
-
-    /// xorshift64: cheap, deterministic per worker (loom needs determinism).
-    #[inline]
-    pub(crate) fn next_random(&self) -> usize {
-        let mut x = self.rng.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng.set(x);
-        x as usize
     }
 }
 
@@ -132,14 +105,12 @@ impl Drop for WorkerThread {
     /// cancelled and counted, not lost silently.
     fn drop(&mut self) {
         if let Some(deque) = &self.deque {
-            self.registry.stealers.remove(deque.id);
+            self.registry.stealers.remove(deque.siblings.id());
             debug_assert!(
                 std::thread::panicking() || deque.local.is_empty(),
                 "a worker exited with queued jobs"
             );
-            while let Some(job) = deque.local.pop() {
-                core_worker::cancel_job(job, &self.registry.counters);
-            }
+            deque.local.cancel_all(&self.registry.counters);
         }
     }
 }

@@ -28,8 +28,7 @@ use shoal_core::worker::{self as core_worker, Helper};
 use shoal_core::{Event, Task};
 
 use crate::registry::Registry;
-use shoal_core::deque::Snapshot;
-use shoal_core::deque::{Local, Steal};
+use shoal_core::deque::{Local, Siblings, Steal};
 
 /// One worker's private state, reachable from its thread (and jobs running on it).
 pub(crate) struct Context {
@@ -37,13 +36,11 @@ pub(crate) struct Context {
     pool_id: usize,
     /// The worker's index (`shoal_core::identity`): what resizing retires it by.
     index: usize,
-    /// The key of its stealer in the list (unique over the pool's life).
-    id: usize,
     local: Local,
     slot: Cell<Option<Task>>,
-    /// This worker's copy of the stealer list (see `stealers.rs`).
-    siblings: RefCell<Snapshot>,
-    rng: Cell<u64>,
+    /// Its key in the stealer list (unique over the pool's life) and its copy of the list
+    /// (`shoal_core::deque::Siblings`).
+    siblings: Siblings,
     /// How long this worker spins before it announces sleep: [`backoff`] rounds, each
     /// followed by a scan of every queue; the budget adapts to what its searches found.
     spin: Spin,
@@ -138,17 +135,6 @@ impl Context {
         }
     }
 
-    /// xorshift64: cheap, deterministic per worker (loom needs determinism).
-    #[inline]
-    fn next_random(&self) -> usize {
-        let mut x = self.rng.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng.set(x);
-        x as usize
-    }
-
     /// Step 1 of the loop: slot, own deque, injector, siblings.
     #[inline]
     fn find_job(&self) -> Option<Task> {
@@ -186,37 +172,20 @@ impl Context {
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
-            let siblings = self.siblings();
-            if siblings.entries.len() > 1 {
-                match siblings.steal_batch(self.id, self.next_random(), &self.local) {
-                    Ok(job) => {
-                        let taken = 1 + self.local.len() as u64;
-                        registry.counters.add(Event::Steal, taken);
-                        drop(siblings);
-                        self.announce_batch();
-                        return Some(job);
-                    }
-                    Err(lost_race) => retry |= lost_race,
+            match self.siblings.steal_batch(&registry.stealers, &self.local) {
+                Ok(job) => {
+                    let taken = 1 + self.local.len() as u64;
+                    registry.counters.add(Event::Steal, taken);
+                    self.announce_batch();
+                    return Some(job);
                 }
+                Err(lost_race) => retry |= lost_race,
             }
-            drop(siblings);
             if !retry {
                 return None;
             }
             shoal_core::sync::spin_loop();
         }
-    }
-
-    /// Our copy of the stealer list, refreshed first if a resize (or a sibling starting up)
-    /// published a newer one.
-    #[inline]
-    fn siblings(&self) -> std::cell::RefMut<'_, Snapshot> {
-        let mut siblings = self.siblings.borrow_mut();
-        let stealers = &self.registry.stealers;
-        if siblings.version != stealers.version() {
-            *siblings = stealers.snapshot();
-        }
-        siblings
     }
 
     /// `true` if some queue (our deque, the injector, a sibling's deque) holds a job: the
@@ -226,7 +195,7 @@ impl Context {
         if !self.local.is_empty() || !registry.injector.is_empty() {
             return true;
         }
-        self.siblings().any_queued(self.id)
+        self.siblings.any_queued(&registry.stealers)
     }
 
     /// Retires if our index is at or above the pool's target (`Lifecycle::try_retire`), and
@@ -260,7 +229,7 @@ impl Context {
             moved += 1;
         }
         in_flight.leave_uncounted();
-        registry.stealers.remove(self.id);
+        registry.stealers.remove(self.siblings.id());
         if moved > 0 {
             // We are their submitter now (see the proof in `shoal_core::sleep`).
             registry.sleep.notify_new_job();
@@ -395,15 +364,12 @@ pub(crate) fn spawn_worker(
 fn run(registry: Arc<Registry>, local: Local, index: usize, id: usize) {
     let pool_id = registry.id();
     let ctx = Rc::new(Context {
-        siblings: RefCell::new(registry.stealers.snapshot()),
+        siblings: Siblings::new(&registry.stealers, id),
         registry: registry.clone(),
         pool_id,
         index,
-        id,
         local,
         slot: Cell::new(None),
-        // Any odd, non-zero seed; distinct per worker so victims spread.
-        rng: Cell::new((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
         spin: Spin::new(),
     });
     CONTEXT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
@@ -437,7 +403,7 @@ impl Drop for ExitGuard<'_> {
         if let Some(Ok(ctx)) = self.ctx.take().map(Rc::try_unwrap) {
             if std::thread::panicking() {
                 // An unwind out of the loop (a bug): leave the stealer list.
-                self.registry.stealers.remove(ctx.id);
+                self.registry.stealers.remove(ctx.siblings.id());
             }
             debug_assert!(
                 std::thread::panicking() || ctx.local.is_empty(),
@@ -446,9 +412,7 @@ impl Drop for ExitGuard<'_> {
             if let Some(job) = ctx.slot.take() {
                 core_worker::cancel_job(job, &self.registry.counters);
             }
-            while let Some(job) = ctx.local.pop() {
-                core_worker::cancel_job(job, &self.registry.counters);
-            }
+            ctx.local.cancel_all(&self.registry.counters);
         }
     }
 }

@@ -16,8 +16,10 @@ use crate::sync::{lock, Mutex};
 // models (the version and the lock are); std's `Arc` also builds `Arc<[T]>`, loom's cannot.
 use std::sync::Arc;
 
-use super::{Steal, Stealer};
-use crate::Task;
+use std::cell::{Cell, RefCell, RefMut};
+
+use super::{Local, Steal, Stealer};
+use crate::{Counters, Task};
 
 /// One worker's public face: its key and the stealer of its deque.
 #[derive(Clone, Debug)]
@@ -44,7 +46,7 @@ impl Snapshot {
     /// taken, the rest of its batch now in `dest`. `Err(retry)`: nothing taken; `retry` when an
     /// attempt lost a race, so that a deque seen empty may not have been.
     #[inline]
-    pub fn steal_batch(&self, me: usize, start: usize, dest: &super::Local) -> Result<Task, bool> {
+    pub fn steal_batch(&self, me: usize, start: usize, dest: &Local) -> Result<Task, bool> {
         let n = self.entries.len();
         let mut retry = false;
         if n == 0 {
@@ -173,5 +175,81 @@ impl std::fmt::Debug for Stealers {
 impl Default for Stealers {
     fn default() -> Stealers {
         Stealers::new()
+    }
+}
+
+/// One worker's side of the list: its key, its copy of the list (refreshed only after a
+/// resize published a newer one), and where its next round of stealing starts. Only its own
+/// thread uses it.
+#[derive(Debug)]
+pub struct Siblings {
+    id: usize,
+    copy: RefCell<Snapshot>,
+    rng: Cell<u64>,
+}
+
+impl Siblings {
+    /// The view of the worker listed under `id` in `stealers`.
+    pub fn new(stealers: &Stealers, id: usize) -> Siblings {
+        Siblings {
+            id,
+            copy: RefCell::new(stealers.snapshot()),
+            // Any odd, non-zero seed; distinct per worker so thieves spread over victims.
+            rng: Cell::new((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+        }
+    }
+
+    /// The worker's key in the list.
+    #[inline]
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// Our copy of the list, refreshed first if a resize (or a sibling starting up)
+    /// published a newer one.
+    #[inline]
+    pub fn current(&self, stealers: &Stealers) -> RefMut<'_, Snapshot> {
+        let mut copy = self.copy.borrow_mut();
+        if copy.version != stealers.version() {
+            *copy = stealers.snapshot();
+        }
+        copy
+    }
+
+    /// [`Snapshot::steal_batch`] over the current list, from a random sibling on.
+    #[inline]
+    pub fn steal_batch(&self, stealers: &Stealers, dest: &Local) -> Result<Task, bool> {
+        let list = self.current(stealers);
+        if list.entries.len() < 2 {
+            return Err(false);
+        }
+        list.steal_batch(self.id, self.next_random(), dest)
+    }
+
+    /// `true` if a sibling's deque holds a job (a snapshot).
+    #[inline]
+    pub fn any_queued(&self, stealers: &Stealers) -> bool {
+        self.current(stealers).any_queued(self.id)
+    }
+
+    /// xorshift64: cheap, deterministic per worker (loom needs determinism).
+    #[inline]
+    fn next_random(&self) -> usize {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x as usize
+    }
+}
+
+impl Local {
+    /// Drops every job left in the deque unrun, counted as cancelled: what a worker that
+    /// leaves by an unwind (a bug) does with its jobs, so none is lost uncounted.
+    pub fn cancel_all(&self, counters: &Counters) {
+        while let Some(job) = self.pop() {
+            crate::worker::cancel_job(job, counters);
+        }
     }
 }
