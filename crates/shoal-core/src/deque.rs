@@ -273,6 +273,34 @@ mod imp {
 
 pub use imp::{Injector, Local, Stealer};
 
+impl Injector {
+    /// Drops every job in the queue unrun, counted as cancelled (`Shutdown::Now`).
+    pub fn cancel_all(&self, counters: &crate::Counters) {
+        cancel_each(|| self.steal(), counters);
+    }
+}
+
+impl Local {
+    /// Drops every job left in the deque unrun, counted as cancelled: what a worker that
+    /// leaves by an unwind (a bug) does with its jobs, so none is lost uncounted.
+    pub fn cancel_all(&self, counters: &crate::Counters) {
+        while let Some(job) = self.pop() {
+            crate::worker::cancel_job(job, counters);
+        }
+    }
+}
+
+/// Takes jobs with `steal` until it finds the queue empty, and cancels each (counted).
+fn cancel_each(mut steal: impl FnMut() -> Steal, counters: &crate::Counters) {
+    loop {
+        match steal() {
+            Steal::Success(job) => crate::worker::cancel_job(job, counters),
+            Steal::Empty => break,
+            Steal::Retry => crate::sync::spin_loop(),
+        }
+    }
+}
+
 impl Default for Injector {
     fn default() -> Injector {
         Injector::new()

@@ -32,7 +32,7 @@ use std::io;
 use std::ptr;
 
 use crossbeam_utils::CachePadded;
-use shoal_core::deque::{Steal, Stealers};
+use shoal_core::deque::Stealers;
 use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
 use shoal_core::queue::SharedQueue;
 use shoal_core::sleep::{backoff, LONG_SPIN};
@@ -525,15 +525,7 @@ impl Mechanics for Registry {
     /// in the workers' deques. Internal jobs stay: their owners wait for them.
     fn cancel_queued(&self) {
         self.external.cancel_queued(&self.counters);
-        for entry in self.stealers.snapshot().entries.iter() {
-            loop {
-                match entry.stealer.steal() {
-                    Steal::Success(job) => shoal_core::worker::cancel_job(job, &self.counters),
-                    Steal::Empty => break,
-                    Steal::Retry => shoal_core::sync::spin_loop(),
-                }
-            }
-        }
+        self.stealers.cancel_all(&self.counters);
     }
 
     fn wake_all(&self, _alive: usize) {

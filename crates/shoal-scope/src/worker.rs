@@ -310,12 +310,7 @@ fn main_loop(registry: Arc<Registry>, index: usize) {
                 }
                 continue;
             }
-            // Any other job at hand is taken without setting up a search.
-            let found = match counted {
-                false => registry.take(Some(worker)),
-                true => None,
-            };
-            let found = found.or_else(|| registry.search(worker, None, &stop, counted));
+            let found = registry.search(worker, None, &stop, counted);
             counted = false;
             match found {
                 Some(work) => {

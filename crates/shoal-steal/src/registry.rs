@@ -11,8 +11,8 @@ use shoal_core::PoolConfig;
 use shoal_core::{worker as core_worker, Counters, Event, Metrics, RejectReason, Rejected, Task};
 
 use crate::intake::Intake;
+use shoal_core::deque::Injector;
 use shoal_core::deque::Stealers;
-use shoal_core::deque::{Injector, Steal};
 use shoal_core::sleep::Sleep;
 
 /// What the pool and its workers share.
@@ -126,22 +126,8 @@ impl Mechanics for Registry {
     fn cancel_queued(&self) {
         // ORDERING: SeqCst like every flag store; see `run`.
         self.cancel.store(true, Ordering::SeqCst);
-        loop {
-            match self.injector.steal() {
-                Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
-                Steal::Empty => break,
-                Steal::Retry => shoal_core::sync::spin_loop(),
-            }
-        }
-        for entry in self.stealers.snapshot().entries.iter() {
-            loop {
-                match entry.stealer.steal() {
-                    Steal::Success(job) => core_worker::cancel_job(job, &self.counters),
-                    Steal::Empty => break,
-                    Steal::Retry => shoal_core::sync::spin_loop(),
-                }
-            }
-        }
+        self.injector.cancel_all(&self.counters);
+        self.stealers.cancel_all(&self.counters);
     }
 
     fn wake_all(&self, _alive: usize) {

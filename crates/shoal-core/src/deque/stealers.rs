@@ -150,6 +150,13 @@ impl Stealers {
         });
     }
 
+    /// Drops every job in every listed deque unrun, counted as cancelled (`Shutdown::Now`).
+    pub fn cancel_all(&self, counters: &Counters) {
+        for entry in self.snapshot().entries.iter() {
+            super::cancel_each(|| entry.stealer.steal(), counters);
+        }
+    }
+
     fn publish(
         version: &AtomicUsize,
         current: &mut Snapshot,
@@ -241,15 +248,5 @@ impl Siblings {
         x ^= x << 17;
         self.rng.set(x);
         x as usize
-    }
-}
-
-impl Local {
-    /// Drops every job left in the deque unrun, counted as cancelled: what a worker that
-    /// leaves by an unwind (a bug) does with its jobs, so none is lost uncounted.
-    pub fn cancel_all(&self, counters: &Counters) {
-        while let Some(job) = self.pop() {
-            crate::worker::cancel_job(job, counters);
-        }
     }
 }
