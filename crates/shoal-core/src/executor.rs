@@ -9,6 +9,7 @@ use crate::fork::{self, JoinHalf};
 use crate::identity::{PoolId, WorkerId};
 use crate::idle::WaitIdleError;
 use crate::job::{Job, Task};
+use crate::join_hint::{JoinHint, JoinKey};
 use crate::metrics::Metrics;
 use crate::shutdown::{Shutdown, ShutdownReport};
 
@@ -109,9 +110,32 @@ pub trait Executor: Send + Sync {
     /// [`ExecutorExt::join`](crate::ExecutorExt::join) asks first, so the common case of a
     /// recursive join costs this call and two plain, inlinable calls; otherwise it goes
     /// through [`join_halves`](Executor::join_halves). A hint: a stale answer only moves work
-    /// less or more. Default `false`.
+    /// less or more. The default reads [`join_hint`](Executor::join_hint): `false` where it
+    /// gives none.
+    #[inline]
     fn join_inline(&self) -> bool {
-        false
+        self.join_hint().is_some_and(|hint| hint.inline())
+    }
+
+    /// On a worker of this pool, what [`join_inline`](Executor::join_inline) reads: the
+    /// pool's idle counters ([`JoinHint`]). `None` on any other thread, and for an executor
+    /// with no workers of its own (the default).
+    ///
+    /// Through a trait object, [`ExecutorExt::join`](crate::ExecutorExt::join) asks for the
+    /// hint once and reads its counters directly in the joins nested inside that one, instead
+    /// of calling `join_inline` through the vtable on every join (see
+    /// [`join_hint`](crate::join_hint)). So a pool that gives a hint must decide
+    /// `join_inline` by it alone.
+    fn join_hint(&self) -> Option<JoinHint<'_>> {
+        None
+    }
+
+    /// The trait object a join on `self` reaches, if any: how `Box<dyn Executor>` and the
+    /// other pointers to one pass their pointee's identity on to a join. Not for use outside
+    /// shoal-core: [`delegate_executor!`](crate::delegate_executor) forwards it.
+    #[doc(hidden)]
+    fn join_key(&self) -> Option<JoinKey> {
+        None
     }
 
     /// The id of the pool whose workers run this executor's jobs, as
@@ -224,6 +248,13 @@ macro_rules! delegate_executor {
         #[inline]
         fn join_inline(&$self) -> bool {
             ($to).join_inline()
+        }
+        fn join_hint(&$self) -> ::std::option::Option<$crate::JoinHint<'_>> {
+            ($to).join_hint()
+        }
+        #[inline]
+        fn join_key(&$self) -> ::std::option::Option<$crate::JoinKey> {
+            $crate::join_hint::key_through(&$to)
         }
         fn pool_id(&$self) -> ::std::option::Option<$crate::PoolId> {
             ($to).pool_id()

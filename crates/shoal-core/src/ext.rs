@@ -11,11 +11,11 @@ use crate::broadcast::{self, BroadcastError};
 use crate::claim;
 use crate::error::{Rejected, TaskError};
 use crate::executor::Executor;
-use crate::fork;
 use crate::handle::{self, JoinHandle};
 use crate::identity::{self, WorkerId};
 use crate::idle::WaitIdleError;
 use crate::job::Task;
+use crate::join_hint;
 use crate::map::{Map, MapUnordered};
 use crate::scope::{self, Scope};
 use crate::slice;
@@ -198,10 +198,12 @@ pub trait ExecutorExt: Executor {
         RA: Send,
         RB: Send,
     {
-        if self.join_inline() {
+        // A trait object (or a pointer to one) reads the hint of the join it is nested in,
+        // if that one was on the same object: one vtable call per extent, not per join.
+        if join_hint::inline_here(self) {
             return (a(), b());
         }
-        fork::join(self, a, b)
+        join_hint::join_elsewhere(self, a, b)
     }
 
     /// Calls `f` on every item of a borrowed slice, in parallel, splitting the slice only

@@ -130,12 +130,6 @@ where
     (ra.expect(SKIPPED), rb.expect(SKIPPED))
 }
 
-/// [`Executor::join_inline`] for a pool that implements [`Offering`].
-#[inline]
-pub fn join_inline<P: Offering + ?Sized>(pool: &P) -> bool {
-    pool.inside() && (!pool.hungry() || untaken_offer())
-}
-
 // The offer this thread made last and has not resolved yet (its join still runs `a`), or
 // null. While nobody has taken it, the joins nested in `a` offer nothing: the offer already
 // waiting is the biggest piece of work this thread has to give, and every extra one would cost
@@ -153,7 +147,7 @@ crate::sync::thread_local! {
 
 /// `true` while this thread's last offer waits, untaken, for a worker.
 #[inline]
-fn untaken_offer() -> bool {
+pub(crate) fn untaken_offer() -> bool {
     OUTSTANDING
         .try_with(|o| {
             let handoff = o.get();

@@ -106,6 +106,7 @@ pub mod fork;
 pub mod identity;
 pub mod idle;
 pub mod intake;
+pub mod join_hint;
 pub mod lifecycle;
 pub mod queue;
 pub mod sizing;
@@ -145,6 +146,9 @@ pub use handle::{pair as handle_pair, Completer, JoinHandle};
 pub use identity::{current_worker, PoolId, WorkerId};
 pub use idle::{IdleWatch, WaitIdleError};
 pub use job::{Job, PanicHandler, Task, ThreadHook};
+pub use join_hint::JoinHint;
+#[doc(hidden)]
+pub use join_hint::JoinKey;
 #[cfg(feature = "stream")]
 pub use map::stream::{MapStream, MapStreamIndexed};
 pub use map::{Map, MapUnordered, MapUnorderedIndexed};

@@ -143,6 +143,7 @@ use std::cell::Cell;
 
 use crossbeam_utils::CachePadded;
 
+use crate::join_hint::JoinHint;
 use crate::metrics::{Counters, Event};
 use crate::sync::atomic::{fence, AtomicUsize, Ordering};
 use crate::sync::{lock, thread, Condvar, Mutex};
@@ -323,6 +324,12 @@ impl Sleep {
     pub fn hungry(&self) -> bool {
         // ORDERING: Relaxed: a stale value only delays or adds one offer.
         self.searching.load(Ordering::Relaxed) > 0 || self.sleepy.load(Ordering::Relaxed) > 0
+    }
+
+    /// What a join inside the pool reads for [`Sleep::hungry`], with the rule that a thread
+    /// offers one half at a time ([`JoinHint`]).
+    pub fn join_hint(&self) -> JoinHint<'_> {
+        JoinHint::counts([&self.searching, &self.sleepy], true)
     }
 
     /// Workers waiting for a job: searching, about to sleep, or asleep. A snapshot.

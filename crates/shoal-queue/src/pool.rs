@@ -7,7 +7,8 @@ use shoal_core::lifecycle;
 use shoal_core::sync::Arc;
 
 use shoal_core::{
-    BuildError, Executor, Job, JoinHalf, PoolConfig, Rejected, Shutdown, ShutdownReport, Task,
+    BuildError, Executor, Job, JoinHalf, JoinHint, PoolConfig, Rejected, Shutdown, ShutdownReport,
+    Task,
 };
 
 use crate::registry::Registry;
@@ -80,9 +81,10 @@ impl Executor for SharedQueuePool {
         fork::join_offering(self, a, b)
     }
 
+    /// On one of this pool's workers: searching and sleepy workers take offered halves.
     #[inline]
-    fn join_inline(&self) -> bool {
-        fork::join_inline(self)
+    fn join_hint(&self) -> Option<JoinHint<'_>> {
+        self.inside().then(|| self.registry.sleep.join_hint())
     }
 }
 

@@ -7,7 +7,7 @@ use shoal_core::sync::Arc;
 use shoal_core::unwind::AbortOnUnwind;
 use shoal_core::worker as core_worker;
 use shoal_core::{
-    BuildError, Executor, ExecutorExt, Job, JoinHalf, PoolConfig, Rejected, Shutdown,
+    BuildError, Executor, ExecutorExt, Job, JoinHalf, JoinHint, PoolConfig, Rejected, Shutdown,
     ShutdownReport, Task,
 };
 
@@ -342,13 +342,14 @@ impl Executor for ScopedPool {
         self.join(|| a.run(), || b.run());
     }
 
-    /// On one of this pool's workers, when no thread of the pool looks for work.
+    /// On one of this pool's workers: inline while no thread of the pool looks for work.
     #[inline]
-    fn join_inline(&self) -> bool {
+    fn join_hint(&self) -> Option<JoinHint<'_>> {
         let worker = WorkerThread::current();
         // SAFETY: a non-null current worker is alive on this thread's stack.
-        !worker.is_null()
-            && unsafe { Arc::ptr_eq(&(*worker).registry, &self.registry) && !(*worker).hungry() }
+        let inside =
+            !worker.is_null() && unsafe { Arc::ptr_eq(&(*worker).registry, &self.registry) };
+        inside.then(|| JoinHint::demand(&self.registry.demand))
     }
 
     fn shutdown_background(&self) {

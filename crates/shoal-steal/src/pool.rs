@@ -8,8 +8,8 @@ use shoal_core::lifecycle::{self, Lifecycle};
 use shoal_core::sync::atomic::AtomicBool;
 use shoal_core::sync::{thread, Arc};
 use shoal_core::{
-    BuildError, Counters, Event, Executor, Job, JoinHalf, PoolConfig, RejectReason, Rejected,
-    Shutdown, ShutdownReport, Task,
+    BuildError, Counters, Event, Executor, Job, JoinHalf, JoinHint, PoolConfig, RejectReason,
+    Rejected, Shutdown, ShutdownReport, Task,
 };
 
 use crate::intake::{Intake, Reserve};
@@ -164,9 +164,10 @@ impl Executor for WorkStealingPool {
         fork::join_offering(self, a, b)
     }
 
+    /// On one of this pool's workers: searching and sleepy workers take offered halves.
     #[inline]
-    fn join_inline(&self) -> bool {
-        fork::join_inline(self)
+    fn join_hint(&self) -> Option<JoinHint<'_>> {
+        self.inside().then(|| self.registry.sleep.join_hint())
     }
 }
 
