@@ -430,7 +430,7 @@ where
         unsafe {
             node.as_ptr().write(Node {
                 head: Head::<T> {
-                    header: Header::new(place, Self::act),
+                    header: Header::new(place, Self::act, Self::run_alone),
                     outcome: UnsafeCell::new(None),
                 },
                 f: UnsafeCell::new(Some(f)),
@@ -440,11 +440,37 @@ where
         node.cast::<Header>()
     }
 
+    /// [`Header::run_alone`]: runs the task as a plain call and frees the node.
+    ///
+    /// # Safety
+    /// `ptr` is a node of this type, the caller holds every reference to it, and `out` is an
+    /// `Option<Outcome<T>>` for its `T`.
+    unsafe fn run_alone(ptr: NonNull<Header>, out: *mut ()) {
+        let ptr = ptr.cast::<Self>();
+        // SAFETY: the caller holds the node alone.
+        let node = unsafe { ptr.as_ref() };
+        // SAFETY: as above: nobody else touches `f`.
+        let f = unsafe { (*node.f.get()).take() }.expect("a task runs once");
+        // No frame of its own: the tasks it holds join the caller's frame, which drains them
+        // before it ends (it is this scope's, or nothing is held).
+        let outcome = match catch_unwind(AssertUnwindSafe(|| f(node.scope))) {
+            Ok(value) => Outcome::Value(value),
+            Err(payload) => Outcome::Panicked(payload),
+        };
+        // SAFETY: the caller gave `out` for this `T`, and holds the node alone; nothing in
+        // it is left to drop: `f` was taken above, its outcome went to `out`, and no thread
+        // waits for it (a waiter would hold a reference).
+        unsafe {
+            out.cast::<Option<Outcome<T>>>().write(Some(outcome));
+            Self::release(ptr);
+        }
+    }
+
     /// The typed operations behind [`Header::act`].
     ///
     /// # Safety
     /// `ptr` is a node of this type; the caller holds a reference, and for `Run` and
-    /// `Cancel` has claimed it, for `RunAlone` holds every reference, for `Free` the last one.
+    /// `Cancel` has claimed it, for `Free` the last one.
     unsafe fn act(ptr: NonNull<Header>, action: Action) -> Option<String> {
         let ptr = ptr.cast::<Self>();
         if let Action::Free = action {
@@ -477,21 +503,6 @@ where
         // SAFETY: the caller claimed the task (or holds it alone): nobody else touches `f`.
         let f = unsafe { (*node.f.get()).take() };
         match action {
-            Action::RunAlone(out) => {
-                // No frame of its own: the tasks it holds join the caller's frame, which
-                // drains them before it ends (it is this scope's, or nothing is held).
-                let f = f.expect("a task runs once");
-                let outcome = match catch_unwind(AssertUnwindSafe(|| f(node.scope))) {
-                    Ok(value) => Outcome::Value(value),
-                    Err(payload) => Outcome::Panicked(payload),
-                };
-                // SAFETY: the caller holds the node alone and gave `out` for its `T`.
-                unsafe {
-                    out.cast::<Option<Outcome<T>>>().write(Some(outcome));
-                    Self::free(ptr);
-                }
-                None
-            }
             Action::Run => match node.call(f.expect("a task runs once")) {
                 Ok(value) => {
                     // SAFETY: claimed by the caller.
@@ -537,6 +548,26 @@ where
         // SAFETY: the caller's contract.
         unsafe {
             std::ptr::drop_in_place(ptr.as_ptr());
+            Self::release(ptr);
+        }
+    }
+
+    /// Gives the memory of a node whose fields hold nothing to drop back, without running
+    /// their (empty) drop glue.
+    ///
+    /// # Safety
+    /// `ptr` is a node of this type, made in `allocate`, that nobody uses again, whose `f`,
+    /// outcome and waiter are `None`.
+    #[inline]
+    unsafe fn release(ptr: NonNull<Self>) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let node = ptr.as_ref();
+            debug_assert!((*node.f.get()).is_none(), "the closure was taken");
+            debug_assert!(
+                (*node.head.outcome.get()).is_none(),
+                "the outcome was taken"
+            );
             crate::spare::give(ptr.cast::<u8>(), Layout::new::<Self>());
         }
     }

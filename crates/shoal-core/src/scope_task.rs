@@ -57,7 +57,7 @@
 //! `set_done` exactly when a count was added for it. The promoted task stays on the thread's
 //! stack: a drain runs it if no worker took it, and does not wait for it (the scope does).
 
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
 use std::time::Duration;
@@ -85,10 +85,6 @@ pub(crate) enum Action {
     /// Run the claimed task and publish its outcome (`DONE`, wake-up, count); returns the
     /// panic message, if it panicked, for a carrier to hand to its executor.
     Run,
-    /// Run the task with no other reference alive but the caller's: no claim, no atomics.
-    /// The outcome goes to the `Option<Outcome<T>>` the pointer names (the caller's), and the
-    /// node is freed.
-    RunAlone(*mut ()),
     /// Drop the claimed task's closure unrun and publish `Cancelled`.
     Cancel,
     /// Hand a held task to the executor after all (the caller holds a reference, the
@@ -109,6 +105,11 @@ pub(crate) struct Header {
     waiter: UnsafeCell<Option<Thread>>,
     /// The typed operations on the node.
     pub(crate) act: unsafe fn(NonNull<Header>, Action) -> Option<String>,
+    /// Runs the task with no other reference alive but the caller's: no claim, no atomics.
+    /// The outcome goes to the `Option<Outcome<T>>` the pointer names (the caller's), and the
+    /// node is freed. Apart from `act` because it is the common case of a recursion (a task
+    /// joined by its handle on the thread that holds it): a function of its own stays small.
+    pub(crate) run_alone: unsafe fn(NonNull<Header>, *mut ()),
 }
 
 impl Header {
@@ -116,12 +117,14 @@ impl Header {
     pub(crate) fn new(
         place: Place,
         act: unsafe fn(NonNull<Header>, Action) -> Option<String>,
+        run_alone: unsafe fn(NonNull<Header>, *mut ()),
     ) -> Header {
         Header {
             state: AtomicUsize::new(if place.handed_out() { COUNTED } else { 0 }),
             refs: AtomicUsize::new(place.refs()),
             waiter: UnsafeCell::new(None),
             act,
+            run_alone,
         }
     }
 
@@ -275,7 +278,7 @@ impl TaskRef {
         let node = self.0;
         std::mem::forget(self);
         // SAFETY: the caller owns the node alone.
-        unsafe { (node.as_ref().act)(node, Action::RunAlone(out)) };
+        unsafe { (node.as_ref().run_alone)(node, out) };
     }
 }
 
@@ -358,17 +361,61 @@ impl Local {
     }
 }
 
+/// The thread's [`Local`], borrowed only through [`LocalCell::with`]. Not a `RefCell`: its
+/// borrow flag cost a check, a store and a reset on each of the four or five visits a scope
+/// makes, a tenth of a recursive scope's cost. Instead no closure given to `with` reaches
+/// `LOCAL` again (each caller says why), and debug builds check it.
+struct LocalCell {
+    local: UnsafeCell<Local>,
+    #[cfg(debug_assertions)]
+    busy: std::cell::Cell<bool>,
+}
+
+impl LocalCell {
+    const fn new() -> LocalCell {
+        LocalCell {
+            local: UnsafeCell::new(Local {
+                held: Vec::new(),
+                frame: NO_FRAME,
+                offered: None,
+                promoted: 0,
+            }),
+            #[cfg(debug_assertions)]
+            busy: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Runs `f` on the thread's state. `f` must not visit `LOCAL` itself.
+    #[inline]
+    fn with<R>(&self, f: impl FnOnce(&mut Local) -> R) -> R {
+        #[cfg(debug_assertions)]
+        let _busy = {
+            struct Busy<'a>(&'a std::cell::Cell<bool>);
+            impl Drop for Busy<'_> {
+                fn drop(&mut self) {
+                    self.0.set(false);
+                }
+            }
+            assert!(
+                !self.busy.replace(true),
+                "the scope state of a thread re-entered"
+            );
+            Busy(&self.busy)
+        };
+        // SAFETY: `LOCAL` is this thread's alone, and the only `&mut` to it is the one made
+        // here, for the call of `f`, which does not come back here (checked in debug builds).
+        f(unsafe { &mut *self.local.get() })
+    }
+}
+
 #[cfg(not(shoal_loom))]
 thread_local! {
-    static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { held: Vec::new(), frame: NO_FRAME, offered: None, promoted: 0 })
-    };
+    static LOCAL: LocalCell = const { LocalCell::new() };
 }
 
 #[cfg(shoal_loom)]
 thread_local! {
-    static LOCAL: RefCell<Local> =
-        RefCell::new(Local { held: Vec::new(), frame: NO_FRAME, offered: None, promoted: 0 });
+    static LOCAL: LocalCell = LocalCell::new();
 }
 
 /// Where a new task of a scope goes, decided by [`place`].
@@ -413,29 +460,32 @@ pub(crate) fn place(
     make: impl FnOnce(Place) -> NonNull<Header>,
 ) -> (NonNull<Header>, Place, Option<NonNull<Header>>) {
     let mut make = Some(make);
+    // `make` allocates (from `spare`'s own thread state) and builds the node; nothing in this
+    // closure visits `LOCAL` again.
     let placed = LOCAL.try_with(|l| {
-        let mut l = l.borrow_mut();
-        let mut promote = None;
-        let place = if l.frame.scope != scope {
-            Place::Outside
-        } else if !l.frame.inside {
-            Place::Framed
-        } else if l.untaken_offer() {
-            Place::Held
-        } else {
-            promote = l.oldest_to_promote();
-            if promote.is_some() {
+        l.with(|l| {
+            let mut promote = None;
+            let place = if l.frame.scope != scope {
+                Place::Outside
+            } else if !l.frame.inside {
+                Place::Framed
+            } else if l.untaken_offer() {
                 Place::Held
             } else {
-                Place::Framed
+                promote = l.oldest_to_promote();
+                if promote.is_some() {
+                    Place::Held
+                } else {
+                    Place::Framed
+                }
+            };
+            let node = (make.take().expect("made once"))(place);
+            if place != Place::Outside {
+                // SAFETY: the stack's reference, counted in `place.refs()`.
+                l.held.push(unsafe { TaskRef::adopt(node) });
             }
-        };
-        let node = (make.take().expect("made once"))(place);
-        if place != Place::Outside {
-            // SAFETY: the stack's reference, counted in `place.refs()`.
-            l.held.push(unsafe { TaskRef::adopt(node) });
-        }
-        (node, place, promote)
+            (node, place, promote)
+        })
     });
     match placed {
         Ok(placed) => placed,
@@ -462,12 +512,13 @@ pub(crate) fn promote(node: NonNull<Header>) {
 pub(crate) fn pop_if_top(node: NonNull<Header>) -> Option<TaskRef> {
     LOCAL
         .try_with(|l| {
-            let mut l = l.borrow_mut();
-            if l.held.len() > l.frame.mark && l.held.last().map(TaskRef::ptr) == Some(node) {
-                l.pop()
-            } else {
-                None
-            }
+            l.with(|l| {
+                if l.held.len() > l.frame.mark && l.held.last().map(TaskRef::ptr) == Some(node) {
+                    l.pop()
+                } else {
+                    None
+                }
+            })
         })
         .ok()
         .flatten()
@@ -479,7 +530,7 @@ pub(crate) fn offered(task: TaskRef) {
     let mut task = Some(task);
     // The previous one is released outside the borrow: it may be the last reference.
     let previous = LOCAL
-        .try_with(|l| std::mem::replace(&mut l.borrow_mut().offered, task.take()))
+        .try_with(|l| l.with(|l| std::mem::replace(&mut l.offered, task.take())))
         .ok()
         .flatten();
     drop(previous);
@@ -500,16 +551,17 @@ impl Frame {
     pub(crate) fn enter(scope: usize, inside: bool) -> Frame {
         let outer = LOCAL
             .try_with(|l| {
-                let mut l = l.borrow_mut();
-                let mark = l.held.len();
-                std::mem::replace(
-                    &mut l.frame,
-                    FrameInfo {
-                        scope,
-                        mark,
-                        inside,
-                    },
-                )
+                l.with(|l| {
+                    let mark = l.held.len();
+                    std::mem::replace(
+                        &mut l.frame,
+                        FrameInfo {
+                            scope,
+                            mark,
+                            inside,
+                        },
+                    )
+                })
             })
             .unwrap_or(NO_FRAME);
         Frame { outer }
@@ -525,13 +577,14 @@ impl Frame {
         // Most frames hold nothing by now (their tasks were joined): one look ends them.
         while let Some(task) = LOCAL
             .try_with(|l| {
-                let mut l = l.borrow_mut();
-                if l.held.len() > l.frame.mark {
-                    l.pop()
-                } else {
-                    l.frame = outer;
-                    None
-                }
+                l.with(|l| {
+                    if l.held.len() > l.frame.mark {
+                        l.pop()
+                    } else {
+                        l.frame = outer;
+                        None
+                    }
+                })
             })
             .ok()
             .flatten()
@@ -558,7 +611,7 @@ impl Drop for Frame {
     /// still ends.
     fn drop(&mut self) {
         let outer = self.outer;
-        let _ = LOCAL.try_with(|l| l.borrow_mut().frame = outer);
+        let _ = LOCAL.try_with(|l| l.with(|l| l.frame = outer));
     }
 }
 
