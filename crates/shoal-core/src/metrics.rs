@@ -2,9 +2,17 @@
 //!
 //! Counting must not become the bottleneck it measures: a single shared counter bumped by every
 //! worker on every job bounces one cache line between all cores. [`Counters`] is sharded: each
-//! thread bumps its own cache-padded shard (plain `Relaxed` adds, no contention), and a snapshot
-//! sums the shards. A snapshot taken while jobs run is approximate; one taken after the workers
-//! were joined is exact (joining a thread synchronizes with everything it did).
+//! thread bumps its own cache-padded shard (no contention), and a snapshot sums the shards. A
+//! snapshot taken while jobs run is approximate; one taken after the workers were joined is
+//! exact (joining a thread synchronizes with everything it did).
+//!
+//! Most threads own their shard outright: a live thread takes one of the first
+//! `EXCLUSIVE_SHARDS` indices for itself (handed back when it exits), and, being its only
+//! writer, counts with a load and a store instead of an atomic read-modify-write. On x86 every
+//! read-modify-write is a full barrier, and a tiny job used to pay three of them (submitted,
+//! started, completed): about a fifth of a hop of a chain of tiny jobs. Threads beyond that
+//! many share the remaining shards and add atomically, as do the model checkers' threads (one
+//! shard for all).
 //!
 //! One rule makes a snapshot good enough to tell when a pool is idle (`wait_idle`, see
 //! `idle.rs`): every pool counts a job as submitted *before* the job becomes visible to its
@@ -107,8 +115,14 @@ pub enum Event {
 
 const EVENTS: usize = 8;
 
+/// Shards a thread may own alone (see the module docs).
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-const SHARDS: usize = 32;
+const EXCLUSIVE_SHARDS: usize = 24;
+/// Shards the threads beyond those share, adding atomically.
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+const SHARED_SHARDS: usize = 8;
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+const SHARDS: usize = EXCLUSIVE_SHARDS + SHARED_SHARDS;
 // Model checkers: one shard keeps every snapshot to a handful of modelled atomic loads.
 #[cfg(any(shoal_loom, shoal_shuttle))]
 const SHARDS: usize = 1;
@@ -117,20 +131,54 @@ struct Shard {
     counts: [AtomicU64; EVENTS],
 }
 
+impl Shard {
+    /// Adds `n` to `event`, as the shard's only writer (`exclusive`) or as one of several.
+    #[inline]
+    fn add(&self, event: Event, n: u64, exclusive: bool) {
+        let count = &self.counts[event as usize];
+        // ORDERING: Release pairs with the Acquire loads of `snapshot`: a snapshot that sees a
+        // job's end also sees the submission counted before the job was queued (module docs).
+        // A Release store publishes what came before it as a Release add does; the load
+        // before it may be Relaxed, since this thread wrote the value it reads (or took the
+        // shard over, through `SLOTS`'s lock, from the thread that did).
+        if exclusive {
+            count.store(
+                count.load(Ordering::Relaxed).wrapping_add(n),
+                Ordering::Release,
+            );
+        } else {
+            count.fetch_add(n, Ordering::Release);
+        }
+    }
+
+    /// Takes back `n` of `event` that this thread counted.
+    #[inline]
+    fn retract(&self, event: Event, n: u64, exclusive: bool) {
+        let count = &self.counts[event as usize];
+        // ORDERING: as in `add`.
+        if exclusive {
+            count.store(
+                count.load(Ordering::Relaxed).wrapping_sub(n),
+                Ordering::Release,
+            );
+        } else {
+            count.fetch_sub(n, Ordering::Release);
+        }
+    }
+}
+
 /// One thread's shard of [`Counters`] ([`Counters::local`]): `add` and `retract` as there.
-pub(crate) struct LocalCounters<'a>(&'a Shard);
+pub(crate) struct LocalCounters<'a>(&'a Shard, bool);
 
 impl LocalCounters<'_> {
     #[inline]
     pub(crate) fn add(&self, event: Event, n: u64) {
-        // ORDERING: as in `Counters::add`.
-        self.0.counts[event as usize].fetch_add(n, Ordering::Release);
+        self.0.add(event, n, self.1);
     }
 
     #[inline]
     pub(crate) fn retract(&self, event: Event, n: u64) {
-        // ORDERING: as in `Counters::retract`.
-        self.0.counts[event as usize].fetch_sub(n, Ordering::Release);
+        self.0.retract(event, n, self.1);
     }
 }
 
@@ -159,28 +207,91 @@ impl Default for Counters {
     }
 }
 
+/// The calling thread's shard, and whether it is the shard's only writer.
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-fn shard_index() -> usize {
-    use std::cell::Cell;
-    use std::sync::atomic::AtomicUsize;
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    std::thread_local! {
-        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    INDEX.with(|i| {
-        let mut v = i.get();
-        if v == usize::MAX {
-            // ORDERING: only uniqueness-ish spreading matters, no data is published.
-            v = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
-            i.set(v);
-        }
-        v
-    })
+#[inline]
+fn shard_index() -> (usize, bool) {
+    // A thread that is exiting and whose slot is gone (it may be another thread's by now)
+    // counts on a shared shard.
+    SHARD
+        .try_with(|slot| (slot.index, slot.exclusive))
+        .unwrap_or((EXCLUSIVE_SHARDS, false))
 }
 
 #[cfg(any(shoal_loom, shoal_shuttle))]
-fn shard_index() -> usize {
-    0
+#[inline]
+fn shard_index() -> (usize, bool) {
+    (0, false)
+}
+
+/// A thread's shard index: one of the exclusive ones while any is free, handed back when the
+/// thread exits.
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+struct Slot {
+    index: usize,
+    exclusive: bool,
+}
+
+/// The exclusive shard indices no live thread holds, and how many were ever handed out.
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+struct Slots {
+    free: Vec<usize>,
+    issued: usize,
+    /// Spreads the threads beyond the exclusive shards over the shared ones.
+    overflow: usize,
+}
+
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+static SLOTS: std::sync::Mutex<Slots> = std::sync::Mutex::new(Slots {
+    free: Vec::new(),
+    issued: 0,
+    overflow: 0,
+});
+
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+impl Slot {
+    fn claim() -> Slot {
+        let mut slots = SLOTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(index) = slots.free.pop() {
+            return Slot {
+                index,
+                exclusive: true,
+            };
+        }
+        if slots.issued < EXCLUSIVE_SHARDS {
+            slots.issued += 1;
+            return Slot {
+                index: slots.issued - 1,
+                exclusive: true,
+            };
+        }
+        slots.overflow = slots.overflow.wrapping_add(1);
+        Slot {
+            index: EXCLUSIVE_SHARDS + slots.overflow % SHARED_SHARDS,
+            exclusive: false,
+        }
+    }
+}
+
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.exclusive {
+            // Under the lock: the next owner's first load sees this thread's last store.
+            SLOTS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .free
+                .push(self.index);
+        }
+    }
+}
+
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+std::thread_local! {
+    static SHARD: Slot = Slot::claim();
 }
 
 impl Counters {
@@ -196,17 +307,16 @@ impl Counters {
     /// Counts `n` `event`s on the calling thread's shard.
     #[inline]
     pub fn add(&self, event: Event, n: u64) {
-        // ORDERING: Release pairs with the Acquire loads of `snapshot`: a snapshot that sees a
-        // job's end also sees the submission counted before the job was queued (module docs).
-        // Other readers need exact values only after joining the workers.
-        self.shards[shard_index()].counts[event as usize].fetch_add(n, Ordering::Release);
+        let (index, exclusive) = shard_index();
+        self.shards[index].add(event, n, exclusive);
     }
 
     /// The calling thread's shard, for several counts in a row (a job's start and its end)
     /// with one look-up.
     #[inline]
     pub(crate) fn local(&self) -> LocalCounters<'_> {
-        LocalCounters(&self.shards[shard_index()])
+        let (index, exclusive) = shard_index();
+        LocalCounters(&self.shards[index], exclusive)
     }
 
     /// Takes back `n` `event`s that the calling thread itself counted with [`add`](Self::add)
@@ -214,9 +324,10 @@ impl Counters {
     /// thread's shard changes, so it never goes below zero.
     #[inline]
     pub fn retract(&self, event: Event, n: u64) {
-        // ORDERING: as in `add`; a snapshot between the two counts sees the job as submitted
-        // and not ended, which only delays an idle check.
-        self.shards[shard_index()].counts[event as usize].fetch_sub(n, Ordering::Release);
+        // A snapshot between the two counts sees the job as submitted and not ended, which
+        // only delays an idle check.
+        let (index, exclusive) = shard_index();
+        self.shards[index].retract(event, n, exclusive);
     }
 
     /// The sum of one event over all shards.
