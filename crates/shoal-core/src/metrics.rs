@@ -367,3 +367,65 @@ impl Counters {
         }
     }
 }
+
+#[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
+mod tests {
+    use std::sync::{Arc, Barrier};
+    use std::thread;
+
+    use super::*;
+
+    /// More threads at once than there are exclusive shards: the first ones own theirs, the
+    /// rest share, and no count is lost either way.
+    #[test]
+    fn owners_and_sharers_lose_no_count() {
+        let counters = Arc::new(Counters::new());
+        let threads = EXCLUSIVE_SHARDS + 2 * SHARED_SHARDS;
+        let start = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (counters, start) = (counters.clone(), start.clone());
+                thread::spawn(move || {
+                    // Everyone holds a slot before anyone counts.
+                    let _ = shard_index();
+                    start.wait();
+                    for _ in 0..10_000 {
+                        counters.add(Event::Submitted, 1);
+                        counters.local().add(Event::Started, 1);
+                    }
+                    counters.retract(Event::Submitted, 1);
+                    shard_index().1
+                })
+            })
+            .collect();
+        let owners = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|&owned| owned)
+            .count();
+        assert!(owners <= EXCLUSIVE_SHARDS, "{owners} owners");
+        assert!(owners < threads, "some threads had to share");
+        assert_eq!(counters.get(Event::Submitted), threads as u64 * 9_999);
+        assert_eq!(counters.get(Event::Started), threads as u64 * 10_000);
+    }
+
+    /// A shard handed back by an exiting thread carries on from its last count.
+    #[test]
+    fn a_shard_changes_hands_without_losing_counts() {
+        let counters = Arc::new(Counters::new());
+        for _ in 0..3 * EXCLUSIVE_SHARDS {
+            let counters = counters.clone();
+            thread::spawn(move || {
+                for _ in 0..100 {
+                    counters.add(Event::Completed, 1);
+                }
+            })
+            .join()
+            .unwrap();
+        }
+        assert_eq!(
+            counters.get(Event::Completed),
+            3 * EXCLUSIVE_SHARDS as u64 * 100
+        );
+    }
+}
