@@ -132,37 +132,27 @@ struct Shard {
 }
 
 impl Shard {
-    /// Adds `n` to `event`, as the shard's only writer (`exclusive`) or as one of several.
+    /// Adds `n` to `event` (takes it back with `back`: a count this thread made), as the
+    /// shard's only writer (`exclusive`) or as one of several.
     #[inline]
-    fn add(&self, event: Event, n: u64, exclusive: bool) {
+    fn count(&self, event: Event, n: u64, back: bool, exclusive: bool) {
         let count = &self.counts[event as usize];
         // ORDERING: Release pairs with the Acquire loads of `snapshot`: a snapshot that sees a
         // job's end also sees the submission counted before the job was queued (module docs).
         // A Release store publishes what came before it as a Release add does; the load
         // before it may be Relaxed, since this thread wrote the value it reads (or took the
         // shard over, through `SLOTS`'s lock, from the thread that did).
-        if exclusive {
-            count.store(
+        match (exclusive, back) {
+            (true, false) => count.store(
                 count.load(Ordering::Relaxed).wrapping_add(n),
                 Ordering::Release,
-            );
-        } else {
-            count.fetch_add(n, Ordering::Release);
-        }
-    }
-
-    /// Takes back `n` of `event` that this thread counted.
-    #[inline]
-    fn retract(&self, event: Event, n: u64, exclusive: bool) {
-        let count = &self.counts[event as usize];
-        // ORDERING: as in `add`.
-        if exclusive {
-            count.store(
+            ),
+            (true, true) => count.store(
                 count.load(Ordering::Relaxed).wrapping_sub(n),
                 Ordering::Release,
-            );
-        } else {
-            count.fetch_sub(n, Ordering::Release);
+            ),
+            (false, false) => drop(count.fetch_add(n, Ordering::Release)),
+            (false, true) => drop(count.fetch_sub(n, Ordering::Release)),
         }
     }
 }
@@ -173,12 +163,12 @@ pub(crate) struct LocalCounters<'a>(&'a Shard, bool);
 impl LocalCounters<'_> {
     #[inline]
     pub(crate) fn add(&self, event: Event, n: u64) {
-        self.0.add(event, n, self.1);
+        self.0.count(event, n, false, self.1);
     }
 
     #[inline]
     pub(crate) fn retract(&self, event: Event, n: u64) {
-        self.0.retract(event, n, self.1);
+        self.0.count(event, n, true, self.1);
     }
 }
 
@@ -308,7 +298,7 @@ impl Counters {
     #[inline]
     pub fn add(&self, event: Event, n: u64) {
         let (index, exclusive) = shard_index();
-        self.shards[index].add(event, n, exclusive);
+        self.shards[index].count(event, n, false, exclusive);
     }
 
     /// The calling thread's shard, for several counts in a row (a job's start and its end)
@@ -327,7 +317,7 @@ impl Counters {
         // A snapshot between the two counts sees the job as submitted and not ended, which
         // only delays an idle check.
         let (index, exclusive) = shard_index();
-        self.shards[index].retract(event, n, exclusive);
+        self.shards[index].count(event, n, true, exclusive);
     }
 
     /// The sum of one event over all shards.
