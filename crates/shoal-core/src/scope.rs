@@ -660,7 +660,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// A task nobody has started runs here, on the calling thread, if it was held (see
     /// [`Scope`]) or the calling thread is a worker. Otherwise the call waits (inside a worker:
     /// running queued jobs meanwhile).
-    #[inline]
+    #[inline(always)]
     pub fn join(self) -> Result<T, TaskError> {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never used again, nor dropped.
