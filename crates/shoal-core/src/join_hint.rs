@@ -77,8 +77,16 @@ impl<'a> JoinHint<'a> {
             Idle::Counts([a, b]) => a.load(Ordering::Relaxed) > 0 || b.load(Ordering::Relaxed) > 0,
             Idle::Demand(d) => d.load(Ordering::Relaxed) > 0,
         };
-        !idle || (self.one_offer && fork::untaken_offer())
+        inline_unless(idle, self.one_offer)
     }
+}
+
+/// The rule a hint applies, from a hint or from an open extent: inline unless a worker is
+/// idle, and, for a pool that offers one half at a time, also while this thread's last offer
+/// waits untaken.
+#[inline]
+fn inline_unless(idle: bool, one_offer: bool) -> bool {
+    !idle || (one_offer && fork::untaken_offer())
 }
 
 /// The identity of a trait object for the extent: its address and size. Not for use outside
@@ -198,7 +206,7 @@ fn inline_in_extent(key: JoinKey) -> Option<bool> {
                     (*a).load(Ordering::Relaxed) as isize > 0
                         || (*b).load(Ordering::Relaxed) as isize > 0
                 };
-                Some(!idle || (open.one_offer.get() && fork::untaken_offer()))
+                Some(inline_unless(idle, open.one_offer.get()))
             })
             .ok()
             .flatten()
@@ -243,28 +251,22 @@ where
         // This object's extent is open and said a worker is idle.
         return fork::join(exec, a, b);
     }
-    match exec.join_hint() {
+    // Open until this join returns or unwinds (under the model checkers it opens nothing).
+    let _open;
+    let inline = match exec.join_hint() {
         // A zero-sized object has no address of its own: no extent for it.
-        Some(hint) if key.size > 0 && EXTENTS => {
-            let _open = Open::new(key, hint);
-            if hint.inline() {
-                (a(), b())
-            } else {
-                fork::join(exec, a, b)
-            }
+        Some(hint) if key.size > 0 => {
+            _open = Open::new(key, hint);
+            hint.inline()
         }
-        _ => {
-            if exec.join_inline() {
-                (a(), b())
-            } else {
-                fork::join(exec, a, b)
-            }
-        }
+        _ => exec.join_inline(),
+    };
+    if inline {
+        (a(), b())
+    } else {
+        fork::join(exec, a, b)
     }
 }
-
-/// Whether this build keeps extents (not under the model checkers).
-const EXTENTS: bool = cfg!(not(any(shoal_loom, shoal_shuttle)));
 
 /// Opens an extent until dropped, then restores the one before it (also on unwind).
 struct Open {

@@ -137,22 +137,20 @@ impl Shard {
     #[inline]
     fn count(&self, event: Event, n: u64, back: bool, exclusive: bool) {
         let count = &self.counts[event as usize];
+        // Taking back is adding the two's complement: both sides wrap.
+        let delta = if back { n.wrapping_neg() } else { n };
         // ORDERING: Release pairs with the Acquire loads of `snapshot`: a snapshot that sees a
         // job's end also sees the submission counted before the job was queued (module docs).
         // A Release store publishes what came before it as a Release add does; the load
         // before it may be Relaxed, since this thread wrote the value it reads (or took the
         // shard over, through `SLOTS`'s lock, from the thread that did).
-        match (exclusive, back) {
-            (true, false) => count.store(
-                count.load(Ordering::Relaxed).wrapping_add(n),
+        if exclusive {
+            count.store(
+                count.load(Ordering::Relaxed).wrapping_add(delta),
                 Ordering::Release,
-            ),
-            (true, true) => count.store(
-                count.load(Ordering::Relaxed).wrapping_sub(n),
-                Ordering::Release,
-            ),
-            (false, false) => drop(count.fetch_add(n, Ordering::Release)),
-            (false, true) => drop(count.fetch_sub(n, Ordering::Release)),
+            );
+        } else {
+            count.fetch_add(delta, Ordering::Release);
         }
     }
 }
