@@ -2,7 +2,8 @@
 // seed's pattern in Go, N goroutines that read jobs from one buffered channel, with results
 // sent back on a second channel. shoal-bench builds and runs it when `go` is on the PATH:
 // one workload per run, with the sizes shoal-bench gives on the command line, and one JSON
-// object on stdout (the wall time of each timed run, the checksum, the CPU time).
+// object on stdout (the wall time of each timed run, the checksum, the CPU time, and for hash
+// and map the wall times of the same work done by a plain loop on one goroutine).
 //
 //	gopool -workload spawn-outside -workers 2 -n 200000 -budget 0.5 -max-runs 30
 //
@@ -152,6 +153,17 @@ func hash(p *Pool, bufs [][]byte) uint64 {
 	return sum
 }
 
+// hashSequential: the hash workload's digests in a plain loop on one goroutine, no pool: Go's
+// own sequential baseline, so that the pool's efficiency is measured against Go's SHA-256.
+func hashSequential(bufs [][]byte) uint64 {
+	var sum uint64
+	for _, b := range bufs {
+		d := sha256.Sum256(b)
+		sum += binary.LittleEndian.Uint64(d[:8])
+	}
+	return sum
+}
+
 // ioJobs: n jobs that sleep 10 ms (a stand-in for a blocking call), results counted.
 func ioJobs(p *Pool, n int) uint64 {
 	results := make(chan uint64, n)
@@ -202,6 +214,21 @@ func mapItems(p *Pool, n int) uint64 {
 		r := <-results
 		out[r.index] = r.value
 	}
+	return orderedSum(out)
+}
+
+// mapSequential: the map workload's items in a plain loop on one goroutine: Go's own
+// sequential baseline.
+func mapSequential(n int) uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = burn(uint64(i), itemCost)
+	}
+	return orderedSum(out)
+}
+
+// orderedSum is the map workload's checksum: it depends on the order of the results.
+func orderedSum(out []uint64) uint64 {
 	var sum uint64
 	for i, y := range out {
 		sum += bits.RotateLeft64(y, i%64)
@@ -229,6 +256,7 @@ type result struct {
 	Checksum  string    `json:"checksum"`
 	CPUSecs   float64   `json:"cpu_secs"`
 	Latencies []float64 `json:"latencies,omitempty"`
+	SeqRuns   []float64 `json:"seq_runs,omitempty"`
 	GoVersion string    `json:"go_version"`
 }
 
@@ -252,6 +280,9 @@ func main() {
 	var latencies []float64
 	window := false
 	var run func() uint64
+	// sequential, for the CPU-bound workloads: the same work in a plain loop on one goroutine,
+	// timed after each timed run of the pool.
+	var sequential func() uint64
 	switch *workload {
 	case "spawn-outside":
 		run = func() uint64 { return spawnOutside(p, *n) }
@@ -260,10 +291,12 @@ func main() {
 	case "hash":
 		bufs := makeBuffers(*n)
 		run = func() uint64 { return hash(p, bufs) }
+		sequential = func() uint64 { return hashSequential(bufs) }
 	case "io":
 		run = func() uint64 { return ioJobs(p, *n) }
 	case "map":
 		run = func() uint64 { return mapItems(p, *n) }
+		sequential = func() uint64 { return mapSequential(*n) }
 	case "wake-latency":
 		window = true
 		run = func() uint64 {
@@ -277,33 +310,45 @@ func main() {
 
 	var res result
 	var checksum uint64
-	cpu0 := cpuSeconds()
+	// cpu adds up the process's CPU time over the pool's timed runs only (-1: unknown).
+	cpu := 0.0
+	timedRun := func() uint64 {
+		c0 := cpuSeconds()
+		t := time.Now()
+		got := run()
+		res.Runs = append(res.Runs, time.Since(t).Seconds())
+		if c1 := cpuSeconds(); c0 >= 0 && c1 >= 0 && cpu >= 0 {
+			cpu += c1 - c0
+		} else {
+			cpu = -1
+		}
+		return got
+	}
 	if window {
 		// Like shoal-bench's idle-style workloads: one run after the pool settled.
 		time.Sleep(100 * time.Millisecond)
-		cpu0 = cpuSeconds()
-		t := time.Now()
-		checksum = run()
-		res.Runs = append(res.Runs, time.Since(t).Seconds())
+		checksum = timedRun()
 	} else {
-		// One warm-up run, then timed runs until the budget is spent.
+		// One warm-up run, then timed runs until the budget is spent. Where the workload has a
+		// sequential version, each timed run of the pool is followed by one of it, so that both
+		// see the machine in the same state (this machine may be shared and noisy).
 		checksum = run()
-		cpu0 = cpuSeconds()
 		start := time.Now()
 		for len(res.Runs) < *maxRuns && (len(res.Runs) == 0 || time.Since(start).Seconds() < *budget) {
-			t := time.Now()
-			got := run()
-			res.Runs = append(res.Runs, time.Since(t).Seconds())
-			if got != checksum {
+			if got := timedRun(); got != checksum {
 				fail(fmt.Sprintf("checksum changed between runs: %d, then %d", checksum, got))
+			}
+			if sequential != nil {
+				t := time.Now()
+				got := sequential()
+				res.SeqRuns = append(res.SeqRuns, time.Since(t).Seconds())
+				if got != checksum {
+					fail(fmt.Sprintf("the sequential run's checksum %d differs from the pool's %d", got, checksum))
+				}
 			}
 		}
 	}
-	cpu1 := cpuSeconds()
-	res.CPUSecs = -1
-	if cpu0 >= 0 && cpu1 >= 0 {
-		res.CPUSecs = cpu1 - cpu0
-	}
+	res.CPUSecs = cpu
 	p.Close()
 	res.Checksum = strconv.FormatUint(checksum, 10)
 	res.Latencies = latencies

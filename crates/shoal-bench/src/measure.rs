@@ -88,6 +88,10 @@ pub struct Cell {
     pub megabytes: Option<f64>,
     /// Seconds of the workload's cold first pass, made once at preparation (files).
     pub cold_secs: Option<f64>,
+    /// Median seconds of the contender's own sequential code for the same work, for a
+    /// contender in another language (the Go pool on hash and map): its efficiency is measured
+    /// against its own language's single-thread speed, not against Rust's.
+    pub own_sequential_secs: Option<f64>,
     /// The latency samples behind `p50_secs` and `p99_secs` (seconds), kept so that the
     /// rounds of one cell can be pooled ([`Cell::merge`]); not written to the JSON.
     #[serde(skip)]
@@ -120,6 +124,7 @@ impl Cell {
             p99_secs: None,
             megabytes: None,
             cold_secs: None,
+            own_sequential_secs: None,
             latencies: Vec::new(),
             walls: Vec::new(),
         }
@@ -139,6 +144,9 @@ impl Cell {
         let total_wall: f64 = parts.iter().map(wall).sum();
         let cpu: f64 = parts.iter().map(|p| p.cpu_cores * wall(p)).sum();
         let mut cell = parts[0].clone();
+        let mut own: Vec<f64> = parts.iter().filter_map(|p| p.own_sequential_secs).collect();
+        own.sort_by(f64::total_cmp);
+        cell.own_sequential_secs = (!own.is_empty()).then(|| median(&own));
         let walls = parts.iter().flat_map(|p| p.walls.iter().copied()).collect();
         let latencies = parts.into_iter().flat_map(|p| p.latencies).collect();
         cell.summarize(walls, cpu / total_wall, latencies);
@@ -215,6 +223,9 @@ impl Cell {
         cell.p99_secs = v.get("p99_secs").and_then(serde_json::Value::as_f64);
         cell.megabytes = v.get("megabytes").and_then(serde_json::Value::as_f64);
         cell.cold_secs = v.get("cold_secs").and_then(serde_json::Value::as_f64);
+        cell.own_sequential_secs = v
+            .get("own_sequential_secs")
+            .and_then(serde_json::Value::as_f64);
         Ok(cell)
     }
 }
@@ -305,10 +316,13 @@ impl<W: Workload> Prepared<W> {
                 run.checksum
             )));
         }
+        let mut own = run.sequential;
+        own.sort_by(f64::total_cmp);
         Ok(Timed {
             cpu: run.cpu.unwrap_or(f64::NAN),
             walls: run.walls,
             latencies: run.latencies,
+            own_sequential: (!own.is_empty()).then(|| median(&own)),
         })
     }
 
@@ -362,6 +376,7 @@ impl<W: Workload> Prepared<W> {
             walls,
             cpu: cpu.as_secs_f64(),
             latencies,
+            own_sequential: None,
         })
     }
 }
@@ -374,6 +389,8 @@ struct Timed {
     cpu: f64,
     /// Latency samples (seconds), for a workload that measures them.
     latencies: Vec<f64>,
+    /// The median of the contender's own sequential runs (see [`Cell::own_sequential_secs`]).
+    own_sequential: Option<f64>,
 }
 
 impl Timed {
@@ -382,6 +399,7 @@ impl Timed {
     fn fill(self, cell: &mut Cell) {
         let cpu_cores = self.cpu / self.walls.iter().sum::<f64>();
         cell.summarize(self.walls, cpu_cores, self.latencies);
+        cell.own_sequential_secs = self.own_sequential;
     }
 }
 

@@ -94,7 +94,13 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
             ]
             .iter()
             .any(|w| w.name() == cell.workload);
-            let efficiency = vs_sequential
+            // A contender in another language is held to its own sequential code.
+            let own_speedup = cell
+                .own_sequential_secs
+                .filter(|_| measured)
+                .map(|s| s / cell.median_secs);
+            let efficiency = own_speedup
+                .or(vs_sequential)
                 .filter(|_| cpu_bound && cell.family != Family::Sequential)
                 .map(|s| s / cell.workers.max(1) as f64);
             let of_ideal = cell
@@ -373,7 +379,11 @@ fn note(r: &Row) -> String {
                 }
             }
             if let Some(e) = r.efficiency {
-                parts.push(format!("eff {:.0}%", e * 100.0));
+                let mut eff = format!("eff {:.0}%", e * 100.0);
+                if let Some(own) = r.cell.own_sequential_secs {
+                    let _ = write!(eff, " (against its own sequential code: {})", duration(own));
+                }
+                parts.push(eff);
             }
             if let Some(mb) = r.cell.megabytes {
                 parts.push(format!("{:.1} MB/s", mb / r.cell.median_secs));
@@ -489,6 +499,7 @@ mod tests {
             p99_secs: None,
             megabytes: None,
             cold_secs: None,
+            own_sequential_secs: None,
             latencies: Vec::new(),
             walls: vec![secs],
         }
@@ -561,6 +572,30 @@ mod tests {
             p99_secs: Some(p99),
             ..cell(WorkloadId::WakeLatency, contender, family, 1.0)
         }
+    }
+
+    #[test]
+    fn another_language_is_held_to_its_own_sequential_code() {
+        use Family::*;
+        let go = Cell {
+            own_sequential_secs: Some(3.6),
+            ..cell(WorkloadId::Hash, "go-pool", Peer, 2.0)
+        };
+        let cells = vec![
+            cell(WorkloadId::Hash, "sequential", Sequential, 1.0),
+            cell(WorkloadId::Hash, "shoal-steal", Shoal, 0.5),
+            go,
+        ];
+        let rows = rows(&cells);
+        // Against Rust's sequential run it would read 1/2/2 = 25%; against its own, 90%.
+        assert!((rows[2].efficiency.unwrap() - 0.9).abs() < 1e-9);
+        assert!((rows[2].vs_sequential.unwrap() - 0.5).abs() < 1e-9);
+        assert!((rows[1].efficiency.unwrap() - 1.0).abs() < 1e-9);
+        assert_eq!(
+            note(&rows[2]),
+            "eff 90% (against its own sequential code: 3.60 s)"
+        );
+        assert!(!note(&rows[1]).contains("own sequential"));
     }
 
     #[test]

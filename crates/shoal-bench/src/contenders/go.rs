@@ -4,7 +4,10 @@
 //! system's temporary directory, builds them there with the `go` on the PATH (once per source
 //! version), and runs one process per cell with the workload's sizes on its command line.
 //! The process prints the wall time of each timed run, its checksum (checked here like any
-//! other contender's), its CPU time and, for wake-latency, its latency samples.
+//! other contender's), its CPU time, for wake-latency its latency samples, and for the
+//! CPU-bound workloads (hash, map) the wall times of Go's own sequential code for the same
+//! work, so that its efficiency is Go's parallel speedup, not a comparison of two languages'
+//! SHA-256 or loops (Go before 1.21 hashes without the CPU's SHA extensions).
 //!
 //! Without `go` on the PATH its cells are skipped, and `compare` says so once.
 
@@ -80,6 +83,9 @@ pub struct GoRun {
     pub cpu: Option<f64>,
     /// Latency samples (seconds), for wake-latency.
     pub latencies: Vec<f64>,
+    /// Wall seconds of each run of Go's own sequential code for the same work (hash, map),
+    /// timed after the pool's runs: the pool's efficiency is measured against it.
+    pub sequential: Vec<f64>,
 }
 
 /// The size parameter the Go program takes for `workload` (jobs, hops, buffers, items,
@@ -176,6 +182,7 @@ fn parse(stdout: &[u8]) -> Result<GoRun, String> {
         checksum,
         cpu,
         latencies: floats("latencies"),
+        sequential: floats("seq_runs"),
     })
 }
 
@@ -279,16 +286,18 @@ mod tests {
 
     #[test]
     fn parses_what_the_go_program_prints() {
-        let out = br#"{"runs":[0.5,0.25],"checksum":"18446744073709551615","cpu_secs":0.9,"latencies":[1e-5,2e-5],"go_version":"go1.22.1"}
+        let out = br#"{"runs":[0.5,0.25],"checksum":"18446744073709551615","cpu_secs":0.9,"latencies":[1e-5,2e-5],"seq_runs":[0.75],"go_version":"go1.22.1"}
 "#;
         let run = parse(out).unwrap();
         assert_eq!(run.walls, [0.5, 0.25]);
         assert_eq!(run.checksum, u64::MAX);
         assert_eq!(run.cpu, Some(0.9));
         assert_eq!(run.latencies, [1e-5, 2e-5]);
+        assert_eq!(run.sequential, [0.75]);
         let unknown_cpu = parse(br#"{"runs":[1.0],"checksum":"7","cpu_secs":-1}"#).unwrap();
         assert_eq!(unknown_cpu.cpu, None);
         assert!(unknown_cpu.latencies.is_empty());
+        assert!(unknown_cpu.sequential.is_empty());
         assert!(parse(b"not json").is_err());
         assert!(parse(br#"{"runs":[],"checksum":"7"}"#).is_err());
         assert!(parse(br#"{"runs":[1.0]}"#).is_err());
