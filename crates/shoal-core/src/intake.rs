@@ -11,45 +11,21 @@
 //! workers that an empty queue stays empty, so that they exit when they find none.
 //!
 //! The count is sharded per thread (cache-padded), so submitters on different threads (jobs
-//! spawning jobs on every worker) never bounce one cache line: entering and leaving are
-//! uncontended read-modify-writes on a line the submitting thread keeps in its own cache.
-//! The marks also count the accepted submissions (`left` only grows), so the submit path
-//! needs no separate `Submitted` counter.
+//! spawning jobs on every worker) never bounce one cache line. The shards are indexed like
+//! the pools' counters (`metrics::thread_slot`): a thread that owns its index outright is its
+//! shard's only writer and marks with a load and a store, no read-modify-write (on x86 each
+//! of those is a full barrier, and a submit made two); threads beyond the owned indices share
+//! the rest and add atomically. The Dekker pairing needs no read-modify-write: the fence
+//! orders a plain store before the load of `closed` just as well. The marks also count the
+//! accepted submissions (`left` only grows), so the submit path needs no separate `Submitted`
+//! counter.
+
+use std::marker::PhantomData;
 
 use crossbeam_utils::CachePadded;
 
+use crate::metrics::{thread_slot, SHARDS};
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-const SHARDS: usize = 16;
-#[cfg(any(shoal_loom, shoal_shuttle))]
-const SHARDS: usize = 1;
-
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-fn shard_index() -> usize {
-    use std::cell::Cell;
-    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
-    static NEXT: StdAtomicUsize = StdAtomicUsize::new(0);
-    std::thread_local! {
-        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    INDEX
-        .try_with(|i| {
-            let mut v = i.get();
-            if v == usize::MAX {
-                // ORDERING: only spreading threads over shards matters; nothing is published.
-                v = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
-                i.set(v);
-            }
-            v
-        })
-        .unwrap_or(0)
-}
-
-#[cfg(any(shoal_loom, shoal_shuttle))]
-fn shard_index() -> usize {
-    0
-}
 
 /// One shard of the in-flight count: `entered - left` submissions are in flight.
 struct Shard {
@@ -57,6 +33,21 @@ struct Shard {
     entered: AtomicUsize,
     /// Also the number of jobs this shard's submitters got accepted (see `Intake::accepted`).
     left: AtomicUsize,
+}
+
+/// Adds one to `count` (takes one off with `down`) with `order`: as the shard's only writer
+/// (`exclusive`) a load and a store, otherwise an atomic add.
+#[inline]
+fn step(count: &AtomicUsize, down: bool, exclusive: bool, order: Ordering) {
+    // Taking one off is adding the two's complement: the count wraps both ways.
+    let delta = if down { usize::MAX } else { 1 };
+    if exclusive {
+        // ORDERING: the load may be Relaxed: this thread wrote the value it reads, or took
+        // the index over, through `thread_slot`'s lock, from the thread that did.
+        count.store(count.load(Ordering::Relaxed).wrapping_add(delta), order);
+    } else {
+        count.fetch_add(delta, order);
+    }
 }
 
 /// The closed flag and the in-flight submissions of one pool; see the [module docs](self).
@@ -86,6 +77,11 @@ impl Default for Intake {
 #[must_use = "the submission stays in flight (and shutdown waits) until this is dropped"]
 pub struct InFlight<'a> {
     shard: &'a Shard,
+    /// The shard is the calling thread's own (see [`step`]).
+    exclusive: bool,
+    /// Not `Send`: an owned shard is written by its owner thread only, so the mark is undone
+    /// on the thread that made it.
+    _owner: PhantomData<*const ()>,
 }
 
 impl std::fmt::Debug for InFlight<'_> {
@@ -98,7 +94,7 @@ impl InFlight<'_> {
     /// Leaves without counting a submission: the queue refused the job.
     pub fn refused(self) {
         // ORDERING: Release, as in `drop`; nothing was pushed, the count only comes back down.
-        self.shard.entered.fetch_sub(1, Ordering::Release);
+        step(&self.shard.entered, true, self.exclusive, Ordering::Release);
         std::mem::forget(self);
     }
 
@@ -114,7 +110,7 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         // ORDERING: Release: the push made while in flight happens-before the shutdown's load
         // that reads this shard balanced (see `Intake::close`).
-        self.shard.left.fetch_add(1, Ordering::Release);
+        step(&self.shard.left, false, self.exclusive, Ordering::Release);
     }
 }
 
@@ -144,20 +140,40 @@ impl Intake {
     /// Marks a submission as in flight, or returns `None` if intake is closed.
     #[inline]
     pub fn enter(&self) -> Option<InFlight<'_>> {
-        let shard = &*self.submitting[shard_index()];
+        let (index, exclusive) = thread_slot();
+        self.enter_on(index, exclusive)
+    }
+
+    /// [`enter`](Self::enter) as the only writer of the model checkers' one shard, which
+    /// their threads otherwise share (`thread_slot`): for a model in which one thread submits,
+    /// so that the owned shard's plain stores are checked too.
+    #[cfg(shoal_loom)]
+    #[doc(hidden)]
+    pub fn enter_as_owner(&self) -> Option<InFlight<'_>> {
+        self.enter_on(0, true)
+    }
+
+    #[inline]
+    fn enter_on(&self, index: usize, exclusive: bool) -> Option<InFlight<'_>> {
+        let shard = &*self.submitting[index];
         // ORDERING: the increment, a SeqCst fence, then the load of `closed`, against `close`:
         // the store of `closed`, a SeqCst fence, then the loads of the shards. The two fences
         // are ordered one way or the other in the single SeqCst order, so at least one side
         // sees the other's write (a Dekker pairing made of fences, which loom checks; loom
         // treats SeqCst loads and stores as AcqRel).
-        shard.entered.fetch_add(1, Ordering::Relaxed);
+        // The fence orders the increment's store, whether a plain one or a read-modify-write's.
+        step(&shard.entered, false, exclusive, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         if self.closed.load(Ordering::Relaxed) {
             // ORDERING: nothing was pushed; the count only has to come back down.
-            shard.entered.fetch_sub(1, Ordering::Release);
+            step(&shard.entered, true, exclusive, Ordering::Release);
             return None;
         }
-        Some(InFlight { shard })
+        Some(InFlight {
+            shard,
+            exclusive,
+            _owner: PhantomData,
+        })
     }
 
     /// Closes intake and waits until no submission is in flight. After this returns, every
@@ -205,5 +221,75 @@ impl Intake {
             .iter()
             .map(|s| s.entered.load(Ordering::Acquire) as u64)
             .sum()
+    }
+}
+
+#[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
+mod tests {
+    use std::sync::{Arc, Barrier};
+    use std::thread;
+
+    use super::*;
+
+    /// More submitters than there are owned shards, each nesting a second mark in the first,
+    /// race `close`: what `close` counts accepted when it returns is exactly what the
+    /// submitters were told was accepted, whether their shard was their own or shared.
+    #[test]
+    fn owners_and_sharers_race_close_without_losing_a_mark() {
+        let gate = Arc::new(Intake::new());
+        let threads = SHARDS + 8;
+        let start = Arc::new(Barrier::new(threads + 1));
+        let submitters: Vec<_> = (0..threads)
+            .map(|_| {
+                let (gate, start) = (gate.clone(), start.clone());
+                thread::spawn(move || {
+                    let owned = thread_slot().1;
+                    start.wait();
+                    let mut accepted = 0u64;
+                    // Until intake closes: every submitter races `close`.
+                    for round in 0u64.. {
+                        let Some(outer) = gate.enter() else { break };
+                        if round % 3 == 0 {
+                            match gate.enter() {
+                                Some(inner) => {
+                                    drop(inner);
+                                    accepted += 1;
+                                }
+                                None => {
+                                    outer.refused();
+                                    break;
+                                }
+                            }
+                        }
+                        drop(outer);
+                        accepted += 1;
+                    }
+                    (accepted, owned)
+                })
+            })
+            .collect();
+        start.wait();
+        thread::sleep(std::time::Duration::from_millis(5));
+        // A lost mark would leave `close` waiting forever: fail instead of hanging.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let closer = gate.clone();
+        thread::spawn(move || {
+            closer.close(|| {});
+            let _ = tx.send(closer.accepted());
+        });
+        let at_close = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("close never read the marks balanced: a mark was lost");
+        let results: Vec<(u64, bool)> = submitters.into_iter().map(|h| h.join().unwrap()).collect();
+        let told: u64 = results.iter().map(|r| r.0).sum();
+        assert_eq!(
+            at_close, told,
+            "accepted at close against what submitters were told"
+        );
+        assert_eq!(gate.accepted(), told);
+        assert_eq!(gate.entered(), told, "every refused mark was taken back");
+        // Other tests' threads may hold owned indices too, so only the bound is certain.
+        let owners = results.iter().filter(|r| r.1).count();
+        assert!(owners < threads, "{owners} of {threads} owned a shard");
     }
 }

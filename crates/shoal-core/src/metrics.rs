@@ -121,11 +121,13 @@ const EXCLUSIVE_SHARDS: usize = 24;
 /// Shards the threads beyond those share, adding atomically.
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
 const SHARED_SHARDS: usize = 8;
+/// Shards in all: a thread's [`thread_slot`] indexes them. The intake gate (`intake.rs`)
+/// shards its in-flight marks the same way.
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-const SHARDS: usize = EXCLUSIVE_SHARDS + SHARED_SHARDS;
+pub(crate) const SHARDS: usize = EXCLUSIVE_SHARDS + SHARED_SHARDS;
 // Model checkers: one shard keeps every snapshot to a handful of modelled atomic loads.
 #[cfg(any(shoal_loom, shoal_shuttle))]
-const SHARDS: usize = 1;
+pub(crate) const SHARDS: usize = 1;
 
 struct Shard {
     counts: [AtomicU64; EVENTS],
@@ -195,10 +197,14 @@ impl Default for Counters {
     }
 }
 
-/// The calling thread's shard, and whether it is the shard's only writer.
+/// The calling thread's shard index (below [`SHARDS`]), and whether the thread is that
+/// index's only user: then, in every sharded structure indexed by it, the thread may write its
+/// shard with a load and a store instead of a read-modify-write. The answer holds until the
+/// thread exits (its slot is handed back by a thread-local destructor, after which it answers
+/// a shared index), so a mark a thread makes and undoes within one call is safe.
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
 #[inline]
-fn shard_index() -> (usize, bool) {
+pub(crate) fn thread_slot() -> (usize, bool) {
     // A thread that is exiting and whose slot is gone (it may be another thread's by now)
     // counts on a shared shard.
     SHARD
@@ -208,7 +214,7 @@ fn shard_index() -> (usize, bool) {
 
 #[cfg(any(shoal_loom, shoal_shuttle))]
 #[inline]
-fn shard_index() -> (usize, bool) {
+pub(crate) fn thread_slot() -> (usize, bool) {
     (0, false)
 }
 
@@ -295,7 +301,7 @@ impl Counters {
     /// Counts `n` `event`s on the calling thread's shard.
     #[inline]
     pub fn add(&self, event: Event, n: u64) {
-        let (index, exclusive) = shard_index();
+        let (index, exclusive) = thread_slot();
         self.shards[index].count(event, n, false, exclusive);
     }
 
@@ -303,7 +309,7 @@ impl Counters {
     /// with one look-up.
     #[inline]
     pub(crate) fn local(&self) -> LocalCounters<'_> {
-        let (index, exclusive) = shard_index();
+        let (index, exclusive) = thread_slot();
         LocalCounters(&self.shards[index], exclusive)
     }
 
@@ -314,7 +320,7 @@ impl Counters {
     pub fn retract(&self, event: Event, n: u64) {
         // A snapshot between the two counts sees the job as submitted and not ended, which
         // only delays an idle check.
-        let (index, exclusive) = shard_index();
+        let (index, exclusive) = thread_slot();
         self.shards[index].count(event, n, true, exclusive);
     }
 
@@ -375,14 +381,14 @@ mod tests {
                 let (counters, start) = (counters.clone(), start.clone());
                 thread::spawn(move || {
                     // Everyone holds a slot before anyone counts.
-                    let _ = shard_index();
+                    let _ = thread_slot();
                     start.wait();
                     for _ in 0..10_000 {
                         counters.add(Event::Submitted, 1);
                         counters.local().add(Event::Started, 1);
                     }
                     counters.retract(Event::Submitted, 1);
-                    shard_index().1
+                    thread_slot().1
                 })
             })
             .collect();

@@ -202,6 +202,45 @@ fn submit_races_shutdown() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The intake gate (`shoal_core::intake`): a thread that owns its shard marks a submission with a
+// plain load and store, not a read-modify-write; the SeqCst fences must still pair it with
+// `close`.
+
+/// One submitter that owns its shard (two submissions, the second nested in the first, as a
+/// submit that helps while it waits for room) races `close`: once `close` returns, every
+/// submission it did not refuse has its job pushed, and the accepted count says so.
+#[test]
+fn owned_intake_mark_races_close() {
+    loom::model(|| {
+        let gate = Arc::new(shoal_core::intake::Intake::new());
+        let pushed = Arc::new(AtomicU64::new(0));
+        let submitter = {
+            let (gate, pushed) = (gate.clone(), pushed.clone());
+            thread::spawn(move || {
+                let mut accepted = 0;
+                if let Some(outer) = gate.enter_as_owner() {
+                    if let Some(inner) = gate.enter_as_owner() {
+                        pushed.fetch_add(1, Ordering::Relaxed);
+                        drop(inner);
+                        accepted += 1;
+                    }
+                    pushed.fetch_add(1, Ordering::Relaxed);
+                    drop(outer);
+                    accepted += 1;
+                }
+                accepted
+            })
+        };
+        gate.close(|| {});
+        // After `close`, what was accepted is pushed, and nothing more will be.
+        let seen = pushed.load(Ordering::Relaxed);
+        assert_eq!(gate.accepted(), seen);
+        let accepted = submitter.join().unwrap();
+        assert_eq!(accepted, seen, "a submission accepted after close returned");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
 // A self-sizing pool's decisions (`shoal_core::sizing`) go through the same life cycle: a
 // decision racing a shutdown, or a resize by hand, never starts a worker the pool no longer
 // wants, and never loses a job.
