@@ -15,7 +15,29 @@ use crate::worker;
 
 struct Inner<S> {
     value: S,
+    /// Threads asleep on the condition variable that no signal has reached yet. A signal
+    /// wakes them all and clears this, so a burst of updates signals once, not once per
+    /// update until the sleepers get the lock back (each signal is a futex call).
     waiters: usize,
+    /// Signals sent so far: a waiter that finds it unchanged when it wakes was not signalled
+    /// (a timeout or a spurious wake-up) and takes its own count back.
+    signals: u64,
+}
+
+impl<S> Inner<S> {
+    /// Counts the caller as asleep; returns the signal count to hand to [`Inner::woke`].
+    fn sleeping(&mut self) -> u64 {
+        self.waiters += 1;
+        self.signals
+    }
+
+    /// The caller woke up: unless a signal came since [`Inner::sleeping`] (which cleared every
+    /// sleeper's count), it takes its count back.
+    fn woke(&mut self, signals: u64) {
+        if self.signals == signals {
+            self.waiters -= 1;
+        }
+    }
 }
 
 /// A value some thread waits on until a condition holds.
@@ -27,7 +49,11 @@ pub(crate) struct Waitable<S> {
 impl<S> Waitable<S> {
     pub(crate) fn new(value: S) -> Self {
         Waitable {
-            inner: Mutex::new(Inner { value, waiters: 0 }),
+            inner: Mutex::new(Inner {
+                value,
+                waiters: 0,
+                signals: 0,
+            }),
             cv: Condvar::new(),
         }
     }
@@ -37,6 +63,10 @@ impl<S> Waitable<S> {
         let mut guard = lock(&self.inner);
         let r = f(&mut guard.value);
         let wake = guard.waiters > 0;
+        if wake {
+            guard.waiters = 0;
+            guard.signals += 1;
+        }
         drop(guard);
         if wake {
             self.cv.notify_all();
@@ -76,26 +106,32 @@ impl<S> Waitable<S> {
             if let Some(r) = ready(&mut guard.value) {
                 return Some(r);
             }
-            guard.waiters += 1;
-            guard = match deadline {
-                #[cfg(not(any(shoal_loom, shoal_shuttle)))]
+            // Under the model checkers the deadline is not watched (see above).
+            #[cfg(not(any(shoal_loom, shoal_shuttle)))]
+            let timeout = match deadline {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        guard.waiters -= 1;
                         return None;
                     }
-                    match self.cv.wait_timeout(guard, deadline - now) {
-                        Ok((g, _)) => g,
-                        Err(p) => p.into_inner().0,
-                    }
+                    Some(deadline - now)
                 }
-                _ => match self.cv.wait(guard) {
+                None => None,
+            };
+            #[cfg(any(shoal_loom, shoal_shuttle))]
+            let timeout: Option<Duration> = None;
+            let signals = guard.sleeping();
+            guard = match timeout {
+                Some(timeout) => match self.cv.wait_timeout(guard, timeout) {
+                    Ok((g, _)) => g,
+                    Err(p) => p.into_inner().0,
+                },
+                None => match self.cv.wait(guard) {
                     Ok(g) => g,
                     Err(p) => p.into_inner(),
                 },
             };
-            guard.waiters -= 1;
+            guard.woke(signals);
         }
     }
 
@@ -130,12 +166,12 @@ impl<S> Waitable<S> {
                     }
                     wait = wait.min(deadline - now);
                 }
-                guard.waiters += 1;
+                let signals = guard.sleeping();
                 let (mut g, _) = match self.cv.wait_timeout(guard, wait) {
                     Ok(x) => x,
                     Err(p) => p.into_inner(),
                 };
-                g.waiters -= 1;
+                g.woke(signals);
                 nap = (nap * 2).min(MAX_NAP);
             }
             #[cfg(any(shoal_loom, shoal_shuttle))]
@@ -146,5 +182,63 @@ impl<S> Waitable<S> {
                 crate::sync::thread::yield_now();
             }
         }
+    }
+}
+
+#[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
+mod tests {
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn counts<S>(w: &Waitable<S>) -> (usize, u64) {
+        let inner = lock(&w.inner);
+        (inner.waiters, inner.signals)
+    }
+
+    /// Two sleepers, one update: one signal wakes both, neither takes back a count the signal
+    /// already cleared, and updates after that signal nobody.
+    #[test]
+    fn one_signal_wakes_every_sleeper() {
+        let w = Arc::new(Waitable::new(0u32));
+        let sleepers: Vec<_> = (0..2)
+            .map(|_| {
+                let w = w.clone();
+                thread::spawn(move || w.wait_until(|v| (*v > 0).then_some(*v)))
+            })
+            .collect();
+        let start = Instant::now();
+        while counts(&w).0 < 2 {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the sleepers never slept"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+        w.update(|v| *v = 7);
+        for s in sleepers {
+            assert_eq!(s.join().unwrap(), 7);
+        }
+        assert_eq!(counts(&w), (0, 1));
+        w.update(|v| *v = 8);
+        assert_eq!(
+            counts(&w),
+            (0, 1),
+            "an update with nobody asleep signals nobody"
+        );
+    }
+
+    /// A sleeper whose deadline passes takes its own count back, so the next update does not
+    /// signal a thread that is gone.
+    #[test]
+    fn a_timed_out_sleeper_takes_its_count_back() {
+        let w = Waitable::new(0u32);
+        let deadline = Instant::now() + Duration::from_millis(5);
+        assert_eq!(w.wait_until_deadline(|_| None::<()>, Some(deadline)), None);
+        assert_eq!(counts(&w), (0, 0));
+        w.update(|v| *v = 1);
+        assert_eq!(counts(&w), (0, 0));
     }
 }
