@@ -13,8 +13,9 @@
 //!
 //! ## How a job travels, and what it costs
 //! - **Submit**: one `Box` for the job (plus one `Arc` slot for `spawn`'s handle); an
-//!   in-flight mark on the submitting thread's own cache line (one uncontended add and a
-//!   fence, so that shutdown can seal the queue without losing a racing submit); one channel
+//!   in-flight mark on the submitting thread's own cache line (a store and a fence on a shard
+//!   the thread owns, so that shutdown can seal the queue without losing a racing submit;
+//!   threads past the owned shards add atomically); one channel
 //!   push (a few atomics); then a fence and one load of the sleep word. A wake-up (a lock and
 //!   a futex call) happens only when workers sleep *and none is searching*.
 //! - **Take**: a worker pops without blocking while the queue has jobs. When it runs dry it

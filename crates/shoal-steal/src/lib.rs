@@ -35,7 +35,7 @@
 //! ## What it costs
 //! | operation | cost |
 //! |---|---|
-//! | submit from outside | an in-flight mark on a per-thread shard (two uncontended RMWs and a fence, so that shutdown never loses a racing submit), a push on the injector (one CAS on its tail), one SeqCst fence + one load of the read-mostly `sleepy` word. No lock, no syscall unless a worker sleeps and none searches |
+//! | submit from outside | an in-flight mark on a per-thread shard (two stores and a fence on a shard the thread owns, RMWs on a shared one past the owned shards, so that shutdown never loses a racing submit), a push on the injector (one CAS on its tail), one SeqCst fence + one load of the read-mostly `sleepy` word. No lock, no syscall unless a worker sleeps and none searches |
 //! | submit from inside | a thread-local lookup, a push on the own deque (plain stores and a release), the same fence + load. No shared write at all |
 //! | take own job | a pop at the back: one SeqCst fence, no RMW unless the deque is about to empty |
 //! | take from injector | one CAS per batch of up to 32 jobs |
@@ -45,7 +45,7 @@
 //!
 //! A bounded queue (`queue_capacity`) adds a shared counter: one CAS per submit and one
 //! decrement per job start. Counters for [`Metrics`](shoal_core::Metrics) are sharded per
-//! thread and cost one uncontended add each.
+//! thread and cost a load and a store each (an uncontended add on a shared shard).
 //!
 //! ## When it beats the shared queue, and when it loses
 //! - **Jobs that spawn jobs** (recursive splits, graph walks, pipelines whose stages submit the
