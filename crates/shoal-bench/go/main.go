@@ -141,10 +141,7 @@ func hash(p *Pool, bufs [][]byte) uint64 {
 	results := make(chan uint64, len(bufs))
 	for i := range bufs {
 		b := bufs[i]
-		p.Submit(func() {
-			d := sha256.Sum256(b)
-			results <- binary.LittleEndian.Uint64(d[:8])
-		})
+		p.Submit(func() { results <- digestWord(b) })
 	}
 	var sum uint64
 	for range bufs {
@@ -158,10 +155,15 @@ func hash(p *Pool, bufs [][]byte) uint64 {
 func hashSequential(bufs [][]byte) uint64 {
 	var sum uint64
 	for _, b := range bufs {
-		d := sha256.Sum256(b)
-		sum += binary.LittleEndian.Uint64(d[:8])
+		sum += digestWord(b)
 	}
 	return sum
+}
+
+// digestWord is the first 8 bytes of b's SHA-256, little endian: what hash sums.
+func digestWord(b []byte) uint64 {
+	d := sha256.Sum256(b)
+	return binary.LittleEndian.Uint64(d[:8])
 }
 
 // ioJobs: n jobs that sleep 10 ms (a stand-in for a blocking call), results counted.

@@ -144,9 +144,8 @@ impl Cell {
         let total_wall: f64 = parts.iter().map(wall).sum();
         let cpu: f64 = parts.iter().map(|p| p.cpu_cores * wall(p)).sum();
         let mut cell = parts[0].clone();
-        let mut own: Vec<f64> = parts.iter().filter_map(|p| p.own_sequential_secs).collect();
-        own.sort_by(f64::total_cmp);
-        cell.own_sequential_secs = (!own.is_empty()).then(|| median(&own));
+        cell.own_sequential_secs =
+            median_of(parts.iter().filter_map(|p| p.own_sequential_secs).collect());
         let walls = parts.iter().flat_map(|p| p.walls.iter().copied()).collect();
         let latencies = parts.into_iter().flat_map(|p| p.latencies).collect();
         cell.summarize(walls, cpu / total_wall, latencies);
@@ -316,13 +315,11 @@ impl<W: Workload> Prepared<W> {
                 run.checksum
             )));
         }
-        let mut own = run.sequential;
-        own.sort_by(f64::total_cmp);
         Ok(Timed {
             cpu: run.cpu.unwrap_or(f64::NAN),
             walls: run.walls,
             latencies: run.latencies,
-            own_sequential: (!own.is_empty()).then(|| median(&own)),
+            own_sequential: median_of(run.sequential),
         })
     }
 
@@ -412,6 +409,12 @@ fn timed<R>(f: impl FnOnce() -> R) -> (Duration, Duration, R) {
     let r = f();
     let wall = t0.elapsed();
     (wall, process_cpu_time().saturating_sub(cpu0), r)
+}
+
+/// The median of `values` in any order; `None` when there are none.
+fn median_of(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    (!values.is_empty()).then(|| median(&values))
 }
 
 fn median(sorted: &[f64]) -> f64 {

@@ -24,31 +24,21 @@ use std::marker::PhantomData;
 
 use crossbeam_utils::CachePadded;
 
-use crate::metrics::{thread_slot, SHARDS};
-use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use crate::metrics::{add_to_shard, thread_slot, SHARDS};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 
 /// One shard of the in-flight count: `entered - left` submissions are in flight.
 struct Shard {
     /// Also counts each job before its push (see `Intake::entered`).
-    entered: AtomicUsize,
+    entered: AtomicU64,
     /// Also the number of jobs this shard's submitters got accepted (see `Intake::accepted`).
-    left: AtomicUsize,
+    left: AtomicU64,
 }
 
-/// Adds one to `count` (takes one off with `down`) with `order`: as the shard's only writer
-/// (`exclusive`) a load and a store, otherwise an atomic add.
-#[inline]
-fn step(count: &AtomicUsize, down: bool, exclusive: bool, order: Ordering) {
-    // Taking one off is adding the two's complement: the count wraps both ways.
-    let delta = if down { usize::MAX } else { 1 };
-    if exclusive {
-        // ORDERING: the load may be Relaxed: this thread wrote the value it reads, or took
-        // the index over, through `thread_slot`'s lock, from the thread that did.
-        count.store(count.load(Ordering::Relaxed).wrapping_add(delta), order);
-    } else {
-        count.fetch_add(delta, order);
-    }
-}
+/// One mark up, on the calling thread's shard (`metrics::add_to_shard`).
+const UP: u64 = 1;
+/// One mark taken back: the two's complement of `UP`, as the counts wrap.
+const DOWN: u64 = u64::MAX;
 
 /// The closed flag and the in-flight submissions of one pool; see the [module docs](self).
 pub struct Intake {
@@ -77,7 +67,7 @@ impl Default for Intake {
 #[must_use = "the submission stays in flight (and shutdown waits) until this is dropped"]
 pub struct InFlight<'a> {
     shard: &'a Shard,
-    /// The shard is the calling thread's own (see [`step`]).
+    /// The shard is the calling thread's own (see `metrics::add_to_shard`).
     exclusive: bool,
     /// Not `Send`: an owned shard is written by its owner thread only, so the mark is undone
     /// on the thread that made it.
@@ -94,7 +84,7 @@ impl InFlight<'_> {
     /// Leaves without counting a submission: the queue refused the job.
     pub fn refused(self) {
         // ORDERING: Release, as in `drop`; nothing was pushed, the count only comes back down.
-        step(&self.shard.entered, true, self.exclusive, Ordering::Release);
+        add_to_shard(&self.shard.entered, DOWN, self.exclusive, Ordering::Release);
         std::mem::forget(self);
     }
 
@@ -110,7 +100,7 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         // ORDERING: Release: the push made while in flight happens-before the shutdown's load
         // that reads this shard balanced (see `Intake::close`).
-        step(&self.shard.left, false, self.exclusive, Ordering::Release);
+        add_to_shard(&self.shard.left, UP, self.exclusive, Ordering::Release);
     }
 }
 
@@ -122,8 +112,8 @@ impl Intake {
             submitting: (0..SHARDS)
                 .map(|_| {
                     CachePadded::new(Shard {
-                        entered: AtomicUsize::new(0),
-                        left: AtomicUsize::new(0),
+                        entered: AtomicU64::new(0),
+                        left: AtomicU64::new(0),
                     })
                 })
                 .collect(),
@@ -162,11 +152,11 @@ impl Intake {
         // sees the other's write (a Dekker pairing made of fences, which loom checks; loom
         // treats SeqCst loads and stores as AcqRel).
         // The fence orders the increment's store, whether a plain one or a read-modify-write's.
-        step(&shard.entered, false, exclusive, Ordering::Relaxed);
+        add_to_shard(&shard.entered, UP, exclusive, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         if self.closed.load(Ordering::Relaxed) {
             // ORDERING: nothing was pushed; the count only has to come back down.
-            step(&shard.entered, true, exclusive, Ordering::Release);
+            add_to_shard(&shard.entered, DOWN, exclusive, Ordering::Release);
             return None;
         }
         Some(InFlight {
@@ -206,7 +196,7 @@ impl Intake {
         // ORDERING: a snapshot; exact once shutdown has drained the shards (see `close`).
         self.submitting
             .iter()
-            .map(|s| s.left.load(Ordering::Acquire) as u64)
+            .map(|s| s.left.load(Ordering::Acquire))
             .sum()
     }
 
@@ -219,7 +209,7 @@ impl Intake {
         // ORDERING: Acquire, read after the pool's counters (the pool's `is_idle`).
         self.submitting
             .iter()
-            .map(|s| s.entered.load(Ordering::Acquire) as u64)
+            .map(|s| s.entered.load(Ordering::Acquire))
             .sum()
     }
 }

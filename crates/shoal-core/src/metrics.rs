@@ -138,22 +138,31 @@ impl Shard {
     /// shard's only writer (`exclusive`) or as one of several.
     #[inline]
     fn count(&self, event: Event, n: u64, back: bool, exclusive: bool) {
-        let count = &self.counts[event as usize];
         // Taking back is adding the two's complement: both sides wrap.
         let delta = if back { n.wrapping_neg() } else { n };
         // ORDERING: Release pairs with the Acquire loads of `snapshot`: a snapshot that sees a
         // job's end also sees the submission counted before the job was queued (module docs).
-        // A Release store publishes what came before it as a Release add does; the load
-        // before it may be Relaxed, since this thread wrote the value it reads (or took the
-        // shard over, through `SLOTS`'s lock, from the thread that did).
-        if exclusive {
-            count.store(
-                count.load(Ordering::Relaxed).wrapping_add(delta),
-                Ordering::Release,
-            );
-        } else {
-            count.fetch_add(delta, Ordering::Release);
-        }
+        // A Release store publishes what came before it as a Release add does.
+        add_to_shard(
+            &self.counts[event as usize],
+            delta,
+            exclusive,
+            Ordering::Release,
+        );
+    }
+}
+
+/// Adds `delta` to `count`, one shard of a structure sharded by [`thread_slot`], with
+/// `order` (wrapping: a take-back is the two's complement): as the shard's only writer
+/// (`exclusive`) a load and a store, otherwise an atomic add.
+#[inline]
+pub(crate) fn add_to_shard(count: &AtomicU64, delta: u64, exclusive: bool, order: Ordering) {
+    if exclusive {
+        // ORDERING: the load may be Relaxed: this thread wrote the value it reads, or took the
+        // shard over, through `SLOTS`'s lock, from the thread that did.
+        count.store(count.load(Ordering::Relaxed).wrapping_add(delta), order);
+    } else {
+        count.fetch_add(delta, order);
     }
 }
 

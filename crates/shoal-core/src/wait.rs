@@ -31,6 +31,16 @@ impl<S> Inner<S> {
         self.signals
     }
 
+    /// Whether an update owes the sleepers a signal; if so, counts it sent and clears them.
+    fn signal(&mut self) -> bool {
+        if self.waiters == 0 {
+            return false;
+        }
+        self.waiters = 0;
+        self.signals += 1;
+        true
+    }
+
     /// The caller woke up: unless a signal came since [`Inner::sleeping`] (which cleared every
     /// sleeper's count), it takes its count back.
     fn woke(&mut self, signals: u64) {
@@ -62,11 +72,7 @@ impl<S> Waitable<S> {
     pub(crate) fn update<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
         let mut guard = lock(&self.inner);
         let r = f(&mut guard.value);
-        let wake = guard.waiters > 0;
-        if wake {
-            guard.waiters = 0;
-            guard.signals += 1;
-        }
+        let wake = guard.signal();
         drop(guard);
         if wake {
             self.cv.notify_all();
