@@ -109,9 +109,11 @@ pub trait ExecutorExt: Executor {
     /// Items the pool refuses or cancels (it is shutting down) yield `Err(TaskError::Cancelled)`.
     ///
     /// Items go to jobs in chunks sized to run for tens of microseconds each (one item per
-    /// job when items are slow), and the calling thread runs pending chunks itself while it
-    /// waits (outside the pool, those the pool left untaken for a moment), so the cost per
-    /// item does not depend on how small items are. At most a window
+    /// chunk when items are slow); a few jobs loop over the chunks, and the calling thread
+    /// runs pending chunks itself while it waits, so the cost per item does not depend on how
+    /// small items are. When the pool's workers fill the machine's cores, the calling thread
+    /// counts as one of the map's runners and the pool gets one job fewer: no more threads
+    /// run chunks than there are cores. At most a window
     /// of items is in flight (default: `4 × workers` chunks, `workers` being a self-sizing
     /// pool's `max`; set it in items with
     /// [`Map::window`]), and the input is pulled lazily. [`Map`] says how the pool counts the

@@ -10,40 +10,49 @@
 //! ## How items travel
 //!
 //! One job per item would cost a job, a handle and a wake-up per item: more than the item
-//! itself when items are small. So items travel in **chunks**:
+//! itself when items are small. So items travel in **chunks**, and the map's jobs loop over
+//! them:
 //!
 //! ```text
 //!  consumer (next())                     shared state (one mutex)               pool
 //!  ─────────────────                     ────────────────────────               ────
-//!  pull `len` items ──push chunk────────▶ pending: [c4 c5]          ◀──claim── job (one per chunk)
-//!  submit one job  ─────────────────────────────────────────────────────────▶ runs c4's items
-//!  waiting? claim a pending chunk, run it here                                    │
+//!  pull `len` items ──push chunk────────▶ pending: [c4 c5]          ◀──claim── job (a lane):
+//!  a lane free? submit one job ─────────────────────────────────────────────▶ runs c3, then
+//!  waiting? claim a pending chunk, run it here                                claims c4, …
 //!  take slot[0] ◀──── one wake per chunk ─ slots: [c2 ✓][c3 …][c4 …][c5]  ◀──publish┘
 //!  yield its results one by one
 //! ```
 //!
-//! 1. The consumer pulls `len` items into a chunk, pushes it on the shared `pending` queue
-//!    (with an empty in-order slot for its results), and submits one job. `len` adapts (see
-//!    `sizing.rs`): each chunk should run for tens of microseconds, enough to hide the
-//!    hand-off; slow items (milliseconds) go one per chunk.
-//! 2. A job claims the **oldest unclaimed** chunk, not necessarily the one it was submitted
-//!    for, runs its items, and publishes the results in one step, waking the consumer only
-//!    if it waits. A job that finds nothing left to claim returns at once.
+//! 1. The consumer pulls `len` items into a chunk and pushes it on the shared `pending`
+//!    queue (with an empty in-order slot for its results). `len` adapts (see `sizing.rs`):
+//!    each chunk should run for tens of microseconds, enough to hide the hand-off; slow items
+//!    (milliseconds) go one per chunk.
+//! 2. The map keeps at most a few jobs **live** on the pool (queued or running): its
+//!    *lanes*. A chunk pushed while a lane is free comes with a job; otherwise the live jobs
+//!    take it. A job claims the **oldest unclaimed** chunk, runs its items, publishes the
+//!    results in one step (waking the consumer only if it waits), and claims the next; it
+//!    stops once it finds none, in the same lock, so a chunk pushed after that finds the
+//!    lane free and comes with a job of its own.
 //! 3. The consumer, when the results it needs next are not there, **claims a pending chunk
 //!    and runs it itself** instead of sleeping; it sleeps only when every chunk in flight is
-//!    claimed. So a map finishes even on a pool with no free worker. Outside the pool it
-//!    first gives the pool a moment (`HELP_GRACE`, 50 µs after the chunk was handed out) to
-//!    take the chunk, and sleeps meanwhile: a consumer that took chunks at once, from workers
-//!    still waking up, ended up running nearly all of them itself on two cores. It stops
-//!    waiting while none of the map's jobs start (the pool has no free worker).
-//! 4. A job that never runs (the pool refused it, or a shutdown dropped it) cancels the
-//!    newest unclaimed chunk: its items are dropped unrun, each gets `Err(Cancelled)`.
+//!    claimed. So a map finishes even on a pool with no free worker.
+//! 4. How many lanes: as many threads should run chunks as there are cores, and no more (a
+//!    third busy thread on two cores time-shares them, and every thread it preempts holds up
+//!    the chunks behind it). When the pool's workers alone fill the cores, or the consumer
+//!    is one of them (inside a worker), the consumer takes a lane and the pool gets
+//!    `workers - 1` (at least one). With a core to spare the pool gets a lane per worker, and
+//!    a consumer outside the pool first gives it a moment (`HELP_GRACE`, 50 µs after the
+//!    chunk was handed out) to take a chunk, sleeping meanwhile; it stops waiting while none
+//!    of the map's jobs start (the pool has no free worker). A stream never runs chunks: it
+//!    leaves every lane to the pool.
+//! 5. A job that never runs (the pool refused it, or a shutdown dropped it) cancels every
+//!    unclaimed chunk: their items are dropped unrun, each gets `Err(Cancelled)`.
 //!
 //! Every chunk is claimed exactly once (claiming takes it off `pending` under the lock) by a
-//! job, by the consumer, or by a cancelling job. Nothing is lost and nothing hangs, because
-//! the jobs that have not started always number at least the unclaimed chunks (each push
-//! comes with a job; a job that starts or is dropped claims one chunk if any is left) and the
-//! consumer never waits for good while a chunk is unclaimed (at most the grace). Results go to preallocated slots: a ring
+//! job, by the consumer, or by a cancelling job. Nothing is lost and nothing hangs: while a
+//! chunk is unclaimed, a live job will come to it (a job stops only when none is unclaimed,
+//! and one dropped unrun cancels them all), and the consumer never waits for good while a
+//! chunk is unclaimed (at most the grace). Results go to preallocated slots: a ring
 //! of one slot per chunk in flight, and result and item buffers that are handed back and
 //! reused, so after the first chunks handing items over allocates only the job's box.
 //!
@@ -125,9 +134,9 @@ use crate::executor::Executor;
 /// # What the pool sees
 ///
 /// Items travel in chunks, and the calling thread runs some of them itself while it waits, so
-/// the pool's job counts (`submitted`, `completed`) count chunks, not items: one job per chunk
-/// (a chunk holds one item while items are slow), plus one small job per panic reported as
-/// below. Each item runs under its own `catch_unwind`: a panic becomes
+/// the pool's job counts (`submitted`, `completed`) count neither items nor chunks: a map
+/// keeps at most one job per worker live, and each job runs chunks until none is left (see
+/// "How items travel" in the module docs), plus one small job per panic reported as below. Each item runs under its own `catch_unwind`: a panic becomes
 /// `Err(TaskError::Panicked)` with the original payload in that item's place, and the pool
 /// counts it as a panicked job and shows its message (a `String` copy) to its
 /// `panic_handler`, once per panicking item:

@@ -358,6 +358,39 @@ impl OneSlot {
         })
     }
 
+    /// The worker: takes jobs one after another, and runs them (or drops them unrun, if
+    /// `drop_them`), until it has taken the one that sets `stop`.
+    fn serve_until(
+        this: &Arc<OneSlot>,
+        stop: &Arc<AtomicBool>,
+        drop_them: bool,
+    ) -> thread::JoinHandle<()> {
+        let (this, stop) = (this.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let job = this.take();
+                if drop_them {
+                    drop(job);
+                } else {
+                    job();
+                }
+            }
+        })
+    }
+
+    /// Queues the job that stops a [`OneSlot::serve_until`] worker, after every job queued:
+    /// it sets `stop` when it is dropped, run or not.
+    fn stop(&self, stop: &Arc<AtomicBool>) {
+        struct SetOnDrop(Arc<AtomicBool>);
+        impl Drop for SetOnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let flag = SetOnDrop(stop.clone());
+        self.execute(Box::new(move || drop(flag))).unwrap();
+    }
+
     /// The worker: once `go` is set, runs `jobs` jobs one after another.
     fn serve_after(
         this: &Arc<OneSlot>,
@@ -650,4 +683,89 @@ fn scope_promotion_races_the_drain() {
         );
         thief.join().unwrap();
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// `ExecutorExt::map` (`shoal_core::map`): the map keeps at most its lanes' worth of jobs live;
+// a job loops over the unclaimed chunks and stops, in the same lock, only once it finds none,
+// so a chunk pushed without a job always has a live job (or the consumer) to come to it. A
+// job dropped unrun cancels the unclaimed chunks.
+
+/// The pool's one job loops over the chunks while the consumer pushes more and runs some
+/// itself: every item runs exactly once, results come in order, and the map ends.
+#[test]
+fn map_job_loops_while_the_consumer_pushes() {
+    loom::model(|| {
+        let pool = OneSlot::new();
+        let worker = OneSlot::serve(&pool, false);
+        let runs = Arc::new(AtomicU64::new(0));
+        let r = runs.clone();
+        let got: Vec<u64> = pool
+            .map(0..2u64, move |x| {
+                r.fetch_add(1, Ordering::SeqCst);
+                x + 10
+            })
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, [10, 11]);
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "every item ran once");
+        worker.join().unwrap();
+    });
+}
+
+/// The pool drops the map's job unrun (a shutdown) while the consumer takes results: each
+/// item gets one answer, its value or `Cancelled`, in order, and the map ends.
+#[test]
+fn map_job_dropped_unrun_cancels_the_unclaimed_chunks() {
+    loom::model(|| {
+        let pool = OneSlot::new();
+        let worker = OneSlot::serve(&pool, true);
+        let got: Vec<Result<u64, TaskError>> = pool.map(0..2u64, |x| x + 10).collect();
+        assert_eq!(got.len(), 2);
+        for (i, r) in got.iter().enumerate() {
+            match r {
+                Ok(v) => assert_eq!(*v, i as u64 + 10),
+                Err(e) => assert!(matches!(e, TaskError::Cancelled), "{e:?}"),
+            }
+        }
+        worker.join().unwrap();
+    });
+}
+
+/// A stream never runs chunks itself, so every chunk it hands out must reach a job, which
+/// runs it or, dropped unrun, cancels it. The map's one lane loops over the chunks pushed
+/// around it and stops only once none is left (a chunk pushed after that gets a job of its
+/// own). A job that stopped between finding no chunk and saying so, or a dropped job that
+/// cancelled only one chunk, would strand a chunk, and the stream would wait for good (loom
+/// reports the deadlock).
+#[test]
+fn map_stream_strands_no_chunk() {
+    use futures_core::Stream;
+    use std::pin::Pin;
+    for drop_jobs in [false, true] {
+        loom::model(move || {
+            let pool = OneSlot::new();
+            let stop = Arc::new(AtomicBool::new(false));
+            let worker = OneSlot::serve_until(&pool, &stop, drop_jobs);
+            let mut stream = pool.map(0..3u64, |x| x + 10).into_stream();
+            let got = loom::future::block_on(async {
+                let mut got = Vec::new();
+                while let Some(r) =
+                    std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await
+                {
+                    got.push(r);
+                }
+                got
+            });
+            assert_eq!(got.len(), 3);
+            for (i, r) in got.iter().enumerate() {
+                match r {
+                    Ok(v) => assert!(!drop_jobs && *v == i as u64 + 10, "{i}: {v}"),
+                    Err(e) => assert!(drop_jobs && matches!(e, TaskError::Cancelled), "{e:?}"),
+                }
+            }
+            pool.stop(&stop);
+            worker.join().unwrap();
+        });
+    }
 }

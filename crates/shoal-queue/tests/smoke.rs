@@ -14,7 +14,8 @@ fn smoke() {
     assert_eq!(sum, 999_000);
     let report = pool.shutdown(Shutdown::Graceful);
     assert!(report.adds_up(), "{report:?}");
-    // `map` submits one job per chunk of items, not per item: every one completed.
+    // `map` submits a few jobs that loop over chunks of items, not one per item: every one
+    // completed.
     assert!(report.completed >= 1, "{report:?}");
     assert_eq!(report.completed, report.submitted, "{report:?}");
 }

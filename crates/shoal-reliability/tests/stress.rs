@@ -582,7 +582,8 @@ fn workers_at_the_limit(kind: Strategy) {
             pool.resize(1).expect("shrink");
             assert_eq!(pool.spawn(|| 2).unwrap().join().unwrap(), 2);
             let report = pool.shutdown(Shutdown::Graceful);
-            // `map` submits one job per chunk, not per item: every job completed.
+            // `map` submits a few jobs that loop over chunks, not one per item: every job
+            // completed.
             assert!(
                 report.adds_up() && report.completed == report.submitted,
                 "{report:?}"

@@ -111,6 +111,11 @@ struct State<In, T> {
     /// Jobs of the map that started so far, whether they found a chunk or not: while it
     /// moves, the pool has free workers.
     jobs_started: u64,
+    /// Jobs handed to the pool that have not stopped yet (queued or running): the map's
+    /// *lanes* on the pool. A looping job stops only once it finds no unclaimed chunk, in
+    /// the same lock, so every unclaimed chunk has a live job that will come to it, or the
+    /// consumer.
+    jobs_live: usize,
 }
 
 impl<In, T> State<In, T> {
@@ -291,6 +296,7 @@ impl<In, T, F> Shared<In, T, F> {
                 spare_results: Vec::new(),
                 unreported: Vec::new(),
                 jobs_started: 0,
+                jobs_live: 0,
                 waker: None,
             }),
             jobs: Arc::new(Jobs::new()),
@@ -298,13 +304,16 @@ impl<In, T, F> Shared<In, T, F> {
     }
 
     /// The consumer hands a chunk out; in the same lock it returns the result buffers it
-    /// emptied (`spent`) and takes the item buffers runners emptied (into `spare`).
+    /// emptied (`spent`) and takes the item buffers runners emptied (into `spare`). Returns
+    /// whether to submit a job with it: `true` (and the job counted live) while fewer than
+    /// `max_jobs` of the map's jobs are live.
     pub(crate) fn push(
         &self,
         chunk: Chunk<In>,
         spent: &mut Vec<VecDeque<Output<T>>>,
         spare: &mut Vec<Vec<In>>,
-    ) {
+        max_jobs: usize,
+    ) -> bool {
         self.state.with(|s| {
             if s.ordered {
                 s.slots.push_back(None);
@@ -312,7 +321,10 @@ impl<In, T, F> Shared<In, T, F> {
             s.pending.push_back(chunk);
             s.spare_results.append(spent);
             spare.append(&mut s.spare_items);
-        });
+            let submit = s.jobs_live < max_jobs;
+            s.jobs_live += usize::from(submit);
+            submit
+        })
     }
 
     /// Waits until the consumer has something to do: results to yield, or (with `help`) an
@@ -388,17 +400,25 @@ impl<In, T, F> Shared<In, T, F> {
         }
     }
 
-    /// Cancels the newest unclaimed chunk, if there is one: its items are dropped unrun and
-    /// each gets `Err(Cancelled)`. Called for a job that will never run (refused, or dropped
-    /// by a shutdown), so that every chunk has a job that runs it or cancels it.
-    pub(crate) fn cancel_one(&self) {
-        let claimed = self.state.with(|s| {
-            let chunk = s.pending.pop_back()?;
-            Some((chunk, s.spare_results.pop().unwrap_or_default()))
+    /// A job that will never run (refused, or dropped by a shutdown) stops, and cancels
+    /// every unclaimed chunk: their items are dropped unrun and each gets `Err(Cancelled)`.
+    /// The pool will not run the map's jobs any more, and a chunk left unclaimed could wait
+    /// for good on a consumer that never runs chunks itself (a stream).
+    pub(crate) fn cancel_pending(&self) {
+        let pending = self.state.with(|s| {
+            s.jobs_live -= 1;
+            mem::take(&mut s.pending)
         });
-        let Some((mut chunk, mut results)) = claimed else {
-            return;
-        };
+        for chunk in pending {
+            let results = self
+                .state
+                .with(|s| s.spare_results.pop().unwrap_or_default());
+            self.cancel(chunk, results);
+        }
+    }
+
+    /// Drops a chunk's items unrun (quietly) and publishes an `Err(Cancelled)` for each.
+    fn cancel(&self, mut chunk: Chunk<In>, mut results: VecDeque<Output<T>>) {
         // Outside the lock: an item's destructor is user code, and may panic (quietly here).
         for item in chunk.items.drain(..) {
             drop_quietly(item);
@@ -417,6 +437,20 @@ impl<In, T, F> Shared<In, T, F> {
             panics: Vec::new(),
         };
         self.publish(ran, Vec::new());
+    }
+
+    /// The oldest unclaimed chunk, for a job that `started` now or runs on; `None` when there
+    /// is none, and then the job stops (in the same lock). A job that must stop after this
+    /// one chunk (`last`) stops here too.
+    fn claim_for_job(&self, started: bool, last: bool) -> Option<(Chunk<In>, VecDeque<Output<T>>)> {
+        self.state.with(|s| {
+            s.jobs_started += u64::from(started);
+            let claimed = s.claim();
+            if claimed.is_none() || last {
+                s.jobs_live -= 1;
+            }
+            claimed
+        })
     }
 }
 
@@ -476,27 +510,34 @@ impl<In, T, F> Drop for Shared<In, T, F> {
     }
 }
 
-/// The job a map submits for each chunk it hands out. It claims the oldest unclaimed chunk
-/// (not necessarily the one it was submitted for: the caller may have taken that one), runs
-/// it, and publishes the results. Dropped unrun, it cancels one unclaimed chunk instead.
+/// The job a map submits with a chunk while it has fewer than its lanes' worth of jobs live
+/// (see `Feed`). It claims the oldest unclaimed chunk (not necessarily the one it was
+/// submitted with: the caller or another job may have taken that one), runs it, publishes
+/// the results, and, when it `loops`, claims the next one, until none is left; then it stops.
+/// A job that does not loop (an executor that paces jobs, see
+/// [`Executor::map_in_chunks`](crate::Executor::map_in_chunks)) runs one chunk. Dropped unrun,
+/// it cancels the unclaimed chunks instead.
 pub(crate) struct ChunkJob<In, T, F> {
     shared: Option<Arc<Shared<In, T, F>>>,
     /// The sequence number of the chunk it was submitted with: its name in [`Jobs`].
     seq: u64,
+    loops: bool,
 }
 
 impl<In, T, F: Fn(In) -> T> ChunkJob<In, T, F> {
-    pub(crate) fn new(shared: Arc<Shared<In, T, F>>, seq: u64) -> ChunkJob<In, T, F> {
+    pub(crate) fn new(shared: Arc<Shared<In, T, F>>, seq: u64, loops: bool) -> ChunkJob<In, T, F> {
         ChunkJob {
             shared: Some(shared),
             seq,
+            loops,
         }
     }
 
-    /// Runs one chunk. If items panicked, the job panics too, at its end, with a `String`
-    /// copy of the first message (after its share of the map is released), so the pool
-    /// counts it and shows it to its `panic_handler`; the other messages go to the consumer.
-    /// Its end is reported to [`Jobs`] last, after its pool counted it when it can.
+    /// Runs chunks while there are unclaimed ones (one, unless it `loops`). If items
+    /// panicked, the job panics too, at its end, with a `String` copy of the first message
+    /// (after its share of the map is released), so the pool counts it and shows it to its
+    /// `panic_handler`; the other messages go to the consumer. Its end is reported to
+    /// [`Jobs`] last, after its pool counted it when it can.
     pub(crate) fn run(mut self) {
         let Some(shared) = self.shared.take() else {
             return;
@@ -511,17 +552,18 @@ impl<In, T, F: Fn(In) -> T> ChunkJob<In, T, F> {
             },
         };
         let mut own_panic = None;
-        let claimed = shared.state.with(|s| {
-            s.jobs_started += 1;
-            s.claim()
-        });
-        if let Some((chunk, results)) = claimed {
+        let mut started = true;
+        while let Some((chunk, results)) = shared.claim_for_job(started, !self.loops) {
+            started = false;
             let mut ran = shared.run(chunk, results);
             let mut others = mem::take(&mut ran.panics);
-            if !others.is_empty() {
+            if own_panic.is_none() && !others.is_empty() {
                 own_panic = Some(others.remove(0));
             }
             shared.publish(ran, others);
+            if !self.loops {
+                break;
+            }
         }
         // The last share drops `f`: a panic in its destructor becomes this job's panic
         // (counted by the pool) unless the job already has one to report.
@@ -541,7 +583,7 @@ impl<In, T, F> Drop for ChunkJob<In, T, F> {
     fn drop(&mut self) {
         if let Some(shared) = self.shared.take() {
             shared.jobs.dropped(self.seq);
-            shared.cancel_one();
+            shared.cancel_pending();
             drop_quietly(shared);
         }
     }

@@ -73,8 +73,12 @@ pub(crate) struct Feed<'e, E: ?Sized, I: Iterator, F, T> {
     /// Chunks the consumer ran after waiting the grace for them (tests).
     #[cfg(test)]
     pub(super) graced_runs: usize,
-    /// `Executor::map_in_chunks`: chunks longer than one item, and the caller running them.
+    /// `Executor::map_in_chunks`: chunks longer than one item, jobs that loop, and the caller
+    /// running chunks.
     chunked: bool,
+    /// The most jobs of the map live at once, and whether the consumer takes a lane of its
+    /// own (see [`job_lanes`]).
+    jobs: JobLanes,
     sizer: ChunkSizer,
     next_seq: u64,
     next_index: usize,
@@ -97,7 +101,9 @@ where
     pub(crate) fn new(exec: &'e E, input: I, f: F, ordered: bool) -> Self {
         // A self-sizing pool may grow to its `max`: the window makes room for that many, or
         // the pool would never see the backlog it grows for.
-        let lanes = exec.max_workers().max(1).saturating_mul(LANES_PER_WORKER);
+        let workers = exec.max_workers().max(1);
+        let lanes = workers.saturating_mul(LANES_PER_WORKER);
+        let chunked = exec.map_in_chunks();
         Feed {
             exec,
             input,
@@ -107,7 +113,8 @@ where
             jobs_seen: None,
             #[cfg(test)]
             graced_runs: 0,
-            chunked: exec.map_in_chunks(),
+            chunked,
+            jobs: job_lanes(workers, cores(), chunked, worker::in_worker()),
             sizer: ChunkSizer::new(),
             next_seq: 0,
             next_index: 0,
@@ -120,6 +127,28 @@ where
                 spare: Vec::new(),
             }),
         }
+    }
+
+    /// The consumer will never run chunks itself (a stream): the pool gets every lane, as
+    /// for a consumer with a core of its own.
+    #[cfg(feature = "stream")]
+    pub(crate) fn never_help(mut self) -> Self {
+        let workers = self.exec.max_workers().max(1);
+        self.jobs = job_lanes(workers, usize::MAX, self.chunked, false);
+        self
+    }
+
+    /// Chunks handed out so far (tests).
+    #[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
+    pub(super) fn chunks_handed_out(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Sizes the lanes as on a machine with `cores` cores (tests).
+    #[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
+    pub(super) fn set_cores(&mut self, cores: usize) {
+        let workers = self.exec.max_workers().max(1);
+        self.jobs = job_lanes(workers, cores, self.chunked, worker::in_worker());
     }
 
     /// The next result and its input position.
@@ -233,7 +262,7 @@ where
     /// chunk after waiting (the pool has no free worker: waiting again would only slow the
     /// map).
     fn grace(&self) -> Duration {
-        if worker::in_worker() {
+        if self.jobs.consumer_runs || worker::in_worker() {
             return Duration::ZERO;
         }
         match self.jobs_seen {
@@ -297,16 +326,21 @@ where
         let items = mem::replace(&mut buffers.building, buffer);
         let len = items.len();
         let seq = self.next_seq;
-        shared.push(
+        let submit = shared.push(
             Chunk::new(seq, self.next_index, items),
             &mut buffers.spent,
             &mut buffers.spare,
+            self.jobs.max,
         );
         self.next_seq += 1;
         self.next_index += len;
         self.chunks_out += 1;
         self.sizer.handed_out(len);
-        let chunk_job = ChunkJob::new(shared.clone(), seq);
+        if !submit {
+            // Every lane has a live job, which takes this chunk before it stops.
+            return;
+        }
+        let chunk_job = ChunkJob::new(shared.clone(), seq, self.chunked);
         let job: Job = Box::new(move || chunk_job.run());
         shared.jobs.submitted(seq, worker::job_address(&job));
         if let Err(refused) = self.exec.execute(job) {
@@ -341,6 +375,51 @@ impl<E: ?Sized, I: Iterator, F, T> Feed<'_, E, I, F, T> {
         let n = self.items_out;
         (lo.saturating_add(n), hi.and_then(|h| h.checked_add(n)))
     }
+}
+
+/// How many of a map's jobs may be live at once, and who else runs chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct JobLanes {
+    /// The most jobs of the map queued or running at once.
+    pub(super) max: usize,
+    /// The consumer runs chunks as soon as it waits, as one of the lanes: no grace.
+    pub(super) consumer_runs: bool,
+}
+
+/// The map's lanes on a pool of `workers` on a machine with `cores` cores.
+///
+/// As many threads should run the map's chunks as there are cores, and no more: a third
+/// busy thread on two cores time-shares them with the workers, and every thread it preempts
+/// holds up the chunks behind it. The consumer runs chunks while it waits for results, so
+/// when the workers alone fill the cores (or the consumer is one of them, inside a worker),
+/// it takes a lane and the pool gets one job fewer: `workers - 1` (at least one, so that the
+/// pool runs the map while the caller is busy elsewhere). With a core to spare it is an
+/// extra thread, and waits its grace before it helps. An executor that paces its jobs
+/// (`chunked` false) gets a job for every chunk.
+pub(super) fn job_lanes(workers: usize, cores: usize, chunked: bool, in_worker: bool) -> JobLanes {
+    if !chunked {
+        return JobLanes {
+            max: usize::MAX,
+            consumer_runs: false,
+        };
+    }
+    if in_worker || workers >= cores {
+        JobLanes {
+            max: workers.saturating_sub(1).max(1),
+            consumer_runs: true,
+        }
+    } else {
+        JobLanes {
+            max: workers,
+            consumer_runs: false,
+        }
+    }
+}
+
+/// The cores this process may run on, read once.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(crate::default_workers)
 }
 
 /// Reports panics of items to the pool, one job per message that panics with it, so that the

@@ -87,7 +87,9 @@ where
     /// assert_eq!(squares, [1, 4, 9, 16]);
     /// ```
     pub fn into_stream(self) -> MapStream<'e, E, I, F, T> {
-        MapStream { feed: self.feed }
+        MapStream {
+            feed: self.feed.never_help(),
+        }
     }
 }
 
@@ -102,7 +104,9 @@ where
     /// The results, as they finish, as a [`Stream`] for async code: polling never blocks
     /// and never runs an item on the polling thread (see [`MapStream`]).
     pub fn into_stream(self) -> MapStream<'e, E, I, F, T> {
-        MapStream { feed: self.feed }
+        MapStream {
+            feed: self.feed.never_help(),
+        }
     }
 }
 
@@ -117,7 +121,9 @@ where
     /// The results, as they finish and with their input positions, as a [`Stream`] for
     /// async code (see [`MapStream`]).
     pub fn into_stream(self) -> MapStreamIndexed<'e, E, I, F, T> {
-        MapStreamIndexed { feed: self.feed }
+        MapStreamIndexed {
+            feed: self.feed.never_help(),
+        }
     }
 }
 

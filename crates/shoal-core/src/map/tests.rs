@@ -338,7 +338,7 @@ fn caller_runs_everything_when_no_worker_is_free() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(got, (0..20_000u64).map(|x| x * 2).collect::<Vec<_>>());
-    // The jobs submitted (one per chunk) are still queued; they find nothing left to run.
+    // The jobs submitted (one per lane) are still queued; they find nothing left to run.
     let chunks = pool.held();
     assert!(chunks > 0 && chunks < 20_000 / 50, "{chunks} chunks");
     pool.run_all();
@@ -376,16 +376,13 @@ fn chunks_grow_for_small_items_and_stay_single_for_slow_ones() {
 
     // Slow items (2 ms each): one item per chunk, on a real pool too.
     let pool = TestPool::new(2);
-    let n = pool
-        .map(0..12u64, |x| {
-            thread::sleep(Duration::from_millis(2));
-            x
-        })
-        .filter(Result::is_ok)
-        .count();
+    let mut m = pool.map(0..12u64, |x| {
+        thread::sleep(Duration::from_millis(2));
+        x
+    });
+    let n = m.by_ref().filter(Result::is_ok).count();
     assert_eq!(n, 12);
-    let report = pool.shutdown(Shutdown::Graceful);
-    assert_eq!(report.submitted, 12, "one job per slow item: {report:?}");
+    assert_eq!(m.feed.chunks_handed_out(), 12, "one chunk per slow item");
 }
 
 #[test]
@@ -840,6 +837,8 @@ fn after_counted_runs_after_the_count_and_only_for_the_running_job() {
 fn a_consumer_on_a_busy_pool_waits_the_grace_once() {
     let pool = Hold::new(2);
     let mut m = pool.map(0..5_000u64, |x| x + 1).window(50);
+    // A consumer with a core to spare waits the grace; one that takes a lane does not.
+    m.feed.set_cores(64);
     for want in 1..=5_000u64 {
         assert_eq!(m.next().unwrap().unwrap(), want);
     }
@@ -852,4 +851,100 @@ fn a_consumer_on_a_busy_pool_waits_the_grace_once() {
     // The jobs still queued find nothing to run.
     pool.run_all();
     assert_eq!(pool.held(), 0);
+}
+
+/// A consumer that waits runs chunks itself, so on a machine whose cores the workers fill it
+/// takes a lane: the pool gets `workers - 1` jobs, and no more than `workers` threads ever run
+/// the map's items at once. With a core to spare, every worker gets a job.
+#[test]
+fn the_consumer_takes_a_lane_when_the_workers_fill_the_cores() {
+    use super::feed::{job_lanes, JobLanes};
+    let lanes = |max, consumer_runs| JobLanes { max, consumer_runs };
+    assert_eq!(job_lanes(4, 4, true, false), lanes(3, true));
+    assert_eq!(job_lanes(64, 2, true, false), lanes(63, true));
+    assert_eq!(job_lanes(1, 1, true, false), lanes(1, true));
+    assert_eq!(job_lanes(2, 16, true, false), lanes(2, false));
+    assert_eq!(
+        job_lanes(2, 16, true, true),
+        lanes(1, true),
+        "inside a worker"
+    );
+    assert_eq!(job_lanes(2, 2, false, false), lanes(usize::MAX, false));
+
+    for (cores, most) in [(3, 3), (64, 4)] {
+        let pool = TestPool::new(3);
+        let now = Arc::new(AtomicUsize::new(0));
+        let high = Arc::new(AtomicUsize::new(0));
+        let (n, h) = (now.clone(), high.clone());
+        let mut m = pool.map(0..400u64, move |x| {
+            let running = n.fetch_add(1, SeqCst) + 1;
+            h.fetch_max(running, SeqCst);
+            spin(100_000);
+            n.fetch_sub(1, SeqCst);
+            x
+        });
+        m.feed.set_cores(cores);
+        let got: Vec<u64> = m.map(Result::unwrap).collect();
+        assert_eq!(got, (0..400).collect::<Vec<_>>());
+        let high = high.load(SeqCst);
+        assert!(high <= most, "{cores} cores: {high} items at once");
+        let report = pool.shutdown(Shutdown::Graceful);
+        assert!(report.submitted >= 1 && report.adds_up(), "{report:?}");
+    }
+}
+
+/// A consumer busy elsewhere leaves the map to its jobs: they loop over the chunks handed
+/// out, so the window's chunks run while the caller does not call `next`.
+#[test]
+fn jobs_run_the_window_while_the_consumer_is_away() {
+    let pool = TestPool::new(2);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let mut m = pool
+        .map(0..64u64, move |x| {
+            spin(20_000);
+            r.fetch_add(1, SeqCst);
+            x
+        })
+        .window(16);
+    m.feed.set_cores(2);
+    assert_eq!(m.next().unwrap().unwrap(), 0);
+    // Away: every item pulled into the window runs, on the pool's one job.
+    let pulled = m.feed.in_flight() + 1;
+    assert!(pulled >= 8, "{pulled} items pulled");
+    eventually("the pool ran the window", || ran.load(SeqCst) == pulled);
+    let rest: Vec<u64> = m.map(Result::unwrap).collect();
+    assert_eq!(rest, (1..64).collect::<Vec<_>>());
+}
+
+/// A stream never runs chunks, and a pool that drops its jobs unrun leaves none of them
+/// waiting: every unclaimed chunk is cancelled, the stream yields `Cancelled` for each of
+/// its items and ends.
+#[cfg(feature = "stream")]
+#[test]
+fn a_stream_whose_jobs_are_dropped_ends_with_cancelled_items() {
+    use futures_core::Stream;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Nothing;
+    impl Wake for Nothing {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Waker::from(Arc::new(Nothing));
+    let mut cx = Context::from_waker(&waker);
+    let pool = Hold::new(2);
+    let mut stream = pool.map(0..100u64, |x| x).window(40).into_stream();
+    let mut got = Vec::new();
+    loop {
+        match Pin::new(&mut stream).poll_next(&mut cx) {
+            Poll::Ready(Some(r)) => got.push(r),
+            Poll::Ready(None) => break,
+            Poll::Pending => {
+                assert!(pool.held() > 0, "a stream waits with no job queued");
+                pool.cancel_all();
+            }
+        }
+    }
+    assert_eq!(got.len(), 100);
+    assert!(got.iter().all(|r| matches!(r, Err(TaskError::Cancelled))));
 }

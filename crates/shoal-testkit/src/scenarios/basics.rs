@@ -126,10 +126,13 @@ pub fn dyn_executor_box_and_arc<F: Factory>(f: &F) {
             .map(|r| r.expect("no panic"))
             .collect();
         assert_eq!(squares, [1, 4, 9, 16, 25]);
+        // The map's jobs: one per chunk at most, at least one.
+        let map_jobs = boxed.metrics().submitted - 1;
+        assert!((1..=5).contains(&map_jobs), "{map_jobs} jobs for 5 items");
         let ran = Tally::new();
         boxed.execute(counting_job(&ran)).expect(ACCEPT);
         ran.wait_for(1, "a job executed through Box<dyn Executor>");
-        graceful_completes(&*boxed, "Box<dyn Executor>", 7);
+        graceful_completes(&*boxed, "Box<dyn Executor>", map_jobs + 2);
 
         let shared: Arc<dyn Executor> = Arc::new(second);
         let threads: Vec<_> = (0..3u32)

@@ -224,6 +224,13 @@ pub fn map_lazy_input<F: Factory>(f: &F) {
             );
             pulled_in_all += pulled;
         }
-        graceful_completes(&pool, "map_lazy_input", pulled_in_all);
+        // One job per chunk at most (a map's jobs loop over the chunks handed out, and the
+        // caller runs some itself), and at least one job per map.
+        let jobs = pool.metrics().submitted;
+        assert!(
+            (2..=pulled_in_all).contains(&jobs),
+            "{jobs} jobs for two maps that pulled {pulled_in_all} items"
+        );
+        graceful_completes(&pool, "map_lazy_input", jobs);
     });
 }
