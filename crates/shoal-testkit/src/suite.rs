@@ -111,6 +111,7 @@ macro_rules! conformance_suite {
             map_unordered_bounded_in_flight,
             map_after_shutdown_yields_cancelled,
             map_lazy_input,
+            map_runs_the_window_while_the_caller_is_away,
             // metrics
             metrics_consistent_after_quiescence,
             metrics_track_running_and_queued,

@@ -234,3 +234,52 @@ pub fn map_lazy_input<F: Factory>(f: &F) {
         graceful_completes(&pool, "map_lazy_input", jobs);
     });
 }
+
+/// While the caller holds a map's iterator without taking results, the pool runs every item
+/// already pulled into the window: the map's jobs loop over its chunks until none is left,
+/// also when the caller takes a lane of its own and the pool gets one job fewer than it has
+/// workers.
+pub fn map_runs_the_window_while_the_caller_is_away<F: Factory>(f: &F) {
+    const WINDOW: usize = 16;
+    const ITEMS: u64 = 200;
+    let pool = build(f, PoolConfig::new().workers(2));
+    scenario(
+        "map_runs_the_window_while_the_caller_is_away",
+        pool,
+        move |pool| {
+            for unordered in [false, true] {
+                let name = if unordered { "map_unordered" } else { "map" };
+                let pulled = Tally::new();
+                let ran = Tally::new();
+                let (p, r) = (pulled.clone(), ran.clone());
+                let input = (0..ITEMS).inspect(move |_| p.add());
+                let work = move |x: u64| {
+                    for _ in 0..20 {
+                        thread::yield_now();
+                    }
+                    r.add();
+                    x
+                };
+                let mut results: Box<dyn Iterator<Item = Result<u64, TaskError>>> = if unordered {
+                    Box::new(pool.map_unordered(input, work).window(WINDOW))
+                } else {
+                    Box::new(pool.map(input, work).window(WINDOW))
+                };
+                let first = results.next().expect("a first result");
+                assert!(first.is_ok(), "{name}: {first:?}");
+                let away = pulled.get();
+                assert!(away >= 2, "{name} pulled {away} items for its window");
+                ran.wait_for(
+                    away,
+                    &format!(
+                        "{name}: the pool runs the {away} items pulled while the caller is away"
+                    ),
+                );
+                let rest = results.filter(Result::is_ok).count() as u64;
+                assert_eq!(rest + 1, ITEMS, "{name}: one result per item");
+            }
+            let jobs = pool.metrics().submitted;
+            graceful_completes(&pool, "map_runs_the_window_while_the_caller_is_away", jobs);
+        },
+    );
+}
