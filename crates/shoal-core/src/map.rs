@@ -43,8 +43,11 @@
 //!    `workers - 1` (at least one). With a core to spare the pool gets a lane per worker, and
 //!    a consumer outside the pool first gives it a moment (`HELP_GRACE`, 50 µs after the
 //!    chunk was handed out) to take a chunk, sleeping meanwhile; it stops waiting while none
-//!    of the map's jobs start (the pool has no free worker). A stream never runs chunks: it
-//!    leaves every lane to the pool.
+//!    of the map's jobs start (the pool has no free worker). Items that mostly wait (IO)
+//!    leave the cores free: the consumer reads its thread's CPU clock around some of the
+//!    chunks it runs, and while they spend less than half their time on the CPU the pool
+//!    gets a lane per worker, as with a core to spare. A stream never runs chunks: it leaves
+//!    every lane to the pool.
 //! 5. A job that never runs (the pool refused it, or a shutdown dropped it) cancels every
 //!    unclaimed chunk: their items are dropped unrun, each gets `Err(Cancelled)`.
 //!

@@ -82,6 +82,13 @@ pub(crate) struct Ran<In, T> {
     pub(crate) panics: Vec<String>,
 }
 
+impl<In, T> Ran<In, T> {
+    /// How long the chunk's items took, wall-clock.
+    pub(crate) fn nanos(&self) -> u64 {
+        self.finished.nanos
+    }
+}
+
 /// What the consumer does next.
 pub(crate) enum Step<In, T> {
     /// Yield these results; report these panics to the pool first.

@@ -77,8 +77,13 @@ pub(crate) struct Feed<'e, E: ?Sized, I: Iterator, F, T> {
     /// running chunks.
     chunked: bool,
     /// The most jobs of the map live at once, and whether the consumer takes a lane of its
-    /// own (see [`job_lanes`]).
+    /// own (see [`job_lanes`]), from `workers`, `cores`, `in_worker` and what the
+    /// consumer's `probe` says of the items.
     jobs: JobLanes,
+    workers: usize,
+    cores: usize,
+    in_worker: bool,
+    probe: CpuProbe,
     sizer: ChunkSizer,
     next_seq: u64,
     next_index: usize,
@@ -114,7 +119,11 @@ where
             #[cfg(test)]
             graced_runs: 0,
             chunked,
-            jobs: job_lanes(workers, cores(), chunked, worker::in_worker()),
+            jobs: job_lanes(workers, cores(), chunked, worker::in_worker(), false),
+            workers,
+            cores: cores(),
+            in_worker: worker::in_worker(),
+            probe: CpuProbe::new(),
             sizer: ChunkSizer::new(),
             next_seq: 0,
             next_index: 0,
@@ -133,8 +142,9 @@ where
     /// for a consumer with a core of its own.
     #[cfg(feature = "stream")]
     pub(crate) fn never_help(mut self) -> Self {
-        let workers = self.exec.max_workers().max(1);
-        self.jobs = job_lanes(workers, usize::MAX, self.chunked, false);
+        self.cores = usize::MAX;
+        self.in_worker = false;
+        self.jobs = self.job_lanes();
         self
     }
 
@@ -144,11 +154,30 @@ where
         self.next_seq
     }
 
-    /// Sizes the lanes as on a machine with `cores` cores (tests).
+    /// Sizes the lanes as on a machine with `cores` cores, whatever the items' CPU time
+    /// says (tests).
     #[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
     pub(super) fn set_cores(&mut self, cores: usize) {
-        let workers = self.exec.max_workers().max(1);
-        self.jobs = job_lanes(workers, cores, self.chunked, worker::in_worker());
+        self.cores = cores;
+        self.probe.off = true;
+        self.jobs = self.job_lanes();
+    }
+
+    /// The map's lanes now (tests).
+    #[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
+    pub(super) fn lanes_now(&self) -> JobLanes {
+        self.jobs
+    }
+
+    /// The jobs' lanes for what the feed knows now (see [`job_lanes`]).
+    fn job_lanes(&self) -> JobLanes {
+        job_lanes(
+            self.workers,
+            self.cores,
+            self.chunked,
+            self.in_worker,
+            self.probe.items_wait(),
+        )
     }
 
     /// The next result and its input position.
@@ -248,7 +277,13 @@ where
                             self.graced_runs += 1;
                         }
                     }
+                    let cpu_before = self.probe.start();
                     let mut ran = shared.run(chunk, results);
+                    if let Some(before) = cpu_before {
+                        if self.probe.record(before, ran.nanos()) {
+                            self.jobs = self.job_lanes();
+                        }
+                    }
                     let panics = mem::take(&mut ran.panics);
                     shared.publish(ran, Vec::new());
                     report_panics(self.exec, panics);
@@ -396,14 +431,24 @@ pub(super) struct JobLanes {
 /// pool runs the map while the caller is busy elsewhere). With a core to spare it is an
 /// extra thread, and waits its grace before it helps. An executor that paces its jobs
 /// (`chunked` false) gets a job for every chunk.
-pub(super) fn job_lanes(workers: usize, cores: usize, chunked: bool, in_worker: bool) -> JobLanes {
+///
+/// Items that mostly wait (IO: the consumer's own runs of them take less than half their
+/// time on the CPU, `items_wait`) leave the cores free: the consumer is then an extra thread
+/// outside the pool, as with a core to spare, and the pool gets a lane per worker.
+pub(super) fn job_lanes(
+    workers: usize,
+    cores: usize,
+    chunked: bool,
+    in_worker: bool,
+    items_wait: bool,
+) -> JobLanes {
     if !chunked {
         return JobLanes {
             max: usize::MAX,
             consumer_runs: false,
         };
     }
-    if in_worker || workers >= cores {
+    if in_worker || (workers >= cores && !items_wait) {
         JobLanes {
             max: workers.saturating_sub(1).max(1),
             consumer_runs: true,
@@ -414,6 +459,113 @@ pub(super) fn job_lanes(workers: usize, cores: usize, chunked: bool, in_worker: 
             consumer_runs: false,
         }
     }
+}
+
+/// What the consumer learns of the items from the chunks it runs itself: how much of their
+/// time was CPU time. It reads the thread's CPU clock around the first
+/// [`CpuProbe::FIRST`] chunks it runs and every [`CpuProbe::EVERY`]th after (a system call
+/// each side, a fraction of a microsecond), and keeps a moving average of CPU time over
+/// wall-clock time.
+#[derive(Debug)]
+struct CpuProbe {
+    /// Chunks the consumer ran.
+    runs: u64,
+    /// CPU time over wall-clock time, smoothed; `None` until measured.
+    share: Option<f64>,
+    /// Never measure (tests that size the lanes themselves).
+    off: bool,
+}
+
+impl CpuProbe {
+    const FIRST: u64 = 8;
+    const EVERY: u64 = 16;
+    /// Chunks shorter than this say little (the clocks' own cost and granularity).
+    const SHORTEST_NANOS: u64 = 20_000;
+    /// Below this share of CPU time, the items wait more than they compute.
+    const WAITING: f64 = 0.5;
+
+    fn new() -> CpuProbe {
+        CpuProbe {
+            runs: 0,
+            share: None,
+            off: false,
+        }
+    }
+
+    /// Before the consumer runs a chunk: the thread's CPU time, if this run is measured.
+    fn start(&mut self) -> Option<u64> {
+        self.runs += 1;
+        let measured = self.runs <= Self::FIRST || self.runs % Self::EVERY == 0;
+        if self.off || !measured {
+            return None;
+        }
+        thread_cpu_nanos()
+    }
+
+    /// After the run that [`start`](CpuProbe::start) measured: takes in its CPU time and
+    /// its wall-clock time; `true` if what the items do (wait or compute) changed.
+    fn record(&mut self, cpu_before: u64, wall_nanos: u64) -> bool {
+        let Some(cpu_after) = thread_cpu_nanos() else {
+            return false;
+        };
+        if wall_nanos < Self::SHORTEST_NANOS {
+            return false;
+        }
+        let sample = cpu_after.saturating_sub(cpu_before) as f64 / wall_nanos as f64;
+        let waited = self.items_wait();
+        self.share = Some(match self.share {
+            None => sample,
+            Some(old) => 0.5 * old + 0.5 * sample,
+        });
+        self.items_wait() != waited
+    }
+
+    /// The items measured so far spend most of their time waiting.
+    fn items_wait(&self) -> bool {
+        self.share.is_some_and(|share| share < Self::WAITING)
+    }
+}
+
+/// The calling thread's CPU time in nanoseconds, where the platform has a per-thread clock.
+#[cfg(all(
+    not(any(shoal_loom, shoal_shuttle)),
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )
+))]
+fn thread_cpu_nanos() -> Option<u64> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec; the call writes nothing else.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    if status != 0 {
+        return None;
+    }
+    let secs = u64::try_from(now.tv_sec).ok()?;
+    let nanos = u64::try_from(now.tv_nsec).ok()?;
+    Some(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+}
+
+/// No per-thread CPU clock here (or under the model checkers): the items are taken to
+/// compute.
+#[cfg(not(all(
+    not(any(shoal_loom, shoal_shuttle)),
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )
+)))]
+fn thread_cpu_nanos() -> Option<u64> {
+    None
 }
 
 /// The cores this process may run on, read once.

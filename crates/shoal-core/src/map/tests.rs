@@ -860,16 +860,26 @@ fn a_consumer_on_a_busy_pool_waits_the_grace_once() {
 fn the_consumer_takes_a_lane_when_the_workers_fill_the_cores() {
     use super::feed::{job_lanes, JobLanes};
     let lanes = |max, consumer_runs| JobLanes { max, consumer_runs };
-    assert_eq!(job_lanes(4, 4, true, false), lanes(3, true));
-    assert_eq!(job_lanes(64, 2, true, false), lanes(63, true));
-    assert_eq!(job_lanes(1, 1, true, false), lanes(1, true));
-    assert_eq!(job_lanes(2, 16, true, false), lanes(2, false));
+    assert_eq!(job_lanes(4, 4, true, false, false), lanes(3, true));
+    assert_eq!(job_lanes(64, 2, true, false, false), lanes(63, true));
+    assert_eq!(job_lanes(1, 1, true, false, false), lanes(1, true));
+    assert_eq!(job_lanes(2, 16, true, false, false), lanes(2, false));
     assert_eq!(
-        job_lanes(2, 16, true, true),
+        job_lanes(2, 16, true, true, false),
         lanes(1, true),
         "inside a worker"
     );
-    assert_eq!(job_lanes(2, 2, false, false), lanes(usize::MAX, false));
+    assert_eq!(
+        job_lanes(2, 2, false, false, false),
+        lanes(usize::MAX, false)
+    );
+    // Items that wait leave the cores free: the consumer is an extra thread again.
+    assert_eq!(job_lanes(4, 4, true, false, true), lanes(4, false));
+    assert_eq!(
+        job_lanes(2, 2, true, true, true),
+        lanes(1, true),
+        "inside a worker"
+    );
 
     for (cores, most) in [(3, 3), (64, 4)] {
         let pool = TestPool::new(3);
@@ -947,4 +957,19 @@ fn a_stream_whose_jobs_are_dropped_ends_with_cancelled_items() {
     }
     assert_eq!(got.len(), 100);
     assert!(got.iter().all(|r| matches!(r, Err(TaskError::Cancelled))));
+}
+
+/// Items that wait (here: sleep) leave the cores free, and the consumer's CPU clock says so:
+/// the pool gets a lane per worker again and the consumer helps as an extra thread.
+#[test]
+fn items_that_wait_give_the_pool_every_lane() {
+    let pool = TestPool::new(2);
+    let mut m = pool.map(0..40u64, |x| {
+        thread::sleep(Duration::from_millis(2));
+        x
+    });
+    let got: Vec<u64> = m.by_ref().map(Result::unwrap).collect();
+    assert_eq!(got, (0..40).collect::<Vec<_>>());
+    let lanes = m.feed.lanes_now();
+    assert_eq!((lanes.max, lanes.consumer_runs), (2, false), "{lanes:?}");
 }
