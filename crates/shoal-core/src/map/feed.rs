@@ -526,46 +526,51 @@ impl CpuProbe {
     }
 }
 
-/// The calling thread's CPU time in nanoseconds, where the platform has a per-thread clock.
-#[cfg(all(
-    not(any(shoal_loom, shoal_shuttle)),
-    any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd"
-    )
-))]
-fn thread_cpu_nanos() -> Option<u64> {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
+/// Items for where `$cond` holds, and items for where it does not: the condition is written
+/// once.
+macro_rules! cfg_either {
+    ($cond:meta; with: { $($with:item)* } without: { $($without:item)* }) => {
+        $( #[cfg($cond)] $with )*
+        $( #[cfg(not($cond))] $without )*
     };
-    // SAFETY: `now` is a valid, writable timespec; the call writes nothing else.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    if status != 0 {
-        return None;
-    }
-    let secs = u64::try_from(now.tv_sec).ok()?;
-    let nanos = u64::try_from(now.tv_nsec).ok()?;
-    Some(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
 }
 
-/// No per-thread CPU clock here (or under the model checkers): the items are taken to
-/// compute.
-#[cfg(not(all(
-    not(any(shoal_loom, shoal_shuttle)),
-    any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd"
-    )
-)))]
-fn thread_cpu_nanos() -> Option<u64> {
-    None
+// The platforms with a per-thread CPU clock that `libc` reaches, not under the model checkers.
+cfg_either! {
+    all(
+        not(any(shoal_loom, shoal_shuttle)),
+        any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd"
+        )
+    );
+    with: {
+        /// The calling thread's CPU time in nanoseconds.
+        fn thread_cpu_nanos() -> Option<u64> {
+            let mut now = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: `now` is a valid, writable timespec; the call writes nothing else.
+            let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+            if status != 0 {
+                return None;
+            }
+            let secs = u64::try_from(now.tv_sec).ok()?;
+            let nanos = u64::try_from(now.tv_nsec).ok()?;
+            Some(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+        }
+    }
+    without: {
+        /// No per-thread CPU clock here (or under the model checkers): the items are taken to
+        /// compute.
+        fn thread_cpu_nanos() -> Option<u64> {
+            None
+        }
+    }
 }
 
 /// The cores this process may run on, read once.
