@@ -109,6 +109,7 @@ where
         let workers = exec.max_workers().max(1);
         let lanes = workers.saturating_mul(LANES_PER_WORKER);
         let chunked = exec.map_in_chunks();
+        let (cores, in_worker) = (cores(), worker::in_worker());
         Feed {
             exec,
             input,
@@ -119,10 +120,10 @@ where
             #[cfg(test)]
             graced_runs: 0,
             chunked,
-            jobs: job_lanes(workers, cores(), chunked, worker::in_worker(), false),
+            jobs: job_lanes(workers, cores, chunked, in_worker, false),
             workers,
-            cores: cores(),
-            in_worker: worker::in_worker(),
+            cores,
+            in_worker,
             probe: CpuProbe::new(),
             sizer: ChunkSizer::new(),
             next_seq: 0,
