@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::chunk::{Chunk, ChunkJob, Finished, Output, Shared, Step, HELP_GRACE};
-use super::sizing::ChunkSizer;
+use super::sizing::{halfway, ChunkSizer};
 use crate::executor::Executor;
 use crate::job::Job;
 use crate::sync::{Arc, Mutex};
@@ -76,10 +76,9 @@ pub(crate) struct Feed<'e, E: ?Sized, I: Iterator, F, T> {
     /// `Executor::map_in_chunks`: chunks longer than one item, jobs that loop, and the caller
     /// running chunks.
     chunked: bool,
-    /// The most jobs of the map live at once, and whether the consumer takes a lane of its
-    /// own (see [`job_lanes`]), from `workers`, `cores`, `in_worker` and what the
-    /// consumer's `probe` says of the items.
-    jobs: JobLanes,
+    /// What the map's lanes are sized from (see [`Feed::job_lanes`]): the pool's most
+    /// workers, the cores, whether the consumer is a worker, and what the consumer's `probe`
+    /// says of the items.
     workers: usize,
     cores: usize,
     in_worker: bool,
@@ -120,7 +119,6 @@ where
             #[cfg(test)]
             graced_runs: 0,
             chunked,
-            jobs: job_lanes(workers, cores, chunked, in_worker, false),
             workers,
             cores,
             in_worker,
@@ -145,7 +143,6 @@ where
     pub(crate) fn never_help(mut self) -> Self {
         self.cores = usize::MAX;
         self.in_worker = false;
-        self.jobs = self.job_lanes();
         self
     }
 
@@ -161,16 +158,16 @@ where
     pub(super) fn set_cores(&mut self, cores: usize) {
         self.cores = cores;
         self.probe.off = true;
-        self.jobs = self.job_lanes();
     }
 
     /// The map's lanes now (tests).
     #[cfg(all(test, not(any(shoal_loom, shoal_shuttle))))]
     pub(super) fn lanes_now(&self) -> JobLanes {
-        self.jobs
+        self.job_lanes()
     }
 
-    /// The jobs' lanes for what the feed knows now (see [`job_lanes`]).
+    /// The most jobs of the map live at once, and whether the consumer takes a lane of its
+    /// own, for what the feed knows now (see [`job_lanes`]).
     fn job_lanes(&self) -> JobLanes {
         job_lanes(
             self.workers,
@@ -281,9 +278,7 @@ where
                     let cpu_before = self.probe.start();
                     let mut ran = shared.run(chunk, results);
                     if let Some(before) = cpu_before {
-                        if self.probe.record(before, ran.nanos()) {
-                            self.jobs = self.job_lanes();
-                        }
+                        self.probe.record(before, ran.nanos());
                     }
                     let panics = mem::take(&mut ran.panics);
                     shared.publish(ran, Vec::new());
@@ -298,7 +293,7 @@ where
     /// chunk after waiting (the pool has no free worker: waiting again would only slow the
     /// map).
     fn grace(&self) -> Duration {
-        if self.jobs.consumer_runs || worker::in_worker() {
+        if self.job_lanes().consumer_runs || worker::in_worker() {
             return Duration::ZERO;
         }
         match self.jobs_seen {
@@ -356,6 +351,7 @@ where
 
     /// Pushes the items pulled as a chunk and submits a job for it.
     fn hand_out(&mut self) {
+        let max_jobs = self.job_lanes().max;
         let shared = self.shared.as_ref().expect("the feed is alive");
         let buffers = local(&mut self.local);
         let buffer = buffers.spare.pop().unwrap_or_default();
@@ -366,7 +362,7 @@ where
             Chunk::new(seq, self.next_index, items),
             &mut buffers.spent,
             &mut buffers.spare,
-            self.jobs.max,
+            max_jobs,
         );
         self.next_seq += 1;
         self.next_index += len;
@@ -504,21 +500,16 @@ impl CpuProbe {
     }
 
     /// After the run that [`start`](CpuProbe::start) measured: takes in its CPU time and
-    /// its wall-clock time; `true` if what the items do (wait or compute) changed.
-    fn record(&mut self, cpu_before: u64, wall_nanos: u64) -> bool {
+    /// its wall-clock time.
+    fn record(&mut self, cpu_before: u64, wall_nanos: u64) {
         let Some(cpu_after) = thread_cpu_nanos() else {
-            return false;
+            return;
         };
         if wall_nanos < Self::SHORTEST_NANOS {
-            return false;
+            return;
         }
         let sample = cpu_after.saturating_sub(cpu_before) as f64 / wall_nanos as f64;
-        let waited = self.items_wait();
-        self.share = Some(match self.share {
-            None => sample,
-            Some(old) => 0.5 * old + 0.5 * sample,
-        });
-        self.items_wait() != waited
+        self.share = Some(halfway(self.share, sample));
     }
 
     /// The items measured so far spend most of their time waiting.

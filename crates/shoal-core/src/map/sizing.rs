@@ -20,6 +20,16 @@ pub(crate) const TARGET_CHUNK_NANOS: u64 = 50_000;
 /// window (4 × workers chunks) for very small items.
 pub(crate) const MAX_CHUNK: usize = 1024;
 
+/// A measurement smoothed over the chunks: half the weight to the newest `sample`, which
+/// follows a change within a few chunks, while one chunk that met a slow stretch (or a
+/// preempted runner) does not undo the rest. The first sample is taken as it is.
+pub(crate) fn halfway(old: Option<f64>, sample: f64) -> f64 {
+    match old {
+        None => sample,
+        Some(old) => 0.5 * old + 0.5 * sample,
+    }
+}
+
 /// The consumer's estimate of the time per item, and the chunk length it gives.
 #[derive(Debug)]
 pub(crate) struct ChunkSizer {
@@ -46,13 +56,7 @@ impl ChunkSizer {
         if items == 0 {
             return;
         }
-        let sample = nanos as f64 / items as f64;
-        // Half the weight to the newest chunk: follows a change within a few chunks, and one
-        // chunk that met a slow stretch (or a preempted runner) does not undo the rest.
-        let estimate = match self.nanos_per_item {
-            None => sample,
-            Some(old) => 0.5 * old + 0.5 * sample,
-        };
+        let estimate = halfway(self.nanos_per_item, nanos as f64 / items as f64);
         self.nanos_per_item = Some(estimate);
         let ideal = TARGET_CHUNK_NANOS as f64 / estimate.max(1.0);
         self.ideal = (ideal as usize).clamp(1, MAX_CHUNK);
