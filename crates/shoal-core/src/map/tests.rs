@@ -883,20 +883,18 @@ fn the_consumer_takes_a_lane_when_the_workers_fill_the_cores() {
 
     for (cores, most) in [(3, 3), (64, 4)] {
         let pool = TestPool::new(3);
-        let now = Arc::new(AtomicUsize::new(0));
-        let high = Arc::new(AtomicUsize::new(0));
-        let (n, h) = (now.clone(), high.clone());
+        // An item is alive while it runs: the high-water mark is the most run at once.
+        let running = Arc::new(Alive::default());
+        let r = running.clone();
         let mut m = pool.map(0..400u64, move |x| {
-            let running = n.fetch_add(1, SeqCst) + 1;
-            h.fetch_max(running, SeqCst);
+            let _running = r.item(x);
             spin(100_000);
-            n.fetch_sub(1, SeqCst);
             x
         });
         m.feed.set_cores(cores);
         let got: Vec<u64> = m.map(Result::unwrap).collect();
         assert_eq!(got, (0..400).collect::<Vec<_>>());
-        let high = high.load(SeqCst);
+        let high = running.max.load(SeqCst);
         assert!(high <= most, "{cores} cores: {high} items at once");
         let report = pool.shutdown(Shutdown::Graceful);
         assert!(report.submitted >= 1 && report.adds_up(), "{report:?}");
