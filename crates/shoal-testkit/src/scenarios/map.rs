@@ -38,9 +38,32 @@ fn slow_value(item: Tracked<u64>) -> u64 {
     *item.value()
 }
 
-/// Maps `items` through `f` on `pool` with `map`, or with `map_unordered` when `unordered`,
-/// with `window` when set; returns the values of the first `take` results (sorted, for
-/// `map_unordered`), dropping the iterator after them.
+/// The results of mapping `items` through `f` on `pool` with `map`, or with `map_unordered`
+/// when `unordered`, with `window` when set.
+fn results<'e, E, I, F>(
+    pool: &'e E,
+    unordered: bool,
+    window: Option<usize>,
+    items: I,
+    f: F,
+) -> Box<dyn Iterator<Item = Result<u64, TaskError>> + 'e>
+where
+    E: Executor,
+    I: IntoIterator,
+    I::IntoIter: 'e,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> u64 + Send + Sync + 'static,
+{
+    match (unordered, window) {
+        (false, None) => Box::new(pool.map(items, f)),
+        (false, Some(w)) => Box::new(pool.map(items, f).window(w)),
+        (true, None) => Box::new(pool.map_unordered(items, f)),
+        (true, Some(w)) => Box::new(pool.map_unordered(items, f).window(w)),
+    }
+}
+
+/// Maps `items` as [`results`] does; returns the values of the first `take` results (sorted,
+/// for `map_unordered`), dropping the iterator after them.
 fn mapped<E, I, F>(
     pool: &E,
     unordered: bool,
@@ -55,24 +78,14 @@ where
     I::Item: Send + 'static,
     F: Fn(I::Item) -> u64 + Send + Sync + 'static,
 {
-    fn values(results: impl Iterator<Item = Result<u64, TaskError>>, take: usize) -> Vec<u64> {
-        results.take(take).map(|r| r.expect("no panic")).collect()
-    }
+    let mut got: Vec<u64> = results(pool, unordered, window, items, f)
+        .take(take)
+        .map(|r| r.expect("no panic"))
+        .collect();
     if unordered {
-        let results = pool.map_unordered(items, f);
-        let mut got = match window {
-            Some(w) => values(results.window(w), take),
-            None => values(results, take),
-        };
         got.sort_unstable();
-        got
-    } else {
-        let results = pool.map(items, f);
-        match window {
-            Some(w) => values(results.window(w), take),
-            None => values(results, take),
-        }
     }
+    got
 }
 
 /// The scenario of `map_bounded_in_flight` and (`unordered`) `map_unordered_bounded_in_flight`:
@@ -260,11 +273,7 @@ pub fn map_runs_the_window_while_the_caller_is_away<F: Factory>(f: &F) {
                     r.add();
                     x
                 };
-                let mut results: Box<dyn Iterator<Item = Result<u64, TaskError>>> = if unordered {
-                    Box::new(pool.map_unordered(input, work).window(WINDOW))
-                } else {
-                    Box::new(pool.map(input, work).window(WINDOW))
-                };
+                let mut results = results(&pool, unordered, Some(WINDOW), input, work);
                 let first = results.next().expect("a first result");
                 assert!(first.is_ok(), "{name}: {first:?}");
                 let away = pulled.get();
