@@ -41,10 +41,10 @@ enum Command {
     /// Run every workload on every contender; print a table, write JSON and an SVG chart.
     ///
     /// Each cell builds the pool, runs the workload once to warm up, then repeats it until
-    /// the size's time budget is spent and reports the median. spawn-outside, spawn-inside,
-    /// chain and wake-latency are measured in rounds, the contenders in turn, each round with
-    /// its share of the budget. Ratios compare throughput with the best peer in the same
-    /// workload and with the sequential baseline.
+    /// the size's time budget is spent and reports the median. Every workload but io, http,
+    /// files and idle is measured in rounds, the contenders in turn, each round with its share
+    /// of the budget. Ratios compare throughput with the best peer in the same workload and
+    /// with the sequential baseline.
     Compare(CompareArgs),
     /// Run one workload over a range of worker counts; draw throughput against workers.
     ///

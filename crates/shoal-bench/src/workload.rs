@@ -292,8 +292,9 @@ workload_ids! {
         "wake latency: submit to start of one job on an idle pool, p50 and p99";
 }
 
-/// The rounds of the intake workloads (see [`WorkloadId::rounds`]).
-pub const INTAKE_ROUNDS: usize = 3;
+/// The rounds of the workloads whose goals compare contenders run for run, wake-latency
+/// aside (see [`WorkloadId::rounds`]).
+pub const ROUNDS: usize = 3;
 
 impl WorkloadId {
     /// Workload-specific exclusions on top of the capability: the sequential baseline would
@@ -317,14 +318,17 @@ impl WorkloadId {
     ///
     /// - wake-latency, compared on its tail: [`WAKE_ROUNDS`](crate::workloads::WAKE_ROUNDS),
     ///   each round taking its share of the samples;
-    /// - the short intake workloads whose goals compare pools with peers run for run
-    ///   (spawn-outside, spawn-inside, chain): [`INTAKE_ROUNDS`], each round with its share of
-    ///   the size's time budget and of the most runs;
-    /// - every other workload: 1.
+    /// - every other workload on the CPU-bound worker count, timed by repeated runs
+    ///   (spawn-outside, spawn-inside, chain, fib, tree-sum, hash, hash-map, unbalanced, map,
+    ///   map-unordered), whose goals compare a pool with a peer, with `ScopedPool` or with the
+    ///   sequential baseline run for run: [`ROUNDS`], each round with its share of the size's
+    ///   time budget and of the most runs;
+    /// - the IO workloads and idle: 1. A few long runs of mostly waiting, which other
+    ///   processes hardly slow down.
     pub fn rounds(self) -> usize {
-        match self {
-            WorkloadId::WakeLatency => crate::workloads::WAKE_ROUNDS,
-            WorkloadId::SpawnOutside | WorkloadId::SpawnInside | WorkloadId::Chain => INTAKE_ROUNDS,
+        match (self, self.worker_kind(), self.timing()) {
+            (WorkloadId::WakeLatency, _, _) => crate::workloads::WAKE_ROUNDS,
+            (_, WorkerKind::Cpu, Timing::Repeat) => ROUNDS,
             _ => 1,
         }
     }
