@@ -28,7 +28,7 @@ use shoal_bench::{
                   spawn_blocking, on workloads that each teach one trade-off. Every run checks \
                   its answer; results go to a table, JSON and an SVG chart.\n\n\
                   Start with `shoal-bench list` to see the workloads and contenders, then \
-                  `shoal-bench compare` (about a minute on 2 cores) or `shoal-bench compare \
+                  `shoal-bench compare` (two or three minutes on 2 cores) or `shoal-bench compare \
                   --size tiny` (seconds)."
 )]
 struct Cli {
@@ -135,7 +135,7 @@ struct CompareArgs {
     /// Workloads to run, comma-separated (default: every one; see `shoal-bench list`).
     #[arg(long, short = 'w', value_delimiter = ',', value_name = "NAME,...")]
     workloads: Vec<WorkloadId>,
-    /// Problem size: `tiny` (a smoke test: seconds), `small`, `full` (about a minute on 2
+    /// Problem size: `tiny` (a smoke test: seconds), `small`, `full` (two or three minutes on 2
     /// cores), or a scale factor of `full` such as `0.5`.
     #[arg(long, short = 's', value_name = "SIZE", default_value = "full")]
     size: Size,

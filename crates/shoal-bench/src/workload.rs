@@ -21,7 +21,7 @@ use crate::workloads::{
 /// parameters (jobs, depth, buffers).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Size {
-    /// 1.0 is `full`: every workload on every contender in about a minute on 2 cores.
+    /// 1.0 is `full`: every workload on every contender in two or three minutes on 2 cores.
     pub scale: f64,
 }
 
