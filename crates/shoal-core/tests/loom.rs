@@ -691,6 +691,18 @@ fn scope_promotion_races_the_drain() {
 // so a chunk pushed without a job always has a live job (or the consumer) to come to it. A
 // job dropped unrun cancels the unclaimed chunks.
 
+/// Checks a map's answers to the items `0..n` (each mapped to `x + 10`): one per item, in
+/// order, each its value (allowed when `values`) or `Cancelled` (allowed when `cancels`).
+fn assert_answers(got: &[Result<u64, TaskError>], n: usize, values: bool, cancels: bool) {
+    assert_eq!(got.len(), n);
+    for (i, r) in got.iter().enumerate() {
+        match r {
+            Ok(v) => assert!(values && *v == i as u64 + 10, "{i}: {v}"),
+            Err(e) => assert!(cancels && matches!(e, TaskError::Cancelled), "{e:?}"),
+        }
+    }
+}
+
 /// The pool's one job loops over the chunks while the consumer pushes more and runs some
 /// itself: every item runs exactly once, results come in order, and the map ends.
 #[test]
@@ -721,13 +733,7 @@ fn map_job_dropped_unrun_cancels_the_unclaimed_chunks() {
         let pool = OneSlot::new();
         let worker = OneSlot::serve(&pool, true);
         let got: Vec<Result<u64, TaskError>> = pool.map(0..2u64, |x| x + 10).collect();
-        assert_eq!(got.len(), 2);
-        for (i, r) in got.iter().enumerate() {
-            match r {
-                Ok(v) => assert_eq!(*v, i as u64 + 10),
-                Err(e) => assert!(matches!(e, TaskError::Cancelled), "{e:?}"),
-            }
-        }
+        assert_answers(&got, 2, true, true);
         worker.join().unwrap();
     });
 }
@@ -757,13 +763,7 @@ fn map_stream_strands_no_chunk() {
                 }
                 got
             });
-            assert_eq!(got.len(), 3);
-            for (i, r) in got.iter().enumerate() {
-                match r {
-                    Ok(v) => assert!(!drop_jobs && *v == i as u64 + 10, "{i}: {v}"),
-                    Err(e) => assert!(drop_jobs && matches!(e, TaskError::Cancelled), "{e:?}"),
-                }
-            }
+            assert_answers(&got, 3, !drop_jobs, drop_jobs);
             pool.stop(&stop);
             worker.join().unwrap();
         });

@@ -412,14 +412,16 @@ impl<In, T, F> Shared<In, T, F> {
     /// The pool will not run the map's jobs any more, and a chunk left unclaimed could wait
     /// for good on a consumer that never runs chunks itself (a stream).
     pub(crate) fn cancel_pending(&self) {
-        let pending = self.state.with(|s| {
+        // Each chunk with a result buffer to reuse, all taken in one lock.
+        let claimed: Vec<_> = self.state.with(|s| {
             s.jobs_live -= 1;
-            mem::take(&mut s.pending)
+            let pending = mem::take(&mut s.pending);
+            pending
+                .into_iter()
+                .map(|chunk| (chunk, s.spare_results.pop().unwrap_or_default()))
+                .collect()
         });
-        for chunk in pending {
-            let results = self
-                .state
-                .with(|s| s.spare_results.pop().unwrap_or_default());
+        for (chunk, results) in claimed {
             self.cancel(chunk, results);
         }
     }
