@@ -29,6 +29,10 @@
 //!    │                         ASLEEP (condvar wait; counted as sleepy)
 //! ```
 //!
+//! A worker is counted as searching from before its thread starts ([`Sleep::starting`]) until
+//! that thread runs ([`Sleep::started`]): a search whose spin is the thread's start, ended as
+//! step 5 below ends one, before the worker's loop first polls the queues.
+//!
 //! A *token* (under the sleep lock) is a wake-up already paid for: whoever issues one has
 //! moved one worker from `sleepy` to `searching` on that worker's behalf, and the next
 //! sleepy worker to look takes it and goes searching. So at every moment,
@@ -350,6 +354,24 @@ impl Sleep {
         }
         self.searching.fetch_add(1, Ordering::SeqCst);
         true
+    }
+
+    /// A worker about to start: counted as searching from now until its thread calls
+    /// [`Sleep::started`]. So the pool is [`hungry`](Sleep::hungry) while its new workers
+    /// start, and a join inside it offers its second half for them instead of running both
+    /// halves on one thread (the first join on a pool built a moment ago did, its other
+    /// workers not having reached their idle loop yet); and a submitter leaves its job to the
+    /// new worker, whose loop looks at the queues first.
+    pub fn starting(&self) {
+        // ORDERING: a count; see `try_start_searching`.
+        self.searching.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Ends the count [`Sleep::starting`] made: called first thing on the new worker's thread,
+    /// or by the spawner when the thread did not start. It is step 5 of a search: if it was
+    /// the last searcher, a worker sleeps and `more_work()` sees a job, one is woken.
+    pub fn started(&self, more_work: impl FnOnce() -> bool) {
+        self.stop_searching(more_work);
     }
 
     /// Step 5: a searcher stops searching (it found a job, or it exits). If it was the last

@@ -36,9 +36,12 @@ pub(crate) fn spawn_worker(
     index: usize,
 ) -> io::Result<thread::JoinHandle<()>> {
     let for_thread = registry.clone();
+    // Searching until its thread runs (`Sleep::starting`): a join offers work for it.
+    registry.sleep.starting();
     registry
         .config
         .spawn("shoal-queue", index, move || run(for_thread, index))
+        .inspect_err(|_| registry.sleep.started(|| !registry.queue.is_empty()))
 }
 
 /// Lets a thread that waits inside one of our workers run our queued jobs.
@@ -142,6 +145,8 @@ fn idle(registry: &Registry, index: usize, spin: &Spin) -> Idle {
 }
 
 fn run(registry: Arc<Registry>, index: usize) {
+    // First, before the start hook: the count `spawn_worker` made ends here.
+    registry.sleep.started(|| !registry.queue.is_empty());
     // Declared first, so dropped last, after the worker state below is restored: reports
     // the exit however the loop ends (an unwind included), so shutdown never waits for a
     // worker that is gone. Creating it runs the start hook.

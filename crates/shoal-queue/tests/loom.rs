@@ -84,7 +84,9 @@ fn no_lost_wakeup_when_last_worker_parks() {
 }
 
 /// Growing the pool starts a worker that takes part in the protocol at once: a job that
-/// blocks one worker until a second job ran needs the new worker.
+/// blocks one worker until a second job ran needs the new worker. The new worker counts as
+/// searching until its thread runs (`Sleep::starting`), so a submitter that sees it wakes
+/// nobody, and the new worker must find the job.
 #[test]
 fn resize_up_adds_a_worker_that_runs_jobs() {
     model(|| {

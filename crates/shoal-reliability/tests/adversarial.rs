@@ -54,6 +54,10 @@ const MARGIN: Duration = Duration::from_millis(100);
 const SLOW: Duration = Duration::from_millis(100);
 /// How long the first half of a join waits for the second to start on another worker.
 const STEAL_WAIT: Duration = Duration::from_secs(2);
+/// How many times a join meant to run `b` on another worker is tried until it did.
+const ELSEWHERE_TRIES: usize = 3;
+/// The pause before each of those tries, for the other workers to go idle.
+const SETTLE: Duration = Duration::from_millis(5);
 /// Every shutdown mode.
 const MODES: [Shutdown; 3] = [
     Shutdown::Graceful,
@@ -608,8 +612,11 @@ impl Joiner for dyn Executor + '_ {
         ExecutorExt::join(self, a, b)
     }
     fn inside<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        // A join from outside moves onto a worker; its first half runs there.
-        ExecutorExt::join(self, f, || ()).0
+        // A join from outside moves onto a worker. `f` is its second half: usually taken back
+        // and run by the worker that offered it, after its offer ended (`f` in the first
+        // half would run while the offer of the second is outstanding, and a thread offers
+        // one half at a time, so no join in `f` could offer its own).
+        ExecutorExt::join(self, || (), f).1
     }
 }
 
@@ -670,11 +677,22 @@ fn join_cells<J: Joiner + ?Sized>(
                 continue;
             }
             let ctx = format!("{what}, inside: {inside}, b on another worker: {elsewhere}");
-            let (result, b_elsewhere) = bomb_join(pool, inside, elsewhere, a_bomb, b_bomb);
-            stolen += usize::from(elsewhere && b_elsewhere);
-            match result {
-                Ok(v) => panic!("{ctx}: returned {v:?} although a half panicked"),
-                Err(payload) => dispose_bomb(&ctx, payload, label),
+            // A join offers `b` only while another worker is idle, and the one that just ran
+            // the last join's leftovers may not be yet: up to three tries, each after a pause
+            // that lets it go idle, for `b` to run elsewhere.
+            for _ in 0..if elsewhere { ELSEWHERE_TRIES } else { 1 } {
+                if elsewhere {
+                    thread::sleep(SETTLE);
+                }
+                let (result, b_elsewhere) = bomb_join(pool, inside, elsewhere, a_bomb, b_bomb);
+                match result {
+                    Ok(v) => panic!("{ctx}: returned {v:?} although a half panicked"),
+                    Err(payload) => dispose_bomb(&ctx, payload, label),
+                }
+                if elsewhere && b_elsewhere {
+                    stolen += 1;
+                    break;
+                }
             }
         }
     }

@@ -352,12 +352,20 @@ pub(crate) fn spawn_worker(
     let local = Local::new();
     let id = registry.stealers.add(local.stealer());
     let for_thread = registry.clone();
+    // Searching until its thread runs (`Sleep::starting`): a join offers work for it.
+    registry.sleep.starting();
     registry
         .config
         .spawn("shoal-steal", index, move || {
             run(for_thread, local, index, id)
         })
-        .inspect_err(|_| registry.stealers.remove(id))
+        .inspect_err(|_| {
+            registry.stealers.remove(id);
+            registry.sleep.started(|| {
+                // No worker of ours has the key `usize::MAX`: every deque counts.
+                !registry.injector.is_empty() || registry.stealers.snapshot().any_queued(usize::MAX)
+            });
+        })
 }
 
 /// The body of worker `index`'s thread (`shoal_core::identity`), listed as stealer `id`.
@@ -373,6 +381,8 @@ fn run(registry: Arc<Registry>, local: Local, index: usize, id: usize) {
         spin: Spin::new(),
     });
     CONTEXT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
+    // Before the start hook: the count `spawn_worker` made ends here.
+    registry.sleep.started(|| ctx.work_visible());
     // Declared before the worker state, so dropped after it is restored. It owns the
     // thread's last handle on the context, so it can empty the deque and slot.
     let exit = ExitGuard {

@@ -101,6 +101,7 @@ macro_rules! conformance_suite {
             fork_join_nested_10000_deep,
             fork_join_panics_reach_the_caller,
             fork_join_runs_halves_in_parallel,
+            fork_join_parallel_while_a_worker_starts,
             fork_join_around_shutdown,
             fork_slices_through_the_contract,
             fork_slice_splits_for_idle_workers,

@@ -188,6 +188,26 @@ pub fn fork_join_panics_reach_the_caller<F: Factory>(f: &F) {
     });
 }
 
+/// One join whose first half waits (up to 200 ms) for the second to run: `true` if it did,
+/// so the second half ran on another thread while the first one waited.
+fn b_ran_while_a_waited<E: Executor + ?Sized>(pool: &E) -> bool {
+    let b_ran = AtomicBool::new(false);
+    let (seen, ()) = pool.join(
+        || {
+            let until = Instant::now() + Duration::from_millis(200);
+            while Instant::now() < until {
+                if b_ran.load(Ordering::SeqCst) {
+                    return true;
+                }
+                thread::yield_now();
+            }
+            false
+        },
+        || b_ran.store(true, Ordering::SeqCst),
+    );
+    seen
+}
+
 /// Over a few tries, the second half runs on another thread while the first one waits for
 /// it: a join is parallel when a worker is idle.
 pub fn fork_join_runs_halves_in_parallel<F: Factory>(f: &F) {
@@ -196,23 +216,34 @@ pub fn fork_join_runs_halves_in_parallel<F: Factory>(f: &F) {
         let parallel = (0..50).any(|_| {
             // Let the other worker go idle first.
             thread::sleep(Duration::from_millis(2));
-            let b_ran = AtomicBool::new(false);
-            let (seen, ()) = pool.join(
-                || {
-                    let until = Instant::now() + Duration::from_millis(200);
-                    while Instant::now() < until {
-                        if b_ran.load(Ordering::SeqCst) {
-                            return true;
-                        }
-                        thread::yield_now();
-                    }
-                    false
-                },
-                || b_ran.store(true, Ordering::SeqCst),
-            );
-            seen
+            b_ran_while_a_waited(&pool)
         });
         assert!(parallel, "in 50 joins, b never ran while a waited for it");
+    });
+}
+
+/// A join right after `resize` grew the pool, while the new worker is still starting, is
+/// parallel too: a starting worker counts as idle. On five pools of one worker, a job grows
+/// its pool to two and joins at once; the second half ran while the first one waited at least
+/// once. (The same holds for the first join on a pool built a moment ago.)
+pub fn fork_join_parallel_while_a_worker_starts<F: Factory>(f: &F) {
+    let pools: Vec<Arc<F::Pool>> = (0..5)
+        .map(|_| Arc::new(build(f, PoolConfig::new().workers(1))))
+        .collect();
+    scenario("fork_join_parallel_while_a_worker_starts", pools, |pools| {
+        let parallel = pools.iter().any(|pool| {
+            let on_worker = pool.clone();
+            let job = pool.spawn(move || {
+                on_worker.resize(2).expect("grow to two workers");
+                b_ran_while_a_waited(&*on_worker)
+            });
+            job.expect(ACCEPT).join().expect("the job does not panic")
+        });
+        assert!(
+            parallel,
+            "on five pools grown to two workers, the join right after never ran b while a \
+             waited for it"
+        );
     });
 }
 
