@@ -89,6 +89,7 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
                 WorkloadId::Unbalanced,
                 WorkloadId::Fib,
                 WorkloadId::TreeSum,
+                WorkloadId::JoinLoop,
                 WorkloadId::ResultQueue,
                 WorkloadId::ResultQueueUnordered,
             ]

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use crate::backend::BackendConfig;
 use crate::contender::{Capability, Contender, Info};
 use crate::workloads::{
-    Chain, Fib, Files, Hash, HashMap, Http, Idle, Io, ResultQueue, ResultQueueUnordered,
+    Chain, Fib, Files, Hash, HashMap, Http, Idle, Io, JoinLoop, ResultQueue, ResultQueueUnordered,
     SpawnInside, SpawnOutside, TreeSum, Unbalanced, WakeLatency,
 };
 
@@ -270,6 +270,8 @@ workload_ids! {
         "join overhead: recursive fib with no cutoff, two tiny tasks per call";
     TreeSum, "tree-sum", "nodes", ForkJoin, Cpu, Repeat,
         "join over borrowed data: sum a binary tree of boxed nodes, no cutoff";
+    JoinLoop, "join-loop", "joins", ForkJoin, Cpu, Repeat,
+        "coarse joins back to back: the hand-off and the owner's wait for the other half";
     Hash, "hash", "MiB", Batch, Cpu, Repeat,
         "parallel efficiency: SHA-256 of many 16 KiB buffers, coarse independent jobs";
     HashMap, "hash-map", "MiB", OrderedMap, Cpu, Repeat,

@@ -151,8 +151,8 @@ fn wake_latency_reports_percentiles_and_the_go_pool_says_why_it_is_missing() {
 fn list_names_every_workload() {
     prints_each(
         "list",
-        "spawn-outside spawn-inside chain fib tree-sum hash io http files unbalanced map idle \
-         wake-latency go-pool",
+        "spawn-outside spawn-inside chain fib tree-sum join-loop hash io http files unbalanced \
+         map idle wake-latency go-pool",
     );
 }
 

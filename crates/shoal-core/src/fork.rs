@@ -57,6 +57,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use crate::error::Rejected;
 use crate::executor::Executor;
 use crate::job::Task;
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+use crate::sleep::{backoff, LONG_SPIN};
 use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::sync::Arc;
 use crate::unwind::{drop_quietly, AbortOnUnwind};
@@ -230,6 +232,9 @@ const OFFERED: u8 = 0;
 const TAKEN: u8 = 1;
 const RECLAIMED: u8 = 2;
 const DROPPED: u8 = 3;
+/// After `TAKEN`: the runner has put the outcome in place (read without the lock by an owner
+/// that looks before it sleeps, see [`await_taken`]).
+const REPORTED: u8 = 4;
 
 /// What became of an offered half.
 enum Outcome {
@@ -242,8 +247,9 @@ enum Outcome {
 
 /// What the owner of an offered half shares with the job that carries it.
 struct Handoff {
-    /// `OFFERED`, then exactly one of: `TAKEN` (a worker runs it), `RECLAIMED` (the owner
-    /// runs it), `DROPPED` (the carrier was dropped unrun).
+    /// `OFFERED`, then exactly one of: `TAKEN` (a worker runs it; `REPORTED` once its outcome
+    /// is in place), `RECLAIMED` (the owner runs it), `DROPPED` (the carrier was dropped
+    /// unrun).
     state: AtomicU8,
     outcome: Waitable<Outcome>,
 }
@@ -283,6 +289,9 @@ impl Carrier {
         let panic = catch_unwind(AssertUnwindSafe(|| unsafe { (*half.0)() })).err();
         // The last touch of the half's frame is above; after this update the owner may return.
         self.handoff.outcome.update(|o| *o = Outcome::Ran(panic));
+        // ORDERING: Release, after the outcome: an owner that reads `REPORTED` (Acquire) finds
+        // the outcome under the lock without waiting. The handoff is ours too (an `Arc`).
+        self.handoff.state.store(REPORTED, Ordering::Release);
     }
 }
 
@@ -357,7 +366,23 @@ fn reclaim(handoff: &Handoff) -> bool {
 }
 
 /// Waits until the worker that took the half reported it; returns its panic, if any.
+///
+/// It looks a while before it sleeps, the way an idle worker searches ([`LONG_SPIN`] rounds
+/// of [`backoff`], running queued jobs between them): the two halves of a join are often
+/// alike, so the thief is often about done, and a wait that sleeps costs a futex call on each
+/// side and the wake-up's latency (tens of microseconds) on every join of a loop of joins.
 fn await_taken(handoff: &Handoff) -> Option<Box<dyn Any + Send>> {
+    // Under a model checker a spin only multiplies interleavings: straight to the wait.
+    #[cfg(not(any(shoal_loom, shoal_shuttle)))]
+    for round in 0..LONG_SPIN {
+        // ORDERING: Acquire pairs with the Release store in `Carrier::run`.
+        if handoff.state.load(Ordering::Acquire) == REPORTED {
+            break;
+        }
+        if !crate::worker::help_one() {
+            backoff(round);
+        }
+    }
     AbortOnUnwind::run(WAIT_INVARIANT, || {
         handoff
             .outcome

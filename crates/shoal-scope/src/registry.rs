@@ -35,7 +35,7 @@ use crossbeam_utils::CachePadded;
 use shoal_core::deque::Stealers;
 use shoal_core::lifecycle::{Lifecycle, Mechanics, Workers};
 use shoal_core::queue::SharedQueue;
-use shoal_core::sleep::{backoff, LONG_SPIN};
+use shoal_core::sleep::{backoff, Spell, LONG_SPIN};
 use shoal_core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use shoal_core::sync::{lock, thread, Arc, Mutex, MutexGuard};
 use shoal_core::PoolConfig;
@@ -394,8 +394,19 @@ impl Registry {
         // minutes instead of one): a thread then searches only when a waker counted it so.
         let mut searching = LONG_SPIN > 0 && self.sleep.try_start_searching(limit);
         let mut spell = spin.spell();
+        // The owner of a latch spins long whatever its budget: it waits for one event, the
+        // end of a half another thread runs, which often comes within microseconds (the two
+        // halves of a join are often alike). If it slept, that half's end would cost a
+        // wake-up, and its next join would find the other thread asleep too (`join-loop`).
+        let budget = |spell: &Spell<'_>| {
+            if latch.is_some() {
+                LONG_SPIN
+            } else {
+                spell.rounds()
+            }
+        };
         // Over the limit: no spin, straight to the sleep protocol.
-        let mut rounds = if searching { 0 } else { spell.rounds() };
+        let mut rounds = if searching { 0 } else { budget(&spell) };
         let mut checked_idle = false;
         let mut first = true;
         let found = loop {
@@ -418,7 +429,7 @@ impl Registry {
                 self.life.check_idle(self);
                 checked_idle = true;
             }
-            if rounds < spell.rounds() {
+            if rounds < budget(&spell) {
                 backoff(rounds);
                 rounds += 1;
                 continue;
@@ -445,7 +456,7 @@ impl Registry {
             if !searching && LONG_SPIN > 0 {
                 searching = self.sleep.try_start_searching(limit);
             }
-            rounds = if searching { 0 } else { spell.rounds() };
+            rounds = if searching { 0 } else { budget(&spell) };
             first = true;
         };
         if found.is_some() {

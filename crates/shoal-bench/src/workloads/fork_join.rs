@@ -1,9 +1,12 @@
-//! Fork-join with no cutoff: every call forks, so the cost of `join` itself dominates.
+//! Fork-join with no cutoff, where every call forks and the cost of `join` itself dominates
+//! (`fib`, `tree-sum`); and a loop of coarse joins, where what counts is how fast each half
+//! finds a thread and the owner learns that the other half ended (`join-loop`).
 
 use std::sync::Arc;
 
 use crate::contender::{Contender, ForkJoin};
 use crate::workload::{Answer, Size, Workload, WorkloadId};
+use crate::workloads::burn;
 
 /// Join overhead: recursive Fibonacci, `join(fib(n-1), fib(n-2))` at every level down to
 /// `n < 2`. Sequential code does the same calls without `join`, so `sequential / pool` is
@@ -152,6 +155,73 @@ impl Workload for TreeSum {
     }
 }
 
+/// Rounds of [`burn`] in one half of a `join-loop` join: about 50 us.
+const HALF_ITERS: u32 = 25_000;
+
+/// A loop of coarse joins, one after another: `join(burn(4i + 1), burn(4i + 3))` for `i` in
+/// `0..joins`, each half about 50 us. Every join offers its second half to the other worker,
+/// which takes it at once only if it is still looking for work; the owner then waits for the
+/// thief, whose half ends about when its own does. So a pool pays, per join, its hand-off
+/// and the time it takes the waiting owner to learn that the other half ended: a wait that
+/// sleeps pays a wake-up each time. The ideal time is half the sequential one.
+#[derive(Debug)]
+pub struct JoinLoop {
+    joins: u64,
+    checksum: u64,
+}
+
+/// The seed of half `half` (0 or 1) of join `i`: odd and distinct for every half ([`burn`]
+/// makes its seed odd).
+fn seed(i: u64, half: u64) -> u64 {
+    i << 2 | half << 1 | 1
+}
+
+fn join_loop<J: ForkJoin>(j: &J, joins: u64) -> u64 {
+    let mut sum = 0u64;
+    for i in 0..joins {
+        let (a, b) = j.join(
+            || burn(seed(i, 0), HALF_ITERS),
+            || burn(seed(i, 1), HALF_ITERS),
+        );
+        // Position-dependent, so a half run twice or for the wrong index shows.
+        sum = sum.wrapping_mul(31).wrapping_add(a ^ b.rotate_left(1));
+    }
+    sum
+}
+
+impl Workload for JoinLoop {
+    const ID: WorkloadId = WorkloadId::JoinLoop;
+
+    fn prepare(size: Size, _workers: usize) -> Self {
+        // Scale 1 is 1,000 joins: about 100 ms of work, 50 ms on two workers.
+        let joins = size.count(1000, 10) as u64;
+        JoinLoop {
+            joins,
+            checksum: join_loop(&crate::contenders::Sequential, joins),
+        }
+    }
+
+    fn run<C: Contender>(&self, c: &C) -> u64 {
+        let j = c.fork_join().expect("admitted contenders can join");
+        let joins = self.joins;
+        j.install(|| join_loop(j, joins))
+    }
+
+    fn answer(&self) -> Answer {
+        Answer {
+            checksum: self.checksum,
+            units: self.joins as f64,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} joins one after another, each of two halves of about 50 us",
+            self.joins
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +232,20 @@ mod tests {
         // fib(2) calls fib(1) and fib(0): 3 calls.
         assert_eq!(fib_calls(2), 3);
         assert_eq!(fib_calls(30), 2_692_537);
+    }
+
+    #[test]
+    fn join_loop_checksum_depends_on_every_half() {
+        let seq = &crate::contenders::Sequential;
+        let full = join_loop(seq, 4);
+        assert_ne!(full, join_loop(seq, 3));
+        // The same halves swapped give another sum.
+        let mut swapped = 0u64;
+        for i in 0..4 {
+            let (a, b) = (burn(seed(i, 1), HALF_ITERS), burn(seed(i, 0), HALF_ITERS));
+            swapped = swapped.wrapping_mul(31).wrapping_add(a ^ b.rotate_left(1));
+        }
+        assert_ne!(full, swapped);
     }
 
     #[test]

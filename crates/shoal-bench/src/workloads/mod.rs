@@ -19,7 +19,7 @@ mod wake;
 pub use batch::{Hash, HashMap, Io, Unbalanced, HASH_BUFFER};
 pub use files::{files_root, walk, FileEntry, Files, MAX_FILE};
 pub use fnv::{fnv1a, Fnv1a};
-pub use fork_join::{fib_calls, Fib, Node, TreeSum};
+pub use fork_join::{fib_calls, Fib, JoinLoop, Node, TreeSum};
 pub use http::Http;
 pub use idle::Idle;
 pub use map::{Mapped, ResultQueue, ResultQueueUnordered};
