@@ -210,7 +210,11 @@ where
         return join_from_outside(pool, a, b);
     }
     if pool.hungry() && !untaken_offer() {
-        offer(a, b, |carrier| pool.offer(carrier));
+        if offer(a, b, |carrier| pool.offer(carrier)) {
+            // The thief is on its way back to its search: let it get there, so that a join
+            // of ours right after this one offers its half instead of running both here.
+            crate::sleep::settle(|| pool.hungry());
+        }
     } else {
         a.run();
         b.run();
@@ -225,7 +229,7 @@ pub fn join_by_jobs<E>(exec: &E, a: JoinHalf<'_>, b: JoinHalf<'_>)
 where
     E: Executor + ?Sized,
 {
-    offer(a, b, |carrier| exec.try_execute(carrier.into_job()))
+    offer(a, b, |carrier| exec.try_execute(carrier.into_job()));
 }
 
 const OFFERED: u8 = 0;
@@ -326,7 +330,12 @@ fn carrier(half: Erased) -> (Arc<Handoff>, Carrier) {
 const WAIT_INVARIANT: &str = "a join waits for its second half, which another worker may still run";
 
 /// Offers `b` as a job through `queue`, runs `a`, then takes `b` back or waits for it.
-fn offer(a: JoinHalf<'_>, b: JoinHalf<'_>, queue: impl FnOnce(Task) -> Result<(), Rejected>) {
+/// Returns `true` when another worker ran `b`.
+fn offer(
+    a: JoinHalf<'_>,
+    b: JoinHalf<'_>,
+    queue: impl FnOnce(Task) -> Result<(), Rejected>,
+) -> bool {
     let b = b.erase();
     let b_ptr = b.0;
     let (handoff, carrier) = carrier(b);
@@ -337,7 +346,7 @@ fn offer(a: JoinHalf<'_>, b: JoinHalf<'_>, queue: impl FnOnce(Task) -> Result<()
         a.run();
         // SAFETY: the carrier is gone, so nobody else can reach `b`; this is its one run.
         unsafe { (*b_ptr)() };
-        return;
+        return false;
     }
     let guard = ReclaimOnUnwind(&handoff);
     let outstanding = Outstanding::mark(&handoff);
@@ -348,8 +357,11 @@ fn offer(a: JoinHalf<'_>, b: JoinHalf<'_>, queue: impl FnOnce(Task) -> Result<()
         // SAFETY: we won the half (`RECLAIMED`, or the carrier was dropped unrun): nobody
         // else runs it, and this is its one run.
         unsafe { (*b_ptr)() };
+        false
     } else if let Some(payload) = await_taken(&handoff) {
         resume_unwind(payload);
+    } else {
+        true
     }
 }
 

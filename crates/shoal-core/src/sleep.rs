@@ -280,6 +280,30 @@ pub fn backoff(round: u32) {
     }
 }
 
+/// After another thread ran a join half we offered: waits a moment (at most [`SHORT_SPIN`]
+/// rounds of [`backoff`], a few microseconds) until `hungry()` holds, that is until the pool
+/// counts some worker as looking for work again.
+///
+/// The thread that ran the half reported it just before it went back to its search, and is
+/// not counted as idle until it gets there. A join of ours that came first would find nobody
+/// idle and keep both halves: in a loop of joins on the stealing pool and `ScopedPool`, up to
+/// one join in four, each taking twice as long; and the thief, finding nothing, went to sleep,
+/// so the offer after it paid a wake-up. A thread that finds other work
+/// instead costs us the whole wait, once per half another thread ran. Under a model checker,
+/// no wait.
+#[inline]
+pub fn settle(hungry: impl Fn() -> bool) {
+    #[cfg(not(any(shoal_loom, shoal_shuttle)))]
+    for round in 0..SHORT_SPIN {
+        if hungry() {
+            return;
+        }
+        backoff(round);
+    }
+    #[cfg(any(shoal_loom, shoal_shuttle))]
+    let _ = hungry;
+}
+
 struct Tokens {
     /// Wake-ups issued and not yet taken (see the module docs).
     tokens: usize,

@@ -66,6 +66,9 @@ where
         unsafe { job_b.run_inline() }
     } else {
         AbortOnUnwind::run(WAIT_INVARIANT, || worker.wait_until(&job_b.latch));
+        // The thief is on its way back to its search: let it get there, so that a join of
+        // ours right after this one offers its half instead of keeping it.
+        shoal_core::sleep::settle(|| worker.hungry());
         // SAFETY: `wait_until` returned, so the latch is set.
         unsafe { job_b.into_result() }
     };
