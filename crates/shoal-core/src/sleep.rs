@@ -392,7 +392,8 @@ impl Sleep {
     }
 
     /// Ends the count [`Sleep::starting`] made: called first thing on the new worker's thread,
-    /// or by the spawner when the thread did not start. It is step 5 of a search: if it was
+    /// or by the spawner when the thread did not start (with `|| true`: a failed start is
+    /// rare, and a sleeper woken for nothing only sleeps again). It is step 5 of a search: if it was
     /// the last searcher, a worker sleeps and `more_work()` sees a job, one is woken.
     pub fn started(&self, more_work: impl FnOnce() -> bool) {
         self.stop_searching(more_work);

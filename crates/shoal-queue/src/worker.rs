@@ -41,7 +41,7 @@ pub(crate) fn spawn_worker(
     registry
         .config
         .spawn("shoal-queue", index, move || run(for_thread, index))
-        .inspect_err(|_| registry.sleep.started(|| !registry.queue.is_empty()))
+        .inspect_err(|_| registry.sleep.started(|| true))
 }
 
 /// Lets a thread that waits inside one of our workers run our queued jobs.

@@ -361,10 +361,9 @@ pub(crate) fn spawn_worker(
         })
         .inspect_err(|_| {
             registry.stealers.remove(id);
-            registry.sleep.started(|| {
-                // No worker of ours has the key `usize::MAX`: every deque counts.
-                !registry.injector.is_empty() || registry.stealers.snapshot().any_queued(usize::MAX)
-            });
+            // A failed start is rare: wake a sleeper (if one sleeps) to look for whatever a
+            // submitter left to the worker that never came.
+            registry.sleep.started(|| true);
         })
 }
 

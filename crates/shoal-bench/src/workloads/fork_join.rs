@@ -176,17 +176,20 @@ fn seed(i: u64, half: u64) -> u64 {
     i << 2 | half << 1 | 1
 }
 
+/// Adds join `(a, b)`'s values to the running `sum`: position-dependent, so a half run twice,
+/// for the wrong index or in the other's place shows.
+fn mix(sum: u64, a: u64, b: u64) -> u64 {
+    sum.wrapping_mul(31).wrapping_add(a ^ b.rotate_left(1))
+}
+
 fn join_loop<J: ForkJoin>(j: &J, joins: u64) -> u64 {
-    let mut sum = 0u64;
-    for i in 0..joins {
+    (0..joins).fold(0, |sum, i| {
         let (a, b) = j.join(
             || burn(seed(i, 0), HALF_ITERS),
             || burn(seed(i, 1), HALF_ITERS),
         );
-        // Position-dependent, so a half run twice or for the wrong index shows.
-        sum = sum.wrapping_mul(31).wrapping_add(a ^ b.rotate_left(1));
-    }
-    sum
+        mix(sum, a, b)
+    })
 }
 
 impl Workload for JoinLoop {
@@ -240,11 +243,13 @@ mod tests {
         let full = join_loop(seq, 4);
         assert_ne!(full, join_loop(seq, 3));
         // The same halves swapped give another sum.
-        let mut swapped = 0u64;
-        for i in 0..4 {
-            let (a, b) = (burn(seed(i, 1), HALF_ITERS), burn(seed(i, 0), HALF_ITERS));
-            swapped = swapped.wrapping_mul(31).wrapping_add(a ^ b.rotate_left(1));
-        }
+        let swapped = (0..4).fold(0, |sum, i| {
+            mix(
+                sum,
+                burn(seed(i, 1), HALF_ITERS),
+                burn(seed(i, 0), HALF_ITERS),
+            )
+        });
         assert_ne!(full, swapped);
     }
 
