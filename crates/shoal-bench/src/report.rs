@@ -191,6 +191,7 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
         measured,
         met,
     });
+    contract_targets(rows, &mut out);
     let (measured, met) = match best_by(WorkloadId::Io, |r| r.of_ideal) {
         Some((c, e)) => (
             format!("{c} at {:.1}% of ideal", e * 100.0),
@@ -238,6 +239,122 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
     });
     intake_targets(rows, &mut out);
     out
+}
+
+/// The shoal contenders that reach each strategy through the `Executor` contract alone, with
+/// its `ExecutorExt::map`, `map_unordered` and `join` (`shoal-scope` itself uses
+/// `ScopedPool`'s own `par_map` and `join`; `shoal-scope/ext` its contract side).
+pub const THROUGH_CONTRACT: [&str; 4] =
+    ["shoal-queue", "shoal-steal", "shoal-scope/ext", "shoal-dyn"];
+
+/// The shoal contenders that fork with `ExecutorExt::scope`: spawn `b`, run `a`, wait.
+pub const THROUGH_SCOPE: [&str; 3] = ["shoal-queue/scope", "shoal-steal/scope", "shoal-dyn/scope"];
+
+/// Each `Box<dyn Executor>` contender beside the concrete pool it holds.
+const BOXED: [(&str, &str); 2] = [
+    ("shoal-dyn", "shoal-steal"),
+    ("shoal-dyn/scope", "shoal-steal/scope"),
+];
+
+/// The goals for fine-grained work through the contract: every strategy's result queue against
+/// rayon's map, its `join` and `scope` against `ScopedPool`'s own `join`, and the trait object
+/// against the concrete pool. Each names the worst contender of its set that ran.
+fn contract_targets(rows: &[Row], out: &mut Vec<Target>) {
+    // The worst of `set` that ran `w`, by `score` (higher is better), with its score.
+    let worst = |w: WorkloadId, set: &[&str], score: fn(&Row) -> Option<f64>| {
+        set.iter()
+            .filter_map(|c| find(rows, w, c))
+            .filter_map(|r| score(r).map(|s| (r, s)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    let not_measured = || ("not measured".to_owned(), None);
+    for w in [WorkloadId::ResultQueue, WorkloadId::ResultQueueUnordered] {
+        let (measured, met) = match (
+            worst(w, &THROUGH_CONTRACT, |r| Some(r.cell.throughput)),
+            find(rows, w, "rayon"),
+        ) {
+            (Some((r, t)), Some(rayon)) => {
+                let v = t / rayon.cell.throughput;
+                (
+                    format!("worst: {} at {v:.2}x rayon", r.cell.contender),
+                    Some(v >= 0.8),
+                )
+            }
+            _ => not_measured(),
+        };
+        out.push(Target {
+            goal: format!("{w}: every pool through the contract >= 0.8x rayon's throughput"),
+            measured,
+            met,
+        });
+    }
+    let (measured, met) = match worst(WorkloadId::HashMap, &THROUGH_CONTRACT, |r| r.efficiency) {
+        Some((r, e)) => (
+            format!("worst: {} at {:.1}%", r.cell.contender, e * 100.0),
+            Some(e >= 0.95),
+        ),
+        None => not_measured(),
+    };
+    out.push(Target {
+        goal: "hash-map: every pool through the contract >= 95% parallel efficiency".into(),
+        measured,
+        met,
+    });
+    for w in [WorkloadId::Fib, WorkloadId::TreeSum] {
+        for (set, how, at_most) in [
+            (&THROUGH_CONTRACT[..], "ExecutorExt::join", 2.0),
+            (&THROUGH_SCOPE[..], "ExecutorExt::scope", 4.0),
+        ] {
+            let (measured, met) = match (
+                worst(w, set, |r| Some(1.0 / r.cell.median_secs)),
+                find(rows, w, "shoal-scope"),
+            ) {
+                (Some((r, _)), Some(scoped)) => {
+                    let v = r.cell.median_secs / scoped.cell.median_secs;
+                    (
+                        format!("worst: {} at {v:.2}x", r.cell.contender),
+                        Some(v <= at_most),
+                    )
+                }
+                _ => not_measured(),
+            };
+            out.push(Target {
+                goal: format!("{w}: every pool by {how} <= {at_most}x ScopedPool's time"),
+                measured,
+                met,
+            });
+        }
+    }
+    // The trait object's time over the concrete pool's, in every workload both ran.
+    let boxed = [
+        WorkloadId::Fib,
+        WorkloadId::TreeSum,
+        WorkloadId::ResultQueue,
+        WorkloadId::ResultQueueUnordered,
+        WorkloadId::HashMap,
+    ]
+    .into_iter()
+    .flat_map(|w| BOXED.iter().map(move |&(b, c)| (w, b, c)))
+    .filter_map(|(w, b, c)| {
+        let (b, c) = (find(rows, w, b)?, find(rows, w, c)?);
+        Some((w, b, c, b.cell.median_secs / c.cell.median_secs))
+    })
+    .max_by(|a, b| a.3.total_cmp(&b.3));
+    let (measured, met) = match boxed {
+        Some((w, b, c, v)) => (
+            format!(
+                "worst: {w}, {} at {v:.2}x {}",
+                b.cell.contender, c.cell.contender
+            ),
+            Some(v <= 1.1),
+        ),
+        None => not_measured(),
+    };
+    out.push(Target {
+        goal: "Box<dyn Executor> <= 1.1x the concrete pool's time".into(),
+        measured,
+        met,
+    });
 }
 
 /// The intake goals: tiny jobs from outside and inside, hand-off, waking up.
@@ -563,6 +680,14 @@ mod tests {
                 Some(true),  // fib: 0.1 s against rayon's 0.3 s
                 None,        // tree-sum was not measured
                 Some(true),  // hash: (1/0.52) / 2 workers = 96% >= 95%
+                None,        // map through the contract was not measured
+                None,        // nor map-unordered,
+                None,        // nor hash-map,
+                None,        // nor fib through join,
+                None,        // or through the scope,
+                None,        // nor tree-sum through join,
+                None,        // or through the scope,
+                None,        // nor any Box<dyn Executor>
                 Some(false), // io: 0.1 s ideal in 0.125 s = 80% < 95%
                 Some(true),  // idle: the pool adds 0.2% of a core to the feeder's
                 None,        // no go-pool row
@@ -594,6 +719,81 @@ mod tests {
         assert_eq!(
             wake_target.measured,
             "worst: shoal-queue at 30.0 us p99, 1.20x the best peer's; best: shoal-steal at 0.80x"
+        );
+    }
+
+    /// The contract goals judge the worst contender of their set, and only contenders that ran.
+    #[test]
+    fn contract_targets_name_the_worst_of_each_set() {
+        use Family::*;
+        use WorkloadId::{Fib, HashMap, ResultQueue, TreeSum};
+        let cells = vec![
+            cell(ResultQueue, "shoal-queue", Shoal, 0.11),
+            cell(ResultQueue, "shoal-scope/ext", Shoal, 0.13),
+            cell(ResultQueue, "shoal-scope", Shoal, 0.5), // ScopedPool's own par_map: not judged
+            cell(ResultQueue, "rayon", Peer, 0.1),
+            cell(HashMap, "sequential", Sequential, 1.0),
+            cell(HashMap, "shoal-steal", Shoal, 0.52),
+            cell(HashMap, "shoal-dyn", Shoal, 0.54),
+            cell(Fib, "shoal-scope", Shoal, 0.1),
+            cell(Fib, "shoal-steal", Shoal, 0.15),
+            cell(Fib, "shoal-dyn", Shoal, 0.18),
+            cell(Fib, "shoal-steal/scope", Shoal, 0.3),
+            cell(Fib, "shoal-dyn/scope", Shoal, 0.45),
+            cell(TreeSum, "shoal-queue", Shoal, 0.1),
+        ];
+        let t = targets(&rows(&cells));
+        let contract: Vec<(&str, &str, Option<bool>)> = t
+            .iter()
+            .skip(5)
+            .take(8)
+            .map(|t| (t.goal.as_str(), t.measured.as_str(), t.met))
+            .collect();
+        assert_eq!(
+            contract,
+            [
+                (
+                    "map: every pool through the contract >= 0.8x rayon's throughput",
+                    "worst: shoal-scope/ext at 0.77x rayon",
+                    Some(false)
+                ),
+                (
+                    "map-unordered: every pool through the contract >= 0.8x rayon's throughput",
+                    "not measured",
+                    None
+                ),
+                (
+                    "hash-map: every pool through the contract >= 95% parallel efficiency",
+                    "worst: shoal-dyn at 92.6%",
+                    Some(false)
+                ),
+                (
+                    "fib: every pool by ExecutorExt::join <= 2x ScopedPool's time",
+                    "worst: shoal-dyn at 1.80x",
+                    Some(true)
+                ),
+                (
+                    "fib: every pool by ExecutorExt::scope <= 4x ScopedPool's time",
+                    "worst: shoal-dyn/scope at 4.50x",
+                    Some(false)
+                ),
+                // No ScopedPool row to compare with.
+                (
+                    "tree-sum: every pool by ExecutorExt::join <= 2x ScopedPool's time",
+                    "not measured",
+                    None
+                ),
+                (
+                    "tree-sum: every pool by ExecutorExt::scope <= 4x ScopedPool's time",
+                    "not measured",
+                    None
+                ),
+                (
+                    "Box<dyn Executor> <= 1.1x the concrete pool's time",
+                    "worst: fib, shoal-dyn/scope at 1.50x shoal-steal/scope",
+                    Some(false)
+                ),
+            ]
         );
     }
 

@@ -8,6 +8,7 @@
 //! | `shoal-steal` | `WorkStealingPool` (feature `steal`) | shoal |
 //! | `shoal-scope` | `ScopedPool` (feature `scope`) | shoal |
 //! | `shoal-dyn` | `Box<dyn Executor>` holding a `WorkStealingPool`, as `Strategy::build` returns (feature `steal`) | shoal |
+//! | `shoal-scope/ext` | `ScopedPool` through the `Executor` contract alone: `ExecutorExt::map`, `ExecutorExt::join` (feature `scope`) | shoal |
 //! | `shoal-queue/scope` | `SharedQueuePool`, joins written with `ExecutorExt::scope` (feature `queue`) | shoal |
 //! | `shoal-steal/scope` | `WorkStealingPool`, joins written with `ExecutorExt::scope` (feature `steal`) | shoal |
 //! | `shoal-dyn/scope` | `Box<dyn Executor>` holding a `WorkStealingPool`, joins written with `ExecutorExt::scope` (feature `steal`) | shoal |
@@ -51,7 +52,7 @@ pub use self::std_scope::StdScope;
 pub use self::threadpool::{Handle as ThreadPoolHandle, ThreadPool};
 pub use self::tokio::TokioBlocking;
 #[cfg(any(feature = "queue", feature = "steal", feature = "scope"))]
-pub use shoal::{Shoal, ShoalPool};
+pub use shoal::{Shoal, ShoalPool, ThroughContract};
 #[cfg(any(feature = "queue", feature = "steal", feature = "scope"))]
 pub use shoal_exec::ExecHandle;
 
@@ -82,6 +83,11 @@ pub use shoal_via_scope::{ShoalDynViaScope, ShoalStealViaScope};
 #[cfg(feature = "scope")]
 pub type ShoalScope = Shoal<::shoal_scope::ScopedPool>;
 
+/// `ScopedPool` through the `Executor` contract alone: its result queue and `join` as any
+/// strategy's.
+#[cfg(feature = "scope")]
+pub type ShoalScopeExt = Shoal<ThroughContract<::shoal_scope::ScopedPool>>;
+
 /// Something to do with a concrete contender type, chosen at run time by [`ContenderId`].
 pub trait ContenderVisitor {
     /// What the visit returns.
@@ -107,6 +113,9 @@ pub enum ContenderId {
     /// [`ShoalDyn`].
     #[cfg(feature = "steal")]
     ShoalDyn,
+    /// [`ShoalScopeExt`].
+    #[cfg(feature = "scope")]
+    ShoalScopeExt,
     /// [`ShoalQueueViaScope`].
     #[cfg(feature = "queue")]
     ShoalQueueViaScope,
@@ -150,6 +159,8 @@ impl ContenderId {
         ContenderId::ShoalScope,
         #[cfg(feature = "steal")]
         ContenderId::ShoalDyn,
+        #[cfg(feature = "scope")]
+        ContenderId::ShoalScopeExt,
         #[cfg(feature = "queue")]
         ContenderId::ShoalQueueViaScope,
         #[cfg(feature = "steal")]
@@ -181,6 +192,8 @@ impl ContenderId {
             ContenderId::ShoalScope => v.visit::<ShoalScope>(),
             #[cfg(feature = "steal")]
             ContenderId::ShoalDyn => v.visit::<ShoalDyn>(),
+            #[cfg(feature = "scope")]
+            ContenderId::ShoalScopeExt => v.visit::<ShoalScopeExt>(),
             #[cfg(feature = "queue")]
             ContenderId::ShoalQueueViaScope => v.visit::<ShoalQueueViaScope>(),
             #[cfg(feature = "steal")]

@@ -103,3 +103,27 @@ impl ShoalPool for Box<dyn Executor> {
         Ok(Box::new(pool))
     }
 }
+
+/// A pool seen through the `Executor` contract alone: the pool it holds, with none of that
+/// pool's own idioms. For `ScopedPool`, whose contender otherwise uses its native `join` and
+/// `par_map`, this is what a program gets from the contract: `ExecutorExt::map` and
+/// `map_unordered` (the result queue) over its `Executor` side, `ExecutorExt::join`.
+#[derive(Debug)]
+pub struct ThroughContract<P>(P);
+
+impl<P: Executor> Executor for ThroughContract<P> {
+    shoal_core::delegate_executor!(self => self.0);
+}
+
+#[cfg(feature = "scope")]
+impl ShoalPool for ThroughContract<shoal_scope::ScopedPool> {
+    const ID: &'static str = "shoal-scope/ext";
+    const ABOUT: &'static str = "ScopedPool through the Executor contract alone: execute_fn + latch; join = ExecutorExt::join; map = ExecutorExt::map";
+
+    fn start(config: PoolConfig) -> Result<Self, BuildError> {
+        shoal_scope::ScopedPool::builder()
+            .config(config)
+            .build()
+            .map(ThroughContract)
+    }
+}
