@@ -149,6 +149,12 @@ struct CompareArgs {
     /// Also list the contenders that cannot run a workload (marked n/a).
     #[arg(long)]
     show_skipped: bool,
+    /// Run the whole comparison this many times, fresh pools each time, and end with each
+    /// goal's verdict over the runs (met in how many, and each run's figure): on a shared
+    /// machine one run's ratio can be one noisy stretch.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeat: u32,
     #[command(flatten)]
     setup: SetupArgs,
     #[command(flatten)]
@@ -251,41 +257,77 @@ fn compare(args: CompareArgs) -> Result<(), String> {
         io_workers: args.io_workers,
         cell_timeout: Duration::from_secs(args.common.timeout),
     };
+    let repeat = args.repeat as usize;
     warn_if_loaded();
-    let started = Instant::now();
-    let bar = progress(steps(&workloads, &contenders), args.common.no_progress);
-    let mut cells = Vec::new();
-    for &w in &workloads {
-        bar.set_message(format!("preparing {w}"));
-        let workers = plan.workers_for(w);
-        let prepared =
-            prepare_any(w, plan.size, workers, &setup).inspect_err(|_| bar.finish_and_clear())?;
-        cells.extend(measure_cells(
-            &bar,
-            &*prepared,
-            w,
-            &contenders,
-            plan.cell_timeout,
-            "",
-        ));
+    let bar = progress(
+        steps(&workloads, &contenders) * repeat,
+        args.common.no_progress,
+    );
+    let mut runs: Vec<serde_json::Value> = Vec::new();
+    let mut every_target = Vec::new();
+    let mut all_cells = Vec::new();
+    let mut last = None;
+    for run in 1..=repeat {
+        let started = Instant::now();
+        let of = if repeat > 1 {
+            format!(" (run {run} of {repeat})")
+        } else {
+            String::new()
+        };
+        let mut cells = Vec::new();
+        for &w in &workloads {
+            bar.set_message(format!("preparing {w}{of}"));
+            let workers = plan.workers_for(w);
+            let prepared = prepare_any(w, plan.size, workers, &setup)
+                .inspect_err(|_| bar.finish_and_clear())?;
+            cells.extend(measure_cells(
+                &bar,
+                &*prepared,
+                w,
+                &contenders,
+                plan.cell_timeout,
+                &of,
+            ));
+        }
+        let elapsed = started.elapsed();
+        let rows = report::rows(&cells);
+        let targets = report::targets(&rows);
+        bar.suspend(|| {
+            println!(
+                "shoal-bench compare{of}: size {}, {} workers ({} for io, http, files), {} logical CPUs, {:.1} s",
+                plan.size,
+                plan.cpu_workers,
+                plan.io_workers,
+                shoal_core::default_workers(),
+                elapsed.as_secs_f64()
+            );
+            print!("{}", report::table(&rows, args.show_skipped));
+            print!("{}", report::targets_text(&targets));
+            if repeat > 1 {
+                println!();
+            }
+        });
+        if repeat > 1 {
+            runs.push(serde_json::json!({
+                "meta": meta(plan.size),
+                "elapsed_secs": elapsed.as_secs_f64(),
+                "rows": rows,
+                "targets": targets,
+            }));
+        }
+        every_target.push(targets.clone());
+        all_cells.extend(cells);
+        last = Some((rows, targets, elapsed));
     }
     bar.finish_and_clear();
-    let elapsed = started.elapsed();
-    let rows = report::rows(&cells);
-    let targets = report::targets(&rows);
-    println!(
-        "shoal-bench compare: size {}, {} workers ({} for io, http, files), {} logical CPUs, {:.1} s",
-        plan.size,
-        plan.cpu_workers,
-        plan.io_workers,
-        shoal_core::default_workers(),
-        elapsed.as_secs_f64()
-    );
-    print!("{}", report::table(&rows, args.show_skipped));
-    print!("{}", report::targets_text(&targets));
-    note_missing_go(&cells);
+    let (rows, targets, elapsed) = last.expect("at least one run");
+    let over_runs = report::over_runs(&every_target);
+    if repeat > 1 {
+        print!("{}", report::over_runs_text(&over_runs));
+    }
+    note_missing_go(&all_cells);
 
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "tool": "shoal-bench compare",
         "meta": meta(plan.size),
         "cpu_workers": plan.cpu_workers,
@@ -294,6 +336,11 @@ fn compare(args: CompareArgs) -> Result<(), String> {
         "rows": rows,
         "targets": targets,
     });
+    if repeat > 1 {
+        // The top-level rows and targets are the last run's, which the chart draws.
+        json["runs"] = serde_json::Value::Array(runs);
+        json["targets_over_runs"] = serde_json::json!(over_runs);
+    }
     let title = format!(
         "shoal-bench compare: size {}, {} workers, {} CPUs",
         plan.size,
@@ -303,7 +350,7 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     write_results(&args.common.out, "compare", &json, |svg| {
         chart::compare_svg(&rows, svg, &title)
     })?;
-    failures(&cells)
+    failures(&all_cells)
 }
 
 /// Measures `contenders` on the prepared workload `w` (in rounds where the workload asks for

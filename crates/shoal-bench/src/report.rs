@@ -599,6 +599,54 @@ pub fn targets_text(targets: &[Target]) -> String {
     out
 }
 
+/// One goal judged over several runs of the same comparison (`compare --repeat`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OverRuns {
+    /// The goal in words.
+    pub goal: String,
+    /// Runs that met it.
+    pub met: usize,
+    /// Runs that measured it (met or missed).
+    pub judged: usize,
+    /// What each run measured, in run order.
+    pub measured: Vec<String>,
+}
+
+/// Each goal's verdicts over `runs` (each run's [`targets`], in the same order).
+pub fn over_runs(runs: &[Vec<Target>]) -> Vec<OverRuns> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let of_goal = runs.iter().filter_map(|r| r.get(i));
+            OverRuns {
+                goal: t.goal.clone(),
+                met: of_goal.clone().filter(|t| t.met == Some(true)).count(),
+                judged: of_goal.clone().filter(|t| t.met.is_some()).count(),
+                measured: of_goal.map(|t| t.measured.clone()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The verdicts over runs, as text: each goal some run measured, with the count of runs that
+/// met it and every run's figure.
+pub fn over_runs_text(goals: &[OverRuns]) -> String {
+    let runs = goals.first().map_or(0, |g| g.measured.len());
+    let mut out = format!("performance goals over {runs} runs:\n");
+    for g in goals.iter().filter(|g| g.judged > 0) {
+        let mark = if g.met == g.judged { "met" } else { "MISSED" };
+        let _ = writeln!(out, "  [{mark:<6} {}/{}] {}", g.met, g.judged, g.goal);
+        for (i, m) in g.measured.iter().enumerate() {
+            let _ = writeln!(out, "      run {}: {m}", i + 1);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -795,6 +843,41 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// Over several runs a goal counts the runs that met it among those that measured it.
+    #[test]
+    fn over_runs_counts_met_among_judged() {
+        let target = |goal: &str, measured: &str, met| Target {
+            goal: goal.into(),
+            measured: measured.into(),
+            met,
+        };
+        let runs = vec![
+            vec![
+                target("a", "0.9x", Some(true)),
+                target("b", "not measured", None),
+            ],
+            vec![
+                target("a", "0.7x", Some(false)),
+                target("b", "not measured", None),
+            ],
+            vec![
+                target("a", "1.1x", Some(true)),
+                target("b", "not measured", None),
+            ],
+        ];
+        let over = over_runs(&runs);
+        assert_eq!((over[0].met, over[0].judged), (2, 3));
+        assert_eq!(over[0].measured, ["0.9x", "0.7x", "1.1x"]);
+        assert_eq!((over[1].met, over[1].judged), (0, 0));
+        let text = over_runs_text(&over);
+        assert_eq!(
+            text,
+            "performance goals over 3 runs:\n  [MISSED 2/3] a\n      run 1: 0.9x\n      \
+             run 2: 0.7x\n      run 3: 1.1x\n"
+        );
+        assert!(over_runs(&[]).is_empty());
     }
 
     fn wake(contender: &'static str, family: Family, p99: f64) -> Cell {

@@ -93,6 +93,44 @@ fn compare_tiny_writes_table_json_and_svg() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--repeat` runs the comparison again with fresh pools and judges each goal over the runs.
+#[test]
+fn repeat_judges_each_goal_over_the_runs() {
+    let dir = out_dir("repeat");
+    let o = run_into(
+        &dir,
+        "compare --size tiny --repeat 2 --workloads fib --contenders sequential,shoal-scope,rayon",
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("(run 1 of 2)"), "{stdout}");
+    assert!(stdout.contains("(run 2 of 2)"), "{stdout}");
+    let summary = &stdout[stdout.find("performance goals over 2 runs").expect(&stdout)..];
+    // The one goal both runs measured, with each run's figure; the others are left out.
+    assert!(
+        summary.contains("/2] fib: ScopedPool <= 0.5x rayon's time"),
+        "{summary}"
+    );
+    assert!(summary.contains("run 1: shoal-scope takes"), "{summary}");
+    assert!(summary.contains("run 2: shoal-scope takes"), "{summary}");
+    assert!(!summary.contains("hash:"), "{summary}");
+    let json = read_json(&dir.join("compare.json"));
+    assert_eq!(json["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        json["rows"].as_array().unwrap().len(),
+        3,
+        "the last run's rows"
+    );
+    let fib = json["targets_over_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["goal"] == "fib: ScopedPool <= 0.5x rayon's time")
+        .unwrap();
+    assert_eq!(fib["judged"], 2);
+    assert_eq!(fib["measured"].as_array().unwrap().len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn sweep_writes_a_line_chart() {
     let dir = out_dir("sweep");
@@ -168,6 +206,7 @@ fn bad_arguments_fail_with_a_clear_message() {
         ("sweep", "--workload"),
         ("sweep --workload fib --workers 1,0", "out of range"),
         ("compare --timeout 0", "timeout"),
+        ("compare --repeat 0", "--repeat"),
         ("compare --http-capacity 0", "--http-capacity"),
         ("compare --http-service-ms=-1", "not a service time"),
         (
@@ -192,7 +231,7 @@ fn help_explains_each_option() {
     prints_each(
         "compare --help",
         "--workloads --contenders --size --workers --io-workers --out --timeout --files-root \
-         --http-service-ms --http-capacity",
+         --http-service-ms --http-capacity --repeat",
     );
 }
 
