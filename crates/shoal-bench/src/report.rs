@@ -9,6 +9,11 @@ use crate::contenders::GO_POOL;
 use crate::measure::{Cell, Status};
 use crate::workload::WorkloadId;
 
+/// The contenders that choose their own worker count (`shoal_core::Sizing`) and ignore the
+/// run's: a figure that assumes the run's count, such as io's ideal time, does not apply to
+/// them.
+pub const SELF_SIZING: [&str; 2] = ["shoal-elastic", "shoal-adaptive"];
+
 /// One row of the report: a cell and what it is compared against.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {
@@ -104,9 +109,10 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
                 .or(vs_sequential)
                 .filter(|_| cpu_bound && cell.family != Family::Sequential)
                 .map(|s| s / cell.workers.max(1) as f64);
+            // A pool that sizes itself is not bound by the worker count the ideal assumes.
             let of_ideal = cell
                 .ideal_secs
-                .filter(|_| cell.is_ok())
+                .filter(|_| cell.is_ok() && !SELF_SIZING.contains(&cell.contender))
                 .map(|ideal| ideal / cell.median_secs);
             let pool_cores = seq_cell
                 .filter(|_| is_idle && cell.is_ok() && cell.family != Family::Sequential)
@@ -691,6 +697,7 @@ mod tests {
             cell(WorkloadId::Hash, "sequential", Sequential, 1.0),
             cell(WorkloadId::Hash, "shoal-queue", Shoal, 0.52),
             cell(WorkloadId::Io, "shoal-queue", Shoal, 0.125),
+            cell(WorkloadId::Io, "shoal-elastic", Shoal, 0.05),
             cell(WorkloadId::Idle, "sequential", Sequential, 1.0),
             cell(WorkloadId::Idle, "shoal-queue", Shoal, 0.5),
             cell(WorkloadId::Chain, "shoal-queue", Shoal, 0.2),
@@ -708,15 +715,17 @@ mod tests {
         assert!((hash.efficiency.unwrap() - 1.0 / 0.52 / 2.0).abs() < 1e-9);
         assert!((rows[8].of_ideal.unwrap() - 0.8).abs() < 1e-9);
         // 0.004 cores for the pool window, 0.002 for the feeder alone.
-        assert!((rows[10].pool_cores.unwrap() - 0.002).abs() < 1e-9);
+        // The elastic pool outran the 64-worker ideal: it is not held to it.
+        assert!(rows[9].of_ideal.is_none());
+        assert!((rows[11].pool_cores.unwrap() - 0.002).abs() < 1e-9);
         assert!(
-            rows[10].vs_best_peer.is_none(),
+            rows[11].vs_best_peer.is_none(),
             "idle has no throughput ratio"
         );
         // Wake latency: compared on p99, against the lowest peer p99 (rayon's 25 us).
-        assert!(rows[13].vs_best_peer.is_none(), "latency has no throughput");
-        assert!((rows[13].p99_vs_best_peer.unwrap() - 1.2).abs() < 1e-9);
-        assert!(note(&rows[13]).contains("p99 30.0 us (1.20x the best peer's p99)"));
+        assert!(rows[14].vs_best_peer.is_none(), "latency has no throughput");
+        assert!((rows[14].p99_vs_best_peer.unwrap() - 1.2).abs() < 1e-9);
+        assert!(note(&rows[14]).contains("p99 30.0 us (1.20x the best peer's p99)"));
 
         let t = targets(&rows);
         let met: Vec<Option<bool>> = t.iter().map(|t| t.met).collect();
@@ -736,7 +745,7 @@ mod tests {
                 None,        // nor tree-sum through join,
                 None,        // or through the scope,
                 None,        // nor any Box<dyn Executor>
-                Some(false), // io: 0.1 s ideal in 0.125 s = 80% < 95%
+                Some(false), // io: 0.1 s ideal in 0.125 s = 80% < 95%; the elastic pool is not judged
                 Some(true),  // idle: the pool adds 0.2% of a core to the feeder's
                 None,        // no go-pool row
                 Some(true),  // spawn-outside: every shoal pool (steal) at 1.5x threadpool
@@ -843,6 +852,23 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// The sets the goals judge name contenders that exist (with every pool compiled in).
+    #[cfg(all(feature = "queue", feature = "steal", feature = "scope"))]
+    #[test]
+    fn goal_sets_name_real_contenders() {
+        use crate::contenders::{Adaptive, Elastic, Policy};
+        use crate::ContenderId;
+        let named = THROUGH_CONTRACT
+            .iter()
+            .chain(&THROUGH_SCOPE)
+            .chain(&SELF_SIZING)
+            .chain(BOXED.iter().flat_map(|(b, c)| [b, c]));
+        for name in named {
+            assert!(name.parse::<ContenderId>().is_ok(), "{name}");
+        }
+        assert_eq!(SELF_SIZING, [Elastic::ID, Adaptive::ID]);
     }
 
     /// Over several runs a goal counts the runs that met it among those that measured it.
