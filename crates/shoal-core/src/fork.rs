@@ -57,8 +57,6 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use crate::error::Rejected;
 use crate::executor::Executor;
 use crate::job::Task;
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-use crate::sleep::{backoff, LONG_SPIN};
 use crate::sync::atomic::{AtomicU8, Ordering};
 use crate::sync::Arc;
 use crate::unwind::{drop_quietly, AbortOnUnwind};
@@ -379,22 +377,11 @@ fn reclaim(handoff: &Handoff) -> bool {
 
 /// Waits until the worker that took the half reported it; returns its panic, if any.
 ///
-/// It looks a while before it sleeps, the way an idle worker searches ([`LONG_SPIN`] rounds
-/// of [`backoff`], running queued jobs between them): the two halves of a join are often
-/// alike, so the thief is often about done, and a wait that sleeps costs a futex call on each
-/// side and the wake-up's latency (tens of microseconds) on every join of a loop of joins.
+/// It looks a while before it sleeps ([`look_before_sleep`](crate::worker::look_before_sleep)): the
+/// two halves of a join are often alike, so the thief is often about done.
 fn await_taken(handoff: &Handoff) -> Option<Box<dyn Any + Send>> {
-    // Under a model checker a spin only multiplies interleavings: straight to the wait.
-    #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-    for round in 0..LONG_SPIN {
-        // ORDERING: Acquire pairs with the Release store in `Carrier::run`.
-        if handoff.state.load(Ordering::Acquire) == REPORTED {
-            break;
-        }
-        if !crate::worker::help_one() {
-            backoff(round);
-        }
-    }
+    // ORDERING: Acquire pairs with the Release store in `Carrier::run`.
+    crate::worker::look_before_sleep(|| handoff.state.load(Ordering::Acquire) == REPORTED);
     AbortOnUnwind::run(WAIT_INVARIANT, || {
         handoff
             .outcome

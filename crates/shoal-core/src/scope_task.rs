@@ -631,9 +631,14 @@ impl Drop for Frame {
 
 /// Blocks the calling thread until `ready()`; whoever makes it true unparks this thread
 /// afterwards. Inside a worker (or a thread with a worker identity) it runs queued jobs and
-/// its broadcast mail meanwhile, and naps with a growing timeout when there is nothing to run.
+/// its broadcast mail meanwhile, looks a while before its first nap (the task it waits for
+/// was taken by another worker and is often about done: [`worker::look_before_sleep`]), and
+/// naps with a growing timeout when there is nothing to run.
 pub(crate) fn block_until(ready: impl Fn() -> bool) {
     if worker::in_worker() || identity::has_identity() {
+        if worker::look_before_sleep(&ready) {
+            return;
+        }
         #[cfg(not(any(shoal_loom, shoal_shuttle)))]
         let mut nap = Duration::from_micros(20);
         loop {
