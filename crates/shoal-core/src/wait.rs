@@ -3,13 +3,16 @@
 //!
 //! Waiting inside a worker *helps*: while the condition is false, the waiter runs queued jobs
 //! of its pool (see [`crate::worker`]) and the broadcast jobs posted to it. When there is
-//! nothing to run, it sleeps with a short, growing timeout and looks again, because new work
-//! that only it could run may arrive (every other worker may be waiting too). Outside a worker
-//! it blocks plainly.
+//! nothing to run, it looks a while first (what it waits for is often about done, and a sleep
+//! costs a wake-up), then sleeps with a short, growing timeout and looks again, because new
+//! work that only it could run may arrive (every other worker may be waiting too). Outside a
+//! worker it blocks plainly.
 
 use std::time::{Duration, Instant};
 
 use crate::identity;
+#[cfg(not(any(shoal_loom, shoal_shuttle)))]
+use crate::sleep::{backoff, LONG_SPIN};
 use crate::sync::{lock, Condvar, Mutex};
 use crate::worker;
 
@@ -150,12 +153,24 @@ impl<S> Waitable<S> {
         #[cfg(not(any(shoal_loom, shoal_shuttle)))]
         const MAX_NAP: Duration = Duration::from_millis(1);
         let mut nap = MIN_NAP;
+        // Rounds of looking before the first nap, as `worker::look_before_sleep` looks: what
+        // a worker waits for (a job it spawned, a chunk of its map) is often about done. Here
+        // each look takes the lock, since the value lives behind it. Under a model checker,
+        // no look.
+        #[cfg(not(any(shoal_loom, shoal_shuttle)))]
+        let mut look = 0;
         loop {
             if let Some(r) = ready(&mut lock(&self.inner).value) {
                 return Some(r);
             }
             if worker::help_one() {
                 nap = MIN_NAP;
+                continue;
+            }
+            #[cfg(not(any(shoal_loom, shoal_shuttle)))]
+            if look < LONG_SPIN && deadline.map_or(true, |d| Instant::now() < d) {
+                backoff(look);
+                look += 1;
                 continue;
             }
             let mut guard = lock(&self.inner);
