@@ -234,9 +234,6 @@ const OFFERED: u8 = 0;
 const TAKEN: u8 = 1;
 const RECLAIMED: u8 = 2;
 const DROPPED: u8 = 3;
-/// After `TAKEN`: the runner has put the outcome in place (read without the lock by an owner
-/// that looks before it sleeps, see [`await_taken`]).
-const REPORTED: u8 = 4;
 
 /// What became of an offered half.
 enum Outcome {
@@ -249,9 +246,8 @@ enum Outcome {
 
 /// What the owner of an offered half shares with the job that carries it.
 struct Handoff {
-    /// `OFFERED`, then exactly one of: `TAKEN` (a worker runs it; `REPORTED` once its outcome
-    /// is in place), `RECLAIMED` (the owner runs it), `DROPPED` (the carrier was dropped
-    /// unrun).
+    /// `OFFERED`, then exactly one of: `TAKEN` (a worker runs it), `RECLAIMED` (the owner
+    /// runs it), `DROPPED` (the carrier was dropped unrun).
     state: AtomicU8,
     outcome: Waitable<Outcome>,
 }
@@ -291,9 +287,6 @@ impl Carrier {
         let panic = catch_unwind(AssertUnwindSafe(|| unsafe { (*half.0)() })).err();
         // The last touch of the half's frame is above; after this update the owner may return.
         self.handoff.outcome.update(|o| *o = Outcome::Ran(panic));
-        // ORDERING: Release, after the outcome: an owner that reads `REPORTED` (Acquire) finds
-        // the outcome under the lock without waiting. The handoff is ours too (an `Arc`).
-        self.handoff.state.store(REPORTED, Ordering::Release);
     }
 }
 
@@ -377,11 +370,10 @@ fn reclaim(handoff: &Handoff) -> bool {
 
 /// Waits until the worker that took the half reported it; returns its panic, if any.
 ///
-/// It looks a while before it sleeps ([`look_before_sleep`](crate::worker::look_before_sleep)): the
-/// two halves of a join are often alike, so the thief is often about done.
+/// The wait looks a while before it sleeps, as every wait inside a worker does
+/// ([`look_before_sleep`](crate::worker::look_before_sleep)): the two halves of a join are
+/// often alike, so the thief is often about done.
 fn await_taken(handoff: &Handoff) -> Option<Box<dyn Any + Send>> {
-    // ORDERING: Acquire pairs with the Release store in `Carrier::run`.
-    crate::worker::look_before_sleep(|| handoff.state.load(Ordering::Acquire) == REPORTED);
     AbortOnUnwind::run(WAIT_INVARIANT, || {
         handoff
             .outcome

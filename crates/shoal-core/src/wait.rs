@@ -11,8 +11,6 @@
 use std::time::{Duration, Instant};
 
 use crate::identity;
-#[cfg(not(any(shoal_loom, shoal_shuttle)))]
-use crate::sleep::{backoff, LONG_SPIN};
 use crate::sync::{lock, Condvar, Mutex};
 use crate::worker;
 
@@ -153,24 +151,22 @@ impl<S> Waitable<S> {
         #[cfg(not(any(shoal_loom, shoal_shuttle)))]
         const MAX_NAP: Duration = Duration::from_millis(1);
         let mut nap = MIN_NAP;
-        // Rounds of looking before the first nap, as `worker::look_before_sleep` looks: what
-        // a worker waits for (a job it spawned, a chunk of its map) is often about done. Here
-        // each look takes the lock, since the value lives behind it. Under a model checker,
-        // no look.
-        #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-        let mut look = 0;
+        // Look a while before the first nap (`worker::look_before_sleep`), within the
+        // deadline; each look takes the lock, since the value lives behind it.
+        let mut found = None;
+        worker::look_before_sleep(|| {
+            found = ready(&mut lock(&self.inner).value);
+            found.is_some() || deadline.is_some_and(|d| Instant::now() >= d)
+        });
+        if found.is_some() {
+            return found;
+        }
         loop {
             if let Some(r) = ready(&mut lock(&self.inner).value) {
                 return Some(r);
             }
             if worker::help_one() {
                 nap = MIN_NAP;
-                continue;
-            }
-            #[cfg(not(any(shoal_loom, shoal_shuttle)))]
-            if look < LONG_SPIN && deadline.map_or(true, |d| Instant::now() < d) {
-                backoff(look);
-                look += 1;
                 continue;
             }
             let mut guard = lock(&self.inner);
