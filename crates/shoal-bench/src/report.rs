@@ -262,37 +262,68 @@ const BOXED: [(&str, &str); 2] = [
     ("shoal-dyn/scope", "shoal-steal/scope"),
 ];
 
+/// The worst row of workload `w` among those `pick` chooses that ran, by `score` (higher is
+/// better), with its score.
+fn worst_of(
+    rows: &[Row],
+    w: WorkloadId,
+    pick: impl Fn(&Row) -> bool,
+    score: impl Fn(&Row) -> Option<f64>,
+) -> Option<(&Row, f64)> {
+    rows.iter()
+        .filter(|r| r.cell.workload == w.name() && r.cell.is_ok() && pick(r))
+        .filter_map(|r| score(r).map(|s| (r, s)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// The goal `goal`: every contender `pick` chooses runs `w` at `at_least` times `peer`'s
+/// throughput or more, judged on the slowest that ran.
+fn every_at_least(
+    rows: &[Row],
+    w: WorkloadId,
+    pick: impl Fn(&Row) -> bool,
+    peer: &str,
+    at_least: f64,
+    goal: String,
+) -> Target {
+    let (measured, met) = match (
+        worst_of(rows, w, pick, |r| Some(r.cell.throughput)),
+        find(rows, w, peer),
+    ) {
+        (Some((worst, t)), Some(p)) => {
+            let r = t / p.cell.throughput;
+            (
+                format!("worst: {} at {r:.2}x {peer}", worst.cell.contender),
+                Some(r >= at_least),
+            )
+        }
+        _ => ("not measured".to_owned(), None),
+    };
+    Target {
+        goal,
+        measured,
+        met,
+    }
+}
+
 /// The goals for fine-grained work through the contract: every strategy's result queue against
 /// rayon's map, its `join` and `scope` against `ScopedPool`'s own `join`, and the trait object
 /// against the concrete pool. Each names the worst contender of its set that ran.
 fn contract_targets(rows: &[Row], out: &mut Vec<Target>) {
     // The worst of `set` that ran `w`, by `score` (higher is better), with its score.
     let worst = |w: WorkloadId, set: &[&str], score: fn(&Row) -> Option<f64>| {
-        set.iter()
-            .filter_map(|c| find(rows, w, c))
-            .filter_map(|r| score(r).map(|s| (r, s)))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
+        worst_of(rows, w, |r| set.contains(&r.cell.contender), score)
     };
     let not_measured = || ("not measured".to_owned(), None);
     for w in [WorkloadId::ResultQueue, WorkloadId::ResultQueueUnordered] {
-        let (measured, met) = match (
-            worst(w, &THROUGH_CONTRACT, |r| Some(r.cell.throughput)),
-            find(rows, w, "rayon"),
-        ) {
-            (Some((r, t)), Some(rayon)) => {
-                let v = t / rayon.cell.throughput;
-                (
-                    format!("worst: {} at {v:.2}x rayon", r.cell.contender),
-                    Some(v >= 0.8),
-                )
-            }
-            _ => not_measured(),
-        };
-        out.push(Target {
-            goal: format!("{w}: every pool through the contract >= 0.8x rayon's throughput"),
-            measured,
-            met,
-        });
+        out.push(every_at_least(
+            rows,
+            w,
+            |r| THROUGH_CONTRACT.contains(&r.cell.contender),
+            "rayon",
+            0.8,
+            format!("{w}: every pool through the contract >= 0.8x rayon's throughput"),
+        ));
     }
     let (measured, met) = match worst(WorkloadId::HashMap, &THROUGH_CONTRACT, |r| r.efficiency) {
         Some((r, e)) => (
@@ -387,31 +418,14 @@ fn intake_targets(rows: &[Row], out: &mut Vec<Target>) {
         met,
     });
     let every_shoal = |out: &mut Vec<Target>, w: WorkloadId, peer: &str, at_least: f64| {
-        let shoal: Vec<&Row> = rows
-            .iter()
-            .filter(|r| r.cell.workload == w.name() && r.cell.family == Family::Shoal)
-            .filter(|r| r.cell.is_ok())
-            .collect();
-        let (measured, met) = match (
-            shoal
-                .iter()
-                .min_by(|a, b| a.cell.throughput.total_cmp(&b.cell.throughput)),
-            find(rows, w, peer),
-        ) {
-            (Some(worst), Some(p)) => {
-                let r = worst.cell.throughput / p.cell.throughput;
-                (
-                    format!("worst: {} at {r:.2}x {peer}", worst.cell.contender),
-                    Some(r >= at_least),
-                )
-            }
-            _ => ("not measured".to_owned(), None),
-        };
-        out.push(Target {
-            goal: format!("{w}: every shoal pool >= {at_least}x {peer}'s throughput"),
-            measured,
-            met,
-        });
+        out.push(every_at_least(
+            rows,
+            w,
+            |r| r.cell.family == Family::Shoal,
+            peer,
+            at_least,
+            format!("{w}: every shoal pool >= {at_least}x {peer}'s throughput"),
+        ));
     };
     every_shoal(out, WorkloadId::SpawnOutside, "threadpool", 1.0);
     every_shoal(out, WorkloadId::SpawnInside, "threadpool", 1.0);
