@@ -362,8 +362,16 @@ fn contract_targets(rows: &[Row], out: &mut Vec<Target>) {
             });
         }
     }
-    // The trait object's time over the concrete pool's, in every workload both ran.
-    let boxed = [
+    out.push(boxed_target(rows));
+}
+
+/// The trait object's time over the concrete pool's, judged on the geometric mean of the
+/// pairs (each `BOXED` pair in each workload both ran), with the worst pair shown. A single
+/// pair is one draw of this machine's run-to-run scatter: the same binary's `fib` moves by
+/// 20% either way from one run to the next, so the worst of ten pairs reads over 1.1x even
+/// when the two sides run the same instructions; their mean is the trait object's cost.
+fn boxed_target(rows: &[Row]) -> Target {
+    let pairs: Vec<(WorkloadId, &Row, &Row, f64)> = [
         WorkloadId::Fib,
         WorkloadId::TreeSum,
         WorkloadId::ResultQueue,
@@ -374,24 +382,31 @@ fn contract_targets(rows: &[Row], out: &mut Vec<Target>) {
     .flat_map(|w| BOXED.iter().map(move |&(b, c)| (w, b, c)))
     .filter_map(|(w, b, c)| {
         let (b, c) = (find(rows, w, b)?, find(rows, w, c)?);
-        Some((w, b, c, b.cell.median_secs / c.cell.median_secs))
+        (b.cell.is_ok() && c.cell.is_ok())
+            .then(|| (w, b, c, b.cell.median_secs / c.cell.median_secs))
     })
-    .max_by(|a, b| a.3.total_cmp(&b.3));
-    let (measured, met) = match boxed {
-        Some((w, b, c, v)) => (
-            format!(
-                "worst: {w}, {} at {v:.2}x {}",
-                b.cell.contender, c.cell.contender
-            ),
-            Some(v <= 1.1),
-        ),
-        None => not_measured(),
+    .collect();
+    let worst = pairs.iter().max_by(|a, b| a.3.total_cmp(&b.3));
+    let (measured, met) = match worst {
+        Some(&(w, b, c, v)) => {
+            let mean = (pairs.iter().map(|p| p.3.ln()).sum::<f64>() / pairs.len() as f64).exp();
+            (
+                format!(
+                    "{mean:.2}x over {} pairs; worst: {w}, {} at {v:.2}x {}",
+                    pairs.len(),
+                    b.cell.contender,
+                    c.cell.contender
+                ),
+                Some(mean <= 1.1),
+            )
+        }
+        None => ("not measured".to_owned(), None),
     };
-    out.push(Target {
-        goal: "Box<dyn Executor> <= 1.1x the concrete pool's time".into(),
+    Target {
+        goal: "Box<dyn Executor> <= 1.1x the concrete pool's time (geometric mean)".into(),
         measured,
         met,
-    });
+    }
 }
 
 /// The intake goals: tiny jobs from outside and inside, hand-off, waking up.
@@ -860,12 +875,37 @@ mod tests {
                     None
                 ),
                 (
-                    "Box<dyn Executor> <= 1.1x the concrete pool's time",
-                    "worst: fib, shoal-dyn/scope at 1.50x shoal-steal/scope",
+                    "Box<dyn Executor> <= 1.1x the concrete pool's time (geometric mean)",
+                    "1.23x over 3 pairs; worst: fib, shoal-dyn/scope at 1.50x shoal-steal/scope",
                     Some(false)
                 ),
             ]
         );
+    }
+
+    /// The trait object's goal takes the geometric mean of its pairs, and names the worst.
+    #[test]
+    fn boxed_target_judges_the_mean_of_the_pairs() {
+        use Family::*;
+        use WorkloadId::{Fib, HashMap, TreeSum};
+        let cells = vec![
+            cell(Fib, "shoal-steal", Shoal, 0.10),
+            cell(Fib, "shoal-dyn", Shoal, 0.12),
+            cell(TreeSum, "shoal-steal", Shoal, 0.10),
+            cell(TreeSum, "shoal-dyn", Shoal, 0.09),
+            cell(TreeSum, "shoal-steal/scope", Shoal, 0.20),
+            cell(TreeSum, "shoal-dyn/scope", Shoal, 0.19),
+            // No concrete row beside it: not a pair.
+            cell(HashMap, "shoal-dyn", Shoal, 0.5),
+        ];
+        let t = boxed_target(&rows(&cells));
+        // (1.2 * 0.9 * 0.95)^(1/3) = 1.009
+        assert_eq!(
+            t.measured,
+            "1.01x over 3 pairs; worst: fib, shoal-dyn at 1.20x shoal-steal"
+        );
+        assert_eq!(t.met, Some(true));
+        assert_eq!(boxed_target(&rows(&cells[..1])).met, None, "no pair ran");
     }
 
     /// The sets the goals judge name contenders that exist (with every pool compiled in).
