@@ -58,7 +58,7 @@ commands:
   clippy    clippy on every target with -D warnings
   unit      cargo test on the workspace (unit, integration and doc tests)
   features  the facade's tests under every strategy feature set
-  doc       rustdoc with -D warnings
+  doc       rustdoc with -D warnings, the public docs and the internals
   package   cargo package (with verify) of every published crate, the license copies
             equal to the root's, and no benchmark output in the facade's .crate file
   downstream  build, lint and run tests/downstream, a program that depends on the facade
@@ -319,9 +319,25 @@ fn facade_none() -> bool {
     }
 }
 
+/// The public docs, then the internals too (where the protocols are explained): both
+/// without a warning.
 fn doc() -> bool {
     let mut c = cargo();
     c.args(["doc", "--workspace", "--no-deps", "--all-features"]);
+    c.env("RUSTDOCFLAGS", "-D warnings");
+    if !run(c) {
+        return false;
+    }
+    let mut c = cargo();
+    c.args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "--all-features",
+        "--document-private-items",
+        "--target-dir",
+        "target/doc-private",
+    ]);
     c.env("RUSTDOCFLAGS", "-D warnings");
     run(c)
 }

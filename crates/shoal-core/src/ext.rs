@@ -282,7 +282,7 @@ pub trait ExecutorExt: Executor {
     /// them panicked. The first panic nobody took through a [`ScopedJoinHandle`] is then
     /// resumed. Works on every executor: tasks travel through [`Executor::execute`] (inside a
     /// busy worker most of them stay on the spawning thread and run there, depth-first), and
-    /// a scope waiting inside a worker runs queued jobs meanwhile. See [`Scope`](crate::Scope)
+    /// a scope waiting inside a worker runs queued jobs meanwhile. See [`Scope`]
     /// for the timeline, and refused and cancelled tasks.
     ///
     /// [`ScopedJoinHandle`]: crate::ScopedJoinHandle

@@ -229,7 +229,7 @@ impl<T> JoinHandle<T> {
 
     /// Cancels the job if it is still queued: it is taken out and dropped unrun, the pool
     /// counts it as cancelled, and [`join`](Self::join) gives
-    /// [`TaskError::Cancelled`](crate::TaskError::Cancelled) at once. A job that has started
+    /// [`TaskError::Cancelled`] at once. A job that has started
     /// is never interrupted, and one that has ended stays as it ended: the outcome says which.
     ///
     /// The job's captured values are dropped on the calling thread (a panic in their

@@ -1,7 +1,7 @@
 //! Parallel loops over borrowed slices on every executor:
-//! [`ExecutorExt::par_for_each`](crate::ExecutorExt::par_for_each),
+//! [`ExecutorExt::par_for_each`],
 //! [`par_map`](crate::ExecutorExt::par_map) and [`par_reduce`](crate::ExecutorExt::par_reduce),
-//! written over [`ExecutorExt::join`](crate::ExecutorExt::join) alone.
+//! written over [`ExecutorExt::join`] alone.
 //!
 //! A loop called from outside the pool splits its slice in two at once, and the `join` of the
 //! halves moves into the pool (a slice of one item runs on the calling thread). On a worker

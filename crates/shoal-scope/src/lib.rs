@@ -200,7 +200,7 @@ where
     }
 }
 
-/// The pool [`join`] and [`fork_scope`] use outside every worker.
+/// The pool [`join()`] and [`fork_scope`] use outside every worker.
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
 pub fn default_pool() -> &'static ScopedPool {
     static POOL: std::sync::OnceLock<ScopedPool> = std::sync::OnceLock::new();

@@ -186,7 +186,7 @@ impl ScopedPool {
     ///
     /// This is the lean fork-join scope (rayon's `scope`): a task has no handle, returns
     /// nothing and is never cancelled, and costs one allocation and one queue push.
-    /// `pool.scope(..)` is the scope every shoal pool has ([`ExecutorExt::scope`](shoal_core::ExecutorExt::scope)): each task
+    /// `pool.scope(..)` is the scope every shoal pool has ([`ExecutorExt::scope`]): each task
     /// returns a handle with its value or its panic, the same code on every strategy.
     ///
     /// ```
@@ -367,7 +367,7 @@ impl Drop for ScopedPool {
 
 /// Settings for a [`ScopedPool`]: the [`PoolConfig`] every pool has, nothing more. A bounded
 /// queue (`queue_capacity`) bounds only the jobs submitted through
-/// [`Executor`](shoal_core::Executor); join halves and scope tasks are never refused.
+/// [`Executor`]; join halves and scope tasks are never refused.
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     config: PoolConfig,

@@ -14,7 +14,7 @@
 //!  latch set: every task has ended; resume the first panic, if any; return the body's value
 //! ```
 //!
-//! A task is a [`HeapJob`](crate::job::HeapJob) in the injector. It catches its own panic
+//! A task is a [`HeapJob`] in the injector. It catches its own panic
 //! (the first payload is kept for the owner; later ones are dropped quietly, since their
 //! destructors may panic too) and a drop guard decrements `pending` as its very last touch of
 //! the scope, however the task ends; the decrement to zero sets the latch. The owner returns

@@ -15,7 +15,7 @@
 //! | [`conformance_suite!`] | the macro that turns every scenario into a `#[test]` in a pool crate |
 //! | [`Factory`], [`PoolConfig`] | what a pool crate writes: how to build its pool from a config |
 //! | tools | [`Gate`], [`Tally`], [`poll`], [`eventually`], [`panic_recorder`], [`Alive`], [`signal_on_thread_exit`]: ordering and counting without sleeps |
-//! | watchdog | [`watchdog`]: a test that hangs fails with its name instead of hanging the run |
+//! | watchdog | [`watchdog()`]: a test that hangs fails with its name instead of hanging the run |
 //! | [`faults`] | [`SpawnFaults`](faults::SpawnFaults): worker-thread starts refused on demand, through a builder's `spawn_hook` |
 //!
 //! A deliberately plain reference pool (one `Mutex<VecDeque>`, three condition variables) runs
@@ -62,7 +62,7 @@
 //!
 //! - Each scenario is a `pub fn name<F: Factory>(f: &F)` in [`scenarios`], with a doc line
 //!   saying what it proves, and is listed once in [`conformance_suite!`]. It builds its pools
-//!   first, then runs its body under the [`watchdog`]: on a fresh thread that owns the pools,
+//!   first, then runs its body under the [`watchdog()`]: on a fresh thread that owns the pools,
 //!   so a deadlock anywhere, including in a pool's `Drop`, fails the test with the scenario's
 //!   name after [`timeout`] instead of hanging the run.
 //! - Ordering comes from gates and tallies ([`Gate`], [`Tally`]), never from sleeps: a test
@@ -77,7 +77,7 @@
 //!
 //! ## One watchdog
 //!
-//! [`watchdog`] is the one watchdog of the suite, the reliability campaign and the pools' own
+//! [`watchdog()`] is the one watchdog of the suite, the reliability campaign and the pools' own
 //! tests: the scenarios run under it with [`SCENARIO_LIMIT`] (30 s), the campaign re-exports it
 //! as `shoal_reliability::watchdog` with limits of its own, and shoal-steal's and shoal-scope's
 //! tests run under it with 60 s. One variable, `SHOAL_WATCHDOG_SECS` ([`WATCHDOG_ENV`]),
