@@ -30,8 +30,9 @@
 //! zero-sized field), or, for zero-sized objects, by being zero-sized too. A join on such an
 //! object reads this object's hint, which only decides whether the join runs both halves
 //! inline or offers `b` to *its own* object, through that object's vtable: either is a
-//! correct join. Comparing the size as well cost a load from the vtable on every join, about
-//! a tenth of a `fib` join's instructions through a `Box<dyn Executor>`.
+//! correct join. Comparing the size as well cost a load from the vtable and a compare on
+//! every join: 59 instructions per join of `fib` through a `Box<dyn Executor>` instead of 56,
+//! where the concrete pool takes 54.
 
 #[cfg(not(any(shoal_loom, shoal_shuttle)))]
 use std::cell::Cell;
