@@ -310,6 +310,31 @@ mod tests {
     use crate::metrics::Metrics;
     use crate::shutdown::{Shutdown, ShutdownReport};
 
+    /// The `Executor` methods the test executors share: one worker, jobs run where submitted.
+    macro_rules! runs_jobs_inline {
+        () => {
+            fn execute(&self, job: Job) -> Result<(), Rejected> {
+                job();
+                Ok(())
+            }
+            fn try_execute(&self, job: Job) -> Result<(), Rejected> {
+                self.execute(job)
+            }
+            fn workers(&self) -> usize {
+                1
+            }
+            fn resize(&self, _: usize) -> Result<(), ResizeError> {
+                Ok(())
+            }
+            fn shutdown(&self, _: Shutdown) -> ShutdownReport {
+                ShutdownReport::default()
+            }
+            fn metrics(&self) -> Metrics {
+                Metrics::default()
+            }
+        };
+    }
+
     /// Acts as if every thread were one of its workers: hands out a hint over its own idle
     /// counter, and counts how often it was asked and how often a join reached it.
     #[derive(Default)]
@@ -321,25 +346,7 @@ mod tests {
     }
 
     impl Executor for Hinted {
-        fn execute(&self, job: Job) -> Result<(), Rejected> {
-            job();
-            Ok(())
-        }
-        fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-            self.execute(job)
-        }
-        fn workers(&self) -> usize {
-            1
-        }
-        fn resize(&self, _: usize) -> Result<(), ResizeError> {
-            Ok(())
-        }
-        fn shutdown(&self, _: Shutdown) -> ShutdownReport {
-            ShutdownReport::default()
-        }
-        fn metrics(&self) -> Metrics {
-            Metrics::default()
-        }
+        runs_jobs_inline!();
         fn join_hint(&self) -> Option<JoinHint<'_>> {
             self.asked.fetch_add(1, SeqCst);
             Some(JoinHint::counts([&self.idle, &self.none], false))
@@ -444,25 +451,7 @@ mod tests {
     }
 
     impl Executor for Overlapping {
-        fn execute(&self, job: Job) -> Result<(), Rejected> {
-            job();
-            Ok(())
-        }
-        fn try_execute(&self, job: Job) -> Result<(), Rejected> {
-            self.execute(job)
-        }
-        fn workers(&self) -> usize {
-            1
-        }
-        fn resize(&self, _: usize) -> Result<(), ResizeError> {
-            Ok(())
-        }
-        fn shutdown(&self, _: Shutdown) -> ShutdownReport {
-            ShutdownReport::default()
-        }
-        fn metrics(&self) -> Metrics {
-            Metrics::default()
-        }
+        runs_jobs_inline!();
         fn join_halves(&self, a: JoinHalf<'_>, b: JoinHalf<'_>) {
             self.joined.fetch_add(1, SeqCst);
             a.run();
