@@ -420,12 +420,17 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
         w.teaches()
     );
     print!("{}", sweep_table(&cells, &workers));
+    let targets = report::sweep_targets(&cells);
+    if !targets.is_empty() {
+        print!("{}", report::targets_text(&targets));
+    }
     let json = serde_json::json!({
         "tool": "shoal-bench sweep",
         "workload": w.name(),
         "meta": meta(args.size),
         "workers": workers,
         "cells": cells,
+        "targets": targets,
     });
     let title = format!(
         "{w}: throughput vs workers (size {}, {} CPUs)",
@@ -480,6 +485,10 @@ fn redraw(args: ChartArgs) -> Result<(), String> {
             workers.dedup();
             println!("{title}");
             print!("{}", sweep_table(&cells, &workers));
+            let targets = report::sweep_targets(&cells);
+            if !targets.is_empty() {
+                print!("{}", report::targets_text(&targets));
+            }
         }
         _ => {
             return Err(format!(

@@ -634,6 +634,51 @@ pub fn targets_text(targets: &[Target]) -> String {
     out
 }
 
+/// The goal a sweep of tiny jobs judges on a many-core machine: no shoal pool's throughput
+/// at 16 workers falls more than a fifth under its own at 4 (`spawn-outside` and
+/// `spawn-inside`, swept over counts that include 4 and 16). Empty for any other sweep.
+pub fn sweep_targets(cells: &[Cell]) -> Vec<Target> {
+    let Some(w) = cells.first().map(|c| c.workload) else {
+        return Vec::new();
+    };
+    if ![WorkloadId::SpawnOutside, WorkloadId::SpawnInside]
+        .iter()
+        .any(|id| id.name() == w)
+    {
+        return Vec::new();
+    }
+    let at = |name: &str, n: usize| {
+        cells
+            .iter()
+            .find(|c| c.contender == name && c.workers == n && c.is_ok())
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for c in cells.iter().filter(|c| c.family == Family::Shoal) {
+        if !names.contains(&c.contender) {
+            names.push(c.contender);
+        }
+    }
+    let worst = names
+        .iter()
+        .filter_map(|&n| Some((n, at(n, 16)?.throughput / at(n, 4)?.throughput)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    let (measured, met) = match worst {
+        Some((name, kept)) => (
+            format!("worst: {name} keeps {:.0}%", kept * 100.0),
+            Some(kept >= 0.8),
+        ),
+        None => (
+            "not measured (the sweep needs 4 and 16 workers)".to_owned(),
+            None,
+        ),
+    };
+    vec![Target {
+        goal: format!("{w}: every shoal pool keeps >= 80% of its 4-worker throughput at 16"),
+        measured,
+        met,
+    }]
+}
+
 /// One goal judged over several runs of the same comparison (`compare --repeat`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OverRuns {
@@ -881,6 +926,44 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// A sweep of tiny jobs judges how much of its 4-worker throughput each shoal pool keeps
+    /// at 16 workers; other sweeps, and sweeps without both counts, judge nothing.
+    #[test]
+    fn sweep_target_compares_16_workers_with_4() {
+        use Family::*;
+        use WorkloadId::{Fib, SpawnOutside};
+        let at = |w, name, family, workers, secs| Cell {
+            workers,
+            ..cell(w, name, family, secs)
+        };
+        let cells = vec![
+            at(SpawnOutside, "shoal-queue", Shoal, 4, 0.10),
+            at(SpawnOutside, "shoal-queue", Shoal, 16, 0.12),
+            at(SpawnOutside, "shoal-steal", Shoal, 4, 0.10),
+            at(SpawnOutside, "shoal-steal", Shoal, 16, 0.08),
+            // A peer that collapses is not judged.
+            at(SpawnOutside, "threadpool", Peer, 4, 0.10),
+            at(SpawnOutside, "threadpool", Peer, 16, 0.50),
+            // Measured at one count only: not judged.
+            at(SpawnOutside, "shoal-scope", Shoal, 4, 0.10),
+        ];
+        let t = sweep_targets(&cells);
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            t[0].goal,
+            "spawn-outside: every shoal pool keeps >= 80% of its 4-worker throughput at 16"
+        );
+        // 0.10 s at 4 workers, 0.12 s at 16: 83% of the throughput.
+        assert_eq!(t[0].measured, "worst: shoal-queue keeps 83%");
+        assert_eq!(t[0].met, Some(true));
+        let mut slower = cells.clone();
+        slower[1].throughput = 100.0 / 0.2;
+        assert_eq!(sweep_targets(&slower)[0].met, Some(false));
+        assert_eq!(sweep_targets(&cells[..1])[0].met, None, "no 16-worker cell");
+        assert!(sweep_targets(&[at(Fib, "shoal-queue", Shoal, 4, 0.1)]).is_empty());
+        assert!(sweep_targets(&[]).is_empty());
     }
 
     /// The trait object's goal takes the geometric mean of its pairs, and names the worst.
