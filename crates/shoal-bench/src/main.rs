@@ -419,11 +419,7 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
         started.elapsed().as_secs_f64(),
         w.teaches()
     );
-    print!("{}", sweep_table(&cells, &workers));
-    let targets = report::sweep_targets(&cells);
-    if !targets.is_empty() {
-        print!("{}", report::targets_text(&targets));
-    }
+    let targets = print_sweep(&cells, &workers);
     let json = serde_json::json!({
         "tool": "shoal-bench sweep",
         "workload": w.name(),
@@ -484,11 +480,7 @@ fn redraw(args: ChartArgs) -> Result<(), String> {
             workers.sort_unstable();
             workers.dedup();
             println!("{title}");
-            print!("{}", sweep_table(&cells, &workers));
-            let targets = report::sweep_targets(&cells);
-            if !targets.is_empty() {
-                print!("{}", report::targets_text(&targets));
-            }
+            print_sweep(&cells, &workers);
         }
         _ => {
             return Err(format!(
@@ -499,6 +491,16 @@ fn redraw(args: ChartArgs) -> Result<(), String> {
     }
     println!("\nwrote {}", svg.display());
     Ok(())
+}
+
+/// Prints the sweep's table and the goals it judges (if any); returns those goals.
+fn print_sweep(cells: &[Cell], workers: &[usize]) -> Vec<report::Target> {
+    print!("{}", sweep_table(cells, workers));
+    let targets = report::sweep_targets(cells);
+    if !targets.is_empty() {
+        print!("{}", report::targets_text(&targets));
+    }
+    targets
 }
 
 /// The sweep as text: one line per contender, one column per worker count; a second block of
