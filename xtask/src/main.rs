@@ -322,24 +322,19 @@ fn facade_none() -> bool {
 /// The public docs, then the internals too (where the protocols are explained): both
 /// without a warning.
 fn doc() -> bool {
-    let mut c = cargo();
-    c.args(["doc", "--workspace", "--no-deps", "--all-features"]);
-    c.env("RUSTDOCFLAGS", "-D warnings");
-    if !run(c) {
-        return false;
-    }
-    let mut c = cargo();
-    c.args([
-        "doc",
-        "--workspace",
-        "--no-deps",
-        "--all-features",
+    let internals = [
         "--document-private-items",
         "--target-dir",
         "target/doc-private",
-    ]);
-    c.env("RUSTDOCFLAGS", "-D warnings");
-    run(c)
+    ];
+    let passes: [&[&str]; 2] = [&[], &internals];
+    passes.iter().all(|extra| {
+        let mut c = cargo();
+        c.args(["doc", "--workspace", "--no-deps", "--all-features"]);
+        c.args(*extra);
+        c.env("RUSTDOCFLAGS", "-D warnings");
+        run(c)
+    })
 }
 
 /// `cargo package` of every published crate, verified (each package builds on its own, its

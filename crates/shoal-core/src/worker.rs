@@ -178,9 +178,9 @@ thread_local! {
 /// What a worker waits for inside its pool, the half of a join another worker took, a task of
 /// its scope, a job it spawned, is often about to end: the two sides of a split are often
 /// alike. Every wait inside a worker calls this before its first nap (`Waitable` in
-/// [`wait`](crate::wait), and `scope_task::block_until`): a wait that sleeps at once pays a futex call on each side and a wake-up's latency (tens of
-/// microseconds) every time, which on a loop of joins or scopes of coarse halves costs more
-/// than the halves gain. Under a model checker it does not look at all (and returns `false`):
+/// [`wait`](crate::wait), and `scope_task::block_until`): a wait that sleeps at once pays a
+/// futex call on each side and a wake-up's latency (tens of microseconds) every time, which
+/// on a loop of joins or scopes of coarse halves costs more than the halves gain. Under a model checker it does not look at all (and returns `false`):
 /// a spin only multiplies interleavings, and the wait after it checks `done` anyway.
 pub(crate) fn look_before_sleep(done: impl FnMut() -> bool) -> bool {
     #[cfg(not(any(shoal_loom, shoal_shuttle)))]
