@@ -93,8 +93,9 @@ pub struct Cell {
     /// against its own language's single-thread speed, not against Rust's.
     pub own_sequential_secs: Option<f64>,
     /// The latency samples behind `p50_secs` and `p99_secs` (seconds), kept so that the
-    /// rounds of one cell can be pooled ([`Cell::merge`]); not written to the JSON.
-    #[serde(skip)]
+    /// rounds of one cell can be pooled ([`Cell::merge`]) and two cells' tails compared
+    /// (`report::heavier_tail`); written to the JSON when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub latencies: Vec<f64>,
     /// The wall seconds of each timed run, kept for the same reason; not written either.
     #[serde(skip)]
@@ -225,6 +226,11 @@ impl Cell {
         cell.own_sequential_secs = v
             .get("own_sequential_secs")
             .and_then(serde_json::Value::as_f64);
+        cell.latencies = v
+            .get("latencies")
+            .and_then(serde_json::Value::as_array)
+            .map(|samples| samples.iter().filter_map(serde_json::Value::as_f64).collect())
+            .unwrap_or_default();
         Ok(cell)
     }
 }

@@ -294,8 +294,8 @@ workload_ids! {
         "wake latency: submit to start of one job on an idle pool, p50 and p99";
 }
 
-/// The rounds of the workloads whose goals compare contenders run for run, wake-latency
-/// aside (see [`WorkloadId::rounds`]).
+/// The rounds of the workloads whose goals compare contenders run for run, and of idle;
+/// wake-latency aside (see [`WorkloadId::rounds`]).
 pub const ROUNDS: usize = 3;
 
 impl WorkloadId {
@@ -325,11 +325,16 @@ impl WorkloadId {
     ///   map-unordered), whose goals compare a pool with a peer, with `ScopedPool` or with the
     ///   sequential baseline run for run: [`ROUNDS`], each round with its share of the size's
     ///   time budget and of the most runs;
-    /// - the IO workloads and idle: 1. A few long runs of mostly waiting, which other
-    ///   processes hardly slow down.
+    /// - idle, judged on a fraction of a percent of a core: [`ROUNDS`], each a whole window.
+    ///   One window's figure moved by half a percent of a core from run to run, as much for
+    ///   two rows of one pool as between pools; the rounds average three windows, taken in
+    ///   turn with the sequential baseline's that the pool's own figure is measured against;
+    /// - the IO workloads: 1. A few long runs of mostly waiting, which other processes hardly
+    ///   slow down.
     pub fn rounds(self) -> usize {
         match (self, self.worker_kind(), self.timing()) {
             (WorkloadId::WakeLatency, _, _) => crate::workloads::WAKE_ROUNDS,
+            (WorkloadId::Idle, _, _) => ROUNDS,
             (_, WorkerKind::Cpu, Timing::Repeat) => ROUNDS,
             _ => 1,
         }

@@ -152,7 +152,10 @@ fn latency_cells_pool_their_rounds() {
         "fib is compared with ScopedPool run for run"
     );
     assert_eq!(WorkloadId::Io.rounds(), 1);
-    assert_eq!(WorkloadId::Idle.rounds(), 1);
+    assert!(
+        WorkloadId::Idle.rounds() > 1,
+        "idle is judged on a fraction of a percent of a core"
+    );
     let prepared = prepare_any(w, Size::TINY, 2, &Setup::default()).expect("prepares");
     let contenders = [ContenderId::ShoalQueue, ContenderId::ThreadPool];
     let mut order = Vec::new();

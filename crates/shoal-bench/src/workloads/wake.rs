@@ -13,10 +13,13 @@ use crate::workload::{Answer, Size, Workload, WorkloadId};
 pub const WAKE_GAP: Duration = Duration::from_millis(2);
 
 /// The rounds a wake-latency measurement is split into (see [`WorkloadId::rounds`]): each
-/// contender takes its samples in this many parts, the contenders in turn.
+/// contender takes its samples in this many parts, the contenders in turn. Many short rounds
+/// (about 0.2 s of samples each at the full size) rather than a few long ones: a noisy
+/// stretch of a second or more on a shared machine then slows every contender's samples
+/// alike, instead of filling one contender's tail (the goal compares tails).
 ///
 /// [`WorkloadId::rounds`]: crate::WorkloadId::rounds
-pub const WAKE_ROUNDS: usize = 5;
+pub const WAKE_ROUNDS: usize = 20;
 
 /// Wake latency: on a pool left idle for [`WAKE_GAP`], the time from the call that submits a
 /// job to the moment that job starts running on a worker, one job at a time. It adds up the
@@ -38,9 +41,10 @@ impl Workload for WakeLatency {
     const ID: WorkloadId = WorkloadId::WakeLatency;
 
     fn prepare(size: Size, _workers: usize) -> Self {
-        // Scale 1 is about 2.5 seconds per contender: 1000 samples in all, each after a 2 ms
-        // pause. A p99 of 1000 samples is the tenth slowest, not one outlier.
-        let total = size.count(1000, 50).min(10_000);
+        // Scale 1 is about 5 seconds per contender: 2000 samples in all, each after a 2 ms
+        // pause. A p99 of 2000 samples is the 20th slowest, not one outlier, and the goal's
+        // tail test (`report::heavier_tail`) sees the slowest 40 of a pool and a peer together.
+        let total = size.count(2000, 50).min(20_000);
         WakeLatency {
             samples: total.div_ceil(WAKE_ROUNDS),
             recorded: Mutex::new(Vec::new()),
