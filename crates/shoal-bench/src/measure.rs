@@ -229,7 +229,12 @@ impl Cell {
         cell.latencies = v
             .get("latencies")
             .and_then(serde_json::Value::as_array)
-            .map(|samples| samples.iter().filter_map(serde_json::Value::as_f64).collect())
+            .map(|samples| {
+                samples
+                    .iter()
+                    .filter_map(serde_json::Value::as_f64)
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(cell)
     }

@@ -145,7 +145,11 @@ fn best_thread_peer<'a>(cells: impl Iterator<Item = &'a Cell>) -> Option<&'a Cel
         .filter(|c| c.is_ok() && c.family == Family::Peer)
         .filter(|c| !HAND_OFF_PEERS.contains(&c.contender))
         .filter(|c| c.p99_secs.is_some())
-        .min_by(|a, b| a.p99_secs.unwrap_or(f64::NAN).total_cmp(&b.p99_secs.unwrap_or(f64::NAN)))
+        .min_by(|a, b| {
+            a.p99_secs
+                .unwrap_or(f64::NAN)
+                .total_cmp(&b.p99_secs.unwrap_or(f64::NAN))
+        })
 }
 
 /// Two latency samples, taken in the same rounds, compared at their tail: of the slowest 1%
@@ -994,7 +998,8 @@ mod tests {
         let t = wake_target(&rows_alike);
         assert_eq!(t.met, Some(true), "{}", t.measured);
         assert!(
-            t.measured.contains("of the slowest 40 samples of the pair over 20 rounds"),
+            t.measured
+                .contains("of the slowest 40 samples of the pair over 20 rounds"),
             "{}",
             t.measured
         );
@@ -1007,8 +1012,16 @@ mod tests {
         let heavy = samples("shoal-steal", Shoal, heavy);
         let t = wake_target(&rows(&[queue.clone(), heavy, peer.clone(), go.clone()]));
         assert_eq!(t.met, Some(false), "{}", t.measured);
-        assert!(t.measured.starts_with("heaviest: shoal-steal"), "{}", t.measured);
-        assert!(t.measured.ends_with("best p99: shoal-queue at 1.00x"), "{}", t.measured);
+        assert!(
+            t.measured.starts_with("heaviest: shoal-steal"),
+            "{}",
+            t.measured
+        );
+        assert!(
+            t.measured.ends_with("best p99: shoal-queue at 1.00x"),
+            "{}",
+            t.measured
+        );
 
         // The same slow samples in one round only: one noisy second, not a heavier tail.
         let mut burst = alike(4, 1.0);
@@ -1018,7 +1031,11 @@ mod tests {
         let burst = samples("shoal-steal", Shoal, burst);
         let t = wake_target(&rows(&[queue, burst, peer, go]));
         assert_eq!(t.met, Some(true), "{}", t.measured);
-        assert!(t.measured.starts_with("heaviest: shoal-steal"), "{}", t.measured);
+        assert!(
+            t.measured.starts_with("heaviest: shoal-steal"),
+            "{}",
+            t.measured
+        );
 
         // Without samples (a file written before they were kept) there is nothing to test.
         let t = wake_target(&rows(&[
