@@ -196,11 +196,17 @@ pub fn heavier_tail(x: &[f64], y: &[f64], rounds: usize) -> Option<Tail> {
     // Slowest first; among equal times, `y`'s first, so that a tie never counts against `x`.
     both.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut by_round = vec![0i64; rounds];
+    let mut x_slowest = 0;
     for &(_, is_x, round) in &both[..slowest] {
-        by_round[round] += if is_x { 1 } else { -1 };
+        if is_x {
+            x_slowest += 1;
+            by_round[round] += 1;
+        } else {
+            by_round[round] -= 1;
+        }
     }
     Some(Tail {
-        x_slowest: both[..slowest].iter().filter(|s| s.1).count(),
+        x_slowest,
         slowest,
         rounds,
         p: swapped_at_least(&by_round),
@@ -555,22 +561,20 @@ fn wake_target(rows: &[Row]) -> Target {
     let goal = "wake-latency: no shoal pool's tail heavier than the best thread pool's \
                 (p99, sampling noise allowed)"
         .to_owned();
-    let cells = || {
-        rows.iter()
-            .filter(|r| r.cell.workload == WorkloadId::WakeLatency.name())
-            .map(|r| &r.cell)
-    };
     let not_measured = |measured: &str| Target {
         goal: goal.clone(),
         measured: measured.to_owned(),
         met: None,
     };
-    let Some(peer) = best_thread_peer(cells()) else {
-        return not_measured("not measured");
-    };
-    let pools: Vec<&Row> = rows
+    let wake: Vec<&Row> = rows
         .iter()
         .filter(|r| r.cell.workload == WorkloadId::WakeLatency.name())
+        .collect();
+    let Some(peer) = best_thread_peer(wake.iter().map(|r| &r.cell)) else {
+        return not_measured("not measured");
+    };
+    let pools: Vec<&Row> = wake
+        .into_iter()
         .filter(|r| r.cell.family == Family::Shoal && r.cell.is_ok())
         .collect();
     let tests: Vec<(&Row, Tail)> = pools

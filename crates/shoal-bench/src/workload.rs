@@ -334,8 +334,7 @@ impl WorkloadId {
     pub fn rounds(self) -> usize {
         match (self, self.worker_kind(), self.timing()) {
             (WorkloadId::WakeLatency, _, _) => crate::workloads::WAKE_ROUNDS,
-            (WorkloadId::Idle, _, _) => ROUNDS,
-            (_, WorkerKind::Cpu, Timing::Repeat) => ROUNDS,
+            (WorkloadId::Idle, _, _) | (_, WorkerKind::Cpu, Timing::Repeat) => ROUNDS,
             _ => 1,
         }
     }
